@@ -1,0 +1,31 @@
+/**
+ * Two tiers (CONVENTIONS.md): unit specs next to the code, and e2e specs in test/ that boot
+ * the real application against real PostgreSQL and Redis (test/setup/global-setup.ts
+ * prepares a database whose name ends in _test and refuses any other).
+ */
+const shared = {
+  testEnvironment: 'node',
+  // @swc/jest compiles TypeScript with decorator metadata, and also the NestJS 12 packages,
+  // which ship as ES modules that Jest's CommonJS runtime cannot load on Node 20.
+  transform: { '^.+\\.(t|j|mj)s$': ['@swc/jest'] },
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|uuid)/)'],
+  // Prisma's generated client imports its siblings as './x.js' while the files are .ts.
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+};
+
+module.exports = {
+  projects: [
+    {
+      ...shared,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/infra/**/*.spec.ts'],
+    },
+    {
+      ...shared,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+      globalSetup: '<rootDir>/test/setup/global-setup.ts',
+      setupFiles: ['<rootDir>/test/setup/env.ts'],
+    },
+  ],
+};
