@@ -1,0 +1,47 @@
+import { Injectable } from '@nestjs/common';
+import { AppError, ErrorCode } from '../common/errors';
+import { Prisma } from '../generated/prisma/client';
+import { PrismaService } from '../prisma/prisma.service';
+import { PrivateUser, toPrivateUser } from '../users/user.presenter';
+import { LoginDto, RegisterDto } from './dto/auth.dto';
+import { dummyHash, hashPassword, verifyPassword } from './password';
+import { TokenService } from './token.service';
+
+@Injectable()
+export class AuthService {
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly tokens: TokenService,
+  ) {}
+
+  async register(dto: RegisterDto): Promise<PrivateUser> {
+    const passwordHash = await hashPassword(dto.password);
+    try {
+      const user = await this.prisma.user.create({
+        data: {
+          username: dto.username,
+          passwordHash,
+          nickName: dto.nickName ?? dto.username,
+          email: dto.email?.toLowerCase(),
+          headPic: dto.headPic ?? '',
+        },
+      });
+      return toPrivateUser(user);
+    } catch (err) {
+      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+        const field = JSON.stringify(err.meta ?? {}).includes('email') ? 'email' : 'username';
+        throw new AppError(ErrorCode.Conflict, `That ${field} is already taken`, [{ field, errors: ['taken'] }]);
+      }
+      throw err;
+    }
+  }
+
+  /** Same answer, and about the same time, for an unknown user and a wrong password. */
+  async login(dto: LoginDto): Promise<{ accessToken: string; user: PrivateUser }> {
+    const user = await this.prisma.user.findUnique({ where: { username: dto.username } });
+    const ok = await verifyPassword(dto.password, user?.passwordHash ?? (await dummyHash()));
+    if (!user || !ok) throw new AppError(ErrorCode.Unauthorized, 'Invalid username or password');
+    const accessToken = await this.tokens.issue(user);
+    return { accessToken, user: toPrivateUser(user) };
+  }
+}

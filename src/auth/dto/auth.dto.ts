@@ -1,0 +1,45 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsEmail, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
+
+export class RegisterDto {
+  @ApiProperty({ example: 'alice_01', minLength: 3, maxLength: 32, pattern: '^[A-Za-z0-9_]+$' })
+  @IsString()
+  @Length(3, 32)
+  @Matches(/^[A-Za-z0-9_]+$/, { message: 'username may contain only letters, digits and _' })
+  username: string;
+
+  @ApiProperty({ minLength: 8, maxLength: 128 })
+  @IsString()
+  @Length(8, 128)
+  password: string;
+
+  @ApiPropertyOptional({ maxLength: 64 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  nickName?: string;
+
+  @ApiPropertyOptional({ maxLength: 254 })
+  @IsOptional()
+  @IsEmail()
+  @MaxLength(254)
+  email?: string;
+
+  @ApiPropertyOptional({ maxLength: 1024, description: 'Avatar URL' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  headPic?: string;
+}
+
+export class LoginDto {
+  @ApiProperty()
+  @IsString()
+  @MaxLength(32)
+  username: string;
+
+  @ApiProperty()
+  @IsString()
+  @MaxLength(128)
+  password: string;
+}

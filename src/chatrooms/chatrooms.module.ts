@@ -1,0 +1,18 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ChatroomsController } from './chatrooms.controller';
+import { ChatroomsService } from './chatrooms.service';
+import { MembershipModule } from './membership.module';
+import { RoomSummaryService } from './room-summary.service';
+
+@Module({})
+export class ChatroomsModule {
+  static register(history: DynamicModule): DynamicModule {
+    return {
+      module: ChatroomsModule,
+      imports: [MembershipModule, history],
+      controllers: [ChatroomsController],
+      providers: [ChatroomsService, RoomSummaryService],
+      exports: [ChatroomsService, RoomSummaryService],
+    };
+  }
+}

@@ -1,0 +1,175 @@
+import { Injectable } from '@nestjs/common';
+import type { AuthUser } from '../auth/auth.types';
+import { Broadcaster } from '../chat/broadcaster.service';
+import { AppError } from '../common/errors';
+import { Prisma, type Chatroom } from '../generated/prisma/client';
+import { PrismaService } from '../prisma/prisma.service';
+import { PUBLIC_USER_SELECT, toPublicUser } from '../users/user.presenter';
+import { ChatroomDetailView, ChatroomView } from './chatroom.presenter';
+import { RoomSummaryService } from './room-summary.service';
+import { AddMembersDto, CreateChatroomDto, DirectChatroomDto } from './dto/chatroom.dto';
+import { MembershipService } from './membership.service';
+
+const MANAGERS = new Set(['owner', 'admin']);
+
+@Injectable()
+export class ChatroomsService {
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly membership: MembershipService,
+    private readonly summaries: RoomSummaryService,
+    private readonly broadcaster: Broadcaster,
+  ) {}
+
+  async create(caller: AuthUser, dto: CreateChatroomDto): Promise<ChatroomView> {
+    const others = [...new Set(dto.memberIds ?? [])].filter((id) => id !== caller.id);
+    await this.requireUsers(others);
+    const room = await this.prisma.chatroom.create({
+      data: {
+        name: dto.name,
+        type: 'group',
+        createdById: caller.id,
+        members: {
+          create: [{ userId: caller.id, role: 'owner' }, ...others.map((userId) => ({ userId }))],
+        },
+      },
+    });
+    return this.view(caller.id, room);
+  }
+
+  /**
+   * The one direct room of a pair. Its `direct_key` is unique, so of two racing creators
+   * one INSERT wins and the other reads the winner's room.
+   */
+  async direct(caller: AuthUser, dto: DirectChatroomDto): Promise<{ room: ChatroomView; created: boolean }> {
+    if (dto.userId === caller.id) {
+      throw AppError.validation('A direct room needs another user', [{ field: 'userId', errors: ['is yourself'] }]);
+    }
+    const peer = await this.prisma.user.findUnique({ where: { id: dto.userId }, select: { username: true } });
+    if (!peer) throw AppError.notFound('User');
+    const directKey = [caller.id, dto.userId].sort((a, b) => a - b).join(':');
+    const existing = await this.prisma.chatroom.findUnique({ where: { directKey } });
+    if (existing) return { room: await this.view(caller.id, existing), created: false };
+    try {
+      const room = await this.prisma.chatroom.create({
+        data: {
+          name: `${caller.username}, ${peer.username}`,
+          type: 'direct',
+          directKey,
+          createdById: caller.id,
+          members: {
+            create: [
+              { userId: caller.id, role: 'member' },
+              { userId: dto.userId, role: 'member' },
+            ],
+          },
+        },
+      });
+      return { room: await this.view(caller.id, room), created: true };
+    } catch (err) {
+      if (!(err instanceof Prisma.PrismaClientKnownRequestError) || err.code !== 'P2002') throw err;
+      const winner = await this.prisma.chatroom.findUniqueOrThrow({ where: { directKey } });
+      return { room: await this.view(caller.id, winner), created: false };
+    }
+  }
+
+  /** My rooms, most recent activity first. */
+  async list(caller: AuthUser): Promise<ChatroomView[]> {
+    const memberships = await this.prisma.membership.findMany({
+      where: { userId: caller.id },
+      include: { chatroom: true },
+    });
+    const views = await this.summaries.summarize(
+      caller.id,
+      memberships.map((m) => ({ room: m.chatroom, readSeq: m.readSeq })),
+    );
+    return views.sort((a, b) => activity(b) - activity(a));
+  }
+
+  async get(caller: AuthUser, id: number): Promise<ChatroomDetailView> {
+    await this.membership.require(caller.id, id);
+    const room = await this.prisma.chatroom.findUniqueOrThrow({
+      where: { id },
+      include: { members: { include: { user: { select: PUBLIC_USER_SELECT } }, orderBy: { joinedAt: 'asc' } } },
+    });
+    const mine = room.members.find((m) => m.userId === caller.id)!;
+    const [summary] = await this.summaries.summarize(caller.id, [{ room, readSeq: mine.readSeq }]);
+    const online = await this.summaries.online(room.members.map((m) => m.userId));
+    const members = room.members.map((m) => ({
+      user: toPublicUser(m.user),
+      role: m.role,
+      readSeq: m.readSeq,
+      online: online.has(m.userId),
+    }));
+    return { ...summary, members };
+  }
+
+  async addMembers(caller: AuthUser, id: number, dto: AddMembersDto): Promise<ChatroomDetailView> {
+    const me = await this.membership.require(caller.id, id);
+    if (!MANAGERS.has(me.role)) throw AppError.forbidden('Only the room owner or an admin can add members');
+    const room = await this.prisma.chatroom.findUniqueOrThrow({ where: { id }, select: { type: true } });
+    if (room.type === 'direct') throw AppError.forbidden('A direct room always has exactly its two users');
+    const ids = [...new Set(dto.userIds)];
+    await this.requireUsers(ids);
+    await this.prisma.membership.createMany({
+      data: ids.map((userId) => ({ chatroomId: id, userId })),
+      skipDuplicates: true,
+    });
+    return this.get(caller, id);
+  }
+
+  /**
+   * Owners remove anyone but themselves via this path; room admins remove plain members;
+   * anyone may remove themselves (leave). Direct rooms cannot be left. An owner who leaves
+   * hands the room to the longest-standing remaining member.
+   */
+  async removeMember(caller: AuthUser, id: number, userId: number): Promise<void> {
+    const me = await this.membership.require(caller.id, id);
+    const target = userId === caller.id ? me : await this.membership.get(userId, id);
+    if (!target) throw AppError.notFound('Member');
+    const room = await this.prisma.chatroom.findUniqueOrThrow({ where: { id }, select: { type: true } });
+    if (room.type === 'direct') throw AppError.forbidden('A direct room cannot be left');
+    if (userId !== caller.id) this.assertCanRemove(me.role, target.role);
+    await this.prisma.$transaction(async (tx) => {
+      await tx.membership.delete({ where: { chatroomId_userId: { chatroomId: id, userId } } });
+      if (target.role === 'owner') await this.handOver(tx, id);
+    });
+    this.membership.evict(userId, id);
+    this.broadcaster.removeUserFromRoom(userId, id);
+  }
+
+  private assertCanRemove(myRole: string, targetRole: string): void {
+    if (myRole === 'owner') return;
+    if (myRole === 'admin' && targetRole === 'member') return;
+    throw AppError.forbidden('Only the owner, or an admin for plain members, can remove members');
+  }
+
+  private async handOver(tx: Prisma.TransactionClient, chatroomId: number): Promise<void> {
+    const heir = await tx.membership.findFirst({
+      where: { chatroomId },
+      orderBy: [{ role: 'asc' }, { joinedAt: 'asc' }],
+    });
+    if (heir)
+      await tx.membership.update({
+        where: { chatroomId_userId: { chatroomId, userId: heir.userId } },
+        data: { role: 'owner' },
+      });
+  }
+
+  private async requireUsers(ids: number[]): Promise<void> {
+    if (!ids.length) return;
+    const found = await this.prisma.user.findMany({ where: { id: { in: ids } }, select: { id: true } });
+    const missing = ids.filter((id) => !found.some((u) => u.id === id));
+    if (missing.length) throw AppError.notFound(`User ${missing.join(', ')}`);
+  }
+
+  private async view(userId: number, room: Chatroom): Promise<ChatroomView> {
+    const m = await this.membership.require(userId, room.id);
+    const [view] = await this.summaries.summarize(userId, [{ room, readSeq: m.readSeq }]);
+    return view;
+  }
+}
+
+function activity(r: ChatroomView): number {
+  return Date.parse(r.lastMessage?.createdAt ?? '') || r.createdAt.getTime();
+}

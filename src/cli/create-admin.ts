@@ -1,0 +1,40 @@
+import { PrismaPg } from '@prisma/adapter-pg';
+import { hashPassword } from '../auth/password';
+import { AppConfig } from '../config/app-config';
+import { PrismaClient } from '../generated/prisma/client';
+
+/**
+ * `npm run admin:create -- <username>` with the password in ADMIN_PASSWORD (kept out of
+ * shell history and `ps`). Creates the user as an admin, or promotes an existing one
+ * (and then leaves its password alone unless ADMIN_PASSWORD is given).
+ */
+async function main(): Promise<void> {
+  const username = process.argv[2];
+  const password = process.env.ADMIN_PASSWORD;
+  if (!username || !/^[A-Za-z0-9_]{3,32}$/.test(username)) {
+    throw new Error('usage: ADMIN_PASSWORD=... npm run admin:create -- <username> (3-32 of A-Z a-z 0-9 _)');
+  }
+  if (password !== undefined && (password.length < 8 || password.length > 128)) {
+    throw new Error('ADMIN_PASSWORD must be 8-128 characters');
+  }
+  const config = AppConfig.fromEnv();
+  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: config.databaseUrl }) });
+  try {
+    const existing = await prisma.user.findUnique({ where: { username } });
+    if (!existing && !password) throw new Error(`user ${username} does not exist: set ADMIN_PASSWORD to create it`);
+    const passwordHash = password ? await hashPassword(password) : undefined;
+    const user = await prisma.user.upsert({
+      where: { username },
+      create: { username, nickName: username, passwordHash: passwordHash!, role: 'admin' },
+      update: { role: 'admin', ...(passwordHash ? { passwordHash } : {}) },
+    });
+    console.log(`${existing ? 'promoted' : 'created'} admin ${user.username} (id ${user.id})`);
+  } finally {
+    await prisma.$disconnect();
+  }
+}
+
+main().catch((err: Error) => {
+  console.error(`admin:create failed: ${err.message}`);
+  process.exit(1);
+});

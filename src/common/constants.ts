@@ -1,0 +1,58 @@
+/**
+ * Every socket.io event name, queue name and Redis key prefix of the service, in one place.
+ * Clients program against these strings (see CONTRACT.md), so renaming one is a breaking change.
+ */
+
+/** Events a client sends. */
+export const ClientEvent = {
+  JoinRoom: 'joinRoom',
+  LeaveRoom: 'leaveRoom',
+  SendMessage: 'sendMessage',
+  Sync: 'sync',
+  MarkRead: 'markRead',
+  Typing: 'typing',
+} as const;
+
+/** Events the server emits. */
+export const ServerEvent = {
+  Message: 'message',
+  Read: 'read',
+  Inbox: 'inbox',
+  Typing: 'typing',
+  Presence: 'presence',
+  Exception: 'exception',
+} as const;
+
+/** `type` of a `message` event: the room timeline. */
+export const TimelineEvent = {
+  JoinRoom: 'joinRoom',
+  LeaveRoom: 'leaveRoom',
+  SendMessage: 'sendMessage',
+  EditMessage: 'editMessage',
+  DeleteMessage: 'deleteMessage',
+} as const;
+
+/** BullMQ queues and job names. */
+export const Queues = {
+  MessagePersist: 'message-persist',
+} as const;
+
+export const Jobs = {
+  PersistBatch: 'persist-batch',
+} as const;
+
+/** socket.io rooms: a user's own sockets, and a chatroom's broadcast. */
+export const userChannel = (userId: number): string => `user:${userId}`;
+export const roomChannel = (chatroomId: number): string => `room:${chatroomId}`;
+
+/** Redis keys. One prefix so an operator can tell the service's keys apart. */
+export const RedisKeys = {
+  /** Next seq of a room (INCR). Never expires: losing it could reuse a seq. */
+  roomSeq: (chatroomId: number) => `chat:room:${chatroomId}:seq`,
+  /** Acked messages not yet in PostgreSQL, scored by seq (read-your-writes). */
+  roomPending: (chatroomId: number) => `chat:room:${chatroomId}:pending`,
+  /** First ack of (sender, clientMsgId), so a resend gets the same answer. */
+  clientMsg: (senderId: number, clientMsgId: string) => `chat:cmid:${senderId}:${clientMsgId}`,
+  /** Online socket count of a user across instances (presence). */
+  presence: (userId: number) => `chat:presence:${userId}`,
+} as const;

@@ -1,0 +1,101 @@
+import { HttpException, HttpStatus } from '@nestjs/common';
+
+/** Machine-readable error codes of the public contract (REST bodies and socket acks). */
+export const ErrorCode = {
+  Unauthorized: 'UNAUTHORIZED',
+  Forbidden: 'FORBIDDEN',
+  NotFound: 'NOT_FOUND',
+  ValidationFailed: 'VALIDATION_FAILED',
+  Conflict: 'CONFLICT',
+  RateLimited: 'RATE_LIMITED',
+  PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
+  Unavailable: 'UNAVAILABLE',
+  Internal: 'INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const STATUS_OF: Record<ErrorCode, number> = {
+  UNAUTHORIZED: HttpStatus.UNAUTHORIZED,
+  FORBIDDEN: HttpStatus.FORBIDDEN,
+  NOT_FOUND: HttpStatus.NOT_FOUND,
+  VALIDATION_FAILED: HttpStatus.BAD_REQUEST,
+  CONFLICT: HttpStatus.CONFLICT,
+  RATE_LIMITED: HttpStatus.TOO_MANY_REQUESTS,
+  PAYLOAD_TOO_LARGE: HttpStatus.PAYLOAD_TOO_LARGE,
+  UNAVAILABLE: HttpStatus.SERVICE_UNAVAILABLE,
+  INTERNAL: HttpStatus.INTERNAL_SERVER_ERROR,
+};
+
+/** The body of every error: REST responses, and (without statusCode) socket acks. */
+export interface ErrorBody {
+  statusCode: number;
+  code: ErrorCode;
+  message: string;
+  details?: unknown;
+}
+
+/**
+ * The one exception services throw. Transport-neutral: the HTTP filter and the gateway
+ * filter both turn it into the contract's error shape.
+ */
+export class AppError extends HttpException {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super({ statusCode: STATUS_OF[code], code, message, details }, STATUS_OF[code]);
+  }
+
+  static notFound(what: string): AppError {
+    return new AppError(ErrorCode.NotFound, `${what} not found`);
+  }
+
+  static forbidden(message = 'You are not allowed to do this'): AppError {
+    return new AppError(ErrorCode.Forbidden, message);
+  }
+
+  static validation(message: string, details?: unknown): AppError {
+    return new AppError(ErrorCode.ValidationFailed, message, details);
+  }
+}
+
+const CODE_OF_STATUS: Record<number, ErrorCode> = Object.fromEntries(
+  Object.entries(STATUS_OF).map(([code, status]) => [status, code as ErrorCode]),
+);
+
+/**
+ * Any thrown value → the contract's error body. Known HttpExceptions keep their status;
+ * anything else is INTERNAL with a generic message (the caller logs the real error).
+ */
+export function toErrorBody(err: unknown): ErrorBody {
+  if (err instanceof AppError) {
+    return err.getResponse() as ErrorBody;
+  }
+  if (err instanceof HttpException) {
+    const status = err.getStatus();
+    const res = err.getResponse();
+    const raw = typeof res === 'string' ? res : (res as { message?: unknown }).message;
+    const message = typeof raw === 'string' ? raw : Array.isArray(raw) ? raw.join('; ') : err.message;
+    return { statusCode: status, code: CODE_OF_STATUS[status] ?? codeForStatus(status), message };
+  }
+  const status = httpStatusOf(err);
+  if (status && status >= 400 && status < 500) {
+    // body-parser and friends: malformed JSON (400), body too large (413)
+    const code = CODE_OF_STATUS[status] ?? ErrorCode.ValidationFailed;
+    const message = status === 413 ? 'Request body is too large' : 'Malformed request body';
+    return { statusCode: status, code, message };
+  }
+  return { statusCode: 500, code: ErrorCode.Internal, message: 'Internal server error' };
+}
+
+function codeForStatus(status: number): ErrorCode {
+  return status >= 500 ? ErrorCode.Internal : ErrorCode.ValidationFailed;
+}
+
+function httpStatusOf(err: unknown): number | undefined {
+  const s =
+    (err as { status?: unknown; statusCode?: unknown } | null)?.status ??
+    (err as { statusCode?: unknown } | null)?.statusCode;
+  return typeof s === 'number' ? s : undefined;
+}

@@ -1,0 +1,27 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { ErrorCode, toErrorBody } from './errors';
+
+/**
+ * The one REST error filter: every error leaves as `{statusCode, code, message, details?}`.
+ * Unexpected errors are logged with the request id and answered with a bare 500, so no
+ * stack trace or SQL reaches a client.
+ */
+@Catch()
+export class HttpExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpError');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    if (host.getType() !== 'http') return; // sockets have their own filter
+    const ctx = host.switchToHttp();
+    const req = ctx.getRequest<Request & { id?: string }>();
+    const res = ctx.getResponse<Response>();
+    const body = toErrorBody(exception);
+    if (body.code === ErrorCode.Internal && !(exception instanceof HttpException)) {
+      const err = exception as Error;
+      this.logger.error(`[${req.id}] ${req.method} ${req.url}: ${err?.message}`, err?.stack);
+    }
+    if (res.headersSent) return;
+    res.status(body.statusCode).json(body);
+  }
+}

@@ -1,0 +1,37 @@
+import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { AppError } from './errors';
+
+export interface FieldError {
+  field: string;
+  errors: string[];
+}
+
+/** Flattens nested class-validator errors into `[{field: 'message.content', errors}]`. */
+export function flattenValidationErrors(errors: ValidationError[], parent = ''): FieldError[] {
+  return errors.flatMap((e) => {
+    const field = parent ? `${parent}.${e.property}` : e.property;
+    const own = e.constraints ? [{ field, errors: Object.values(e.constraints) }] : [];
+    return [...own, ...flattenValidationErrors(e.children ?? [], field)];
+  });
+}
+
+export function validationError(errors: ValidationError[]): AppError {
+  const fields = flattenValidationErrors(errors);
+  const names = fields.map((f) => f.field).join(', ');
+  return AppError.validation(`Invalid fields: ${names}`, fields);
+}
+
+/**
+ * The options both transports use: unknown fields are rejected (not silently dropped),
+ * payloads become DTO instances, and a failure names every bad field.
+ */
+export function createValidationPipe(exceptionFactory = validationError): ValidationPipe {
+  return new ValidationPipe({
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    forbidUnknownValues: true,
+    transform: true,
+    validationError: { target: false, value: false },
+    exceptionFactory,
+  });
+}

@@ -1,0 +1,54 @@
+import { Logger } from '@nestjs/common';
+import { DEV_JWT_SECRET, EnvironmentVariables, validateEnv } from './env.validation';
+
+/**
+ * Typed, validated configuration, provided once (ConfigModule is global) and injected by
+ * class. Built from process.env at boot; tests build it from their own env.
+ */
+export class AppConfig {
+  readonly nodeEnv: string;
+  readonly port: number;
+  readonly databaseUrl: string;
+  readonly redisUrl: string;
+  readonly jwtSecret: string;
+  /** Seconds as a number, or a duration string ("15m", "12h"): jsonwebtoken reads a bare numeric string as ms. */
+  readonly jwtExpiresIn: string | number;
+  readonly corsOrigins: string[] | '*';
+  readonly logLevel: EnvironmentVariables['LOG_LEVEL'];
+  readonly messageMaxLength: number;
+  readonly messageEditWindowS: number;
+  readonly sendRatePerSec: number;
+  readonly sendBurst: number;
+  readonly wsMaxPayloadBytes: number;
+  readonly workerEnabled: boolean;
+  readonly httpEnabled: boolean;
+
+  constructor(env: EnvironmentVariables) {
+    this.nodeEnv = env.NODE_ENV;
+    this.port = env.PORT;
+    this.databaseUrl = env.DATABASE_URL;
+    this.redisUrl = env.REDIS_URL;
+    this.jwtSecret = env.JWT_SECRET ?? DEV_JWT_SECRET;
+    this.jwtExpiresIn = /^\d+$/.test(env.JWT_EXPIRES_IN) ? Number(env.JWT_EXPIRES_IN) : env.JWT_EXPIRES_IN;
+    const origins = env.CORS_ORIGINS.split(',')
+      .map((o) => o.trim())
+      .filter(Boolean);
+    this.corsOrigins = origins.length === 0 || origins.includes('*') ? '*' : origins;
+    this.logLevel = env.LOG_LEVEL;
+    this.messageMaxLength = env.MESSAGE_MAX_LENGTH;
+    this.messageEditWindowS = env.MESSAGE_EDIT_WINDOW_S;
+    this.sendRatePerSec = env.SEND_RATE_PER_SEC;
+    this.sendBurst = env.SEND_BURST;
+    this.wsMaxPayloadBytes = env.WS_MAX_PAYLOAD_BYTES;
+    this.workerEnabled = env.WORKER_ENABLED;
+    this.httpEnabled = env.HTTP_ENABLED;
+  }
+
+  static fromEnv(raw: Record<string, unknown> = process.env): AppConfig {
+    const env = validateEnv(raw);
+    if (!env.JWT_SECRET) {
+      new Logger('Config').warn('JWT_SECRET is not set: using a development secret (refused in production)');
+    }
+    return new AppConfig(env);
+  }
+}

@@ -1,0 +1,102 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
+const toBool = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && value !== '' ? ['1', 'true', 'yes', 'on'].includes(value.toLowerCase()) : value;
+
+/** The environment, as read at boot. Every variable has a documented default (README). */
+export class EnvironmentVariables {
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV = 'development';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  @Matches(/^postgres(ql)?:\/\/.+/, { message: 'must be a postgresql:// URL' })
+  DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/chat';
+
+  @Matches(/^rediss?:\/\/.+/, { message: 'must be a redis:// URL' })
+  REDIS_URL = 'redis://127.0.0.1:6379';
+
+  @IsOptional()
+  @IsString()
+  @MinLength(32, { message: 'must be at least 32 characters' })
+  JWT_SECRET?: string;
+
+  @Matches(/^\d+(ms|s|m|h|d)?$/, { message: 'must be a duration like 3600, 15m, 12h or 7d' })
+  JWT_EXPIRES_IN = '12h';
+
+  /** Comma-separated origins, or "*" for any. */
+  @IsString()
+  CORS_ORIGINS = '*';
+
+  @IsIn(['error', 'warn', 'log', 'debug', 'verbose'])
+  LOG_LEVEL = 'log';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  MESSAGE_MAX_LENGTH = 4000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  MESSAGE_EDIT_WINDOW_S = 900;
+
+  /** Per-user socket send rate (token bucket): refill per second and bucket size. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  SEND_RATE_PER_SEC = 20;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  SEND_BURST = 40;
+
+  /** socket.io maxHttpBufferSize: the largest frame a client may send. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  WS_MAX_PAYLOAD_BYTES = 64 * 1024;
+
+  /** Run the message persistence worker inside this process. */
+  @Transform(toBool)
+  WORKER_ENABLED = true;
+
+  /** Serve HTTP and sockets (false in `npm run start:worker`). */
+  @Transform(toBool)
+  HTTP_ENABLED = true;
+}
+
+/** The secret used when none is configured outside production. Never valid in production. */
+export const DEV_JWT_SECRET = 'dev-only-secret-change-me-dev-only-secret';
+
+/**
+ * Validates `process.env` (ConfigModule-style `validate` hook). Throws one line per wrong
+ * variable, naming it, so a misconfigured deployment fails at boot and says why.
+ */
+export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables {
+  const env = plainToInstance(EnvironmentVariables, stripEmpty(raw), { exposeDefaultValues: true });
+  const errors = validateSync(env, { skipMissingProperties: false });
+  const problems = errors.map((e) => `${e.property}: ${Object.values(e.constraints ?? {}).join(', ')}`);
+  if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
+    problems.push('JWT_SECRET: is required when NODE_ENV=production');
+  }
+  if (problems.length) {
+    throw new Error(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  return env;
+}
+
+function stripEmpty(raw: Record<string, unknown>): Record<string, unknown> {
+  const known = Object.keys(new EnvironmentVariables());
+  return Object.fromEntries(
+    Object.entries(raw).filter(([k, v]) => (known.includes(k) || k === 'JWT_SECRET') && v !== ''),
+  );
+}
