@@ -1,0 +1,124 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { Queue } from 'bullmq';
+import { Jobs, Queues } from '../common/constants';
+import { MembershipService } from '../chatrooms/membership.service';
+import { persistJobOptions, PersistBatchJob } from './persist-job';
+import { Batcher } from './persist-batcher';
+import { MessageRepository } from './message.repository';
+import { MessageView, QueuedMessage, view, viewOfRow } from './message.types';
+import { PendingMessageStore } from './pending-message.store';
+
+/** Seqs are PostgreSQL integers. */
+export const MAX_SEQ = 2_147_483_647;
+
+export interface Page<T> {
+  items: T[];
+  hasMore: boolean;
+  nextCursor?: string;
+}
+
+export type HistoryQuery = { before?: number; after?: number; limit: number };
+
+/**
+ * Message persistence and history. Writes never touch PostgreSQL on the socket path: new
+ * messages go into the BullMQ queue (batched) and the persistence worker stores them.
+ * Reads merge stored rows with the room's pending buffer, so an acknowledged message is
+ * readable at once even while the worker lags or the database is down.
+ */
+@Injectable()
+export class ChatHistoryService implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(ChatHistoryService.name);
+  private readonly batcher = new Batcher<QueuedMessage>((messages) => this.addJob(messages));
+  private lastErrorLog = 0;
+
+  constructor(
+    @InjectQueue(Queues.MessagePersist) private readonly queue: Queue<PersistBatchJob>,
+    private readonly pending: PendingMessageStore,
+    private readonly repo: MessageRepository,
+    private readonly membership: MembershipService,
+  ) {
+    // Without a listener, connection errors are printed per retry; once every 10 s is enough.
+    this.queue.on('error', (err: Error) => {
+      if (Date.now() - this.lastErrorLog < 10_000) return;
+      this.lastErrorLog = Date.now();
+      this.logger.warn(`queue: ${err.message}`);
+    });
+  }
+
+  /** Job counts of the persistence queue (for /health). */
+  queueCounts(): Promise<Record<string, number>> {
+    return this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
+  }
+
+  /** Resolves once the queue holds the message: from then on it cannot be lost. */
+  enqueue(message: QueuedMessage): Promise<void> {
+    return this.batcher.add(message);
+  }
+
+  private async addJob(messages: QueuedMessage[]): Promise<void> {
+    await this.queue.add(Jobs.PersistBatch, { messages }, persistJobOptions);
+  }
+
+  /** Room history, by seq. No cursor or `before`: newest first. `after`: oldest first. */
+  async history(userId: number, chatroomId: number, q: HistoryQuery): Promise<Page<MessageView>> {
+    await this.membership.require(userId, chatroomId);
+    return q.after !== undefined
+      ? this.after(chatroomId, q.after, q.limit)
+      : this.before(chatroomId, q.before ?? MAX_SEQ, q.limit);
+  }
+
+  async before(chatroomId: number, before: number, limit: number): Promise<Page<MessageView>> {
+    const [rows, queued] = await Promise.all([
+      this.repo.pageBefore(chatroomId, before, limit + 1),
+      this.pending.range(chatroomId, 0, before - 1),
+    ]);
+    const merged = mergeBySeq(rows.map(viewOfRow), queued.map(view)).sort((a, b) => b.seq - a.seq);
+    return toPage(merged, limit, (last) => String(last.seq));
+  }
+
+  async after(chatroomId: number, after: number, limit: number): Promise<Page<MessageView>> {
+    const [rows, queued] = await Promise.all([
+      this.repo.pageAfter(chatroomId, after, limit + 1),
+      this.pending.range(chatroomId, after + 1, Infinity),
+    ]);
+    const merged = mergeBySeq(rows.map(viewOfRow), queued.map(view)).sort((a, b) => a.seq - b.seq);
+    return toPage(merged, limit, (last) => String(last.seq));
+  }
+
+  /** The newest message of each room, stored or pending. */
+  async latest(chatroomIds: number[]): Promise<Map<number, MessageView>> {
+    const rows = await this.repo.latestOf(chatroomIds);
+    const out = new Map(rows.map((r) => [r.chatroomId, viewOfRow(r)] as const));
+    for (const queued of await this.pending.ofRooms(chatroomIds)) {
+      const top = queued.at(-1);
+      if (top && (out.get(top.chatroomId)?.seq ?? 0) < top.seq) out.set(top.chatroomId, view(top));
+    }
+    return out;
+  }
+
+  /** The live last seq of rooms: Redis's counter, else the stored maximum. */
+  async lastSeqs(rooms: { id: number; lastSeq: number }[]): Promise<Map<number, number>> {
+    const live = await this.pending.lastSeqs(rooms.map((r) => r.id));
+    return new Map(rooms.map((r, i) => [r.id, Math.max(live[i] ?? 0, r.lastSeq)]));
+  }
+
+  /** In-flight sends finish (their messages reach the queue, their acks go out) before connections close. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.batcher.drain();
+  }
+}
+
+/** Stored rows and pending entries of the same seq: the stored one wins (it is the durable copy). */
+function mergeBySeq(stored: MessageView[], queued: MessageView[]): MessageView[] {
+  const seen = new Set(stored.map((m) => m.seq));
+  return [...stored, ...queued.filter((m) => !seen.has(m.seq))];
+}
+
+function toPage<T>(sorted: T[], limit: number, cursorOf: (last: T) => string): Page<T> {
+  const hasMore = sorted.length > limit;
+  const items = sorted.slice(0, limit);
+  const page: Page<T> = { items, hasMore };
+  if (hasMore && items.length) page.nextCursor = cursorOf(items[items.length - 1]);
+  return page;
+}

@@ -1,0 +1,85 @@
+import type { MessageType } from '../generated/prisma/client';
+
+export interface SenderSummary {
+  id: number;
+  username: string;
+  nickName: string;
+  headPic: string;
+}
+
+/**
+ * A message as it travels through the send path, the queue and the pending buffer: plain
+ * JSON (dates as ISO strings), complete enough to insert and to serve before it is stored.
+ */
+export interface QueuedMessage {
+  id: string;
+  chatroomId: number;
+  seq: number;
+  senderId: number;
+  sender: SenderSummary;
+  type: MessageType;
+  content: string;
+  clientMsgId?: string;
+  createdAt: string;
+  editedAt?: string;
+  deletedAt?: string;
+  deletedById?: number;
+}
+
+/** The contract's Message shape. */
+export interface MessageView {
+  id: string;
+  chatroomId: number;
+  seq: number;
+  senderId: number;
+  sender: SenderSummary;
+  type: MessageType;
+  content: string;
+  clientMsgId?: string;
+  createdAt: string;
+  editedAt?: string;
+  deleted?: true;
+}
+
+/** A row as read from PostgreSQL with its sender joined. */
+export interface MessageRow {
+  id: string;
+  chatroomId: number;
+  seq: number;
+  senderId: number;
+  type: MessageType;
+  content: string;
+  clientMsgId: string | null;
+  createdAt: Date;
+  editedAt: Date | null;
+  deletedAt: Date | null;
+  sender: SenderSummary;
+}
+
+export function viewOfRow(r: MessageRow): MessageView {
+  return view({
+    ...r,
+    clientMsgId: r.clientMsgId ?? undefined,
+    createdAt: r.createdAt.toISOString(),
+    editedAt: r.editedAt?.toISOString(),
+    deletedAt: r.deletedAt?.toISOString(),
+  });
+}
+
+/** Tombstones keep their seq and sender but lose their content. */
+export function view(m: Omit<QueuedMessage, 'deletedById'>): MessageView {
+  const v: MessageView = {
+    id: m.id,
+    chatroomId: m.chatroomId,
+    seq: m.seq,
+    senderId: m.senderId,
+    sender: m.sender,
+    type: m.type,
+    content: m.deletedAt ? '' : m.content,
+    createdAt: m.createdAt,
+  };
+  if (m.clientMsgId) v.clientMsgId = m.clientMsgId;
+  if (m.editedAt) v.editedAt = m.editedAt;
+  if (m.deletedAt) v.deleted = true;
+  return v;
+}

@@ -1,0 +1,127 @@
+import { Injectable } from '@nestjs/common';
+import { RedisKeys } from '../common/constants';
+import { RedisService } from '../redis/redis.service';
+import type { QueuedMessage } from './message.types';
+
+/** Rooms that have messages in their pending buffer: what the re-enqueue sweeper visits. */
+export const PENDING_ROOMS_KEY = 'chat:pending-rooms';
+
+/** How long a (sender, clientMsgId) pair answers resends from Redis. The unique key in PostgreSQL backs it. */
+const CLIENT_MSG_TTL_S = 24 * 3600;
+
+/**
+ * One round trip for the whole Redis side of a send, atomically:
+ *  - a resend of a known (sender, clientMsgId) returns the first message, changing nothing;
+ *  - otherwise the room's next seq (INCR), the message into the room's pending buffer
+ *    (scored by seq, so history can merge it by seq before it is stored), the room into the
+ *    sweeper's set, and the dedupe key.
+ * Returns {0, json} for a new message, {1, json} for a resend, {-1} when the counter is
+ * missing (first message since Redis lost it: the caller seeds it from PostgreSQL).
+ * ARGV[1] is the message JSON without seq; its opening brace is replaced by `{"seq":N,`.
+ */
+const SEND_SCRIPT = `
+if KEYS[3] ~= '' then
+  local first = redis.call('GET', KEYS[3])
+  if first then return {1, first} end
+end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
+local seq = redis.call('INCR', KEYS[1])
+local json = '{"seq":' .. seq .. ',' .. string.sub(ARGV[1], 2)
+redis.call('ZADD', KEYS[2], seq, json)
+redis.call('SADD', KEYS[4], ARGV[2])
+if KEYS[3] ~= '' then redis.call('SET', KEYS[3], json, 'EX', ARGV[3]) end
+return {0, json}
+`;
+
+export type AppendResult = { status: 'new' | 'duplicate'; message: QueuedMessage } | { status: 'unseeded' };
+
+/**
+ * The Redis side of messages that are acknowledged but maybe not yet in PostgreSQL:
+ * per-room seq counters and pending buffers. Entries leave the buffer only after the
+ * persistence worker has stored them, so a reader merging buffer and table never sees a hole.
+ */
+@Injectable()
+export class PendingMessageStore {
+  constructor(private readonly redis: RedisService) {
+    this.redis.client.defineCommand('chatAppend', { numberOfKeys: 4, lua: SEND_SCRIPT });
+  }
+
+  async append(draft: Omit<QueuedMessage, 'seq'>): Promise<AppendResult> {
+    const cmidKey = draft.clientMsgId ? RedisKeys.clientMsg(draft.senderId, draft.clientMsgId) : '';
+    const client = this.redis.client as unknown as {
+      chatAppend(...args: (string | number)[]): Promise<[number, string?]>;
+    };
+    const [code, json] = await client.chatAppend(
+      RedisKeys.roomSeq(draft.chatroomId),
+      RedisKeys.roomPending(draft.chatroomId),
+      cmidKey,
+      PENDING_ROOMS_KEY,
+      JSON.stringify(draft),
+      draft.chatroomId,
+      CLIENT_MSG_TTL_S,
+    );
+    if (code === -1) return { status: 'unseeded' };
+    return { status: code === 1 ? 'duplicate' : 'new', message: JSON.parse(json!) as QueuedMessage };
+  }
+
+  /** Seeds a missing counter from the highest stored seq; NX so a racing seeder cannot lower it. */
+  async seedSeq(chatroomId: number, highestStoredSeq: number): Promise<void> {
+    await this.redis.client.set(RedisKeys.roomSeq(chatroomId), highestStoredSeq, 'NX');
+  }
+
+  /** Live last seq of rooms (null where no counter exists yet). One MGET. */
+  async lastSeqs(chatroomIds: number[]): Promise<(number | null)[]> {
+    if (!chatroomIds.length) return [];
+    const values = await this.redis.client.mget(chatroomIds.map((id) => RedisKeys.roomSeq(id)));
+    return values.map((v) => (v === null ? null : Number(v)));
+  }
+
+  /** Pending messages of a room with min <= seq <= max, ascending. */
+  async range(chatroomId: number, min: number, max: number): Promise<QueuedMessage[]> {
+    const key = RedisKeys.roomPending(chatroomId);
+    const items = await this.redis.client.zrangebyscore(key, min, max === Infinity ? '+inf' : max);
+    return items.map((s) => JSON.parse(s) as QueuedMessage);
+  }
+
+  /** Every pending message of each room (one pipeline), ascending by seq. */
+  async ofRooms(chatroomIds: number[]): Promise<QueuedMessage[][]> {
+    if (!chatroomIds.length) return [];
+    const pipe = this.redis.client.pipeline();
+    for (const id of chatroomIds) pipe.zrange(RedisKeys.roomPending(id), '0', '-1');
+    const results = (await pipe.exec()) ?? [];
+    return results.map(([err, items]) => {
+      if (err) throw err;
+      return (items as string[]).map((s) => JSON.parse(s) as QueuedMessage);
+    });
+  }
+
+  /** Pending messages of a room older than `olderThanMs` (for the sweeper). */
+  async stale(chatroomId: number, olderThanMs: number): Promise<QueuedMessage[]> {
+    const all = await this.range(chatroomId, 0, Infinity);
+    const cutoff = Date.now() - olderThanMs;
+    return all.filter((m) => Date.parse(m.createdAt) < cutoff);
+  }
+
+  async pendingRooms(): Promise<number[]> {
+    return (await this.redis.client.smembers(PENDING_ROOMS_KEY)).map(Number);
+  }
+
+  /** Drops stored messages from their rooms' buffers (one pipeline for a whole batch). */
+  async removeStored(messages: Pick<QueuedMessage, 'chatroomId' | 'seq'>[]): Promise<void> {
+    if (!messages.length) return;
+    const pipe = this.redis.client.pipeline();
+    for (const m of messages) pipe.zremrangebyscore(RedisKeys.roomPending(m.chatroomId), m.seq, m.seq);
+    await pipe.exec();
+  }
+
+  /** Forgets a room in the sweeper's set once its buffer is empty (checked atomically). */
+  async forgetIfEmpty(chatroomId: number): Promise<void> {
+    await this.redis.client.eval(
+      `if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[1]) end return 0`,
+      2,
+      RedisKeys.roomPending(chatroomId),
+      PENDING_ROOMS_KEY,
+      String(chatroomId),
+    );
+  }
+}

@@ -1,0 +1,38 @@
+import { Global, Injectable, Module } from '@nestjs/common';
+import type { Server } from 'socket.io';
+import { roomChannel, ServerEvent, userChannel } from '../common/constants';
+
+/**
+ * Emits to sockets from anywhere in the app (REST services included). Through the Redis
+ * adapter every emit reaches the sockets of all instances. Without a socket server (the
+ * worker-only process) emits are no-ops.
+ */
+@Injectable()
+export class Broadcaster {
+  private server: Server | undefined;
+
+  attach(server: Server): void {
+    this.server = server;
+  }
+
+  toRoom(chatroomId: number, event: string, payload: unknown): void {
+    this.server?.to(roomChannel(chatroomId)).emit(event, payload);
+  }
+
+  toUser(userId: number, event: string, payload: unknown): void {
+    this.server?.to(userChannel(userId)).emit(event, payload);
+  }
+
+  /** Takes every socket of a user, on every instance, out of a room's broadcast. */
+  removeUserFromRoom(userId: number, chatroomId: number): void {
+    this.server?.in(userChannel(userId)).socketsLeave(roomChannel(chatroomId));
+  }
+
+  exception(socketId: string, payload: unknown): void {
+    this.server?.to(socketId).emit(ServerEvent.Exception, payload);
+  }
+}
+
+@Global()
+@Module({ providers: [Broadcaster], exports: [Broadcaster] })
+export class BroadcastModule {}

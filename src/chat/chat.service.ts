@@ -1,0 +1,127 @@
+import { Injectable } from '@nestjs/common';
+import type { AuthUser } from '../auth/auth.types';
+import { ChatHistoryService } from '../chat-history/chat-history.service';
+import { MessageRepository } from '../chat-history/message.repository';
+import { MessageView, QueuedMessage, view } from '../chat-history/message.types';
+import { PendingMessageStore } from '../chat-history/pending-message.store';
+import { uuidv7 } from '../chat-history/uuidv7';
+import { MembershipService } from '../chatrooms/membership.service';
+import { AppConfig } from '../config/app-config';
+import { ServerEvent, TimelineEvent } from '../common/constants';
+import { AppError } from '../common/errors';
+import { Broadcaster } from './broadcaster.service';
+import { SendMessageDto, SYNC_MAX_LIMIT, SyncDto } from './dto/chat-events.dto';
+import { TokenBucketLimiter } from './rate-limiter';
+import { SenderDirectory } from './sender-directory';
+
+export interface SyncRoomResult {
+  chatroomId: number;
+  messages: MessageView[];
+  hasMore: boolean;
+  lastSeq: number;
+}
+
+/** The send path and room reads behind the gateway's events. */
+@Injectable()
+export class ChatService {
+  private readonly sendLimiter: TokenBucketLimiter;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly membership: MembershipService,
+    private readonly pending: PendingMessageStore,
+    private readonly history: ChatHistoryService,
+    private readonly repo: MessageRepository,
+    private readonly senders: SenderDirectory,
+    private readonly broadcaster: Broadcaster,
+  ) {
+    this.sendLimiter = new TokenBucketLimiter(config.sendRatePerSec, config.sendBurst);
+  }
+
+  /**
+   * Assigns id and seq, puts the message in the queue, broadcasts it, and only then returns
+   * (the ack). Round trips per message: one Redis script (dedupe, seq, pending buffer) plus a
+   * share of one batched queue add; membership and sender are cached.
+   */
+  async send(user: AuthUser, dto: SendMessageDto): Promise<MessageView> {
+    assertSelf(user, dto.sendUserId, 'sendUserId');
+    this.sendLimiter.take(user.id);
+    if (dto.message.content.length > this.config.messageMaxLength) {
+      throw AppError.validation(`Message content is longer than ${this.config.messageMaxLength} characters`, [
+        { field: 'message.content', errors: [`must be at most ${this.config.messageMaxLength} characters`] },
+      ]);
+    }
+    await this.membership.requireCached(user.id, dto.chatroomId);
+    const draft: Omit<QueuedMessage, 'seq'> = {
+      id: uuidv7(),
+      chatroomId: dto.chatroomId,
+      senderId: user.id,
+      sender: await this.senders.get(user.id),
+      type: dto.message.type,
+      content: dto.message.content,
+      clientMsgId: dto.clientMsgId,
+      createdAt: new Date().toISOString(),
+    };
+    const { message, duplicate } = await this.append(draft);
+    // A resend may race the first send's enqueue: queue it again (storing is idempotent) so
+    // that its ack, too, means durable.
+    await this.history.enqueue(message);
+    const out = view(message);
+    if (!duplicate) {
+      this.broadcaster.toRoom(dto.chatroomId, ServerEvent.Message, {
+        type: TimelineEvent.SendMessage,
+        chatroomId: dto.chatroomId,
+        userId: user.id,
+        message: out,
+      });
+    }
+    return out;
+  }
+
+  private async append(draft: Omit<QueuedMessage, 'seq'>): Promise<{ message: QueuedMessage; duplicate: boolean }> {
+    let result = await this.pending.append(draft);
+    if (result.status === 'unseeded') {
+      // First message since Redis lost (or never had) the counter: continue after the stored maximum.
+      await this.pending.seedSeq(draft.chatroomId, await this.repo.highestSeq(draft.chatroomId));
+      result = await this.pending.append(draft);
+    }
+    if (result.status === 'unseeded') throw new AppError('UNAVAILABLE', 'Could not assign a sequence number');
+    return { message: result.message, duplicate: result.status === 'duplicate' };
+  }
+
+  async join(user: AuthUser, chatroomId: number, claimedUserId?: number) {
+    assertSelf(user, claimedUserId, 'userId');
+    const m = await this.membership.require(user.id, chatroomId);
+    const [lastSeq] = await this.pending.lastSeqs([chatroomId]);
+    return { chatroomId, lastSeq: lastSeq ?? (await this.repo.highestSeq(chatroomId)), readSeq: m.readSeq };
+  }
+
+  async assertMember(user: AuthUser, chatroomId: number, claimedUserId?: number): Promise<void> {
+    assertSelf(user, claimedUserId, 'userId');
+    await this.membership.requireCached(user.id, chatroomId);
+  }
+
+  /** Everything after each room's `afterSeq`, tombstones included, plus the live last seq. */
+  async sync(user: AuthUser, dto: SyncDto): Promise<{ rooms: SyncRoomResult[] }> {
+    const limit = dto.limit ?? SYNC_MAX_LIMIT;
+    const rooms = await Promise.all(
+      dto.rooms.map(async ({ chatroomId, afterSeq }) => {
+        await this.membership.require(user.id, chatroomId);
+        const [page, [live]] = await Promise.all([
+          this.history.after(chatroomId, afterSeq, limit),
+          this.pending.lastSeqs([chatroomId]),
+        ]);
+        const lastSeq = Math.max(live ?? 0, page.items.at(-1)?.seq ?? 0);
+        return { chatroomId, messages: page.items, hasMore: page.hasMore, lastSeq };
+      }),
+    );
+    return { rooms };
+  }
+}
+
+/** Old clients send their own id along; it must be the caller's, never someone else's. */
+function assertSelf(user: AuthUser, claimed: number | undefined, field: string): void {
+  if (claimed !== undefined && claimed !== user.id) {
+    throw AppError.forbidden(`${field} is not yours: the sender is always the authenticated user`);
+  }
+}

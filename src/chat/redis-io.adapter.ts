@@ -1,0 +1,53 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { IoAdapter } from '@nestjs/platform-socket.io';
+import { createAdapter } from '@socket.io/redis-adapter';
+import type Redis from 'ioredis';
+import type { Server, ServerOptions } from 'socket.io';
+import { AppConfig } from '../config/app-config';
+import { closeRedis, RedisService } from '../redis/redis.service';
+
+/**
+ * socket.io with the Redis adapter: a broadcast on one instance reaches the room's sockets
+ * on every instance. Also where the server-wide socket limits are set.
+ */
+export class RedisIoAdapter extends IoAdapter {
+  private readonly config: AppConfig;
+  private readonly redis: RedisService;
+  private readonly connections: Redis[] = [];
+
+  constructor(app: INestApplicationContext) {
+    super(app);
+    this.config = app.get(AppConfig);
+    this.redis = app.get(RedisService);
+  }
+
+  override createIOServer(port: number, options?: ServerOptions): Server {
+    const opts: Partial<ServerOptions> = {
+      ...options,
+      cors: { origin: this.config.corsOrigins === '*' ? true : this.config.corsOrigins, credentials: true },
+      maxHttpBufferSize: this.config.wsMaxPayloadBytes,
+      pingInterval: 20_000,
+      pingTimeout: 20_000,
+    };
+    const server: Server = super.createIOServer(port, opts as ServerOptions);
+    // The adapter's pub/sub needs connections of its own that may queue while reconnecting.
+    const pub = this.redis.duplicate({
+      connectionName: 'io-pub',
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: null,
+    });
+    const sub = this.redis.duplicate({
+      connectionName: 'io-sub',
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: null,
+    });
+    this.connections.push(pub, sub);
+    server.adapter(createAdapter(pub, sub));
+    return server;
+  }
+
+  override async dispose(): Promise<void> {
+    await super.dispose();
+    await Promise.all(this.connections.map((c) => closeRedis(c)));
+  }
+}

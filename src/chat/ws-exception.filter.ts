@@ -1,0 +1,28 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { WsException } from '@nestjs/websockets';
+import type { Socket } from 'socket.io';
+import { ErrorCode, toErrorBody } from '../common/errors';
+
+/**
+ * Gateway filter: a failed event is answered through its acknowledgement as
+ * `{ok:false, error:{code, message, details?}}`, or, when the client sent no callback, with
+ * an `exception {event, code, message}` event. Unexpected errors are logged, never echoed.
+ */
+@Catch()
+export class WsExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('WsError');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const client = host.switchToWs().getClient<Socket>();
+    const ack: unknown = host.getArgByIndex(2);
+    const event = String(host.getArgByIndex(3) ?? 'unknown');
+    const body = toErrorBody(exception instanceof WsException ? exception.getError() : exception);
+    if (body.code === ErrorCode.Internal && !(exception instanceof HttpException)) {
+      const err = exception as Error;
+      this.logger.error(`socket ${client.id} ${event}: ${err?.message}`, err?.stack);
+    }
+    const error = { code: body.code, message: body.message, ...(body.details ? { details: body.details } : {}) };
+    if (typeof ack === 'function') (ack as (r: unknown) => void)({ ok: false, error });
+    else client.emit('exception', { event, ...error });
+  }
+}
