@@ -1,0 +1,93 @@
+import { resetState, startApp, TestApp } from './utils/app';
+
+describe('auth (e2e)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    await resetState();
+    t = await startApp();
+  });
+  afterAll(() => t.close());
+
+  describe('POST /auth/register', () => {
+    it('creates a user (201) without exposing the password hash', async () => {
+      const res = await t
+        .http()
+        .post('/auth/register')
+        .send({ username: 'alice', password: 'password123', nickName: 'Alice' });
+      expect(res.status).toBe(201);
+      expect(res.body).toMatchObject({ id: expect.any(Number), username: 'alice', nickName: 'Alice', role: 'user' });
+      expect(JSON.stringify(res.body)).not.toMatch(/password|scrypt/i);
+    });
+
+    it('stores a slow-KDF hash, never the plain password', async () => {
+      const { sql } = await import('./utils/app');
+      const [row] = await sql<{ password_hash: string }>("SELECT password_hash FROM users WHERE username = 'alice'");
+      expect(row.password_hash).toMatch(/^scrypt\$32768\$8\$1\$/);
+      expect(row.password_hash).not.toContain('password123');
+    });
+
+    it('refuses a taken username with 409 CONFLICT', async () => {
+      const res = await t.http().post('/auth/register').send({ username: 'alice', password: 'another-pass' });
+      expect(res.status).toBe(409);
+      expect(res.body).toMatchObject({ statusCode: 409, code: 'CONFLICT' });
+    });
+
+    it('refuses a bad body with 400 and the list of fields', async () => {
+      const res = await t.http().post('/auth/register').send({ username: 'a!', password: 'short' });
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('VALIDATION_FAILED');
+      const fields = res.body.details.map((d: { field: string }) => d.field).sort();
+      expect(fields).toEqual(['password', 'username']);
+    });
+
+    it('rejects unknown fields (no silent mass assignment of role)', async () => {
+      const res = await t
+        .http()
+        .post('/auth/register')
+        .send({ username: 'mallory', password: 'password123', role: 'admin' });
+      expect(res.status).toBe(400);
+      expect(res.body.details).toEqual([{ field: 'role', errors: [expect.stringContaining('should not exist')] }]);
+    });
+
+    it('answers malformed JSON with 400, not 500', async () => {
+      const res = await t.http().post('/auth/register').set('content-type', 'application/json').send('{"username":');
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('VALIDATION_FAILED');
+    });
+
+    it('answers an oversized body with 413 PAYLOAD_TOO_LARGE', async () => {
+      const res = await t
+        .http()
+        .post('/auth/register')
+        .send({ username: 'big', password: 'x'.repeat(300_000) });
+      expect(res.status).toBe(413);
+      expect(res.body.code).toBe('PAYLOAD_TOO_LARGE');
+    });
+  });
+
+  describe('POST /auth/login', () => {
+    it('returns a token and the user (200)', async () => {
+      const res = await t.http().post('/auth/login').send({ username: 'alice', password: 'password123' });
+      expect(res.status).toBe(200);
+      expect(res.body.accessToken).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+      expect(res.body.user).toMatchObject({ username: 'alice' });
+    });
+
+    it('gives the same 401 for a wrong password and an unknown user', async () => {
+      const wrong = await t.http().post('/auth/login').send({ username: 'alice', password: 'wrong-password' });
+      const unknown = await t.http().post('/auth/login').send({ username: 'nobody', password: 'wrong-password' });
+      expect(wrong.status).toBe(401);
+      expect(unknown.status).toBe(401);
+      expect(wrong.body).toEqual(unknown.body);
+      expect(wrong.body.code).toBe('UNAUTHORIZED');
+    });
+
+    it('the token opens GET /users/me', async () => {
+      const login = await t.http().post('/auth/login').send({ username: 'alice', password: 'password123' });
+      const me = await t.http().get('/users/me').set('Authorization', `Bearer ${login.body.accessToken}`);
+      expect(me.status).toBe(200);
+      expect(me.body).toMatchObject({ username: 'alice', role: 'user' });
+    });
+  });
+});

@@ -1,0 +1,58 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { sql } from './utils/app';
+import { exitOf, freePort, spawnServer } from './utils/processes';
+
+const ROOT = path.resolve(__dirname, '..');
+
+describe('boot (e2e)', () => {
+  it('exits with a clear message when PostgreSQL is unreachable', async () => {
+    const s = spawnServer({ PORT: freePort(), DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/chat_test' });
+    expect(await exitOf(s)).toBe(1);
+    expect(s.output()).toMatch(/PostgreSQL is not reachable at 127\.0\.0\.1:1 \(DATABASE_URL\)/);
+    expect(s.output()).toContain('docker compose up -d');
+  });
+
+  it('exits naming the variable when configuration is invalid', async () => {
+    const s = spawnServer({ PORT: 'abc', JWT_SECRET: 'short' });
+    expect(await exitOf(s)).toBe(1);
+    expect(s.output()).toMatch(/PORT: .*integer/);
+    expect(s.output()).toMatch(/JWT_SECRET: must be at least 32 characters/);
+    expect(s.output().trim().split('\n')).toHaveLength(1);
+  });
+
+  it('refuses to start in production without JWT_SECRET', async () => {
+    const s = spawnServer({ PORT: freePort(), NODE_ENV: 'production', JWT_SECRET: '' });
+    expect(await exitOf(s)).toBe(1);
+    expect(s.output()).toContain('JWT_SECRET: is required when NODE_ENV=production');
+  });
+
+  it('db:prepare creates a missing database and applies every migration (migrate deploy)', async () => {
+    const name = `chat_migrate_${process.pid}_test`;
+    await sql(`DROP DATABASE IF EXISTS ${name}`);
+    try {
+      const res = spawnSync(process.execPath, ['dist/src/cli/db-prepare.js'], {
+        cwd: ROOT,
+        env: { ...process.env, DATABASE_URL: `postgresql://postgres@127.0.0.1:5432/${name}` },
+        encoding: 'utf8',
+      });
+      expect(res.stderr + res.stdout).toMatch(/database missing/);
+      expect(res.status).toBe(0);
+      const { Client } = await import('pg');
+      const c = new Client({ connectionString: `postgresql://postgres@127.0.0.1:5432/${name}` });
+      await c.connect();
+      const tables = (await c.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).rows.map(
+        (r) => r.tablename,
+      );
+      const applied = (await c.query('SELECT count(*)::int AS n FROM _prisma_migrations WHERE finished_at IS NOT NULL'))
+        .rows[0].n;
+      await c.end();
+      expect(tables).toEqual(expect.arrayContaining(['users', 'chatrooms', 'chatroom_members', 'messages']));
+      const { readdirSync } = await import('node:fs');
+      const dirs = readdirSync(path.join(ROOT, 'prisma/migrations')).filter((d) => /^\d+_/.test(d));
+      expect(applied).toBe(dirs.length);
+    } finally {
+      await sql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    }
+  });
+});

@@ -1,0 +1,162 @@
+import { resetState, sql, startApp, TestApp } from './utils/app';
+import { auth, createRoom, createUser, TestUser } from './utils/users';
+
+describe('chatrooms (e2e)', () => {
+  let t: TestApp;
+  let owner: TestUser, bob: TestUser, carol: TestUser, dave: TestUser;
+
+  beforeAll(async () => {
+    await resetState();
+    t = await startApp();
+    [owner, bob, carol, dave] = await Promise.all(['owner', 'bob', 'carol', 'dave'].map((n) => createUser(t, n)));
+  });
+  afterAll(() => t.close());
+
+  describe('POST /chatrooms', () => {
+    it('validates the body', async () => {
+      const res = await t
+        .http()
+        .post('/chatrooms')
+        .set(auth(owner))
+        .send({ name: '', memberIds: ['x'] });
+      expect(res.status).toBe(400);
+      expect(res.body.details.map((d: { field: string }) => d.field).sort()).toEqual(['memberIds', 'name']);
+    });
+
+    it('404s for unknown member ids', async () => {
+      const res = await t
+        .http()
+        .post('/chatrooms')
+        .set(auth(owner))
+        .send({ name: 'x', memberIds: [99999] });
+      expect(res.status).toBe(404);
+    });
+
+    it('creates a group room whose creator is its owner', async () => {
+      const res = await t
+        .http()
+        .post('/chatrooms')
+        .set(auth(owner))
+        .send({ name: 'general', memberIds: [bob.id] });
+      expect(res.status).toBe(201);
+      expect(res.body).toMatchObject({ name: 'general', type: 'group', memberCount: 2, lastSeq: 0, unreadCount: 0 });
+      const detail = await t.http().get(`/chatrooms/${res.body.id}`).set(auth(owner));
+      expect(detail.status).toBe(200);
+      const roles = Object.fromEntries(detail.body.members.map((m: any) => [m.user.id, m.role]));
+      expect(roles).toEqual({ [owner.id]: 'owner', [bob.id]: 'member' });
+    });
+  });
+
+  it('GET /chatrooms lists only my rooms', async () => {
+    const mine = await createRoom(t, carol, [], 'carol-only');
+    const res = await t.http().get('/chatrooms').set(auth(carol));
+    expect(res.status).toBe(200);
+    expect(res.body.map((r: { id: number }) => r.id)).toEqual([mine]);
+  });
+
+  it('a non-member gets 404 for a room (rooms are not enumerable)', async () => {
+    const room = await createRoom(t, owner, [bob]);
+    const res = await t.http().get(`/chatrooms/${room}`).set(auth(dave));
+    expect(res.status).toBe(404);
+    expect(res.body.code).toBe('NOT_FOUND');
+    expect((await t.http().get('/chatrooms/987654').set(auth(dave))).status).toBe(404);
+  });
+
+  describe('POST /chatrooms/direct', () => {
+    it('creates the room of a pair once, even under two concurrent calls', async () => {
+      const [a, b] = await Promise.all([
+        t.http().post('/chatrooms/direct').set(auth(carol)).send({ userId: dave.id }),
+        t.http().post('/chatrooms/direct').set(auth(dave)).send({ userId: carol.id }),
+      ]);
+      expect([a.status, b.status].sort()).toEqual([200, 201]);
+      expect(a.body.id).toBe(b.body.id);
+      expect(a.body.type).toBe('direct');
+      const again = await t.http().post('/chatrooms/direct').set(auth(carol)).send({ userId: dave.id });
+      expect(again.status).toBe(200);
+      expect(again.body.id).toBe(a.body.id);
+      const [{ n }] = await sql<{ n: number }>(
+        "SELECT count(*)::int AS n FROM chatrooms WHERE type = 'direct' AND direct_key = $1",
+        [[carol.id, dave.id].sort((x, y) => x - y).join(':')],
+      );
+      expect(n).toBe(1);
+    });
+
+    it('refuses a direct room with yourself or an unknown user', async () => {
+      expect((await t.http().post('/chatrooms/direct').set(auth(carol)).send({ userId: carol.id })).status).toBe(400);
+      expect((await t.http().post('/chatrooms/direct').set(auth(carol)).send({ userId: 424242 })).status).toBe(404);
+    });
+  });
+
+  describe('members', () => {
+    let room: number;
+    beforeEach(async () => {
+      room = await createRoom(t, owner, [bob]);
+    });
+
+    it('403s when a plain member adds people', async () => {
+      const res = await t
+        .http()
+        .post(`/chatrooms/${room}/members`)
+        .set(auth(bob))
+        .send({ userIds: [carol.id] });
+      expect(res.status).toBe(403);
+      expect(res.body.code).toBe('FORBIDDEN');
+    });
+
+    it('404s when a non-member adds people', async () => {
+      const res = await t
+        .http()
+        .post(`/chatrooms/${room}/members`)
+        .set(auth(dave))
+        .send({ userIds: [dave.id] });
+      expect(res.status).toBe(404);
+    });
+
+    it('lets the owner add members (idempotently)', async () => {
+      const res = await t
+        .http()
+        .post(`/chatrooms/${room}/members`)
+        .set(auth(owner))
+        .send({ userIds: [carol.id, bob.id] });
+      expect(res.status).toBe(200);
+      expect(res.body.members.map((m: any) => m.user.id).sort()).toEqual([owner.id, bob.id, carol.id].sort());
+    });
+
+    it('lets a member leave, after which the room is 404 to them', async () => {
+      const res = await t.http().delete(`/chatrooms/${room}/members/${bob.id}`).set(auth(bob));
+      expect(res.status).toBe(204);
+      expect((await t.http().get(`/chatrooms/${room}`).set(auth(bob))).status).toBe(404);
+    });
+
+    it('403s when a plain member removes someone else; the owner may', async () => {
+      await t
+        .http()
+        .post(`/chatrooms/${room}/members`)
+        .set(auth(owner))
+        .send({ userIds: [carol.id] });
+      expect((await t.http().delete(`/chatrooms/${room}/members/${carol.id}`).set(auth(bob))).status).toBe(403);
+      expect((await t.http().delete(`/chatrooms/${room}/members/${carol.id}`).set(auth(owner))).status).toBe(204);
+      expect((await t.http().delete(`/chatrooms/${room}/members/${carol.id}`).set(auth(owner))).status).toBe(404);
+    });
+
+    it('hands ownership over when the owner leaves', async () => {
+      expect((await t.http().delete(`/chatrooms/${room}/members/${owner.id}`).set(auth(owner))).status).toBe(204);
+      const detail = await t.http().get(`/chatrooms/${room}`).set(auth(bob));
+      expect(detail.body.members).toEqual([
+        expect.objectContaining({ role: 'owner', user: expect.objectContaining({ id: bob.id }) }),
+      ]);
+    });
+  });
+
+  it('GET /users/:id shows another user without email or role', async () => {
+    const res = await t.http().get(`/users/${bob.id}`).set(auth(carol));
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      id: bob.id,
+      username: bob.username,
+      nickName: bob.username,
+      headPic: '',
+      createdAt: expect.any(String),
+    });
+  });
+});

@@ -1,0 +1,31 @@
+/**
+ * Where e2e tests run: their own PostgreSQL database (name must end in `_test`) and their
+ * own Redis logical database (not 0), both overridable with TEST_DATABASE_URL /
+ * TEST_REDIS_URL. Destructive setup refuses anything else.
+ */
+export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/chat_test';
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/15';
+export const TEST_JWT_SECRET = 'e2e-test-secret-e2e-test-secret-e2e-test';
+
+export function assertTestTargets(): void {
+  const db = new URL(TEST_DATABASE_URL).pathname.slice(1);
+  if (!db.endsWith('_test')) {
+    throw new Error(`Refusing to run e2e tests against database "${db}": its name must end in _test`);
+  }
+  const redisDb = new URL(TEST_REDIS_URL).pathname.slice(1);
+  if (!redisDb || redisDb === '0') {
+    throw new Error(`Refusing to run e2e tests against Redis db 0 (${TEST_REDIS_URL}): use a numbered test db`);
+  }
+}
+
+/** The environment an e2e app or spawned server runs with. */
+export function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    NODE_ENV: 'test',
+    DATABASE_URL: TEST_DATABASE_URL,
+    REDIS_URL: TEST_REDIS_URL,
+    JWT_SECRET: TEST_JWT_SECRET,
+    LOG_LEVEL: 'error',
+    ...overrides,
+  };
+}
