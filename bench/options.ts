@@ -1,0 +1,145 @@
+/**
+ * Bench options: environment variables, overridden by `--flag=value` command-line flags
+ * (`npm run bench -- --steps=500,1000 --targets=baseline`). Each flag is the variable's
+ * name without `BENCH_`, lower-case, with dashes: BENCH_STEP_SECONDS → --step-seconds.
+ */
+
+export type Target = 'baseline' | 'server';
+
+export interface BenchOptions {
+  scenario: 'delivery';
+  targets: Target[];
+  clients: number;
+  roomSize: number;
+  steps: number[];
+  stepSeconds: number;
+  warmupSeconds: number;
+  graceMs: number;
+  p99LimitMs: number;
+  workers: number;
+  connectConcurrency: number;
+  databaseUrl: string;
+  redisUrl: string;
+  jwtSecret: string;
+  drainTimeoutMs: number;
+}
+
+/** variable → [default, description]; the table is also the --help text. */
+const VARIABLES: Record<string, [string, string]> = {
+  BENCH_SCENARIO: ['delivery', 'scenario to run (only "delivery" so far)'],
+  BENCH_TARGETS: ['baseline,server', 'targets, in order: baseline (bare socket.io), server (dist/src/main.js)'],
+  BENCH_CLIENTS: ['1000', 'sockets, one user each'],
+  BENCH_ROOM_SIZE: ['10', 'members per room (clients / room size rooms)'],
+  BENCH_STEPS: ['250,500,750,1000,1500,2000,2500,3000,4000,5000', 'send rates in messages/s, ascending'],
+  BENCH_STEP_SECONDS: ['5', 'send window of each step'],
+  BENCH_WARMUP_SECONDS: ['3', 'unreported warm-up at the first step rate (JIT, pools); 0 = none'],
+  BENCH_GRACE_MS: ['2000', 'wait after a step for late acks and receipts before counting missing'],
+  BENCH_P99_LIMIT_MS: ['100', 'a step is sustained if delivery p99 <= this and nothing is missing'],
+  BENCH_WORKERS: ['2', 'load generator processes (each owns whole rooms)'],
+  BENCH_CONNECT_CONCURRENCY: ['100', 'socket handshakes in flight per worker'],
+  BENCH_DATABASE_URL: ['postgresql://postgres@127.0.0.1:5432/chat_bench', 'dropped and recreated each run'],
+  // Logical database 15, not REDIS_URL: the bench deletes chat:* and bull:message-persist:*
+  // keys before each run, which in a shared database would reset a developer's seq counters.
+  BENCH_REDIS_URL: [
+    'redis://127.0.0.1:6379/15',
+    'Redis for the server; its chat:* and bull:message-persist:* keys are deleted',
+  ],
+  BENCH_JWT_SECRET: ['bench-secret-not-for-production-use', 'JWT_SECRET given to the server (>= 32 chars)'],
+  BENCH_DRAIN_TIMEOUT_MS: ['60000', 'give up waiting for the persistence queue to drain after this'],
+};
+
+export function usage(): string {
+  const rows = Object.entries(VARIABLES).map(
+    ([name, [def, what]]) => `  ${flagOf(name).padEnd(24)} ${name.padEnd(26)} ${what} [${def}]`,
+  );
+  return ['usage: node dist/bench/run.js [--flag=value ...]', '', '  flag                     env', ...rows].join('\n');
+}
+
+function flagOf(name: string): string {
+  return (
+    '--' +
+    name
+      .replace(/^BENCH_/, '')
+      .toLowerCase()
+      .replace(/_/g, '-')
+  );
+}
+
+/** Reads `--flag=value` and `--flag value` pairs into BENCH_* names. */
+function parseArgv(argv: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  const byFlag = new Map(Object.keys(VARIABLES).map((n) => [flagOf(n), n]));
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split(/=(.*)/s, 2);
+    const name = byFlag.get(flag);
+    if (!name) throw new Error(`unknown option ${argv[i]} (try --help)`);
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new Error(`${flag} needs a value`);
+    out[name] = value;
+  }
+  return out;
+}
+
+function positiveInt(name: string, raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  return n;
+}
+
+function parseSteps(raw: string): number[] {
+  const steps = raw.split(',').map((s) => positiveInt('BENCH_STEPS', s.trim()));
+  if (steps.some((s, i) => i > 0 && s <= steps[i - 1])) throw new Error('BENCH_STEPS must be ascending');
+  return steps;
+}
+
+function parseTargets(raw: string): Target[] {
+  const targets = raw.split(',').map((t) => t.trim());
+  for (const t of targets) {
+    if (t !== 'baseline' && t !== 'server') throw new Error(`BENCH_TARGETS: unknown target "${t}"`);
+  }
+  return targets as Target[];
+}
+
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptions {
+  const cli = parseArgv(argv);
+  const get = (name: string) => cli[name] ?? env[name] ?? VARIABLES[name][0];
+  const scenario = get('BENCH_SCENARIO');
+  if (scenario !== 'delivery') throw new Error(`BENCH_SCENARIO: unknown scenario "${scenario}"`);
+  const opts: BenchOptions = {
+    scenario,
+    targets: parseTargets(get('BENCH_TARGETS')),
+    clients: positiveInt('BENCH_CLIENTS', get('BENCH_CLIENTS')),
+    roomSize: positiveInt('BENCH_ROOM_SIZE', get('BENCH_ROOM_SIZE')),
+    steps: parseSteps(get('BENCH_STEPS')),
+    stepSeconds: Number(get('BENCH_STEP_SECONDS')),
+    warmupSeconds: Number(get('BENCH_WARMUP_SECONDS')),
+    graceMs: positiveInt('BENCH_GRACE_MS', get('BENCH_GRACE_MS')),
+    p99LimitMs: Number(get('BENCH_P99_LIMIT_MS')),
+    workers: positiveInt('BENCH_WORKERS', get('BENCH_WORKERS')),
+    connectConcurrency: positiveInt('BENCH_CONNECT_CONCURRENCY', get('BENCH_CONNECT_CONCURRENCY')),
+    databaseUrl: get('BENCH_DATABASE_URL'),
+    redisUrl: get('BENCH_REDIS_URL'),
+    jwtSecret: get('BENCH_JWT_SECRET'),
+    drainTimeoutMs: positiveInt('BENCH_DRAIN_TIMEOUT_MS', get('BENCH_DRAIN_TIMEOUT_MS')),
+  };
+  return validate(opts);
+}
+
+function validate(o: BenchOptions): BenchOptions {
+  if (!(o.stepSeconds > 0)) throw new Error('BENCH_STEP_SECONDS must be a positive number');
+  if (!(o.warmupSeconds >= 0)) throw new Error('BENCH_WARMUP_SECONDS must be a number >= 0');
+  if (!(o.p99LimitMs > 0)) throw new Error('BENCH_P99_LIMIT_MS must be a positive number');
+  if (o.roomSize < 2) throw new Error('BENCH_ROOM_SIZE must be at least 2 (a sender and a receiver)');
+  if (o.clients % o.roomSize !== 0) {
+    throw new Error(`BENCH_CLIENTS (${o.clients}) must be a multiple of BENCH_ROOM_SIZE (${o.roomSize})`);
+  }
+  const rooms = o.clients / o.roomSize;
+  if (rooms < o.workers) throw new Error(`BENCH_WORKERS (${o.workers}) exceeds the number of rooms (${rooms})`);
+  const db = new URL(o.databaseUrl).pathname.slice(1);
+  if (o.targets.includes('server') && !/bench/i.test(db)) {
+    throw new Error(`BENCH_DATABASE_URL: database "${db}" is dropped each run, so its name must contain "bench"`);
+  }
+  if (o.jwtSecret.length < 32)
+    throw new Error('BENCH_JWT_SECRET must be at least 32 characters (the server refuses shorter)');
+  return o;
+}

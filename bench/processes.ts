@@ -1,0 +1,135 @@
+/**
+ * Starting and stopping the servers under test. Each runs in its own process so that it has
+ * an event loop of its own, like in production, and the harness can kill it whatever state
+ * it is in.
+ */
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import * as path from 'node:path';
+
+const STOP_TIMEOUT_MS = 10_000;
+const HEALTH_TIMEOUT_MS = 30_000;
+
+const live = new Set<ChildProcess>();
+
+/** Remembers a child so that an interrupted run can still kill it (and only it). */
+export function track<T extends ChildProcess>(child: T): T {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  return child;
+}
+
+/** Last resort on SIGINT/SIGTERM of the harness: SIGKILL every child still running. */
+export function killTracked(): void {
+  for (const child of live) child.kill('SIGKILL');
+}
+
+/** A free TCP port on 127.0.0.1 (free when asked: fine for a single bench on one machine). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** SIGTERM, then SIGKILL if the process has not exited within the timeout. */
+export async function stopProcess(child: ChildProcess, timeoutMs = STOP_TIMEOUT_MS): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+export interface Started {
+  child: ChildProcess;
+  url: string;
+}
+
+export function startBaseline(): Promise<Started> {
+  const script = path.join(__dirname, 'baseline-server.js');
+  const child = track(fork(script, [], { env: { ...process.env, BASELINE_PORT: '0' } }));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('baseline server did not start within 10 s')), 10_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`baseline server exited (code ${code}) before listening`));
+    });
+    child.once('message', (m: { kind: string; port: number }) => {
+      clearTimeout(timer);
+      resolve({ child, url: `http://127.0.0.1:${m.port}` });
+    });
+  });
+}
+
+export interface ServerEnv {
+  port: number;
+  databaseUrl: string;
+  redisUrl: string;
+  jwtSecret: string;
+  logFile: string;
+}
+
+/** `node dist/src/main.js` from the repo root, its output in `logFile`. */
+export async function startServer(repoRoot: string, e: ServerEnv): Promise<Started> {
+  const env = {
+    ...process.env,
+    PORT: String(e.port),
+    DATABASE_URL: e.databaseUrl,
+    REDIS_URL: e.redisUrl,
+    JWT_SECRET: e.jwtSecret,
+    NODE_ENV: 'development',
+    LOG_LEVEL: 'warn',
+    // The per-user send limit would otherwise measure the rate limiter, not the server.
+    SEND_RATE_PER_SEC: '1000',
+    SEND_BURST: '2000',
+  };
+  const log = createWriteStream(e.logFile);
+  await new Promise((resolve) => log.once('open', resolve));
+  const child = track(
+    spawn(process.execPath, ['dist/src/main.js'], { cwd: repoRoot, env, stdio: ['ignore', log, log] }),
+  );
+  const url = `http://127.0.0.1:${e.port}`;
+  try {
+    await waitHealthy(child, url, e.logFile);
+  } catch (err) {
+    await stopProcess(child);
+    throw err;
+  }
+  return { child, url };
+}
+
+async function waitHealthy(child: ChildProcess, url: string, logFile: string): Promise<void> {
+  const deadline = Date.now() + HEALTH_TIMEOUT_MS;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      throw new Error(`server exited with code ${child.exitCode} before /health answered\n${tail(logFile)}`);
+    }
+    try {
+      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
+      if (res.status === 200) return;
+      last = `HTTP ${res.status} ${await res.text()}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`server /health not 200 within ${HEALTH_TIMEOUT_MS / 1000} s (last: ${last})\n${tail(logFile)}`);
+}
+
+function tail(file: string, lines = 20): string {
+  try {
+    const text = readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    return `--- last lines of ${file} ---\n${text}`;
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Shapes shared by the harness and its load workers: the room layout each worker connects,
+ * and the IPC messages that drive a step and bring its measurements back.
+ */
+import type { HistogramData } from './stats';
+
+export interface BenchMember {
+  userId: number;
+  username: string;
+  token: string;
+}
+
+export interface BenchRoom {
+  chatroomId: number;
+  members: BenchMember[];
+}
+
+/** Harness → worker. */
+export type WorkerCommand =
+  | { kind: 'init'; workerId: number; url: string; rooms: BenchRoom[]; connectConcurrency: number }
+  | { kind: 'step'; step: number; rate: number; durationMs: number; graceMs: number }
+  | { kind: 'stop' };
+
+/** One worker's account of one step. Times are wall-clock ms (`nowMs()`). */
+export interface WorkerStepResult {
+  sent: number;
+  acked: number;
+  /** Acks that came back `{ok: false}` (or malformed). */
+  ackErrors: number;
+  /** Sends with no ack by the end of the grace period. */
+  unacked: number;
+  /** Receipts an acked message still lacked at non-sender members at the end of the grace period. */
+  missing: number;
+  /** Receipts at non-sender members (the sender's own copy is not counted). */
+  deliveries: number;
+  selfEchoes: number;
+  duplicates: number;
+  disconnects: number;
+  firstSendAt: number;
+  lastSendAt: number;
+  delivery: HistogramData;
+  ack: HistogramData;
+  /** The worker's own event-loop delay p99: a busy load generator inflates every latency. */
+  loopDelayP99Ms: number;
+  errorSamples: string[];
+}
+
+/** Worker → harness. */
+export type WorkerReport =
+  | { kind: 'ready'; sockets: number; connectMs: number }
+  | { kind: 'stepDone'; step: number; result: WorkerStepResult }
+  | { kind: 'error'; message: string };

@@ -1,0 +1,74 @@
+/**
+ * Entry point of `npm run bench`: parses options, runs the scenario against each target in
+ * order, prints a table per target and the ratio of their sustained rates, and writes the
+ * whole run to bench/results/<timestamp>-delivery.json.
+ */
+import * as path from 'node:path';
+import { parseOptions, usage, type BenchOptions } from './options';
+import { killTracked } from './processes';
+import { machine, summary, table, writeJson } from './report';
+import { benchBaseline, benchServer, type TargetReport } from './targets';
+
+const repoRoot = path.resolve(__dirname, '..', '..');
+const resultsDir = path.join(repoRoot, 'bench', 'results');
+
+function describe(opts: BenchOptions): string {
+  const rooms = opts.clients / opts.roomSize;
+  return (
+    `delivery: ${opts.clients} sockets in ${rooms} rooms of ${opts.roomSize}, ${opts.workers} load worker(s), ` +
+    `${opts.warmupSeconds} s warm-up, steps ${opts.steps.join(',')} msg/s x ${opts.stepSeconds} s ` +
+    `(+ up to ${opts.graceMs} ms grace), targets ${opts.targets.join(',')}`
+  );
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(usage());
+    return;
+  }
+  const opts = parseOptions(argv, process.env);
+  const startedAt = new Date();
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  console.log(describe(opts));
+  const reports: TargetReport[] = [];
+  for (const target of opts.targets) {
+    const report =
+      target === 'baseline'
+        ? await benchBaseline(opts)
+        : await benchServer(opts, repoRoot, path.join(resultsDir, `${stamp}-server.log`));
+    reports.push(report);
+    console.log('\n' + table(report) + '\n');
+  }
+  const { text, ratio } = summary(reports, opts);
+  console.log(text);
+  // The secret is a throw-away, but a results file is no place for secrets.
+  const shown = { ...opts, jwtSecret: '(not recorded)' };
+  const file = writeJson(resultsDir, stamp, {
+    scenario: opts.scenario,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    options: shown,
+    machine: machine(),
+    targets: reports,
+    ratio,
+  });
+  console.log(`results: ${path.relative(process.cwd(), file)}`);
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`bench: ${signal}, killing the processes it started`);
+    killTracked();
+    process.exit(130);
+  });
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(`bench failed: ${err instanceof Error ? err.message : String(err)}`);
+    killTracked();
+    process.exit(1);
+  },
+);

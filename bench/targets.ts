@@ -1,0 +1,103 @@
+/**
+ * One function per target: build its world, connect the load workers, run the scenario,
+ * and tear everything down again whatever happened.
+ */
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { DbCounter } from './db-counter';
+import { runDelivery, type DeliveryResult } from './delivery';
+import type { BenchOptions, Target } from './options';
+import { freePort, startBaseline, startServer, stopProcess } from './processes';
+import type { BenchRoom } from './protocol';
+import { cleanRedis, resetDatabase, seed } from './setup';
+import { groupIntoRooms, sliceRooms, syntheticRooms } from './topology';
+import { WorkerPool } from './worker-pool';
+
+export interface DrainReport {
+  ackedTotal: number;
+  dbCount: number;
+  /** ms from the last send until the messages table held every acked message; null = timed out. */
+  drainMs: number | null;
+}
+
+export interface TargetReport extends DeliveryResult {
+  target: Target;
+  url: string;
+  setupMs: number;
+  connectMs: number;
+  drain?: DrainReport;
+  serverLog?: string;
+}
+
+async function connectAndRun(
+  target: Target,
+  url: string,
+  rooms: BenchRoom[],
+  opts: BenchOptions,
+  counter?: DbCounter,
+): Promise<Omit<TargetReport, 'setupMs'>> {
+  const started = Date.now();
+  const pool = await WorkerPool.start(url, sliceRooms(rooms, opts.workers), opts.connectConcurrency);
+  const connectMs = Date.now() - started;
+  console.log(`[${target}] ${opts.clients} sockets in ${rooms.length} rooms connected and joined in ${connectMs} ms`);
+  try {
+    return { target, url, connectMs, ...(await runDelivery(target, pool, opts, counter)) };
+  } finally {
+    await pool.stop();
+  }
+}
+
+export async function benchBaseline(opts: BenchOptions): Promise<TargetReport> {
+  const started = Date.now();
+  const server = await startBaseline();
+  try {
+    const setupMs = Date.now() - started;
+    console.log(`[baseline] bare socket.io server at ${server.url}`);
+    const rooms = syntheticRooms(opts.clients, opts.roomSize, opts.jwtSecret);
+    return { setupMs, ...(await connectAndRun('baseline', server.url, rooms, opts)) };
+  } finally {
+    await stopProcess(server.child);
+  }
+}
+
+async function prepareServerWorld(opts: BenchOptions, repoRoot: string): Promise<BenchRoom[]> {
+  const db = new URL(opts.databaseUrl).pathname.slice(1);
+  console.log(`[server] recreating database ${db} and migrating`);
+  await resetDatabase(opts.databaseUrl, repoRoot);
+  const deleted = await cleanRedis(opts.redisUrl);
+  console.log(`[server] removed ${deleted} chat:/bull: keys from ${opts.redisUrl}; seeding ${opts.clients} users`);
+  const { users, roomIds } = await seed(opts.databaseUrl, opts.clients, opts.roomSize);
+  return groupIntoRooms(users, roomIds, opts.roomSize, opts.jwtSecret);
+}
+
+async function measureDrain(counter: DbCounter, r: DeliveryResult, opts: BenchOptions): Promise<DrainReport> {
+  const hit = await counter.reached(r.ackedTotal, r.lastSendAt, opts.drainTimeoutMs);
+  return {
+    ackedTotal: r.ackedTotal,
+    dbCount: hit?.count ?? counter.latest(),
+    drainMs: hit ? Math.round(hit.t - r.lastSendAt) : null,
+  };
+}
+
+export async function benchServer(opts: BenchOptions, repoRoot: string, logFile: string): Promise<TargetReport> {
+  if (!existsSync(path.join(repoRoot, 'dist/src/main.js'))) {
+    throw new Error('dist/src/main.js not found: build the server first (npx tsc -p tsconfig.json)');
+  }
+  const started = Date.now();
+  const rooms = await prepareServerWorld(opts, repoRoot);
+  const port = await freePort();
+  const env = { port, databaseUrl: opts.databaseUrl, redisUrl: opts.redisUrl, jwtSecret: opts.jwtSecret, logFile };
+  const server = await startServer(repoRoot, env);
+  let counter: DbCounter | undefined;
+  try {
+    counter = await DbCounter.start(opts.databaseUrl);
+    const setupMs = Date.now() - started;
+    console.log(`[server] dist/src/main.js healthy at ${server.url} (log: ${path.relative(repoRoot, logFile)})`);
+    const result = await connectAndRun('server', server.url, rooms, opts, counter);
+    const drain = await measureDrain(counter, result, opts);
+    return { ...result, setupMs, drain, serverLog: logFile };
+  } finally {
+    await counter?.stop();
+    await stopProcess(server.child);
+  }
+}
