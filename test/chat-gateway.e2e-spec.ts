@@ -1,0 +1,213 @@
+import { resetState, sql, startApp, TestApp, eventually } from './utils/app';
+import { closeAllSockets, collect, connect, emitAck, sleep, waitFor } from './utils/sockets';
+import { createRoom, createUser, TestUser } from './utils/users';
+
+const send = (chatroomId: number, content: string, extra: Record<string, unknown> = {}) => ({
+  chatroomId,
+  message: { type: 'text', content },
+  ...extra,
+});
+
+describe('ChatGateway (e2e)', () => {
+  let t: TestApp;
+  let alice: TestUser, bob: TestUser, eve: TestUser;
+  let room: number;
+
+  beforeAll(async () => {
+    await resetState();
+    t = await startApp();
+    [alice, bob, eve] = await Promise.all(['alice', 'bob', 'eve'].map((n) => createUser(t, n)));
+    room = await createRoom(t, alice, [bob]);
+  });
+  afterEach(() => closeAllSockets());
+  afterAll(() => t.close());
+
+  describe('handshake', () => {
+    it('should require authentication', async () => {
+      await expect(connect(t.url)).rejects.toThrow('unauthorized');
+    });
+
+    it('refuses a bad or forged token', async () => {
+      await expect(connect(t.url, 'not-a-jwt')).rejects.toThrow('unauthorized');
+      const forged = alice.token.slice(0, -4) + 'AAAA';
+      await expect(connect(t.url, forged)).rejects.toThrow('unauthorized');
+    });
+
+    it('accepts the token as ?token= or an Authorization header too', async () => {
+      const q = await connect(t.url, undefined, { query: { token: alice.token } });
+      expect(q.connected).toBe(true);
+      const h = await connect(t.url, undefined, { extraHeaders: { Authorization: `Bearer ${alice.token}` } });
+      expect(h.connected).toBe(true);
+    });
+  });
+
+  describe('authorisation', () => {
+    it("refuses a non-member's joinRoom and sendMessage with NOT_FOUND", async () => {
+      const s = await connect(t.url, eve.token);
+      expect(await emitAck(s, 'joinRoom', { chatroomId: room })).toMatchObject({
+        ok: false,
+        error: { code: 'NOT_FOUND' },
+      });
+      expect(await emitAck(s, 'sendMessage', send(room, 'hi'))).toMatchObject({
+        ok: false,
+        error: { code: 'NOT_FOUND' },
+      });
+      const [{ n }] = await sql<{ n: number }>('SELECT count(*)::int AS n FROM messages WHERE sender_id = $1', [
+        eve.id,
+      ]);
+      expect(n).toBe(0);
+    });
+
+    it('refuses a forged sendUserId / userId with FORBIDDEN', async () => {
+      const s = await connect(t.url, bob.token);
+      const forged = await emitAck(s, 'sendMessage', send(room, 'as alice', { sendUserId: alice.id }));
+      expect(forged).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+      const join = await emitAck(s, 'joinRoom', { chatroomId: room, userId: alice.id });
+      expect(join).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+      const own = await emitAck(s, 'sendMessage', send(room, 'as me', { sendUserId: bob.id }));
+      expect(own).toMatchObject({ ok: true, data: { senderId: bob.id } });
+    });
+
+    it('answers a failed event without a callback with an exception event', async () => {
+      const s = await connect(t.url, eve.token);
+      const exception = waitFor(s, 'exception');
+      s.emit('joinRoom', { chatroomId: room });
+      expect(await exception).toEqual({ event: 'joinRoom', code: 'NOT_FOUND', message: expect.any(String) });
+    });
+  });
+
+  describe('messages', () => {
+    it('delivers to both members in seq order, with id and seq in the ack', async () => {
+      const a = await connect(t.url, alice.token);
+      const b = await connect(t.url, bob.token);
+      expect(await emitAck(a, 'joinRoom', { chatroomId: room })).toMatchObject({
+        ok: true,
+        data: { chatroomId: room },
+      });
+      await emitAck(b, 'joinRoom', { chatroomId: room });
+      const atBob = collect(b, 'message');
+      const atAlice = collect(a, 'message');
+      const acks = await Promise.all([
+        ...Array.from({ length: 15 }, (_, i) => emitAck(a, 'sendMessage', send(room, `a${i}`))),
+        ...Array.from({ length: 15 }, (_, i) => emitAck(b, 'sendMessage', send(room, `b${i}`))),
+      ]);
+      expect(acks.every((x) => x.ok)).toBe(true);
+      const seqs = acks.map((x) => x.data.seq).sort((x, y) => x - y);
+      expect(new Set(seqs).size).toBe(30);
+      expect(seqs[29] - seqs[0]).toBe(29); // contiguous: no hole, no reuse
+      acks.forEach((x) =>
+        expect(x.data.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
+      );
+      await eventually(() => atBob.filter((e) => e.type === 'sendMessage').length === 30, 5000, 'bob to get 30');
+      await eventually(() => atAlice.filter((e) => e.type === 'sendMessage').length === 30, 5000, 'alice to get 30');
+      for (const got of [atBob, atAlice]) {
+        const inOrder = got.filter((e) => e.type === 'sendMessage').map((e) => e.message.seq);
+        expect(inOrder).toEqual(seqs);
+      }
+      const bySeq = new Map(acks.map((x) => [x.data.seq, x.data.id]));
+      atBob.filter((e) => e.type === 'sendMessage').forEach((e) => expect(e.message.id).toBe(bySeq.get(e.message.seq)));
+    });
+
+    it('a resend with the same clientMsgId gives one row, one broadcast and the first ack', async () => {
+      const a = await connect(t.url, alice.token);
+      const b = await connect(t.url, bob.token);
+      await emitAck(b, 'joinRoom', { chatroomId: room });
+      const atBob = collect(b, 'message');
+      const first = await emitAck(a, 'sendMessage', send(room, 'once', { clientMsgId: 'dup-1' }));
+      const again = await emitAck(a, 'sendMessage', send(room, 'once', { clientMsgId: 'dup-1' }));
+      const third = await emitAck(a, 'sendMessage', send(room, 'once', { clientMsgId: 'dup-1' }));
+      expect(first.ok).toBe(true);
+      expect(again).toEqual(first);
+      expect(third).toEqual(first);
+      await eventually(
+        async () => {
+          const rows = await sql('SELECT id FROM messages WHERE client_msg_id = $1', ['dup-1']);
+          return rows.length === 1 && rows[0].id === first.data.id;
+        },
+        10_000,
+        'the one row',
+      );
+      await sleep(300);
+      expect(atBob.filter((e) => e.message?.clientMsgId === 'dup-1')).toHaveLength(1);
+      const [{ n }] = await sql<{ n: number }>("SELECT count(*)::int AS n FROM messages WHERE client_msg_id = 'dup-1'");
+      expect(n).toBe(1);
+    });
+
+    it('sync after a disconnect returns exactly the missed messages', async () => {
+      const b1 = await connect(t.url, bob.token);
+      const joined = await emitAck(b1, 'joinRoom', { chatroomId: room });
+      const seenUpTo: number = joined.data.lastSeq;
+      b1.disconnect();
+      const a = await connect(t.url, alice.token);
+      const missed = [];
+      for (let i = 0; i < 7; i++) missed.push((await emitAck(a, 'sendMessage', send(room, `missed ${i}`))).data);
+      const b2 = await connect(t.url, bob.token);
+      const res = await emitAck(b2, 'sync', { rooms: [{ chatroomId: room, afterSeq: seenUpTo }] });
+      expect(res.ok).toBe(true);
+      const [r] = res.data.rooms;
+      expect(r.messages.map((m: any) => m.id)).toEqual(missed.map((m) => m.id));
+      expect(r.messages.map((m: any) => m.seq)).toEqual(missed.map((m) => m.seq));
+      expect(r).toMatchObject({ chatroomId: room, hasMore: false, lastSeq: missed[6].seq });
+    });
+
+    it('sync refuses rooms the caller is not in', async () => {
+      const s = await connect(t.url, eve.token);
+      const res = await emitAck(s, 'sync', { rooms: [{ chatroomId: room, afterSeq: 0 }] });
+      expect(res).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    });
+
+    it('typing reaches the other members, not the typist', async () => {
+      const a = await connect(t.url, alice.token);
+      const b = await connect(t.url, bob.token);
+      await emitAck(a, 'joinRoom', { chatroomId: room });
+      await emitAck(b, 'joinRoom', { chatroomId: room });
+      const atAlice = collect(a, 'typing');
+      const seen = waitFor(b, 'typing');
+      expect((await emitAck(a, 'typing', { chatroomId: room, typing: true })).ok).toBe(true);
+      expect(await seen).toEqual({ chatroomId: room, userId: alice.id, typing: true });
+      await sleep(100);
+      expect(atAlice).toHaveLength(0);
+    });
+
+    it('refuses content over MESSAGE_MAX_LENGTH with VALIDATION_FAILED naming the field', async () => {
+      const a = await connect(t.url, alice.token);
+      const res = await emitAck(a, 'sendMessage', send(room, 'x'.repeat(4001)));
+      expect(res).toMatchObject({
+        ok: false,
+        error: { code: 'VALIDATION_FAILED', details: [{ field: 'message.content' }] },
+      });
+    });
+
+    it('closes a connection that sends a frame over WS_MAX_PAYLOAD_BYTES, and keeps serving', async () => {
+      const a = await connect(t.url, alice.token);
+      const closed = new Promise((r) => a.once('disconnect', r));
+      a.emit('sendMessage', send(room, 'y'.repeat(70_000)));
+      await closed;
+      const again = await connect(t.url, alice.token);
+      expect((await emitAck(again, 'sendMessage', send(room, 'still here'))).ok).toBe(true);
+    });
+  });
+});
+
+describe('ChatGateway rate limit (e2e)', () => {
+  let t: TestApp;
+  afterAll(() => t.close());
+
+  it('answers sends beyond the burst with RATE_LIMITED and retryAfterMs', async () => {
+    await resetState();
+    t = await startApp({ SEND_RATE_PER_SEC: '2', SEND_BURST: '3' });
+    const u = await createUser(t, 'fast');
+    const room = await createRoom(t, u);
+    const s = await connect(t.url, u.token);
+    const acks = [];
+    for (let i = 0; i < 5; i++) acks.push(await emitAck(s, 'sendMessage', send(room, `m${i}`)));
+    expect(acks.slice(0, 3).every((a) => a.ok)).toBe(true);
+    expect(acks[3]).toMatchObject({
+      ok: false,
+      error: { code: 'RATE_LIMITED', details: { retryAfterMs: expect.any(Number) } },
+    });
+    await sleep(acks[3].error!.details.retryAfterMs + 20);
+    expect((await emitAck(s, 'sendMessage', send(room, 'later'))).ok).toBe(true);
+    closeAllSockets();
+  });
+});

@@ -1,0 +1,127 @@
+import { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from '../src/app.module';
+import { AppConfig } from '../src/config/app-config';
+import { testEnv } from './setup/test-env';
+import { eventually, resetState, sql, startApp, TestApp } from './utils/app';
+import { closeAllSockets, connect, emitAck, sleep } from './utils/sockets';
+import { auth, createRoom, createUser, TestUser } from './utils/users';
+
+/** The persistence worker alone, as `npm run start:worker` runs it. */
+function startWorker(): Promise<INestApplicationContext> {
+  const config = AppConfig.fromEnv(testEnv({ HTTP_ENABLED: 'false', WORKER_ENABLED: 'true' }));
+  return NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: ['error'] });
+}
+
+async function sendMany(t: TestApp, u: TestUser, room: number, n: number, tag: string) {
+  const s = await connect(t.url, u.token);
+  const acks = await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      emitAck(s, 'sendMessage', {
+        chatroomId: room,
+        clientMsgId: `${tag}-${i}`,
+        message: { type: 'text', content: `${tag} ${i}` },
+      }),
+    ),
+  );
+  expect(acks.every((a) => a.ok)).toBe(true);
+  return acks.map((a) => a.data);
+}
+
+const storedCount = async (room: number) =>
+  (await sql<{ n: number }>('SELECT count(*)::int AS n FROM messages WHERE chatroom_id = $1', [room]))[0].n;
+
+describe('durability (e2e)', () => {
+  let t: TestApp;
+  let alice: TestUser, bob: TestUser;
+
+  beforeAll(async () => {
+    await resetState();
+  });
+  afterEach(async () => {
+    closeAllSockets();
+    await t?.close();
+  });
+
+  it('with the worker stopped, acked messages are in history at once and land exactly once when it starts', async () => {
+    t = await startApp({ WORKER_ENABLED: 'false', SEND_BURST: '100' });
+    [alice, bob] = await Promise.all([createUser(t, 'alice'), createUser(t, 'bob')]);
+    const room = await createRoom(t, alice, [bob]);
+    const sent = await sendMany(t, alice, room, 25, 'w');
+    await sleep(300);
+    expect(await storedCount(room)).toBe(0);
+
+    const history = await t.http().get(`/chatrooms/${room}/messages?limit=100`).set(auth(bob));
+    expect(history.body.items.map((m: any) => m.id).reverse()).toEqual(
+      sent.sort((a, b) => a.seq - b.seq).map((m) => m.id),
+    );
+
+    const worker = await startWorker();
+    try {
+      await eventually(async () => (await storedCount(room)) === 25, 10_000, '25 rows');
+      await sleep(300);
+      expect(await storedCount(room)).toBe(25);
+      const rows = await sql<{ seq: number }>('SELECT seq FROM messages WHERE chatroom_id = $1 ORDER BY seq', [room]);
+      expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+      const after = await t.http().get(`/chatrooms/${room}/messages?limit=100`).set(auth(bob));
+      expect(after.body.items).toHaveLength(25);
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('with inserts failing for a while, every acked message lands exactly once after recovery', async () => {
+    t = await startApp({ SEND_BURST: '100' });
+    const room = await createRoom(t, alice, [bob]);
+    // A CHECK that no row can pass: every INSERT into messages fails until it is dropped.
+    await sql('ALTER TABLE messages ADD CONSTRAINT e2e_block_inserts CHECK (false) NOT VALID');
+    try {
+      const sent = await sendMany(t, alice, room, 20, 'f');
+      await sleep(1500); // several failed attempts
+      expect(await storedCount(room)).toBe(0);
+      const history = await t.http().get(`/chatrooms/${room}/messages?limit=100`).set(auth(bob));
+      expect(history.body.items).toHaveLength(20);
+      await sql('ALTER TABLE messages DROP CONSTRAINT e2e_block_inserts');
+      await eventually(async () => (await storedCount(room)) === 20, 20_000, '20 rows after recovery');
+      const rows = await sql<{ id: string }>('SELECT id FROM messages WHERE chatroom_id = $1 ORDER BY seq', [room]);
+      expect(rows.map((r) => r.id)).toEqual(sent.sort((a, b) => a.seq - b.seq).map((m) => m.id));
+    } finally {
+      await sql('ALTER TABLE messages DROP CONSTRAINT IF EXISTS e2e_block_inserts');
+    }
+  });
+
+  it('a lost seq counter is re-seeded from the stored maximum, never reused', async () => {
+    t = await startApp({ SEND_BURST: '100' });
+    const room = await createRoom(t, alice, [bob]);
+    await sendMany(t, alice, room, 5, 's1');
+    await eventually(async () => (await storedCount(room)) === 5, 10_000, '5 rows');
+    const Redis = (await import('ioredis')).default;
+    const redis = new Redis(testEnv().REDIS_URL);
+    await redis.del(`chat:room:${room}:seq`);
+    redis.disconnect();
+    const [next] = await sendMany(t, alice, room, 1, 's2');
+    expect(next.seq).toBe(6);
+  });
+
+  it('on shutdown, in-flight sends are acked and stored', async () => {
+    t = await startApp({ SEND_BURST: '200' });
+    const room = await createRoom(t, alice, [bob]);
+    const s = await connect(t.url, alice.token);
+    const inflight = Array.from({ length: 50 }, (_, i) =>
+      emitAck(s, 'sendMessage', { chatroomId: room, message: { type: 'text', content: `bye ${i}` } }).catch(() => null),
+    );
+    await sleep(20);
+    await t.close();
+    t = undefined as unknown as TestApp;
+    const acked = (await Promise.all(inflight)).filter((a) => a?.ok).map((a) => a!.data.id);
+    const worker = await startWorker();
+    try {
+      await eventually(async () => (await storedCount(room)) >= acked.length, 10_000, 'acked rows');
+      const rows = await sql<{ id: string }>('SELECT id FROM messages WHERE chatroom_id = $1', [room]);
+      const stored = new Set(rows.map((r) => r.id));
+      expect(acked.filter((id) => !stored.has(id))).toEqual([]);
+    } finally {
+      await worker.close();
+    }
+  });
+});

@@ -1,0 +1,56 @@
+import { resetState } from './utils/app';
+import { freePort, ServerProcess, spawnServer, waitHealthy } from './utils/processes';
+import { closeAllSockets, collect, connect, emitAck, waitFor } from './utils/sockets';
+
+/** Two server processes (as a load balancer would front), one Redis, one database. */
+describe('several instances (e2e)', () => {
+  let a: ServerProcess, b: ServerProcess;
+
+  beforeAll(async () => {
+    await resetState();
+    a = spawnServer({ PORT: freePort() });
+    b = spawnServer({ PORT: freePort(), WORKER_ENABLED: 'false' });
+    await Promise.all([waitHealthy(a), waitHealthy(b)]);
+  });
+  afterAll(async () => {
+    closeAllSockets();
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+
+  async function user(base: string, name: string) {
+    const password = 'correct horse battery';
+    const post = (path: string, body: unknown, token?: string) =>
+      fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify(body),
+      }).then((r) => r.json());
+    const reg = await post('/auth/register', { username: name, password });
+    const login = await post('/auth/login', { username: name, password });
+    return { id: reg.id as number, token: login.accessToken as string, post };
+  }
+
+  it('delivers across instances in seq order, both ways', async () => {
+    const alice = await user(a.url, 'alice_multi');
+    const bob = await user(b.url, 'bob_multi');
+    const room = (await alice.post('/chatrooms', { name: 'x', memberIds: [bob.id] }, alice.token)).id as number;
+    const sa = await connect(a.url, alice.token);
+    const sb = await connect(b.url, bob.token);
+    await emitAck(sa, 'joinRoom', { chatroomId: room });
+    await emitAck(sb, 'joinRoom', { chatroomId: room });
+    const atBob = collect(sb, 'message');
+    const atAlice = collect(sa, 'message');
+    const fromAlice = [];
+    for (let i = 0; i < 10; i++)
+      fromAlice.push(
+        (await emitAck(sa, 'sendMessage', { chatroomId: room, message: { type: 'text', content: `a${i}` } })).data,
+      );
+    const fromBob = (await emitAck(sb, 'sendMessage', { chatroomId: room, message: { type: 'text', content: 'b0' } }))
+      .data;
+    await waitFor(sa, 'message', (e: any) => e.message?.id === fromBob.id);
+    await waitFor(sb, 'message', (e: any) => e.message?.id === fromAlice[9].id).catch(() => undefined);
+    const bobSeqs = atBob.filter((e) => e.type === 'sendMessage').map((e) => e.message.seq);
+    expect(bobSeqs).toEqual([...fromAlice.map((m) => m.seq), fromBob.seq]);
+    expect(atAlice.some((e) => e.message?.id === fromBob.id)).toBe(true);
+  });
+});
