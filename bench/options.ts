@@ -38,10 +38,10 @@ const VARIABLES: Record<string, [string, string]> = {
   BENCH_WORKERS: ['2', 'load generator processes (each owns whole rooms)'],
   BENCH_CONNECT_CONCURRENCY: ['100', 'socket handshakes in flight per worker'],
   BENCH_DATABASE_URL: ['postgresql://postgres@127.0.0.1:5432/chat_bench', 'dropped and recreated each run'],
-  // Logical database 15, not REDIS_URL: the bench deletes chat:* and bull:message-persist:*
+  // Logical database 13 (tests use 15), not REDIS_URL: the bench deletes chat:* and bull:message-persist:*
   // keys before each run, which in a shared database would reset a developer's seq counters.
   BENCH_REDIS_URL: [
-    'redis://127.0.0.1:6379/15',
+    'redis://127.0.0.1:6379/13',
     'Redis for the server; its chat:* and bull:message-persist:* keys are deleted',
   ],
   BENCH_JWT_SECRET: ['bench-secret-not-for-production-use', 'JWT_SECRET given to the server (>= 32 chars)'],

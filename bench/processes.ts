@@ -93,8 +93,11 @@ export async function startServer(repoRoot: string, e: ServerEnv): Promise<Start
   };
   const log = createWriteStream(e.logFile);
   await new Promise((resolve) => log.once('open', resolve));
+  // BENCH_SERVER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": profile the server alone
+  // (NODE_OPTIONS would reach the load workers too, and refuses --cpu-prof anyway).
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = track(
-    spawn(process.execPath, ['dist/src/main.js'], { cwd: repoRoot, env, stdio: ['ignore', log, log] }),
+    spawn(process.execPath, [...nodeArgs, 'dist/src/main.js'], { cwd: repoRoot, env, stdio: ['ignore', log, log] }),
   );
   const url = `http://127.0.0.1:${e.port}`;
   try {

@@ -1,4 +1,4 @@
-import { resetState, startApp, TestApp } from './utils/app';
+import { resetState, sql, startApp, TestApp } from './utils/app';
 
 describe('auth (e2e)', () => {
   let t: TestApp;
@@ -21,7 +21,6 @@ describe('auth (e2e)', () => {
     });
 
     it('stores a slow-KDF hash, never the plain password', async () => {
-      const { sql } = await import('./utils/app');
       const [row] = await sql<{ password_hash: string }>("SELECT password_hash FROM users WHERE username = 'alice'");
       expect(row.password_hash).toMatch(/^scrypt\$32768\$8\$1\$/);
       expect(row.password_hash).not.toContain('password123');

@@ -1,5 +1,6 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import Redis from 'ioredis';
 import { AppModule } from '../src/app.module';
 import { AppConfig } from '../src/config/app-config';
 import { testEnv } from './setup/test-env';
@@ -95,7 +96,6 @@ describe('durability (e2e)', () => {
     const room = await createRoom(t, alice, [bob]);
     await sendMany(t, alice, room, 5, 's1');
     await eventually(async () => (await storedCount(room)) === 5, 10_000, '5 rows');
-    const Redis = (await import('ioredis')).default;
     const redis = new Redis(testEnv().REDIS_URL);
     await redis.del(`chat:room:${room}:seq`);
     redis.disconnect();

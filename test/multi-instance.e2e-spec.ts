@@ -24,7 +24,7 @@ describe('several instances (e2e)', () => {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
         body: JSON.stringify(body),
-      }).then((r) => r.json());
+      }).then((r) => r.json() as Promise<any>);
     const reg = await post('/auth/register', { username: name, password });
     const login = await post('/auth/login', { username: name, password });
     return { id: reg.id as number, token: login.accessToken as string, post };
@@ -40,7 +40,7 @@ describe('several instances (e2e)', () => {
     await emitAck(sb, 'joinRoom', { chatroomId: room });
     const atBob = collect(sb, 'message');
     const atAlice = collect(sa, 'message');
-    const fromAlice = [];
+    const fromAlice: any[] = [];
     for (let i = 0; i < 10; i++)
       fromAlice.push(
         (await emitAck(sa, 'sendMessage', { chatroomId: room, message: { type: 'text', content: `a${i}` } })).data,

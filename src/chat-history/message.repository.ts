@@ -11,6 +11,24 @@ const SELECT_WITH_SENDER = Prisma.sql`
     FROM messages m
     JOIN users u ON u.id = m.sender_id`;
 
+/** See insertBatch. Plain SQL on the pool: the worker's hot statement skips the query engine. */
+const INSERT_BATCH_SQL = `
+  WITH ins AS (
+    INSERT INTO messages (id, chatroom_id, seq, sender_id, type, content, client_msg_id,
+                          created_at, edited_at, deleted_at, deleted_by_id)
+    SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::"MessageType"[], $6::text[],
+                         $7::varchar[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::int[])
+    ON CONFLICT DO NOTHING
+    RETURNING chatroom_id, seq, created_at
+  ), rooms AS (
+    UPDATE chatrooms c
+       SET last_seq = GREATEST(c.last_seq, r.seq),
+           last_message_at = GREATEST(c.last_message_at, r.at)
+      FROM (SELECT chatroom_id, max(seq) AS seq, max(created_at) AS at FROM ins GROUP BY chatroom_id) r
+     WHERE c.id = r.chatroom_id
+  )
+  SELECT count(*)::int AS inserted FROM ins`;
+
 /**
  * The SQL of stored messages. Pages are one statement each, senders joined in, walking the
  * (chatroom_id, seq) unique index — never a query per row.
@@ -49,46 +67,28 @@ export class MessageRepository {
   }
 
   /**
-   * Stores a batch in one INSERT. ON CONFLICT DO NOTHING makes a retried or re-swept batch
-   * harmless: (chatroom_id, seq) and (sender_id, client_msg_id) are unique.
-   * Then advances each room's last_seq / last_message_at in one UPDATE.
+   * Stores a batch in one statement: the rows go in as column arrays (unnest), so the
+   * statement and its parameter count stay the same whatever the batch size, and the rooms'
+   * last_seq / last_message_at advance in the same round trip. ON CONFLICT DO NOTHING makes
+   * a retried or re-swept batch harmless: (chatroom_id, seq) and (sender_id, client_msg_id)
+   * are unique. Returns how many rows were new.
    */
   async insertBatch(messages: QueuedMessage[]): Promise<number> {
     if (!messages.length) return 0;
-    const inserted = await this.prisma.message.createMany({
-      skipDuplicates: true,
-      data: messages.map((m) => ({
-        id: m.id,
-        chatroomId: m.chatroomId,
-        seq: m.seq,
-        senderId: m.senderId,
-        type: m.type,
-        content: m.content,
-        clientMsgId: m.clientMsgId ?? null,
-        createdAt: new Date(m.createdAt),
-        editedAt: m.editedAt ? new Date(m.editedAt) : null,
-        deletedAt: m.deletedAt ? new Date(m.deletedAt) : null,
-        deletedById: m.deletedById ?? null,
-      })),
-    });
-    await this.advanceRooms(messages);
-    return inserted.count;
-  }
-
-  private async advanceRooms(messages: QueuedMessage[]): Promise<void> {
-    const last = new Map<number, { seq: number; at: string }>();
-    for (const m of messages) {
-      const cur = last.get(m.chatroomId);
-      if (!cur || m.seq > cur.seq) last.set(m.chatroomId, { seq: m.seq, at: m.createdAt });
-    }
-    const ids = [...last.keys()];
-    const seqs = ids.map((id) => last.get(id)!.seq);
-    const ats = ids.map((id) => last.get(id)!.at);
-    await this.prisma.$executeRaw`
-      UPDATE chatrooms c
-         SET last_seq = GREATEST(c.last_seq, v.seq),
-             last_message_at = GREATEST(c.last_message_at, v.at)
-        FROM unnest(${ids}::int[], ${seqs}::int[], ${ats}::timestamptz[]) AS v(id, seq, at)
-       WHERE c.id = v.id`;
+    const col = <T>(f: (m: QueuedMessage) => T) => messages.map(f);
+    const { rows } = await this.prisma.pool.query<{ inserted: number }>(INSERT_BATCH_SQL, [
+      col((m) => m.id),
+      col((m) => m.chatroomId),
+      col((m) => m.seq),
+      col((m) => m.senderId),
+      col((m) => m.type),
+      col((m) => m.content),
+      col((m) => m.clientMsgId ?? null),
+      col((m) => m.createdAt),
+      col((m) => m.editedAt ?? null),
+      col((m) => m.deletedAt ?? null),
+      col((m) => m.deletedById ?? null),
+    ]);
+    return rows[0]?.inserted ?? 0;
   }
 }

@@ -15,7 +15,7 @@ const CLIENT_MSG_TTL_S = 24 * 3600;
  *  - otherwise the room's next seq (INCR), the message into the room's pending buffer
  *    (scored by seq, so history can merge it by seq before it is stored), the room into the
  *    sweeper's set, and the dedupe key.
- * Returns {0, json} for a new message, {1, json} for a resend, {-1} when the counter is
+ * Returns {0, seq} for a new message, {1, json} for a resend, {-1} when the counter is
  * missing (first message since Redis lost it: the caller seeds it from PostgreSQL).
  * ARGV[1] is the message JSON without seq; its opening brace is replaced by `{"seq":N,`.
  */
@@ -30,7 +30,7 @@ local json = '{"seq":' .. seq .. ',' .. string.sub(ARGV[1], 2)
 redis.call('ZADD', KEYS[2], seq, json)
 redis.call('SADD', KEYS[4], ARGV[2])
 if KEYS[3] ~= '' then redis.call('SET', KEYS[3], json, 'EX', ARGV[3]) end
-return {0, json}
+return {0, seq}
 `;
 
 export type AppendResult = { status: 'new' | 'duplicate'; message: QueuedMessage } | { status: 'unseeded' };
@@ -49,9 +49,9 @@ export class PendingMessageStore {
   async append(draft: Omit<QueuedMessage, 'seq'>): Promise<AppendResult> {
     const cmidKey = draft.clientMsgId ? RedisKeys.clientMsg(draft.senderId, draft.clientMsgId) : '';
     const client = this.redis.client as unknown as {
-      chatAppend(...args: (string | number)[]): Promise<[number, string?]>;
+      chatAppend(...args: (string | number)[]): Promise<[number, (string | number)?]>;
     };
-    const [code, json] = await client.chatAppend(
+    const [code, value] = await client.chatAppend(
       RedisKeys.roomSeq(draft.chatroomId),
       RedisKeys.roomPending(draft.chatroomId),
       cmidKey,
@@ -61,7 +61,9 @@ export class PendingMessageStore {
       CLIENT_MSG_TTL_S,
     );
     if (code === -1) return { status: 'unseeded' };
-    return { status: code === 1 ? 'duplicate' : 'new', message: JSON.parse(json!) as QueuedMessage };
+    if (code === 1) return { status: 'duplicate', message: JSON.parse(String(value)) as QueuedMessage };
+    // New: the stored JSON is the draft plus its seq, so no need to parse it back.
+    return { status: 'new', message: { seq: Number(value), ...draft } };
   }
 
   /** Seeds a missing counter from the highest stored seq; NX so a racing seeder cannot lower it. */

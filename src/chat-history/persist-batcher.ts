@@ -13,7 +13,7 @@ export class Batcher<T> {
   constructor(
     private readonly flushFn: (items: T[]) => Promise<void>,
     private readonly maxItems = 200,
-    private readonly maxDelayMs = 2,
+    private readonly maxDelayMs = 5,
   ) {}
 
   add(item: T): Promise<void> {

@@ -1,6 +1,6 @@
 import { Global, Injectable, Module } from '@nestjs/common';
 import type { Server } from 'socket.io';
-import { roomChannel, ServerEvent, userChannel } from '../common/constants';
+import { PEER_EVICT_MEMBERSHIP, roomChannel, ServerEvent, userChannel } from '../common/constants';
 
 /**
  * Emits to sockets from anywhere in the app (REST services included). Through the Redis
@@ -23,9 +23,17 @@ export class Broadcaster {
     this.server?.to(userChannel(userId)).emit(event, payload);
   }
 
-  /** Takes every socket of a user, on every instance, out of a room's broadcast. */
+  /**
+   * Takes every socket of a user, on every instance, out of a room's broadcast, and tells
+   * the other instances to forget the cached membership (they run `onPeerEviction`).
+   */
   removeUserFromRoom(userId: number, chatroomId: number): void {
     this.server?.in(userChannel(userId)).socketsLeave(roomChannel(chatroomId));
+    this.server?.serverSideEmit(PEER_EVICT_MEMBERSHIP, { userId, chatroomId });
+  }
+
+  onPeerEviction(handler: (e: { userId: number; chatroomId: number }) => void): void {
+    this.server?.on(PEER_EVICT_MEMBERSHIP, handler);
   }
 
   exception(socketId: string, payload: unknown): void {

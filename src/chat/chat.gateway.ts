@@ -43,6 +43,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
 
   afterInit(server: Server): void {
     this.broadcaster.attach(server);
+    this.broadcaster.onPeerEviction(({ userId, chatroomId }) => this.chat.forgetMembership(userId, chatroomId));
     server.use((socket, next) => {
       this.tokens
         .verify(handshakeToken(socket))

@@ -96,6 +96,10 @@ export class ChatService {
     return { chatroomId, lastSeq: lastSeq ?? (await this.repo.highestSeq(chatroomId)), readSeq: m.readSeq };
   }
 
+  forgetMembership(userId: number, chatroomId: number): void {
+    this.membership.evict(userId, chatroomId);
+  }
+
   async assertMember(user: AuthUser, chatroomId: number, claimedUserId?: number): Promise<void> {
     assertSelf(user, claimedUserId, 'userId');
     await this.membership.requireCached(user.id, chatroomId);

@@ -8,15 +8,19 @@ export interface MembershipInfo {
   readSeq: number;
 }
 
-/** How long a "yes, a member" answer is reused by the socket hot path. */
-const CACHE_TTL_MS = 5000;
+/**
+ * How long a "yes, a member" answer is reused by the socket hot path, spread by up to 50 %
+ * so entries cached together (a thousand sockets joining at once) do not all expire in the
+ * same instant and stall the event loop with a burst of queries.
+ */
+const CACHE_TTL_MS = 60_000;
+const ttl = () => CACHE_TTL_MS * (1 + Math.random() * 0.5);
 
 /**
  * "Is this user in this room?" — asked on every room event and REST call. A non-member
- * always gets 404 (rooms are not enumerable). Positive answers are cached briefly in
- * process for the socket send path; removal on this instance evicts at once, other
- * instances forget within CACHE_TTL_MS (and the removed user's sockets are taken out of the
- * room's broadcast everywhere right away).
+ * always gets 404 (rooms are not enumerable). Positive answers are cached in process for
+ * the socket hot path; a removal evicts the entry on every instance at once (Broadcaster
+ * relays the eviction), and the TTL bounds what a lost relay could leave behind.
  */
 @Injectable()
 export class MembershipService {
@@ -35,7 +39,7 @@ export class MembershipService {
   async require(userId: number, chatroomId: number): Promise<MembershipInfo> {
     const m = await this.get(userId, chatroomId);
     if (!m) throw AppError.notFound('Chatroom');
-    this.cache.set(`${userId}:${chatroomId}`, Date.now() + CACHE_TTL_MS);
+    this.cache.set(`${userId}:${chatroomId}`, Date.now() + ttl());
     return m;
   }
 

@@ -32,6 +32,9 @@ export const TimelineEvent = {
   DeleteMessage: 'deleteMessage',
 } as const;
 
+/** Server-to-server event (socket.io serverSideEmit): forget a cached membership. */
+export const PEER_EVICT_MEMBERSHIP = 'chat:evict-membership';
+
 /** BullMQ queues and job names. */
 export const Queues = {
   MessagePersist: 'message-persist',

@@ -1,0 +1,40 @@
+import { AppError } from '../common/errors';
+import { TokenBucketLimiter } from './rate-limiter';
+
+describe('TokenBucketLimiter', () => {
+  let now = 0;
+  const limiter = () => new TokenBucketLimiter(2, 3, () => now);
+
+  beforeEach(() => (now = 1_000_000));
+
+  it('allows a burst, then refuses with RATE_LIMITED and the wait', () => {
+    const l = limiter();
+    for (let i = 0; i < 3; i++) l.take(7);
+    let err: unknown;
+    try {
+      l.take(7);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(AppError);
+    expect((err as AppError).code).toBe('RATE_LIMITED');
+    expect((err as AppError).details).toEqual({ retryAfterMs: 500 });
+  });
+
+  it('refills at the configured rate, up to the burst', () => {
+    const l = limiter();
+    for (let i = 0; i < 3; i++) l.take(1);
+    now += 500; // one token
+    expect(() => l.take(1)).not.toThrow();
+    expect(() => l.take(1)).toThrow(AppError);
+    now += 60_000; // long idle: back to the burst, not beyond
+    for (let i = 0; i < 3; i++) l.take(1);
+    expect(() => l.take(1)).toThrow(AppError);
+  });
+
+  it('keeps users apart', () => {
+    const l = limiter();
+    for (let i = 0; i < 3; i++) l.take(1);
+    expect(() => l.take(2)).not.toThrow();
+  });
+});

@@ -1,0 +1,31 @@
+import { validateEnv } from './env.validation';
+
+describe('validateEnv', () => {
+  it('applies the documented defaults', () => {
+    const env = validateEnv({});
+    expect(env).toMatchObject({
+      PORT: 3000,
+      DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/chat',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      MESSAGE_MAX_LENGTH: 4000,
+      WORKER_ENABLED: true,
+    });
+  });
+
+  it('names every wrong variable in one line', () => {
+    expect(() => validateEnv({ PORT: 'abc', REDIS_URL: 'http://x', JWT_SECRET: 'short' })).toThrow(
+      /^Invalid configuration: .*PORT: .*; .*REDIS_URL: must be a redis:\/\/ URL; JWT_SECRET: must be at least 32 characters$/,
+    );
+  });
+
+  it('requires JWT_SECRET in production', () => {
+    expect(() => validateEnv({ NODE_ENV: 'production' })).toThrow('JWT_SECRET: is required when NODE_ENV=production');
+    expect(validateEnv({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).JWT_SECRET).toHaveLength(32);
+  });
+
+  it('reads booleans the way operators write them', () => {
+    expect(validateEnv({ WORKER_ENABLED: 'false' }).WORKER_ENABLED).toBe(false);
+    expect(validateEnv({ WORKER_ENABLED: '0' }).WORKER_ENABLED).toBe(false);
+    expect(validateEnv({ WORKER_ENABLED: 'yes' }).WORKER_ENABLED).toBe(true);
+  });
+});
