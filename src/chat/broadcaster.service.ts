@@ -1,4 +1,4 @@
-import { Global, Injectable, Module } from '@nestjs/common';
+import { BeforeApplicationShutdown, Global, Injectable, Module } from '@nestjs/common';
 import type { Server } from 'socket.io';
 import { PEER_EVICT_MEMBERSHIP, roomChannel, ServerEvent, userChannel } from '../common/constants';
 
@@ -8,11 +8,20 @@ import { PEER_EVICT_MEMBERSHIP, roomChannel, ServerEvent, userChannel } from '..
  * worker-only process) emits are no-ops.
  */
 @Injectable()
-export class Broadcaster {
+export class Broadcaster implements BeforeApplicationShutdown {
   private server: Server | undefined;
 
   attach(server: Server): void {
     this.server = server;
+  }
+
+  /**
+   * Shutdown closes the adapter's Redis connections, and closing the sockets fires
+   * disconnect handlers that would still emit (presence) into them. From here on emits are
+   * dropped: clients reconnecting elsewhere catch up with `sync`.
+   */
+  beforeApplicationShutdown(): void {
+    this.server = undefined;
   }
 
   toRoom(chatroomId: number, event: string, payload: unknown): void {

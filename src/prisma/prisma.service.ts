@@ -1,4 +1,4 @@
-import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { Pool } from 'pg';
 import { AppConfig } from '../config/app-config';
@@ -10,7 +10,7 @@ import { PrismaClient } from '../generated/prisma/client';
  * are cheaper as plain parameterised SQL than through the query engine.
  */
 @Injectable()
-export class PrismaService extends PrismaClient implements OnModuleDestroy {
+export class PrismaService extends PrismaClient implements OnApplicationShutdown {
   readonly pool: Pool;
 
   constructor(config: AppConfig) {
@@ -19,7 +19,11 @@ export class PrismaService extends PrismaClient implements OnModuleDestroy {
     this.pool = pool;
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /**
+   * Last of the shutdown: Nest runs onModuleDestroy and beforeApplicationShutdown (where the
+   * send path drains and the worker finishes its batch) before this, so they still have a pool.
+   */
+  async onApplicationShutdown(): Promise<void> {
     await this.$disconnect();
     await this.pool.end().catch(() => undefined);
   }

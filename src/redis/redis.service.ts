@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import Redis, { RedisOptions } from 'ioredis';
 import { AppConfig } from '../config/app-config';
 
@@ -7,7 +7,7 @@ import { AppConfig } from '../config/app-config';
  * presence). Pub/sub and BullMQ's blocking reads need connections of their own: `duplicate()`.
  */
 @Injectable()
-export class RedisService implements OnModuleInit, OnModuleDestroy {
+export class RedisService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(RedisService.name);
   private readonly lastErrorLog = new Map<string, number>();
   readonly client: Redis;
@@ -62,7 +62,8 @@ export class RedisService implements OnModuleInit, OnModuleDestroy {
     return copy;
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /** After the send path drained and the worker stopped (beforeApplicationShutdown). */
+  async onApplicationShutdown(): Promise<void> {
     await closeRedis(this.client);
   }
 }
