@@ -7,7 +7,7 @@ import { persistJobOptions, PersistBatchJob } from './persist-job';
 import { Batcher } from './persist-batcher';
 import { MessageRepository } from './message.repository';
 import { MessageView, QueuedMessage, view, viewOfRow } from './message.types';
-import { PendingMessageStore } from './pending-message.store';
+import { MessagePatch, PendingMessageStore } from './pending-message.store';
 
 /** Seqs are PostgreSQL integers. */
 export const MAX_SEQ = 2_147_483_647;
@@ -95,6 +95,25 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
       if (top && (out.get(top.chatroomId)?.seq ?? 0) < top.seq) out.set(top.chatroomId, view(top));
     }
     return out;
+  }
+
+  /** A message by id, stored or still queued; null if unknown. No authorisation here. */
+  async findMessage(id: string): Promise<MessageView | null> {
+    const row = await this.repo.findById(id);
+    if (row) return viewOfRow(row);
+    const queued = await this.pending.findById(id);
+    return queued ? view(queued) : null;
+  }
+
+  /**
+   * Edits or tombstones a message wherever it is: the stored row, and the pending entry if
+   * it is still queued (recorded so the worker re-applies it after storing the old copy).
+   */
+  async mutate(m: Pick<MessageView, 'id' | 'chatroomId' | 'seq'>, patch: MessagePatch): Promise<void> {
+    // Record first, update the table second: whichever side of the worker's store this runs
+    // on, either the worker sees the record or the UPDATE finds the row.
+    await this.pending.patchPending(m, patch);
+    await this.repo.applyPatch(m.id, patch);
   }
 
   /** The live last seq of rooms: Redis's counter, else the stored maximum. */

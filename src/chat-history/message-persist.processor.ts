@@ -37,6 +37,18 @@ export class MessagePersistProcessor extends WorkerHost implements BeforeApplica
     await this.worker.close(this.redis.client.status !== 'ready');
   }
 
+  /**
+   * The job carries the message as it was when sent; an edit or retraction made while it
+   * waited was recorded in Redis and is applied now, so the stored row never goes back to
+   * the old content (one MGET per batch; UPDATEs only for the rare edited ones).
+   */
+  private async reapplyMutations(ids: string[]): Promise<void> {
+    const patches = await this.pending.mutationsOf(ids);
+    const edited = ids.filter((_, i) => patches[i]);
+    for (const id of edited) await this.repo.applyPatch(id, patches[ids.indexOf(id)]!);
+    await this.pending.forgetMutations(edited);
+  }
+
   /** Connection trouble is retried by BullMQ; say so once every 10 s, not per attempt. */
   @OnWorkerEvent('error')
   onError(err: Error): void {
@@ -49,6 +61,7 @@ export class MessagePersistProcessor extends WorkerHost implements BeforeApplica
     const { messages } = job.data;
     try {
       const inserted = await this.repo.insertBatch(messages);
+      await this.reapplyMutations(messages.map((m) => m.id));
       await this.pending.removeStored(messages);
       return inserted;
     } catch (err) {

@@ -2,6 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 import type { MessageRow, QueuedMessage } from './message.types';
+import type { MessagePatch } from './pending-message.store';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const SELECT_WITH_SENDER = Prisma.sql`
   SELECT m.id, m.chatroom_id AS "chatroomId", m.seq, m.sender_id AS "senderId", m.type::text AS type,
@@ -58,6 +61,24 @@ export class MessageRepository {
       SELECT l.* FROM unnest(${chatroomIds}::int[]) AS r(id)
       CROSS JOIN LATERAL (${SELECT_WITH_SENDER}
         WHERE m.chatroom_id = r.id ORDER BY m.seq DESC LIMIT 1) l`;
+  }
+
+  async findById(id: string): Promise<MessageRow | null> {
+    if (!UUID.test(id)) return null;
+    const rows = await this.prisma.$queryRaw<MessageRow[]>`${SELECT_WITH_SENDER} WHERE m.id = ${id}::uuid`;
+    return rows[0] ?? null;
+  }
+
+  /** Edits or tombstones a stored row; false when it is not stored (yet). */
+  async applyPatch(id: string, patch: MessagePatch): Promise<boolean> {
+    const n = await this.prisma.$executeRaw`
+      UPDATE messages SET
+        content = COALESCE(${patch.deletedAt ? '' : (patch.content ?? null)}, content),
+        edited_at = COALESCE(${patch.editedAt ?? null}::timestamptz, edited_at),
+        deleted_at = COALESCE(${patch.deletedAt ?? null}::timestamptz, deleted_at),
+        deleted_by_id = COALESCE(${patch.deletedById ?? null}::int, deleted_by_id)
+      WHERE id = ${id}::uuid`;
+    return n > 0;
   }
 
   async highestSeq(chatroomId: number): Promise<number> {

@@ -29,9 +29,36 @@ local seq = redis.call('INCR', KEYS[1])
 local json = '{"seq":' .. seq .. ',' .. string.sub(ARGV[1], 2)
 redis.call('ZADD', KEYS[2], seq, json)
 redis.call('SADD', KEYS[4], ARGV[2])
+redis.call('HSET', KEYS[5], ARGV[4], ARGV[2] .. ':' .. seq)
 if KEYS[3] ~= '' then redis.call('SET', KEYS[3], json, 'EX', ARGV[3]) end
 return {0, seq}
 `;
+
+/**
+ * Rewrites a pending entry (found by seq) with fields merged in: cjson decodes, patches and
+ * re-encodes inside Redis, so a concurrent store by the worker cannot interleave.
+ * ARGV[1] = seq, ARGV[2] = JSON patch. Returns 1 if the entry was there.
+ */
+const PATCH_SCRIPT = `
+local items = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1])
+if #items == 0 then return 0 end
+local msg = cjson.decode(items[1])
+for k, v in pairs(cjson.decode(ARGV[2])) do msg[k] = v end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[1], cjson.encode(msg))
+return 1
+`;
+
+/** Fields an edit, retraction or moderation changes. */
+export interface MessagePatch {
+  content?: string;
+  editedAt?: string;
+  deletedAt?: string;
+  deletedById?: number;
+}
+
+/** Mutations of queued messages are kept this long for the worker to re-apply. */
+const MUTATION_TTL_S = 7 * 24 * 3600;
 
 export type AppendResult = { status: 'new' | 'duplicate'; message: QueuedMessage } | { status: 'unseeded' };
 
@@ -43,7 +70,8 @@ export type AppendResult = { status: 'new' | 'duplicate'; message: QueuedMessage
 @Injectable()
 export class PendingMessageStore {
   constructor(private readonly redis: RedisService) {
-    this.redis.client.defineCommand('chatAppend', { numberOfKeys: 4, lua: SEND_SCRIPT });
+    this.redis.client.defineCommand('chatAppend', { numberOfKeys: 5, lua: SEND_SCRIPT });
+    this.redis.client.defineCommand('chatPatchPending', { numberOfKeys: 1, lua: PATCH_SCRIPT });
   }
 
   async append(draft: Omit<QueuedMessage, 'seq'>): Promise<AppendResult> {
@@ -56,9 +84,11 @@ export class PendingMessageStore {
       RedisKeys.roomPending(draft.chatroomId),
       cmidKey,
       PENDING_ROOMS_KEY,
+      RedisKeys.pendingIndex,
       JSON.stringify(draft),
       draft.chatroomId,
       CLIENT_MSG_TTL_S,
+      draft.id,
     );
     if (code === -1) return { status: 'unseeded' };
     if (code === 1) return { status: 'duplicate', message: JSON.parse(String(value)) as QueuedMessage };
@@ -109,11 +139,42 @@ export class PendingMessageStore {
   }
 
   /** Drops stored messages from their rooms' buffers (one pipeline for a whole batch). */
-  async removeStored(messages: Pick<QueuedMessage, 'chatroomId' | 'seq'>[]): Promise<void> {
+  async removeStored(messages: Pick<QueuedMessage, 'id' | 'chatroomId' | 'seq'>[]): Promise<void> {
     if (!messages.length) return;
     const pipe = this.redis.client.pipeline();
     for (const m of messages) pipe.zremrangebyscore(RedisKeys.roomPending(m.chatroomId), m.seq, m.seq);
+    pipe.hdel(RedisKeys.pendingIndex, ...messages.map((m) => m.id));
     await pipe.exec();
+  }
+
+  /** The pending message with this id, if it is still queued. */
+  async findById(id: string): Promise<QueuedMessage | null> {
+    const where = await this.redis.client.hget(RedisKeys.pendingIndex, id);
+    if (!where) return null;
+    const [chatroomId, seq] = where.split(':').map(Number);
+    const [found] = await this.range(chatroomId, seq, seq);
+    return found?.id === id ? found : null;
+  }
+
+  /**
+   * Applies a patch to a still-queued message (history then shows it at once) and records it
+   * for the worker, which re-applies it after storing the job's older copy.
+   */
+  async patchPending(m: Pick<QueuedMessage, 'id' | 'chatroomId' | 'seq'>, patch: MessagePatch): Promise<void> {
+    const client = this.redis.client as unknown as { chatPatchPending(...a: (string | number)[]): Promise<number> };
+    await this.redis.client.set(RedisKeys.mutation(m.id), JSON.stringify(patch), 'EX', MUTATION_TTL_S);
+    await client.chatPatchPending(RedisKeys.roomPending(m.chatroomId), m.seq, JSON.stringify(patch));
+  }
+
+  /** Recorded mutations for these ids (null where none). One MGET. */
+  async mutationsOf(ids: string[]): Promise<(MessagePatch | null)[]> {
+    if (!ids.length) return [];
+    const values = await this.redis.client.mget(ids.map((id) => RedisKeys.mutation(id)));
+    return values.map((v) => (v ? (JSON.parse(v) as MessagePatch) : null));
+  }
+
+  async forgetMutations(ids: string[]): Promise<void> {
+    if (ids.length) await this.redis.client.del(...ids.map((id) => RedisKeys.mutation(id)));
   }
 
   /** Forgets a room in the sweeper's set once its buffer is empty (checked atomically). */

@@ -56,6 +56,10 @@ export const RedisKeys = {
   roomPending: (chatroomId: number) => `chat:room:${chatroomId}:pending`,
   /** First ack of (sender, clientMsgId), so a resend gets the same answer. */
   clientMsg: (senderId: number, clientMsgId: string) => `chat:cmid:${senderId}:${clientMsgId}`,
+  /** Where a pending message is: id → "chatroomId:seq" (edits and retractions act by id). */
+  pendingIndex: 'chat:pending-ids',
+  /** An edit or retraction of a message that was still queued, applied again once stored. */
+  mutation: (messageId: string) => `chat:mutation:${messageId}`,
   /** Online socket count of a user across instances (presence). */
   presence: (userId: number) => `chat:presence:${userId}`,
 } as const;
