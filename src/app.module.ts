@@ -12,6 +12,8 @@ import { PayloadValidationPipe } from './common/payload-validation.pipe';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
+import { InboxModule } from './inbox/inbox.module';
+import { MessagesModule } from './messages/messages.module';
 import { PrismaModule } from './prisma/prisma.module';
 import { RedisModule } from './redis/redis.module';
 import { UsersModule } from './users/users.module';
@@ -35,12 +37,16 @@ export class AppModule implements NestModule {
       }),
       history,
     ];
+    const chatrooms = ChatroomsModule.register(history);
+    const inbox = InboxModule.register(history, chatrooms);
     const http = config.httpEnabled
       ? [
           AuthModule,
           UsersModule,
-          ChatroomsModule.register(history),
-          ChatModule.register(history),
+          chatrooms,
+          inbox,
+          ChatModule.register(history, inbox),
+          MessagesModule.register(history),
           HealthModule.register(history),
         ]
       : [];

@@ -53,4 +53,21 @@ describe('several instances (e2e)', () => {
     expect(bobSeqs).toEqual([...fromAlice.map((m) => m.seq), fromBob.seq]);
     expect(atAlice.some((e) => e.message?.id === fromBob.id)).toBe(true);
   });
+
+  it('announces presence across instances and shows it in the room', async () => {
+    const alice = await user(a.url, 'alice_presence');
+    const bob = await user(b.url, 'bob_presence');
+    const room = (await alice.post('/chatrooms', { name: 'p', memberIds: [bob.id] }, alice.token)).id as number;
+    const sa = await connect(a.url, alice.token);
+    await emitAck(sa, 'joinRoom', { chatroomId: room });
+    const online = waitFor(sa, 'presence', (p: any) => p.userId === bob.id && p.online);
+    const sb = await connect(b.url, bob.token);
+    expect(await online).toEqual({ userId: bob.id, online: true });
+    const detail = await fetch(`${a.url}/chatrooms/${room}`, { headers: { authorization: `Bearer ${alice.token}` } });
+    const members = ((await detail.json()) as any).members;
+    expect(members.find((m: any) => m.user.id === bob.id).online).toBe(true);
+    const offline = waitFor(sa, 'presence', (p: any) => p.userId === bob.id && !p.online);
+    sb.disconnect();
+    expect(await offline).toEqual({ userId: bob.id, online: false });
+  });
 });

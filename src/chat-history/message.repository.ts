@@ -22,13 +22,20 @@ const INSERT_BATCH_SQL = `
     SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::"MessageType"[], $6::text[],
                          $7::varchar[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::int[])
     ON CONFLICT DO NOTHING
-    RETURNING chatroom_id, seq, created_at
+    RETURNING chatroom_id, seq, sender_id, created_at
   ), rooms AS (
     UPDATE chatrooms c
        SET last_seq = GREATEST(c.last_seq, r.seq),
            last_message_at = GREATEST(c.last_message_at, r.at)
       FROM (SELECT chatroom_id, max(seq) AS seq, max(created_at) AS at FROM ins GROUP BY chatroom_id) r
      WHERE c.id = r.chatroom_id
+  ), senders AS (
+    -- Sending means having seen the room: the sender's read position moves to their message
+    -- (as in most chat apps), which also keeps "my messages after my position" sparse.
+    UPDATE chatroom_members cm
+       SET read_seq = GREATEST(cm.read_seq, s.seq)
+      FROM (SELECT chatroom_id, sender_id, max(seq) AS seq FROM ins GROUP BY chatroom_id, sender_id) s
+     WHERE cm.chatroom_id = s.chatroom_id AND cm.user_id = s.sender_id
   )
   SELECT count(*)::int AS inserted FROM ins`;
 

@@ -3,14 +3,14 @@ import { Batcher } from './persist-batcher';
 describe('Batcher', () => {
   it('groups items arriving within the window into one flush', async () => {
     const flushes: number[][] = [];
-    const b = new Batcher<number>(async (items) => void flushes.push(items), 100, 5);
+    const b = new Batcher<number>((items) => Promise.resolve(void flushes.push(items)), 100, 5);
     await Promise.all([b.add(1), b.add(2), b.add(3)]);
     expect(flushes).toEqual([[1, 2, 3]]);
   });
 
   it('flushes at once when the batch is full', async () => {
     const flushes: number[][] = [];
-    const b = new Batcher<number>(async (items) => void flushes.push(items), 2, 10_000);
+    const b = new Batcher<number>((items) => Promise.resolve(void flushes.push(items)), 2, 10_000);
     await Promise.all([b.add(1), b.add(2)]);
     expect(flushes).toEqual([[1, 2]]);
   });
@@ -18,9 +18,7 @@ describe('Batcher', () => {
   it('rejects every caller of a failed flush, and only those', async () => {
     let calls = 0;
     const b = new Batcher<number>(
-      async () => {
-        if (++calls === 1) throw new Error('queue down');
-      },
+      () => (++calls === 1 ? Promise.reject(new Error('queue down')) : Promise.resolve()),
       2,
       1,
     );

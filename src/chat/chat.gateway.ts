@@ -12,9 +12,10 @@ import type { DefaultEventsMap, Server, Socket } from 'socket.io';
 import type { AuthUser } from '../auth/auth.types';
 import { bearerToken, TokenService } from '../auth/token.service';
 import { ClientEvent, roomChannel, ServerEvent, TimelineEvent, userChannel } from '../common/constants';
+import { InboxService } from '../inbox/inbox.service';
 import { Broadcaster } from './broadcaster.service';
 import { ChatService } from './chat.service';
-import { JoinRoomDto, LeaveRoomDto, SendMessageDto, SyncDto, TypingDto } from './dto/chat-events.dto';
+import { JoinRoomDto, LeaveRoomDto, MarkReadDto, SendMessageDto, SyncDto, TypingDto } from './dto/chat-events.dto';
 import { PresenceService } from './presence.service';
 import { WsExceptionFilter } from './ws-exception.filter';
 
@@ -39,6 +40,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     private readonly tokens: TokenService,
     private readonly presence: PresenceService,
     private readonly broadcaster: Broadcaster,
+    private readonly inbox: InboxService,
   ) {}
 
   afterInit(server: Server): void {
@@ -95,6 +97,11 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   @SubscribeMessage(ClientEvent.Sync)
   async sync(@ConnectedSocket() socket: AuthedSocket, @MessageBody() dto: SyncDto) {
     return ok(await this.chat.sync(socket.data.user, dto));
+  }
+
+  @SubscribeMessage(ClientEvent.MarkRead)
+  async markRead(@ConnectedSocket() socket: AuthedSocket, @MessageBody() dto: MarkReadDto) {
+    return ok(await this.inbox.markRead(socket.data.user, dto.chatroomId, dto.seq));
   }
 
   @SubscribeMessage(ClientEvent.Typing)

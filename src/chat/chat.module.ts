@@ -7,10 +7,10 @@ import { SenderDirectory } from './sender-directory';
 
 @Module({})
 export class ChatModule {
-  static register(history: DynamicModule): DynamicModule {
+  static register(history: DynamicModule, inbox: DynamicModule): DynamicModule {
     return {
       module: ChatModule,
-      imports: [MembershipModule, history],
+      imports: [MembershipModule, history, inbox],
       providers: [ChatGateway, ChatService, PresenceService, SenderDirectory],
     };
   }

@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { ReadStateModule } from '../inbox/read-state.module';
 import { ChatroomsController } from './chatrooms.controller';
 import { ChatroomsService } from './chatrooms.service';
 import { MembershipModule } from './membership.module';
@@ -9,7 +10,7 @@ export class ChatroomsModule {
   static register(history: DynamicModule): DynamicModule {
     return {
       module: ChatroomsModule,
-      imports: [MembershipModule, history],
+      imports: [MembershipModule, history, ReadStateModule.register(history)],
       controllers: [ChatroomsController],
       providers: [ChatroomsService, RoomSummaryService],
       exports: [ChatroomsService, RoomSummaryService],

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { ChatHistoryService } from '../chat-history/chat-history.service';
-import { PendingMessageStore } from '../chat-history/pending-message.store';
 import { RedisKeys } from '../common/constants';
 import type { Chatroom } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
+import { ReadStateService } from '../inbox/read-state.service';
 import { RedisService } from '../redis/redis.service';
 import { ChatroomView } from './chatroom.presenter';
 
@@ -22,32 +22,30 @@ export class RoomSummaryService {
     private readonly prisma: PrismaService,
     private readonly redis: RedisService,
     private readonly history: ChatHistoryService,
-    private readonly pending: PendingMessageStore,
+    private readonly readState: ReadStateService,
   ) {}
 
   async summarize(userId: number, rooms: RoomWithReadSeq[]): Promise<ChatroomView[]> {
     if (!rooms.length) return [];
     const ids = rooms.map((r) => r.room.id);
-    const [counts, lastSeqs, latest, storedUnread, pendings] = await Promise.all([
+    const [counts, latest, unread] = await Promise.all([
       this.memberCounts(ids),
-      this.history.lastSeqs(rooms.map((r) => r.room)),
       this.history.latest(ids),
-      this.storedUnread(userId, rooms),
-      this.pending.ofRooms(ids),
+      this.readState.unread(
+        userId,
+        rooms.map((r) => ({ chatroomId: r.room.id, readSeq: r.readSeq, storedLastSeq: r.room.lastSeq })),
+      ),
     ]);
     return rooms.map(({ room, readSeq }, i) => {
-      const pendingUnread = pendings[i].filter(
-        (m) => m.seq > readSeq && m.senderId !== userId && !m.deletedAt && !isStoredCounted(m.seq, room.lastSeq),
-      ).length;
       const view: ChatroomView = {
         id: room.id,
         name: room.name,
         type: room.type,
         createdAt: room.createdAt,
         memberCount: counts.get(room.id) ?? 0,
-        lastSeq: lastSeqs.get(room.id) ?? room.lastSeq,
+        lastSeq: unread[i].lastSeq,
         readSeq,
-        unreadCount: (storedUnread.get(room.id) ?? 0) + pendingUnread,
+        unreadCount: unread[i].unreadCount,
       };
       const last = latest.get(room.id);
       if (last) view.lastMessage = last;
@@ -70,24 +68,4 @@ export class RoomSummaryService {
     });
     return new Map(rows.map((r) => [r.chatroomId, r._count]));
   }
-
-  /** Stored messages after my read position, not mine, not retracted: one statement for all rooms. */
-  private async storedUnread(userId: number, rooms: RoomWithReadSeq[]): Promise<Map<number, number>> {
-    const ids = rooms.map((r) => r.room.id);
-    const reads = rooms.map((r) => r.readSeq);
-    const rows = await this.prisma.$queryRaw<{ id: number; unread: number }[]>`
-      SELECT r.id, (SELECT count(*)::int FROM messages m
-                     WHERE m.chatroom_id = r.id AND m.seq > r.read_seq
-                       AND m.sender_id <> ${userId} AND m.deleted_at IS NULL) AS unread
-        FROM unnest(${ids}::int[], ${reads}::int[]) AS r(id, read_seq)`;
-    return new Map(rows.map((r) => [r.id, r.unread]));
-  }
-}
-
-/**
- * A pending message at or below the room's stored last_seq is already in the table (the
- * worker stored it and has not yet dropped it from the buffer): count it once.
- */
-function isStoredCounted(seq: number, storedLastSeq: number): boolean {
-  return seq <= storedLastSeq;
 }

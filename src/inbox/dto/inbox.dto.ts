@@ -1,0 +1,73 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsBoolean,
+  IsInt,
+  IsOptional,
+  IsUUID,
+  Max,
+  Min,
+  ValidateIf,
+} from 'class-validator';
+import { LimitQueryDto } from '../../common/pagination';
+
+const MAX_INT = 2_147_483_647;
+export const MAX_IDS = 100;
+
+export class InboxMessagesQueryDto extends LimitQueryDto {
+  @ApiPropertyOptional({ description: 'Only unread messages' })
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsBoolean()
+  unread?: boolean;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_INT)
+  chatroomId?: number;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page (a message id)' })
+  @IsOptional()
+  @IsUUID()
+  cursor?: string;
+}
+
+/** Either `{chatroomId, seq}` (everything up to seq) or `{messageIds}` (exactly those). */
+export class MarkReadBodyDto {
+  @ApiPropertyOptional()
+  @ValidateIf((o: MarkReadBodyDto) => o.messageIds === undefined)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_INT)
+  chatroomId?: number;
+
+  @ApiPropertyOptional()
+  @ValidateIf((o: MarkReadBodyDto) => o.messageIds === undefined)
+  @IsInt()
+  @Min(0)
+  @Max(MAX_INT)
+  seq?: number;
+
+  @ApiPropertyOptional({ type: [String] })
+  @ValidateIf((o: MarkReadBodyDto) => o.chatroomId === undefined && o.seq === undefined)
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_IDS)
+  @IsUUID('all', { each: true })
+  messageIds?: string[];
+}
+
+export class MessageIdsDto {
+  @ApiPropertyOptional({ type: [String] })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_IDS)
+  @IsUUID('all', { each: true })
+  ids: string[];
+}

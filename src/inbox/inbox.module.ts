@@ -1,0 +1,19 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { MembershipModule } from '../chatrooms/membership.module';
+import { InboxController } from './inbox.controller';
+import { InboxRepository } from './inbox.repository';
+import { InboxService } from './inbox.service';
+import { ReadStateModule } from './read-state.module';
+
+@Module({})
+export class InboxModule {
+  static register(history: DynamicModule, chatrooms: DynamicModule): DynamicModule {
+    return {
+      module: InboxModule,
+      imports: [history, MembershipModule, ReadStateModule.register(history), chatrooms],
+      controllers: [InboxController],
+      providers: [InboxService, InboxRepository],
+      exports: [InboxService],
+    };
+  }
+}

@@ -1,0 +1,167 @@
+import { Injectable } from '@nestjs/common';
+import type { AuthUser } from '../auth/auth.types';
+import { ChatHistoryService, Page } from '../chat-history/chat-history.service';
+import { MessageView, view, viewOfRow } from '../chat-history/message.types';
+import { PendingMessageStore } from '../chat-history/pending-message.store';
+import { Broadcaster } from '../chat/broadcaster.service';
+import { ChatroomsService } from '../chatrooms/chatrooms.service';
+import { MembershipService } from '../chatrooms/membership.service';
+import { ServerEvent } from '../common/constants';
+import { AppError } from '../common/errors';
+import { InboxMessagesQueryDto, MarkReadBodyDto } from './dto/inbox.dto';
+import { InboxRepository } from './inbox.repository';
+import { ReadStateService, RoomUnread } from './read-state.service';
+
+export type InboxMessage = MessageView & { read: boolean };
+export interface ReadResult {
+  totalUnread: number;
+  rooms: { chatroomId: number; unreadCount: number; readSeq: number }[];
+}
+
+/** The receiver's side: what arrived (also while offline), what is unread, tidying up. */
+@Injectable()
+export class InboxService {
+  constructor(
+    private readonly readState: ReadStateService,
+    private readonly repo: InboxRepository,
+    private readonly history: ChatHistoryService,
+    private readonly pending: PendingMessageStore,
+    private readonly chatrooms: ChatroomsService,
+    private readonly membership: MembershipService,
+    private readonly broadcaster: Broadcaster,
+  ) {}
+
+  async summary(user: AuthUser) {
+    const rooms = await this.chatrooms.list(user);
+    const totalUnread = rooms.reduce((n, r) => n + r.unreadCount, 0);
+    return {
+      totalUnread,
+      rooms: rooms.map((r) => ({
+        chatroomId: r.id,
+        name: r.name,
+        type: r.type,
+        unreadCount: r.unreadCount,
+        readSeq: r.readSeq,
+        lastSeq: r.lastSeq,
+        ...(r.lastMessage ? { lastMessage: r.lastMessage } : {}),
+      })),
+    };
+  }
+
+  /** Newest first across my rooms; queued messages merged in (read your writes). */
+  async messages(user: AuthUser, q: InboxMessagesQueryDto): Promise<Page<InboxMessage>> {
+    if (q.chatroomId !== undefined) await this.membership.require(user.id, q.chatroomId);
+    const filter = { chatroomId: q.chatroomId, unread: q.unread, before: q.cursor, limit: q.limit + 1 };
+    const [rows, queued] = await Promise.all([this.repo.page(user.id, filter), this.queuedFor(user, q)]);
+    const stored = new Set(rows.map((r) => r.id));
+    const merged = [...rows.map((r) => ({ ...viewOfRow(r), read: r.read })), ...queued.filter((m) => !stored.has(m.id))]
+      .sort((a, b) => (a.id < b.id ? 1 : -1))
+      .slice(0, q.limit + 1);
+    const hasMore = merged.length > q.limit;
+    const items = merged.slice(0, q.limit);
+    return { items, hasMore, ...(hasMore ? { nextCursor: items[items.length - 1].id } : {}) };
+  }
+
+  async message(user: AuthUser, id: string): Promise<InboxMessage> {
+    const m = await this.history.findMessage(id);
+    if (!m) throw AppError.notFound('Message');
+    const member = await this.membership.get(user.id, m.chatroomId);
+    if (!member) throw AppError.notFound('Message');
+    const marks = await this.readState.marksOf(user.id, [m]);
+    if (marks.hidden.has(`${m.chatroomId}:${m.seq}`)) throw AppError.notFound('Message');
+    const read = m.senderId === user.id || m.seq <= member.readSeq || marks.read.has(`${m.chatroomId}:${m.seq}`);
+    return { ...m, read };
+  }
+
+  async read(user: AuthUser, dto: MarkReadBodyDto): Promise<ReadResult> {
+    if (dto.messageIds !== undefined && (dto.chatroomId !== undefined || dto.seq !== undefined)) {
+      throw AppError.validation('Send either {chatroomId, seq} or {messageIds}', [
+        { field: 'messageIds', errors: ['cannot be combined with chatroomId/seq'] },
+      ]);
+    }
+    const touched = dto.messageIds
+      ? await this.markIds(user, dto.messageIds)
+      : [await this.markPosition(user, dto.chatroomId!, dto.seq!)];
+    return this.report(user, touched);
+  }
+
+  /** The socket form (`markRead`): one room, by position. */
+  async markRead(user: AuthUser, chatroomId: number, seq: number) {
+    const result = await this.report(user, [await this.markPosition(user, chatroomId, seq)]);
+    const [room] = result.rooms;
+    return { chatroomId, readSeq: room.readSeq, unreadCount: room.unreadCount, totalUnread: result.totalUnread };
+  }
+
+  /** Hide for me only; hiding an unread message also takes it out of my unread count. */
+  async hide(user: AuthUser, ids: string[]): Promise<{ hidden: string[] }> {
+    const found = await this.visible(user, ids);
+    await this.readState.hide(user.id, found);
+    await this.report(user, [...new Set(found.map((m) => m.chatroomId))]);
+    return { hidden: found.map((m) => m.id) };
+  }
+
+  private async markPosition(user: AuthUser, chatroomId: number, seq: number): Promise<number> {
+    await this.membership.require(user.id, chatroomId);
+    const [live] = await this.history.lastSeqs([{ id: chatroomId, lastSeq: 0 }]).then((m) => [m.get(chatroomId) ?? 0]);
+    const readSeq = await this.readState.advance(user.id, chatroomId, seq, live);
+    this.broadcaster.toRoom(chatroomId, ServerEvent.Read, { chatroomId, userId: user.id, seq: readSeq });
+    return chatroomId;
+  }
+
+  private async markIds(user: AuthUser, ids: string[]): Promise<number[]> {
+    const found = await this.visible(user, ids);
+    const positions = new Map((await this.readState.positions(user.id)).map((p) => [p.chatroomId, p.readSeq]));
+    await this.readState.markSeqs(
+      user.id,
+      found.map((m) => ({ ...m, readSeq: positions.get(m.chatroomId) ?? 0 })),
+    );
+    return [...new Set(found.map((m) => m.chatroomId))];
+  }
+
+  /** Messages by id that are in my rooms; any other id is a 404 and nothing changes. */
+  private async visible(user: AuthUser, ids: string[]): Promise<MessageView[]> {
+    const unique = [...new Set(ids)];
+    const found = await Promise.all(unique.map((id) => this.history.findMessage(id)));
+    const mine = new Set((await this.readState.positions(user.id)).map((p) => p.chatroomId));
+    const missing = unique.filter((_, i) => !found[i] || !mine.has(found[i].chatroomId));
+    if (missing.length) throw AppError.notFound(`Message ${missing.join(', ')}`);
+    return found as MessageView[];
+  }
+
+  /** Fresh counts for the touched rooms plus the total; tells the reader's other devices. */
+  private async report(user: AuthUser, touched: number[]): Promise<ReadResult> {
+    const all: RoomUnread[] = await this.readState.unread(user.id, await this.readState.positions(user.id));
+    const totalUnread = all.reduce((n, r) => n + r.unreadCount, 0);
+    const rooms = all.filter((r) => touched.includes(r.chatroomId));
+    for (const r of rooms) {
+      this.broadcaster.toUser(user.id, ServerEvent.Inbox, {
+        chatroomId: r.chatroomId,
+        unreadCount: r.unreadCount,
+        totalUnread,
+      });
+    }
+    return {
+      totalUnread,
+      rooms: rooms.map((r) => ({ chatroomId: r.chatroomId, unreadCount: r.unreadCount, readSeq: r.readSeq })),
+    };
+  }
+
+  /** Queued messages of my rooms that belong on this page (usually none or a few). */
+  private async queuedFor(user: AuthUser, q: InboxMessagesQueryDto): Promise<InboxMessage[]> {
+    const positions = (await this.readState.positions(user.id)).filter(
+      (p) => q.chatroomId === undefined || p.chatroomId === q.chatroomId,
+    );
+    const buffers = await this.pending.ofRooms(positions.map((p) => p.chatroomId));
+    const candidates = buffers
+      .flatMap((b, i) => b.map((m) => ({ m, readSeq: positions[i].readSeq })))
+      .filter(({ m }) => m.senderId !== user.id && !m.deletedAt && (!q.cursor || m.id < q.cursor));
+    const marks = await this.readState.marksOf(
+      user.id,
+      candidates.map(({ m }) => m),
+    );
+    return candidates
+      .filter(({ m }) => !marks.hidden.has(`${m.chatroomId}:${m.seq}`))
+      .map(({ m, readSeq }) => ({ ...view(m), read: m.seq <= readSeq || marks.read.has(`${m.chatroomId}:${m.seq}`) }))
+      .filter((m) => !q.unread || !m.read);
+  }
+}

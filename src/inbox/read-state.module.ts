@@ -1,0 +1,10 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ReadStateService } from './read-state.service';
+
+/** Read state on its own, so chatrooms (room lists) and the inbox share it without a cycle. */
+@Module({})
+export class ReadStateModule {
+  static register(history: DynamicModule): DynamicModule {
+    return { module: ReadStateModule, imports: [history], providers: [ReadStateService], exports: [ReadStateService] };
+  }
+}

@@ -1,0 +1,146 @@
+import { Injectable } from '@nestjs/common';
+import { ChatHistoryService } from '../chat-history/chat-history.service';
+import type { QueuedMessage } from '../chat-history/message.types';
+import { PendingMessageStore } from '../chat-history/pending-message.store';
+import { PrismaService } from '../prisma/prisma.service';
+
+export interface MemberPosition {
+  chatroomId: number;
+  readSeq: number;
+  /** The room's stored last_seq (the live one comes from Redis). */
+  storedLastSeq: number;
+}
+
+export interface RoomUnread {
+  chatroomId: number;
+  readSeq: number;
+  lastSeq: number;
+  unreadCount: number;
+}
+
+/**
+ * Read state that stays cheap at any room size. A member has a read position (everything up
+ * to `read_seq` is read) plus two sparse sets keyed by seq: messages read out of order
+ * (`message_reads`) and messages hidden for them (`message_hidden`). Because seqs are
+ * contiguous (tombstones keep theirs), the unread count of a room is
+ *
+ *   (lastSeq - readSeq) - |{seq > readSeq : mine ∪ retracted ∪ hidden by me ∪ read out of order}|
+ *
+ * and every set on the right is small and served by an index: moving the position is O(1)
+ * writes (plus pruning the sparse reads it covers), and no row exists per message per member.
+ */
+@Injectable()
+export class ReadStateService {
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly history: ChatHistoryService,
+    private readonly pending: PendingMessageStore,
+  ) {}
+
+  /** Unread counts of one member's rooms: one statement, one MGET and one pipeline. */
+  async unread(userId: number, rooms: MemberPosition[]): Promise<RoomUnread[]> {
+    if (!rooms.length) return [];
+    const ids = rooms.map((r) => r.chatroomId);
+    const [excluded, lastSeqs, pendings] = await Promise.all([
+      this.excludedSeqs(userId, rooms),
+      this.history.lastSeqs(rooms.map((r) => ({ id: r.chatroomId, lastSeq: r.storedLastSeq }))),
+      this.pending.ofRooms(ids),
+    ]);
+    return rooms.map((r, i) => {
+      const lastSeq = lastSeqs.get(r.chatroomId) ?? r.storedLastSeq;
+      const skip = excluded.get(r.chatroomId) ?? new Set<number>();
+      for (const m of pendings[i]) if (m.seq > r.readSeq && isExcludedPending(m, userId)) skip.add(m.seq);
+      const inRange = [...skip].filter((s) => s > r.readSeq && s <= lastSeq).length;
+      return {
+        chatroomId: r.chatroomId,
+        readSeq: r.readSeq,
+        lastSeq,
+        unreadCount: Math.max(0, lastSeq - r.readSeq - inRange),
+      };
+    });
+  }
+
+  /** Every room of a member with its position (for totals). */
+  async positions(userId: number): Promise<MemberPosition[]> {
+    const rows = await this.prisma.membership.findMany({
+      where: { userId },
+      select: { chatroomId: true, readSeq: true, chatroom: { select: { lastSeq: true } } },
+    });
+    return rows.map((r) => ({ chatroomId: r.chatroomId, readSeq: r.readSeq, storedLastSeq: r.chatroom.lastSeq }));
+  }
+
+  /**
+   * Moves the read position forward (never back) to `seq`, clamped to the room's last seq,
+   * and prunes the out-of-order reads it now covers. Returns the new position.
+   */
+  async advance(userId: number, chatroomId: number, seq: number, lastSeq: number): Promise<number> {
+    const target = Math.min(seq, lastSeq);
+    const [rows] = await this.prisma.$transaction([
+      this.prisma.$queryRaw<{ read_seq: number }[]>`
+        UPDATE chatroom_members SET read_seq = GREATEST(read_seq, ${target})
+         WHERE chatroom_id = ${chatroomId} AND user_id = ${userId} RETURNING read_seq`,
+      this.prisma.$executeRaw`
+        DELETE FROM message_reads WHERE user_id = ${userId} AND chatroom_id = ${chatroomId} AND seq <= ${target}`,
+    ]);
+    return rows[0]?.read_seq ?? 0;
+  }
+
+  /** Marks single messages read (beyond the position); already-covered ones are no-ops. */
+  async markSeqs(userId: number, marks: { chatroomId: number; seq: number; readSeq: number }[]): Promise<void> {
+    const beyond = marks.filter((m) => m.seq > m.readSeq);
+    if (!beyond.length) return;
+    await this.prisma.messageRead.createMany({
+      data: beyond.map((m) => ({ userId, chatroomId: m.chatroomId, seq: m.seq })),
+      skipDuplicates: true,
+    });
+  }
+
+  async hide(userId: number, items: { chatroomId: number; seq: number }[]): Promise<void> {
+    if (!items.length) return;
+    await this.prisma.messageHidden.createMany({
+      data: items.map((m) => ({ userId, chatroomId: m.chatroomId, seq: m.seq })),
+      skipDuplicates: true,
+    });
+  }
+
+  /** Of these (room, seq) pairs: which I read out of order, which I hid. One statement. */
+  async marksOf(
+    userId: number,
+    pairs: { chatroomId: number; seq: number }[],
+  ): Promise<{ read: Set<string>; hidden: Set<string> }> {
+    const read = new Set<string>();
+    const hidden = new Set<string>();
+    if (!pairs.length) return { read, hidden };
+    const rooms = pairs.map((p) => p.chatroomId);
+    const seqs = pairs.map((p) => p.seq);
+    const rows = await this.prisma.$queryRaw<{ chatroom_id: number; seq: number; kind: string }[]>`
+      SELECT x.chatroom_id, x.seq, 'read' AS kind FROM message_reads x
+        JOIN unnest(${rooms}::int[], ${seqs}::int[]) AS p(room, seq) ON x.chatroom_id = p.room AND x.seq = p.seq
+       WHERE x.user_id = ${userId}
+      UNION ALL
+      SELECT x.chatroom_id, x.seq, 'hidden' FROM message_hidden x
+        JOIN unnest(${rooms}::int[], ${seqs}::int[]) AS p(room, seq) ON x.chatroom_id = p.room AND x.seq = p.seq
+       WHERE x.user_id = ${userId}`;
+    for (const r of rows) (r.kind === 'read' ? read : hidden).add(`${r.chatroom_id}:${r.seq}`);
+    return { read, hidden };
+  }
+
+  /** Stored seqs after each position that do not count as unread (the sparse sets above). */
+  private async excludedSeqs(userId: number, rooms: MemberPosition[]): Promise<Map<number, Set<number>>> {
+    const ids = rooms.map((r) => r.chatroomId);
+    const reads = rooms.map((r) => r.readSeq);
+    const rows = await this.prisma.$queryRaw<{ id: number; seqs: number[] }[]>`
+      SELECT r.id, ARRAY(
+        SELECT m.seq FROM messages m WHERE m.chatroom_id = r.id AND m.sender_id = ${userId} AND m.seq > r.read_seq
+        UNION SELECT m.seq FROM messages m WHERE m.chatroom_id = r.id AND m.deleted_at IS NOT NULL AND m.seq > r.read_seq
+        UNION SELECT h.seq FROM message_hidden h WHERE h.user_id = ${userId} AND h.chatroom_id = r.id AND h.seq > r.read_seq
+        UNION SELECT x.seq FROM message_reads x WHERE x.user_id = ${userId} AND x.chatroom_id = r.id AND x.seq > r.read_seq
+      ) AS seqs
+        FROM unnest(${ids}::int[], ${reads}::int[]) AS r(id, read_seq)`;
+    return new Map(rows.map((r) => [r.id, new Set(r.seqs)]));
+  }
+}
+
+function isExcludedPending(m: QueuedMessage, userId: number): boolean {
+  return m.senderId === userId || !!m.deletedAt;
+}

@@ -1,0 +1,205 @@
+import { eventually, resetState, sql, startApp, TestApp } from './utils/app';
+import { closeAllSockets, connect, emitAck, waitFor } from './utils/sockets';
+import { auth, createRoom, createUser, TestUser } from './utils/users';
+
+describe('inbox and read state (e2e)', () => {
+  let t: TestApp;
+  let alice: TestUser, bob: TestUser, carol: TestUser, eve: TestUser;
+  let room1: number, room2: number;
+  const sent: Record<string, any[]> = { room1: [], room2: [] };
+
+  async function say(u: TestUser, room: number, n: number, key: string) {
+    const s = await connect(t.url, u.token);
+    for (let i = 0; i < n; i++) {
+      const ack = await emitAck(s, 'sendMessage', {
+        chatroomId: room,
+        message: { type: 'text', content: `${u.username} ${i}` },
+      });
+      sent[key].push(ack.data);
+    }
+    s.disconnect();
+  }
+  const inbox = (u = bob) => t.http().get('/inbox').set(auth(u));
+  const unreadOf = (body: any, room: number) => body.rooms.find((r: any) => r.chatroomId === room)?.unreadCount;
+
+  beforeAll(async () => {
+    await resetState();
+    t = await startApp({ SEND_BURST: '100' });
+    [alice, bob, carol, eve] = await Promise.all(['alice', 'bob', 'carol', 'eve'].map((n) => createUser(t, n)));
+    room1 = await createRoom(t, alice, [bob, carol], 'one');
+    room2 = await createRoom(t, alice, [bob], 'two');
+    // Bob is offline throughout: nobody of his is connected while these arrive.
+    await say(alice, room1, 5, 'room1');
+    await say(carol, room1, 3, 'room1');
+    await say(alice, room2, 4, 'room2');
+  });
+  afterEach(() => closeAllSockets());
+  afterAll(() => t.close());
+
+  it.each([
+    ['get', '/inbox'],
+    ['get', '/inbox/messages'],
+    ['post', '/inbox/read'],
+    ['delete', '/inbox/messages'],
+  ])('%s %s should require authentication', async (method, path) => {
+    expect((await (t.http() as any)[method](path)).status).toBe(401);
+  });
+
+  it('counts what arrived while offline, newest activity first', async () => {
+    const res = await inbox();
+    expect(res.status).toBe(200);
+    expect(res.body.totalUnread).toBe(12);
+    expect(res.body.rooms.map((r: any) => [r.chatroomId, r.unreadCount])).toEqual([
+      [room2, 4],
+      [room1, 8],
+    ]);
+    expect(res.body.rooms[0]).toMatchObject({
+      name: 'two',
+      type: 'group',
+      readSeq: 0,
+      lastSeq: 4,
+      lastMessage: { seq: 4 },
+    });
+  });
+
+  it("never counts one's own messages", async () => {
+    await eventually(async () => (await sql('SELECT 1 FROM messages')).length === 12, 10_000, 'stored');
+    const res = await inbox(alice);
+    expect(res.body.totalUnread).toBe(3); // carol's three in room1
+  });
+
+  it('GET /inbox/messages?unread=true lists exactly the unread ones, newest first', async () => {
+    const res = await t.http().get('/inbox/messages?unread=true&limit=200').set(auth(bob));
+    expect(res.status).toBe(200);
+    const expected = [...sent.room1, ...sent.room2]
+      .map((m) => m.id)
+      .sort()
+      .reverse();
+    expect(res.body.items.map((m: any) => m.id)).toEqual(expected);
+    expect(res.body.items.every((m: any) => m.read === false)).toBe(true);
+    expect(res.body.hasMore).toBe(false);
+  });
+
+  it('pages with a cursor and filters by room', async () => {
+    const first = await t.http().get(`/inbox/messages?chatroomId=${room1}&limit=5`).set(auth(bob));
+    expect(first.body.items).toHaveLength(5);
+    expect(first.body.hasMore).toBe(true);
+    const second = await t
+      .http()
+      .get(`/inbox/messages?chatroomId=${room1}&limit=5&cursor=${first.body.nextCursor}`)
+      .set(auth(bob));
+    const ids = [...first.body.items, ...second.body.items].map((m: any) => m.id);
+    expect(ids).toEqual(
+      sent.room1
+        .map((m) => m.id)
+        .sort()
+        .reverse(),
+    );
+    expect((await t.http().get(`/inbox/messages?chatroomId=${room1}`).set(auth(eve))).status).toBe(404);
+  });
+
+  it('validates POST /inbox/read', async () => {
+    const both = await t
+      .http()
+      .post('/inbox/read')
+      .set(auth(bob))
+      .send({ chatroomId: room1, seq: 1, messageIds: [sent.room1[0].id] });
+    expect(both.status).toBe(400);
+    expect((await t.http().post('/inbox/read').set(auth(bob)).send({})).status).toBe(400);
+    const unknown = await t
+      .http()
+      .post('/inbox/read')
+      .set(auth(bob))
+      .send({ messageIds: ['00000000-0000-7000-8000-000000000000'] });
+    expect(unknown.status).toBe(404);
+    expect((await t.http().post('/inbox/read').set(auth(eve)).send({ chatroomId: room1, seq: 2 })).status).toBe(404);
+  });
+
+  it('marks by position; the room sees `read`, my other device sees `inbox`', async () => {
+    const otherDevice = await connect(t.url, bob.token);
+    const watcher = await connect(t.url, alice.token);
+    await emitAck(watcher, 'joinRoom', { chatroomId: room1 });
+    const readEvent = waitFor(watcher, 'read');
+    const inboxEvent = waitFor(otherDevice, 'inbox');
+    const res = await t.http().post('/inbox/read').set(auth(bob)).send({ chatroomId: room1, seq: 3 });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ totalUnread: 9, rooms: [{ chatroomId: room1, unreadCount: 5, readSeq: 3 }] });
+    expect(await readEvent).toEqual({ chatroomId: room1, userId: bob.id, seq: 3 });
+    expect(await inboxEvent).toEqual({ chatroomId: room1, unreadCount: 5, totalUnread: 9 });
+  });
+
+  it('never moves the position back, and clamps it to the last seq', async () => {
+    const back = await t.http().post('/inbox/read').set(auth(bob)).send({ chatroomId: room1, seq: 1 });
+    expect(back.body.rooms[0].readSeq).toBe(3);
+    const other = await t.http().post('/inbox/read').set(auth(carol)).send({ chatroomId: room1, seq: 999 });
+    expect(other.body.rooms[0]).toMatchObject({ chatroomId: room1, readSeq: 8, unreadCount: 0 });
+  });
+
+  it('marks by ids, out of order', async () => {
+    const third = sent.room2[2];
+    const res = await t
+      .http()
+      .post('/inbox/read')
+      .set(auth(bob))
+      .send({ messageIds: [third.id] });
+    expect(res.body).toEqual({ totalUnread: 8, rooms: [{ chatroomId: room2, unreadCount: 3, readSeq: 0 }] });
+    expect((await t.http().get(`/inbox/messages/${third.id}`).set(auth(bob))).body.read).toBe(true);
+    expect((await t.http().get(`/inbox/messages/${sent.room2[3].id}`).set(auth(bob))).body.read).toBe(false);
+    const unread = await t.http().get(`/inbox/messages?unread=true&chatroomId=${room2}`).set(auth(bob));
+    expect(unread.body.items.map((m: any) => m.seq)).toEqual([4, 2, 1]);
+  });
+
+  it('hide-for-me removes the message from my inbox and unread count only', async () => {
+    const target = sent.room1[6]; // carol's second, unread for bob
+    expect((await t.http().delete(`/inbox/messages/${target.id}`).set(auth(bob))).status).toBe(204);
+    expect(unreadOf((await inbox()).body, room1)).toBe(4);
+    expect((await t.http().get(`/inbox/messages/${target.id}`).set(auth(bob))).status).toBe(404);
+    const list = await t.http().get(`/inbox/messages?chatroomId=${room1}&limit=200`).set(auth(bob));
+    expect(list.body.items.map((m: any) => m.id)).not.toContain(target.id);
+    // Everyone else still has it.
+    expect((await t.http().get(`/inbox/messages/${target.id}`).set(auth(alice))).status).toBe(200);
+    const history = await t.http().get(`/chatrooms/${room1}/messages`).set(auth(alice));
+    expect(history.body.items.map((m: any) => m.id)).toContain(target.id);
+  });
+
+  it('hides in batches; an unknown id changes nothing', async () => {
+    const ids = [sent.room2[0].id, sent.room2[1].id];
+    const bad = await t
+      .http()
+      .delete('/inbox/messages')
+      .set(auth(bob))
+      .send({ ids: [...ids, '00000000-0000-7000-8000-000000000000'] });
+    expect(bad.status).toBe(404);
+    expect(unreadOf((await inbox()).body, room2)).toBe(3);
+    const ok = await t.http().delete('/inbox/messages').set(auth(bob)).send({ ids });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toEqual({ hidden: ids });
+    expect(unreadOf((await inbox()).body, room2)).toBe(1);
+  });
+
+  it('markRead over the socket answers with the new counts', async () => {
+    const s = await connect(t.url, bob.token);
+    const ack = await emitAck(s, 'markRead', { chatroomId: room2, seq: 4 });
+    expect(ack).toEqual({ ok: true, data: { chatroomId: room2, readSeq: 4, unreadCount: 0, totalUnread: 4 } });
+    expect((await emitAck(s, 'markRead', { chatroomId: room2, seq: 'x' })).error.code).toBe('VALIDATION_FAILED');
+  });
+
+  it('a retracted message stops counting as unread', async () => {
+    const before = unreadOf((await inbox()).body, room1);
+    await sql('UPDATE messages SET deleted_at = now(), content = $2 WHERE id = $1', [sent.room1[7].id, '']);
+    expect(unreadOf((await inbox()).body, room1)).toBe(before - 1);
+  });
+
+  it('counts messages still in the queue too (read your writes)', async () => {
+    await say(carol, room1, 2, 'room1');
+    const res = await inbox();
+    expect(unreadOf(res.body, room1)).toBeGreaterThanOrEqual(2);
+    const list = await t.http().get(`/inbox/messages?chatroomId=${room1}&limit=2`).set(auth(bob));
+    expect(list.body.items.map((m: any) => m.id)).toEqual(
+      sent.room1
+        .slice(-2)
+        .map((m) => m.id)
+        .reverse(),
+    );
+  });
+});
