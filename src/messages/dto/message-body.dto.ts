@@ -1,0 +1,22 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsString, IsUUID, Length } from 'class-validator';
+
+export const MAX_IDS_PER_REQUEST = 100;
+/** A hard ceiling before the configurable MESSAGE_MAX_LENGTH check, so huge strings are refused cheaply. */
+const CONTENT_HARD_MAX = 100_000;
+
+export class EditMessageDto {
+  @ApiProperty({ minLength: 1, description: 'New content, at most MESSAGE_MAX_LENGTH characters' })
+  @IsString()
+  @Length(1, CONTENT_HARD_MAX)
+  content: string;
+}
+
+export class MessageIdsDto {
+  @ApiProperty({ type: [String], format: 'uuid', minItems: 1, maxItems: MAX_IDS_PER_REQUEST })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_IDS_PER_REQUEST)
+  @IsUUID('all', { each: true })
+  ids: string[];
+}

@@ -1,0 +1,64 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsISO8601, IsOptional, IsString, IsUUID, Length, Max, Min } from 'class-validator';
+import { LimitQueryDto } from '../../common/pagination';
+
+const MAX_INT = 2_147_483_647;
+
+/** Query strings carry booleans as text; anything but 'true'/'false' is left for IsBoolean to refuse. */
+const toBool = ({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value);
+
+/** Newest-first lists walk the time-ordered message id: the cursor is the last id of the previous page. */
+export class MessageCursorQueryDto extends LimitQueryDto {
+  @ApiPropertyOptional({ format: 'uuid', description: 'The last id of the previous page (nextCursor)' })
+  @IsOptional()
+  @IsUUID('all')
+  cursor?: string;
+
+  @ApiPropertyOptional({ description: 'Only messages of this room' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_INT)
+  chatroomId?: number;
+}
+
+export class SentMessagesQueryDto extends MessageCursorQueryDto {}
+
+export class AdminMessagesQueryDto extends MessageCursorQueryDto {
+  @ApiPropertyOptional({ description: 'Only messages of this sender' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_INT)
+  senderId?: number;
+
+  @ApiPropertyOptional({ enum: ['text', 'image', 'file'] })
+  @IsOptional()
+  @IsIn(['text', 'image', 'file'])
+  type?: 'text' | 'image' | 'file';
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'createdAt at or after this' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  from?: string;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'createdAt before this' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  to?: string;
+
+  @ApiPropertyOptional({ default: false, description: 'Include retracted and moderated messages (tombstones)' })
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean()
+  includeDeleted?: boolean;
+
+  @ApiPropertyOptional({ minLength: 1, maxLength: 200, description: 'Words to find in the content (full-text)' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  q?: string;
+}

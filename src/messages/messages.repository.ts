@@ -1,0 +1,80 @@
+import { Injectable } from '@nestjs/common';
+import { SELECT_WITH_SENDER } from '../chat-history/message.repository';
+import type { MessageRow } from '../chat-history/message.types';
+import { Prisma } from '../generated/prisma/client';
+import { PrismaService } from '../prisma/prisma.service';
+
+/**
+ * "Member cm has read message (room, seq)": its read position is at or past the seq, or it
+ * read that one message out of order (message_reads, primary-key probe).
+ */
+const hasRead = (room: Prisma.Sql, seq: Prisma.Sql) => Prisma.sql`(cm.read_seq >= ${seq} OR EXISTS (
+  SELECT 1 FROM message_reads r WHERE r.user_id = cm.user_id AND r.chatroom_id = ${room} AND r.seq = ${seq}))`;
+const PAGE_ROOM = Prisma.raw('page."chatroomId"');
+const PAGE_SEQ = Prisma.raw('page.seq');
+
+export type SentRow = MessageRow & { readCount: number };
+export interface Receipt {
+  userId: number;
+  read: boolean;
+}
+export interface SentFilter {
+  senderId: number;
+  chatroomId?: number;
+  cursor?: string;
+  limit: number;
+}
+
+/** The SQL of the sender and admin message routes; every page is one statement. */
+@Injectable()
+export class MessagesRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /**
+   * A sender's messages newest first, walking (sender_id, id DESC). The page is cut first
+   * (CTE), so read counts are computed for those rows only: per row one probe of the room's
+   * members (primary key) and of message_reads.
+   */
+  sentPage(f: SentFilter): Promise<SentRow[]> {
+    const room = f.chatroomId !== undefined ? Prisma.sql`AND m.chatroom_id = ${f.chatroomId}` : Prisma.empty;
+    const cursor = f.cursor !== undefined ? Prisma.sql`AND m.id < ${f.cursor}::uuid` : Prisma.empty;
+    return this.prisma.$queryRaw<SentRow[]>`
+      WITH page AS (${SELECT_WITH_SENDER}
+        WHERE m.sender_id = ${f.senderId} ${room} ${cursor}
+        ORDER BY m.id DESC LIMIT ${f.limit})
+      SELECT page.*, (SELECT count(*)::int FROM chatroom_members cm
+                       WHERE cm.chatroom_id = page."chatroomId" AND cm.user_id <> page."senderId"
+                         AND ${hasRead(PAGE_ROOM, PAGE_SEQ)}) AS "readCount"
+        FROM page ORDER BY page.id DESC`;
+  }
+
+  /** Every current member but the sender, with whether they have read the message. */
+  receipts(m: { chatroomId: number; seq: number; senderId: number }): Promise<Receipt[]> {
+    return this.prisma.$queryRaw<Receipt[]>`
+      SELECT cm.user_id AS "userId", ${hasRead(Prisma.sql`${m.chatroomId}::int`, Prisma.sql`${m.seq}::int`)} AS read
+        FROM chatroom_members cm
+       WHERE cm.chatroom_id = ${m.chatroomId} AND cm.user_id <> ${m.senderId}
+       ORDER BY cm.user_id`;
+  }
+
+  /** Stored messages among these ids (one statement, primary key). */
+  byIds(ids: string[]): Promise<MessageRow[]> {
+    if (!ids.length) return Promise.resolve([]);
+    return this.prisma.$queryRaw<MessageRow[]>`${SELECT_WITH_SENDER} WHERE m.id = ANY(${ids}::uuid[])`;
+  }
+
+  /** The rooms among these that the user is a member of. */
+  async memberOf(userId: number, chatroomIds: number[]): Promise<Set<number>> {
+    const rows = await this.prisma.membership.findMany({
+      where: { userId, chatroomId: { in: chatroomIds } },
+      select: { chatroomId: true },
+    });
+    return new Set(rows.map((r) => r.chatroomId));
+  }
+
+  /** The role as stored, not as the token says: a demoted admin loses the rights at once (as AdminGuard). */
+  async isAdmin(userId: number): Promise<boolean> {
+    const row = await this.prisma.user.findUnique({ where: { id: userId }, select: { role: true } });
+    return row?.role === 'admin';
+  }
+}
