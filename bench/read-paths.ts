@@ -1,14 +1,17 @@
 /**
- * `npm run bench:explain`: the database side of the hot read queries at scale. Seeds a
- * separate database (chat_bench_explain) with 1,000 users, 1,000 rooms and 1,000,000
- * messages in set-based SQL (about a minute), then prints EXPLAIN (ANALYZE, BUFFERS) of the
- * queries the server runs, as the server sends them, each run warm (best of 5).
- * Database only: no server, no Redis. Re-running reuses the seeded data (--reseed to redo).
+ * `npm run bench:reads`: the read paths at scale. Seeds a separate database
+ * (chat_bench_reads) with 1,000 users, 1,000 rooms and 1,000,000 messages in set-based SQL
+ * (about a minute; reused on later runs, --reseed to redo). User 1 is in 200 rooms and room
+ * 1000 has all 1,000 users. Then:
+ *  1. EXPLAIN (ANALYZE, BUFFERS) of the hot queries exactly as the server sends them (best of 5);
+ *  2. HTTP latency of GET /inbox, POST /inbox/read (1,000-member room) and a history page,
+ *     against the real server, next to GET /health on the same server as the in-run baseline.
  */
 import { Client } from 'pg';
 import { resetDatabase } from './setup';
+import { measureHttp } from './read-paths-http';
 
-const URL_ = process.env.BENCH_EXPLAIN_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/chat_bench_explain';
+const URL_ = process.env.BENCH_READS_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/chat_bench_reads';
 const USERS = 1000;
 const ROOMS = 1000;
 const MESSAGES = 1_000_000;
@@ -24,6 +27,14 @@ async function seed(c: Client): Promise<void> {
   await c.query(`INSERT INTO chatroom_members (chatroom_id, user_id, role)
                  SELECT r, ((r + k - 1) % ${USERS}) + 1, CASE WHEN k = 0 THEN 'owner' ELSE 'member' END::"MemberRole"
                    FROM generate_series(1, ${ROOMS}) r, generate_series(0, ${ROOM_SIZE - 1}) k`);
+  // User 1 is in 200 rooms (1..200); room 1000 has every user (a large group).
+  await c.query(`INSERT INTO chatroom_members (chatroom_id, user_id) SELECT r, 1 FROM generate_series(1, 200) r
+                 ON CONFLICT DO NOTHING`);
+  await c.query(`INSERT INTO chatroom_members (chatroom_id, user_id) SELECT ${ROOMS}, u FROM generate_series(1, ${USERS}) u
+                 ON CONFLICT DO NOTHING`);
+  // Some read state, as a live system has: every member read half of each room, a few read
+  // out of order, a few hid something, one in a hundred messages was retracted.
+  await c.query(`UPDATE chatroom_members SET read_seq = ${MESSAGES / ROOMS / 2}`);
   // Messages round-robin over rooms; seq counts up per room; senders are the room's members.
   await c.query(`INSERT INTO messages (id, chatroom_id, seq, sender_id, type, content, created_at)
                  SELECT gen_random_uuid(), (i % ${ROOMS}) + 1, (i / ${ROOMS}) + 1,
@@ -31,6 +42,11 @@ async function seed(c: Client): Promise<void> {
                         'message number ' || i || ' with some ordinary chat text in it',
                         now() - make_interval(secs => ${MESSAGES} - i)
                    FROM generate_series(0, ${MESSAGES - 1}) i`);
+  await c.query(`UPDATE messages SET deleted_at = created_at, content = '' WHERE seq % 100 = 0`);
+  await c.query(`INSERT INTO message_reads (user_id, chatroom_id, seq)
+                 SELECT 1, r, ${MESSAGES / ROOMS / 2} + 10 + k FROM generate_series(1, 200) r, generate_series(1, 5) k`);
+  await c.query(`INSERT INTO message_hidden (user_id, chatroom_id, seq)
+                 SELECT 1, r, ${MESSAGES / ROOMS / 2} + 20 + k FROM generate_series(1, 200) r, generate_series(1, 3) k`);
   await c.query('VACUUM ANALYZE');
   console.log(`seeded ${MESSAGES} messages in ${ROOMS} rooms in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
@@ -46,9 +62,26 @@ const HISTORY_PAGE = `
    WHERE m.chatroom_id = $1 AND m.seq < $2
    ORDER BY m.seq DESC LIMIT $3`;
 
+/** ReadStateService.excludedSeqs: the sparse sets behind unread counts, for all of a user's rooms. */
+const UNREAD_EXCLUDED = `
+  SELECT r.id, ARRAY(
+    SELECT m.seq FROM messages m WHERE m.chatroom_id = r.id AND m.sender_id = $1 AND m.seq > r.read_seq
+    UNION SELECT m.seq FROM messages m WHERE m.chatroom_id = r.id AND m.deleted_at IS NOT NULL AND m.seq > r.read_seq
+    UNION SELECT h.seq FROM message_hidden h WHERE h.user_id = $1 AND h.chatroom_id = r.id AND h.seq > r.read_seq
+    UNION SELECT x.seq FROM message_reads x WHERE x.user_id = $1 AND x.chatroom_id = r.id AND x.seq > r.read_seq
+  ) AS seqs
+    FROM unnest($2::int[], $3::int[]) AS r(id, read_seq)`;
+
+const USER_ROOMS = Array.from({ length: 200 }, (_, i) => i + 1);
+
 export const QUERIES: { name: string; sql: string; params: unknown[] }[] = [
   { name: 'history page of 50 (newest)', sql: HISTORY_PAGE, params: [500, 2_147_483_647, 51] },
   { name: 'history page of 50 (deep: before seq 300)', sql: HISTORY_PAGE, params: [500, 300, 51] },
+  {
+    name: "unread sets of a user's 200 rooms (500 unread each)",
+    sql: UNREAD_EXCLUDED,
+    params: [1, USER_ROOMS, USER_ROOMS.map(() => MESSAGES / ROOMS / 2)],
+  },
 ];
 
 async function explain(c: Client, q: (typeof QUERIES)[number]): Promise<void> {
@@ -79,15 +112,16 @@ async function main(): Promise<void> {
   await db.connect();
   try {
     if (reseed || !seeded) await seed(db);
-    for (const q of QUERIES) await explain(db, q);
+    if (!process.argv.includes('--http-only')) for (const q of QUERIES) await explain(db, q);
   } finally {
     await db.end();
   }
+  if (!process.argv.includes('--sql-only')) await measureHttp(URL_);
 }
 
 if (require.main === module) {
   main().catch((err: Error) => {
-    console.error(`bench:explain failed: ${err.message}`);
+    console.error(`bench:reads failed: ${err.message}`);
     process.exit(1);
   });
 }

@@ -2,21 +2,62 @@ import { resetState, startApp, TestApp } from './utils/app';
 import { closeAllSockets, connect, emitAck, sleep } from './utils/sockets';
 import { createRoom, createUser } from './utils/users';
 
-const CODES = ['UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'VALIDATION_FAILED', 'CONFLICT', 'RATE_LIMITED', 'PAYLOAD_TOO_LARGE', 'UNAVAILABLE'];
+const CODES = [
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'VALIDATION_FAILED',
+  'CONFLICT',
+  'RATE_LIMITED',
+  'PAYLOAD_TOO_LARGE',
+  'UNAVAILABLE',
+];
 const EVENTS = ['joinRoom', 'leaveRoom', 'sendMessage', 'sync', 'typing', 'noSuchEvent'];
 
 /** A deterministic stream of hostile values (seeded LCG, so a failure replays). */
 function generator(seed: number) {
   let s = seed;
-  const rnd = () => ((s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rnd = () => (s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)];
   const scalar = () =>
-    pick<unknown>([null, undefined, true, 0, -1, 1.5, 2 ** 31, -(2 ** 53), NaN, '', 'x', '1', 'a'.repeat(5000), [], {}, [1, 2]]);
+    pick<unknown>([
+      null,
+      undefined,
+      true,
+      0,
+      -1,
+      1.5,
+      2 ** 31,
+      -(2 ** 53),
+      NaN,
+      '',
+      'x',
+      '1',
+      'a'.repeat(5000),
+      [],
+      {},
+      [1, 2],
+    ]);
   const value = (depth: number): unknown => {
     if (depth > 2 || rnd() < 0.5) return scalar();
     if (rnd() < 0.3) return Array.from({ length: Math.floor(rnd() * 4) }, () => value(depth + 1));
     const o: Record<string, unknown> = {};
-    for (const k of ['chatroomId', 'message', 'content', 'type', 'rooms', 'afterSeq', 'typing', 'clientMsgId', 'sendUserId', 'userId', 'seq', 'limit', '__proto__', 'constructor'])
+    for (const k of [
+      'chatroomId',
+      'message',
+      'content',
+      'type',
+      'rooms',
+      'afterSeq',
+      'typing',
+      'clientMsgId',
+      'sendUserId',
+      'userId',
+      'seq',
+      'limit',
+      '__proto__',
+      'constructor',
+    ])
       if (rnd() < 0.35) o[k] = value(depth + 1);
     return o;
   };

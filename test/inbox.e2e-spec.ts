@@ -181,7 +181,7 @@ describe('inbox and read state (e2e)', () => {
     const s = await connect(t.url, bob.token);
     const ack = await emitAck(s, 'markRead', { chatroomId: room2, seq: 4 });
     expect(ack).toEqual({ ok: true, data: { chatroomId: room2, readSeq: 4, unreadCount: 0, totalUnread: 4 } });
-    expect((await emitAck(s, 'markRead', { chatroomId: room2, seq: 'x' })).error.code).toBe('VALIDATION_FAILED');
+    expect((await emitAck(s, 'markRead', { chatroomId: room2, seq: 'x' })).error?.code).toBe('VALIDATION_FAILED');
   });
 
   it('a retracted message stops counting as unread', async () => {

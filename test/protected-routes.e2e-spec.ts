@@ -12,6 +12,21 @@ const PROTECTED: [string, string][] = [
   ['delete', '/chatrooms/1/members/2'],
   ['get', '/chatrooms/1/messages'],
   ['get', '/chat-history/list?chatroomId=1'],
+  ['get', '/inbox'],
+  ['get', '/inbox/messages'],
+  ['get', '/inbox/messages/01a2017d-07d7-74b1-8295-73c05cacb6f4'],
+  ['post', '/inbox/read'],
+  ['delete', '/inbox/messages/01a2017d-07d7-74b1-8295-73c05cacb6f4'],
+  ['delete', '/inbox/messages'],
+  ['get', '/messages/sent'],
+  ['get', '/messages/01a2017d-07d7-74b1-8295-73c05cacb6f4/receipts'],
+  ['patch', '/messages/01a2017d-07d7-74b1-8295-73c05cacb6f4'],
+  ['delete', '/messages/01a2017d-07d7-74b1-8295-73c05cacb6f4'],
+  ['delete', '/messages'],
+  ['get', '/admin/messages'],
+  ['get', '/admin/messages/01a2017d-07d7-74b1-8295-73c05cacb6f4'],
+  ['delete', '/admin/messages/01a2017d-07d7-74b1-8295-73c05cacb6f4'],
+  ['delete', '/admin/messages'],
 ];
 
 describe('protected routes (e2e)', () => {

@@ -86,11 +86,14 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
     return toPage(merged, limit, (last) => String(last.seq));
   }
 
-  /** The newest message of each room, stored or pending. */
-  async latest(chatroomIds: number[]): Promise<Map<number, MessageView>> {
+  /**
+   * The newest message of each room, stored or pending. `withQueued`: the rooms that may have
+   * queued messages newer than the table (live seq ahead of stored); default all.
+   */
+  async latest(chatroomIds: number[], withQueued = chatroomIds): Promise<Map<number, MessageView>> {
     const rows = await this.repo.latestOf(chatroomIds);
     const out = new Map(rows.map((r) => [r.chatroomId, viewOfRow(r)] as const));
-    for (const queued of await this.pending.ofRooms(chatroomIds)) {
+    for (const queued of await this.pending.ofRooms(withQueued)) {
       const top = queued.at(-1);
       if (top && (out.get(top.chatroomId)?.seq ?? 0) < top.seq) out.set(top.chatroomId, view(top));
     }

@@ -6,7 +6,8 @@ import type { MessagePatch } from './pending-message.store';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const SELECT_WITH_SENDER = Prisma.sql`
+/** A message row with its sender, as every message read returns it. */
+export const SELECT_WITH_SENDER = Prisma.sql`
   SELECT m.id, m.chatroom_id AS "chatroomId", m.seq, m.sender_id AS "senderId", m.type::text AS type,
          m.content, m.client_msg_id AS "clientMsgId", m.created_at AS "createdAt",
          m.edited_at AS "editedAt", m.deleted_at AS "deletedAt",
@@ -76,7 +77,10 @@ export class MessageRepository {
     return rows[0] ?? null;
   }
 
-  /** Edits or tombstones a stored row; false when it is not stored (yet). */
+  /**
+   * Edits or tombstones a stored row; false when it is not stored (yet) or, for an edit,
+   * already retracted: a tombstone never gets content back.
+   */
   async applyPatch(id: string, patch: MessagePatch): Promise<boolean> {
     const n = await this.prisma.$executeRaw`
       UPDATE messages SET
@@ -84,7 +88,7 @@ export class MessageRepository {
         edited_at = COALESCE(${patch.editedAt ?? null}::timestamptz, edited_at),
         deleted_at = COALESCE(${patch.deletedAt ?? null}::timestamptz, deleted_at),
         deleted_by_id = COALESCE(${patch.deletedById ?? null}::int, deleted_by_id)
-      WHERE id = ${id}::uuid`;
+      WHERE id = ${id}::uuid AND (deleted_at IS NULL OR ${patch.deletedAt ?? null}::timestamptz IS NOT NULL)`;
     return n > 0;
   }
 

@@ -35,18 +35,32 @@ return {0, seq}
 `;
 
 /**
- * Rewrites a pending entry (found by seq) with fields merged in: cjson decodes, patches and
- * re-encodes inside Redis, so a concurrent store by the worker cannot interleave.
- * ARGV[1] = seq, ARGV[2] = JSON patch. Returns 1 if the entry was there.
+ * Records a mutation of a message and applies it to its pending entry (if still queued), in
+ * one atomic step. The record merges with earlier ones (an edit then a retraction keeps both
+ * times), and a retraction is final: a later edit neither un-deletes nor restores content.
+ * The pending entry is patched by the same rules (cjson decodes and re-encodes inside Redis,
+ * so the worker's store cannot interleave).
+ * KEYS: pending zset, mutation key. ARGV: seq, JSON patch, TTL s. Returns the merged record.
  */
 const PATCH_SCRIPT = `
+local patch = cjson.decode(ARGV[2])
+local function merge(into)
+  if into.deletedAt and not patch.deletedAt then return into end
+  for k, v in pairs(patch) do into[k] = v end
+  if into.deletedAt then into.content = '' end
+  return into
+end
+local prior = redis.call('GET', KEYS[2])
+local record = merge(prior and cjson.decode(prior) or {})
+local encoded = cjson.encode(record)
+redis.call('SET', KEYS[2], encoded, 'EX', ARGV[3])
 local items = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1])
-if #items == 0 then return 0 end
-local msg = cjson.decode(items[1])
-for k, v in pairs(cjson.decode(ARGV[2])) do msg[k] = v end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1])
-redis.call('ZADD', KEYS[1], ARGV[1], cjson.encode(msg))
-return 1
+if #items > 0 then
+  local msg = merge(cjson.decode(items[1]))
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1])
+  redis.call('ZADD', KEYS[1], ARGV[1], cjson.encode(msg))
+end
+return encoded
 `;
 
 /** Fields an edit, retraction or moderation changes. */
@@ -71,7 +85,7 @@ export type AppendResult = { status: 'new' | 'duplicate'; message: QueuedMessage
 export class PendingMessageStore {
   constructor(private readonly redis: RedisService) {
     this.redis.client.defineCommand('chatAppend', { numberOfKeys: 5, lua: SEND_SCRIPT });
-    this.redis.client.defineCommand('chatPatchPending', { numberOfKeys: 1, lua: PATCH_SCRIPT });
+    this.redis.client.defineCommand('chatPatchPending', { numberOfKeys: 2, lua: PATCH_SCRIPT });
   }
 
   async append(draft: Omit<QueuedMessage, 'seq'>): Promise<AppendResult> {
@@ -161,9 +175,14 @@ export class PendingMessageStore {
    * for the worker, which re-applies it after storing the job's older copy.
    */
   async patchPending(m: Pick<QueuedMessage, 'id' | 'chatroomId' | 'seq'>, patch: MessagePatch): Promise<void> {
-    const client = this.redis.client as unknown as { chatPatchPending(...a: (string | number)[]): Promise<number> };
-    await this.redis.client.set(RedisKeys.mutation(m.id), JSON.stringify(patch), 'EX', MUTATION_TTL_S);
-    await client.chatPatchPending(RedisKeys.roomPending(m.chatroomId), m.seq, JSON.stringify(patch));
+    const client = this.redis.client as unknown as { chatPatchPending(...a: (string | number)[]): Promise<string> };
+    await client.chatPatchPending(
+      RedisKeys.roomPending(m.chatroomId),
+      RedisKeys.mutation(m.id),
+      m.seq,
+      JSON.stringify(patch),
+      MUTATION_TTL_S,
+    );
   }
 
   /** Recorded mutations for these ids (null where none). One MGET. */

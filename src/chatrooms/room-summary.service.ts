@@ -28,14 +28,15 @@ export class RoomSummaryService {
   async summarize(userId: number, rooms: RoomWithReadSeq[]): Promise<ChatroomView[]> {
     if (!rooms.length) return [];
     const ids = rooms.map((r) => r.room.id);
-    const [counts, latest, unread] = await Promise.all([
+    const [counts, unread] = await Promise.all([
       this.memberCounts(ids),
-      this.history.latest(ids),
       this.readState.unread(
         userId,
         rooms.map((r) => ({ chatroomId: r.room.id, readSeq: r.readSeq, storedLastSeq: r.room.lastSeq })),
       ),
     ]);
+    const ahead = rooms.filter((r, i) => unread[i].lastSeq > r.room.lastSeq).map((r) => r.room.id);
+    const latest = await this.history.latest(ids, ahead);
     return rooms.map(({ room, readSeq }, i) => {
       const view: ChatroomView = {
         id: room.id,

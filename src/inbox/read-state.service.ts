@@ -40,16 +40,20 @@ export class ReadStateService {
   /** Unread counts of one member's rooms: one statement, one MGET and one pipeline. */
   async unread(userId: number, rooms: MemberPosition[]): Promise<RoomUnread[]> {
     if (!rooms.length) return [];
-    const ids = rooms.map((r) => r.chatroomId);
-    const [excluded, lastSeqs, pendings] = await Promise.all([
+    const [excluded, lastSeqs] = await Promise.all([
       this.excludedSeqs(userId, rooms),
       this.history.lastSeqs(rooms.map((r) => ({ id: r.chatroomId, lastSeq: r.storedLastSeq }))),
-      this.pending.ofRooms(ids),
     ]);
-    return rooms.map((r, i) => {
+    // Only rooms whose live counter is ahead of the table can have queued messages that the
+    // table does not know yet: read just those buffers (usually none).
+    const behind = rooms.filter((r) => (lastSeqs.get(r.chatroomId) ?? 0) > r.storedLastSeq).map((r) => r.chatroomId);
+    const buffers = await this.pending.ofRooms(behind);
+    const queued = new Map(behind.map((id, i) => [id, buffers[i]]));
+    return rooms.map((r) => {
       const lastSeq = lastSeqs.get(r.chatroomId) ?? r.storedLastSeq;
       const skip = excluded.get(r.chatroomId) ?? new Set<number>();
-      for (const m of pendings[i]) if (m.seq > r.readSeq && isExcludedPending(m, userId)) skip.add(m.seq);
+      for (const m of queued.get(r.chatroomId) ?? [])
+        if (m.seq > r.readSeq && isExcludedPending(m, userId)) skip.add(m.seq);
       const inRange = [...skip].filter((s) => s > r.readSeq && s <= lastSeq).length;
       return {
         chatroomId: r.chatroomId,
@@ -62,11 +66,10 @@ export class ReadStateService {
 
   /** Every room of a member with its position (for totals). */
   async positions(userId: number): Promise<MemberPosition[]> {
-    const rows = await this.prisma.membership.findMany({
-      where: { userId },
-      select: { chatroomId: true, readSeq: true, chatroom: { select: { lastSeq: true } } },
-    });
-    return rows.map((r) => ({ chatroomId: r.chatroomId, readSeq: r.readSeq, storedLastSeq: r.chatroom.lastSeq }));
+    return this.prisma.$queryRaw<MemberPosition[]>`
+      SELECT cm.chatroom_id AS "chatroomId", cm.read_seq AS "readSeq", c.last_seq AS "storedLastSeq"
+        FROM chatroom_members cm JOIN chatrooms c ON c.id = cm.chatroom_id
+       WHERE cm.user_id = ${userId}`;
   }
 
   /**

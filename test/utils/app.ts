@@ -24,7 +24,9 @@ export async function startApp(overrides: Record<string, string> = {}): Promise<
 
 /** Empties every table and the test Redis db: each suite starts from nothing. */
 export async function resetState(): Promise<void> {
-  await sql('TRUNCATE users, chatrooms, chatroom_members, messages, message_reads, message_hidden, admin_audit RESTART IDENTITY CASCADE');
+  await sql(
+    'TRUNCATE users, chatrooms, chatroom_members, messages, message_reads, message_hidden, admin_audit RESTART IDENTITY CASCADE',
+  );
   const redis = new Redis(TEST_REDIS_URL);
   try {
     await redis.flushdb();
