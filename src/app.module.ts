@@ -38,7 +38,7 @@ export class AppModule implements NestModule {
       history,
     ];
     const chatrooms = ChatroomsModule.register(history);
-    const inbox = InboxModule.register(history, chatrooms);
+    const inbox = InboxModule.register(history);
     const http = config.httpEnabled
       ? [
           AuthModule,

@@ -20,6 +20,8 @@ export class WsExceptionFilter implements ExceptionFilter {
     if (body.code === ErrorCode.Internal && !(exception instanceof HttpException)) {
       const err = exception as Error;
       this.logger.error(`socket ${client.id} ${event}: ${err?.message}`, err?.stack);
+    } else if (body.code === ErrorCode.Unavailable) {
+      this.logger.warn(`socket ${client.id} ${event}: ${(exception as Error)?.message}`);
     }
     const error = { code: body.code, message: body.message, ...(body.details ? { details: body.details } : {}) };
     if (typeof ack === 'function') (ack as (r: unknown) => void)({ ok: false, error });

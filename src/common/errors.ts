@@ -79,6 +79,9 @@ export function toErrorBody(err: unknown): ErrorBody {
     const message = typeof raw === 'string' ? raw : Array.isArray(raw) ? raw.join('; ') : err.message;
     return { statusCode: status, code: CODE_OF_STATUS[status] ?? codeForStatus(status), message };
   }
+  if (isUnavailable(err)) {
+    return { statusCode: 503, code: ErrorCode.Unavailable, message: 'A backing service is unavailable; retry shortly' };
+  }
   const status = httpStatusOf(err);
   if (status && status >= 400 && status < 500) {
     // body-parser and friends: malformed JSON (400), body too large (413)
@@ -98,4 +101,19 @@ function httpStatusOf(err: unknown): number | undefined {
     (err as { status?: unknown; statusCode?: unknown } | null)?.status ??
     (err as { statusCode?: unknown } | null)?.statusCode;
   return typeof s === 'number' ? s : undefined;
+}
+
+/**
+ * Redis or PostgreSQL unreachable (down, restarting, or closing during shutdown): the
+ * caller may retry, so it is UNAVAILABLE, not INTERNAL.
+ */
+export function isUnavailable(err: unknown): boolean {
+  const e = err as { name?: string; message?: string; code?: string } | null;
+  if (!e || typeof e !== 'object') return false;
+  if (e.name === 'MaxRetriesPerRequestError') return true;
+  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'P1001', 'P1017', '57P01', '57P03'].includes(e.code ?? ''))
+    return true;
+  return /Connection is closed|Stream isn't writeable|Connection terminated|Cannot use a pool after calling end/.test(
+    e.message ?? '',
+  );
 }

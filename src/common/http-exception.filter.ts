@@ -20,6 +20,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
     if (body.code === ErrorCode.Internal && !(exception instanceof HttpException)) {
       const err = exception as Error;
       this.logger.error(`[${req.id}] ${req.method} ${req.url}: ${err?.message}`, err?.stack);
+    } else if (body.code === ErrorCode.Unavailable) {
+      this.logger.warn(`[${req.id}] ${req.method} ${req.url}: ${(exception as Error)?.message}`);
     }
     if (res.headersSent) return;
     res.status(body.statusCode).json(body);

@@ -7,10 +7,10 @@ import { ReadStateModule } from './read-state.module';
 
 @Module({})
 export class InboxModule {
-  static register(history: DynamicModule, chatrooms: DynamicModule): DynamicModule {
+  static register(history: DynamicModule): DynamicModule {
     return {
       module: InboxModule,
-      imports: [history, MembershipModule, ReadStateModule.register(history), chatrooms],
+      imports: [history, MembershipModule, ReadStateModule.register(history)],
       controllers: [InboxController],
       providers: [InboxService, InboxRepository],
       exports: [InboxService],

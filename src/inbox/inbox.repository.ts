@@ -18,9 +18,27 @@ export interface InboxFilter {
  * not hidden by me, with `read` from the position and the sparse reads. One statement per
  * page, walking the primary key backwards (uuidv7 ids are time-ordered).
  */
+export interface InboxRoomRow {
+  chatroomId: number;
+  name: string;
+  type: 'direct' | 'group';
+  createdAt: Date;
+  readSeq: number;
+  storedLastSeq: number;
+}
+
 @Injectable()
 export class InboxRepository {
   constructor(private readonly prisma: PrismaService) {}
+
+  /** My rooms with my position: the one query GET /inbox starts from. */
+  roomsOf(userId: number): Promise<InboxRoomRow[]> {
+    return this.prisma.$queryRaw<InboxRoomRow[]>`
+      SELECT c.id AS "chatroomId", c.name, c.type::text AS type, c.created_at AS "createdAt",
+             cm.read_seq AS "readSeq", c.last_seq AS "storedLastSeq"
+        FROM chatroom_members cm JOIN chatrooms c ON c.id = cm.chatroom_id
+       WHERE cm.user_id = ${userId}`;
+  }
 
   page(userId: number, f: InboxFilter): Promise<InboxRow[]> {
     const conditions = [

@@ -4,7 +4,6 @@ import { ChatHistoryService, Page } from '../chat-history/chat-history.service';
 import { MessageView, view, viewOfRow } from '../chat-history/message.types';
 import { PendingMessageStore } from '../chat-history/pending-message.store';
 import { Broadcaster } from '../chat/broadcaster.service';
-import { ChatroomsService } from '../chatrooms/chatrooms.service';
 import { MembershipService } from '../chatrooms/membership.service';
 import { ServerEvent } from '../common/constants';
 import { AppError } from '../common/errors';
@@ -26,26 +25,33 @@ export class InboxService {
     private readonly repo: InboxRepository,
     private readonly history: ChatHistoryService,
     private readonly pending: PendingMessageStore,
-    private readonly chatrooms: ChatroomsService,
     private readonly membership: MembershipService,
     private readonly broadcaster: Broadcaster,
   ) {}
 
+  /** Unread per room and in total, newest activity first: a fixed number of statements. */
   async summary(user: AuthUser) {
-    const rooms = await this.chatrooms.list(user);
-    const totalUnread = rooms.reduce((n, r) => n + r.unreadCount, 0);
-    return {
-      totalUnread,
-      rooms: rooms.map((r) => ({
-        chatroomId: r.id,
+    const rooms = await this.repo.roomsOf(user.id);
+    const ids = rooms.map((r) => r.chatroomId);
+    const [unread, stored] = await Promise.all([this.readState.unread(user.id, rooms), this.history.latest(ids, [])]);
+    const ahead = unread.filter((u, i) => u.lastSeq > rooms[i].storedLastSeq).map((u) => u.chatroomId);
+    const latest = ahead.length ? await this.history.latest(ahead) : new Map<number, MessageView>();
+    const items = rooms.map((r, i) => {
+      const lastMessage = latest.get(r.chatroomId) ?? stored.get(r.chatroomId);
+      return {
+        chatroomId: r.chatroomId,
         name: r.name,
         type: r.type,
-        unreadCount: r.unreadCount,
+        unreadCount: unread[i].unreadCount,
         readSeq: r.readSeq,
-        lastSeq: r.lastSeq,
-        ...(r.lastMessage ? { lastMessage: r.lastMessage } : {}),
-      })),
-    };
+        lastSeq: unread[i].lastSeq,
+        ...(lastMessage ? { lastMessage } : {}),
+        activity: Date.parse(lastMessage?.createdAt ?? '') || r.createdAt.getTime(),
+      };
+    });
+    items.sort((a, b) => b.activity - a.activity);
+    const totalUnread = items.reduce((n, r) => n + r.unreadCount, 0);
+    return { totalUnread, rooms: items.map(({ activity: _, ...room }) => room) };
   }
 
   /** Newest first across my rooms; queued messages merged in (read your writes). */
@@ -101,9 +107,9 @@ export class InboxService {
   }
 
   private async markPosition(user: AuthUser, chatroomId: number, seq: number): Promise<number> {
-    await this.membership.require(user.id, chatroomId);
-    const [live] = await this.history.lastSeqs([{ id: chatroomId, lastSeq: 0 }]).then((m) => [m.get(chatroomId) ?? 0]);
+    const live = (await this.history.lastSeqs([{ id: chatroomId, lastSeq: 0 }])).get(chatroomId) ?? 0;
     const readSeq = await this.readState.advance(user.id, chatroomId, seq, live);
+    if (readSeq === null) throw AppError.notFound('Chatroom');
     this.broadcaster.toRoom(chatroomId, ServerEvent.Read, { chatroomId, userId: user.id, seq: readSeq });
     return chatroomId;
   }

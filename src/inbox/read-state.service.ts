@@ -29,6 +29,34 @@ export interface RoomUnread {
  * and every set on the right is small and served by an index: moving the position is O(1)
  * writes (plus pruning the sparse reads it covers), and no row exists per message per member.
  */
+// The three statements behind every unread count and position move run as plain SQL on
+// the pool: with a user in hundreds of rooms, the query engine's per-row mapping cost more
+// than the statements themselves (bench:reads).
+const POSITIONS_SQL = `
+  SELECT cm.chatroom_id AS "chatroomId", cm.read_seq AS "readSeq", c.last_seq AS "storedLastSeq"
+    FROM chatroom_members cm JOIN chatrooms c ON c.id = cm.chatroom_id
+   WHERE cm.user_id = $1`;
+
+/** Move the position (members only: no row, no result) and prune the reads it now covers. */
+const ADVANCE_SQL = `
+  WITH moved AS (
+    UPDATE chatroom_members SET read_seq = GREATEST(read_seq, $1)
+     WHERE chatroom_id = $2 AND user_id = $3 RETURNING read_seq
+  ), pruned AS (
+    DELETE FROM message_reads WHERE user_id = $3 AND chatroom_id = $2 AND seq <= (SELECT read_seq FROM moved)
+  )
+  SELECT read_seq FROM moved`;
+
+/** Per room, the seqs after the position that are not unread; each arm is an index range. */
+const EXCLUDED_SQL = `
+  SELECT r.id, ARRAY(
+    SELECT m.seq FROM messages m WHERE m.chatroom_id = r.id AND m.sender_id = $1 AND m.seq > r.read_seq
+    UNION SELECT m.seq FROM messages m WHERE m.chatroom_id = r.id AND m.deleted_at IS NOT NULL AND m.seq > r.read_seq
+    UNION SELECT h.seq FROM message_hidden h WHERE h.user_id = $1 AND h.chatroom_id = r.id AND h.seq > r.read_seq
+    UNION SELECT x.seq FROM message_reads x WHERE x.user_id = $1 AND x.chatroom_id = r.id AND x.seq > r.read_seq
+  ) AS seqs
+    FROM unnest($2::int[], $3::int[]) AS r(id, read_seq)`;
+
 @Injectable()
 export class ReadStateService {
   constructor(
@@ -66,26 +94,19 @@ export class ReadStateService {
 
   /** Every room of a member with its position (for totals). */
   async positions(userId: number): Promise<MemberPosition[]> {
-    return this.prisma.$queryRaw<MemberPosition[]>`
-      SELECT cm.chatroom_id AS "chatroomId", cm.read_seq AS "readSeq", c.last_seq AS "storedLastSeq"
-        FROM chatroom_members cm JOIN chatrooms c ON c.id = cm.chatroom_id
-       WHERE cm.user_id = ${userId}`;
+    const { rows } = await this.prisma.pool.query<MemberPosition>(POSITIONS_SQL, [userId]);
+    return rows;
   }
 
   /**
    * Moves the read position forward (never back) to `seq`, clamped to the room's last seq,
-   * and prunes the out-of-order reads it now covers. Returns the new position.
+   * and prunes the out-of-order reads it now covers. Returns the new position, or null when
+   * the user is not a member.
    */
-  async advance(userId: number, chatroomId: number, seq: number, lastSeq: number): Promise<number> {
+  async advance(userId: number, chatroomId: number, seq: number, lastSeq: number): Promise<number | null> {
     const target = Math.min(seq, lastSeq);
-    const [rows] = await this.prisma.$transaction([
-      this.prisma.$queryRaw<{ read_seq: number }[]>`
-        UPDATE chatroom_members SET read_seq = GREATEST(read_seq, ${target})
-         WHERE chatroom_id = ${chatroomId} AND user_id = ${userId} RETURNING read_seq`,
-      this.prisma.$executeRaw`
-        DELETE FROM message_reads WHERE user_id = ${userId} AND chatroom_id = ${chatroomId} AND seq <= ${target}`,
-    ]);
-    return rows[0]?.read_seq ?? 0;
+    const { rows } = await this.prisma.pool.query<{ read_seq: number }>(ADVANCE_SQL, [target, chatroomId, userId]);
+    return rows[0]?.read_seq ?? null;
   }
 
   /** Marks single messages read (beyond the position); already-covered ones are no-ops. */
@@ -132,14 +153,7 @@ export class ReadStateService {
   private async excludedSeqs(userId: number, rooms: MemberPosition[]): Promise<Map<number, Set<number>>> {
     const ids = rooms.map((r) => r.chatroomId);
     const reads = rooms.map((r) => r.readSeq);
-    const rows = await this.prisma.$queryRaw<{ id: number; seqs: number[] }[]>`
-      SELECT r.id, ARRAY(
-        SELECT m.seq FROM messages m WHERE m.chatroom_id = r.id AND m.sender_id = ${userId} AND m.seq > r.read_seq
-        UNION SELECT m.seq FROM messages m WHERE m.chatroom_id = r.id AND m.deleted_at IS NOT NULL AND m.seq > r.read_seq
-        UNION SELECT h.seq FROM message_hidden h WHERE h.user_id = ${userId} AND h.chatroom_id = r.id AND h.seq > r.read_seq
-        UNION SELECT x.seq FROM message_reads x WHERE x.user_id = ${userId} AND x.chatroom_id = r.id AND x.seq > r.read_seq
-      ) AS seqs
-        FROM unnest(${ids}::int[], ${reads}::int[]) AS r(id, read_seq)`;
+    const { rows } = await this.prisma.pool.query<{ id: number; seqs: number[] }>(EXCLUDED_SQL, [userId, ids, reads]);
     return new Map(rows.map((r) => [r.id, new Set(r.seqs)]));
   }
 }

@@ -1,0 +1,26 @@
+import { BadRequestException } from '@nestjs/common';
+import { AppError, toErrorBody } from './errors';
+
+describe('toErrorBody', () => {
+  it('keeps an AppError as it is', () => {
+    expect(toErrorBody(AppError.notFound('Chatroom'))).toEqual({
+      statusCode: 404,
+      code: 'NOT_FOUND',
+      message: 'Chatroom not found',
+    });
+  });
+
+  it('maps framework exceptions by status', () => {
+    expect(toErrorBody(new BadRequestException('bad'))).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
+  });
+
+  it('answers unreachable Redis or PostgreSQL with 503 UNAVAILABLE', () => {
+    expect(toErrorBody(new Error('Connection is closed.'))).toMatchObject({ statusCode: 503, code: 'UNAVAILABLE' });
+    expect(toErrorBody(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toMatchObject({ code: 'UNAVAILABLE' });
+  });
+
+  it('never leaks an unexpected error', () => {
+    const body = toErrorBody(new Error('relation "users" does not exist at SELECT * FROM users'));
+    expect(body).toEqual({ statusCode: 500, code: 'INTERNAL', message: 'Internal server error' });
+  });
+});
