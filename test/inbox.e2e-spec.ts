@@ -1,5 +1,5 @@
 import { eventually, resetState, sql, startApp, TestApp } from './utils/app';
-import { closeAllSockets, connect, emitAck, waitFor } from './utils/sockets';
+import { closeAllSockets, collect, connect, emitAck, waitFor } from './utils/sockets';
 import { auth, createRoom, createUser, TestUser } from './utils/users';
 
 describe('inbox and read state (e2e)', () => {
@@ -188,6 +188,23 @@ describe('inbox and read state (e2e)', () => {
     const before = unreadOf((await inbox()).body, room1);
     await sql('UPDATE messages SET deleted_at = now(), content = $2 WHERE id = $1', [sent.room1[7].id, '']);
     expect(unreadOf((await inbox()).body, room1)).toBe(before - 1);
+  });
+
+  it('a new message sends `inbox` to members online outside the room, not to sockets in it', async () => {
+    const outside = await connect(t.url, bob.token);
+    const inside = await connect(t.url, bob.token);
+    await emitAck(inside, 'joinRoom', { chatroomId: room2 });
+    const insideInbox = collect(inside, 'inbox');
+    const badge = waitFor(outside, 'inbox', (e: any) => e.chatroomId === room2);
+    const before = (await inbox()).body;
+    await say(alice, room2, 2, 'room2');
+    expect(await badge).toEqual({
+      chatroomId: room2,
+      unreadCount: unreadOf(before, room2) + 2,
+      totalUnread: before.totalUnread + 2,
+    });
+    await new Promise((r) => setTimeout(r, 400));
+    expect(insideInbox).toEqual([]);
   });
 
   it('counts messages still in the queue too (read your writes)', async () => {

@@ -1,6 +1,6 @@
 import { BeforeApplicationShutdown, Global, Injectable, Module } from '@nestjs/common';
 import type { Server } from 'socket.io';
-import { PEER_EVICT_MEMBERSHIP, roomChannel, ServerEvent, userChannel } from '../common/constants';
+import { PEER_EVICT_MEMBERSHIP, PEER_ROOM_ACTIVITY, roomChannel, ServerEvent, userChannel } from '../common/constants';
 
 /**
  * Emits to sockets from anywhere in the app (REST services included). Through the Redis
@@ -43,6 +43,36 @@ export class Broadcaster implements BeforeApplicationShutdown {
 
   onPeerEviction(handler: (e: { userId: number; chatroomId: number }) => void): void {
     this.server?.on(PEER_EVICT_MEMBERSHIP, handler);
+  }
+
+  /** Tells the other instances that a room had new messages (they run `onPeerActivity`). */
+  roomActivity(chatroomId: number): void {
+    this.server?.serverSideEmit(PEER_ROOM_ACTIVITY, chatroomId);
+  }
+
+  onPeerActivity(handler: (chatroomId: number) => void): void {
+    this.server?.on(PEER_ROOM_ACTIVITY, handler);
+  }
+
+  /**
+   * This instance's sockets of each user that are NOT in the room's broadcast (the user is
+   * online here but has not joined the room). Local set arithmetic, no round trip.
+   */
+  socketsOutsideRoom(userIds: number[], chatroomId: number): Map<number, string[]> {
+    const rooms = this.server?.of('/').adapter.rooms;
+    const out = new Map<number, string[]>();
+    if (!rooms) return out;
+    const inRoom = rooms.get(roomChannel(chatroomId)) ?? new Set<string>();
+    for (const userId of userIds) {
+      const ids = [...(rooms.get(userChannel(userId)) ?? [])].filter((id) => !inRoom.has(id));
+      if (ids.length) out.set(userId, ids);
+    }
+    return out;
+  }
+
+  /** Emits to these sockets of this instance only. */
+  toLocalSockets(socketIds: string[], event: string, payload: unknown): void {
+    this.server?.local.to(socketIds).emit(event, payload);
   }
 
   exception(socketId: string, payload: unknown): void {

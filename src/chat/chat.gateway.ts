@@ -12,6 +12,7 @@ import type { DefaultEventsMap, Server, Socket } from 'socket.io';
 import type { AuthUser } from '../auth/auth.types';
 import { bearerToken, TokenService } from '../auth/token.service';
 import { ClientEvent, roomChannel, ServerEvent, TimelineEvent, userChannel } from '../common/constants';
+import { InboxNotifier } from '../inbox/inbox-notifier.service';
 import { InboxService } from '../inbox/inbox.service';
 import { Broadcaster } from './broadcaster.service';
 import { ChatService } from './chat.service';
@@ -41,11 +42,13 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     private readonly presence: PresenceService,
     private readonly broadcaster: Broadcaster,
     private readonly inbox: InboxService,
+    private readonly inboxNotifier: InboxNotifier,
   ) {}
 
   afterInit(server: Server): void {
     this.broadcaster.attach(server);
     this.broadcaster.onPeerEviction(({ userId, chatroomId }) => this.chat.forgetMembership(userId, chatroomId));
+    this.broadcaster.onPeerActivity((chatroomId) => this.inboxNotifier.schedule(chatroomId));
     server.use((socket, next) => {
       this.tokens
         .verify(handshakeToken(socket))

@@ -9,6 +9,7 @@ import { MembershipService } from '../chatrooms/membership.service';
 import { AppConfig } from '../config/app-config';
 import { ServerEvent, TimelineEvent } from '../common/constants';
 import { AppError } from '../common/errors';
+import { InboxNotifier } from '../inbox/inbox-notifier.service';
 import { Broadcaster } from './broadcaster.service';
 import { SendMessageDto, SYNC_MAX_LIMIT, SyncDto } from './dto/chat-events.dto';
 import { TokenBucketLimiter } from './rate-limiter';
@@ -34,6 +35,7 @@ export class ChatService {
     private readonly repo: MessageRepository,
     private readonly senders: SenderDirectory,
     private readonly broadcaster: Broadcaster,
+    private readonly inboxNotifier: InboxNotifier,
   ) {
     this.sendLimiter = new TokenBucketLimiter(config.sendRatePerSec, config.sendBurst);
   }
@@ -74,6 +76,7 @@ export class ChatService {
         userId: user.id,
         message: out,
       });
+      this.inboxNotifier.touched(dto.chatroomId);
     }
     return out;
   }

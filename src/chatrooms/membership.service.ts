@@ -25,6 +25,7 @@ const ttl = () => CACHE_TTL_MS * (1 + Math.random() * 0.5);
 @Injectable()
 export class MembershipService {
   private readonly cache = new Map<string, number>();
+  private readonly membersCache = new Map<number, { ids: number[]; until: number }>();
 
   constructor(private readonly prisma: PrismaService) {}
 
@@ -54,6 +55,16 @@ export class MembershipService {
 
   evict(userId: number, chatroomId: number): void {
     this.cache.delete(`${userId}:${chatroomId}`);
+  }
+
+  /** Member ids of a room, reused for a few seconds (for fan-out that may lag a little). */
+  async memberIdsCached(chatroomId: number): Promise<number[]> {
+    const hit = this.membersCache.get(chatroomId);
+    if (hit && hit.until > Date.now()) return hit.ids;
+    const ids = await this.memberIds(chatroomId);
+    if (this.membersCache.size > 10_000) this.membersCache.clear();
+    this.membersCache.set(chatroomId, { ids, until: Date.now() + 5000 });
+    return ids;
   }
 
   /** Ids of the members of a room. */

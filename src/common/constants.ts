@@ -34,6 +34,8 @@ export const TimelineEvent = {
 
 /** Server-to-server event (socket.io serverSideEmit): forget a cached membership. */
 export const PEER_EVICT_MEMBERSHIP = 'chat:evict-membership';
+/** Server-to-server event: a room had new messages (for `inbox` to members not in the room). */
+export const PEER_ROOM_ACTIVITY = 'chat:room-activity';
 
 /** BullMQ queues and job names. */
 export const Queues = {

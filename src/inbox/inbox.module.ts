@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { MembershipModule } from '../chatrooms/membership.module';
 import { InboxController } from './inbox.controller';
 import { InboxRepository } from './inbox.repository';
+import { InboxNotifier } from './inbox-notifier.service';
 import { InboxService } from './inbox.service';
 import { ReadStateModule } from './read-state.module';
 
@@ -12,8 +13,8 @@ export class InboxModule {
       module: InboxModule,
       imports: [history, MembershipModule, ReadStateModule.register(history)],
       controllers: [InboxController],
-      providers: [InboxService, InboxRepository],
-      exports: [InboxService],
+      providers: [InboxService, InboxRepository, InboxNotifier],
+      exports: [InboxService, InboxNotifier],
     };
   }
 }
