@@ -13,7 +13,9 @@ import { cappedBackoff, PersistBatchJob } from './persist-job';
  * buffer only after their INSERT committed, so readers never see a gap.
  */
 @Processor(Queues.MessagePersist, {
-  concurrency: 2,
+  // One job at a time: jobs already carry a batch, and two concurrent batches updating the same
+  // rooms' rows could deadlock (seen once in the bench under load).
+  concurrency: 1,
   settings: { backoffStrategy: cappedBackoff },
 })
 export class MessagePersistProcessor extends WorkerHost implements BeforeApplicationShutdown {
