@@ -4,7 +4,9 @@ import { AppError } from '../common/errors';
 import { PrismaService } from '../prisma/prisma.service';
 import { PUBLIC_USER_SELECT } from '../users/user.presenter';
 
+/** Spread by up to 50 % so a thousand entries cached together do not all refill at once. */
 const TTL_MS = 60_000;
+const ttl = () => TTL_MS * (1 + Math.random() * 0.5);
 
 /**
  * Sender names and avatars for outgoing messages, cached per process for a minute, so the
@@ -23,7 +25,7 @@ export class SenderDirectory {
     if (!u) throw AppError.notFound('User');
     const value = { id: u.id, username: u.username, nickName: u.nickName, headPic: u.headPic };
     if (this.cache.size > 50_000) this.cache.clear();
-    this.cache.set(userId, { value, until: Date.now() + TTL_MS });
+    this.cache.set(userId, { value, until: Date.now() + ttl() });
     return value;
   }
 }

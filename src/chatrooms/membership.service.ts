@@ -63,7 +63,7 @@ export class MembershipService {
     if (hit && hit.until > Date.now()) return hit.ids;
     const ids = await this.memberIds(chatroomId);
     if (this.membersCache.size > 10_000) this.membersCache.clear();
-    this.membersCache.set(chatroomId, { ids, until: Date.now() + 5000 });
+    this.membersCache.set(chatroomId, { ids, until: Date.now() + 5000 + Math.random() * 2500 });
     return ids;
   }
 
