@@ -8,6 +8,7 @@
  *     against the real server, next to GET /health on the same server as the in-run baseline.
  */
 import { Client } from 'pg';
+import { EXCLUDED_SQL } from '../src/inbox/read-state.service';
 import { resetDatabase } from './setup';
 import { measureHttp } from './read-paths-http';
 
@@ -62,15 +63,8 @@ const HISTORY_PAGE = `
    WHERE m.chatroom_id = $1 AND m.seq < $2
    ORDER BY m.seq DESC LIMIT $3`;
 
-/** ReadStateService.excludedSeqs: the sparse sets behind unread counts, for all of a user's rooms. */
-const UNREAD_EXCLUDED = `
-  SELECT r.id, ARRAY(
-    SELECT m.seq FROM messages m WHERE m.chatroom_id = r.id AND m.sender_id = $1 AND m.seq > r.read_seq
-    UNION SELECT m.seq FROM messages m WHERE m.chatroom_id = r.id AND m.deleted_at IS NOT NULL AND m.seq > r.read_seq
-    UNION SELECT h.seq FROM message_hidden h WHERE h.user_id = $1 AND h.chatroom_id = r.id AND h.seq > r.read_seq
-    UNION SELECT x.seq FROM message_reads x WHERE x.user_id = $1 AND x.chatroom_id = r.id AND x.seq > r.read_seq
-  ) AS seqs
-    FROM unnest($2::int[], $3::int[]) AS r(id, read_seq)`;
+/** The unread sets are measured with the server's own statement (ReadStateService). */
+const UNREAD_EXCLUDED = EXCLUDED_SQL;
 
 const USER_ROOMS = Array.from({ length: 200 }, (_, i) => i + 1);
 

@@ -7,37 +7,31 @@ export interface SenderSummary {
   headPic: string;
 }
 
+/** What every form of a message carries. */
+interface MessageBase {
+  id: string;
+  chatroomId: number;
+  seq: number;
+  senderId: number;
+  sender: SenderSummary;
+  type: MessageType;
+  content: string;
+  clientMsgId?: string;
+  createdAt: string;
+  editedAt?: string;
+}
+
 /**
  * A message as it travels through the send path, the queue and the pending buffer: plain
  * JSON (dates as ISO strings), complete enough to insert and to serve before it is stored.
  */
-export interface QueuedMessage {
-  id: string;
-  chatroomId: number;
-  seq: number;
-  senderId: number;
-  sender: SenderSummary;
-  type: MessageType;
-  content: string;
-  clientMsgId?: string;
-  createdAt: string;
-  editedAt?: string;
+export interface QueuedMessage extends MessageBase {
   deletedAt?: string;
   deletedById?: number;
 }
 
-/** The contract's Message shape. */
-export interface MessageView {
-  id: string;
-  chatroomId: number;
-  seq: number;
-  senderId: number;
-  sender: SenderSummary;
-  type: MessageType;
-  content: string;
-  clientMsgId?: string;
-  createdAt: string;
-  editedAt?: string;
+/** The contract's Message shape: a tombstone says `deleted` and has empty content. */
+export interface MessageView extends MessageBase {
   deleted?: true;
 }
 

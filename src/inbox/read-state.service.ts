@@ -48,7 +48,7 @@ const ADVANCE_SQL = `
   SELECT read_seq FROM moved`;
 
 /** Per room, the seqs after the position that are not unread; each arm is an index range. */
-const EXCLUDED_SQL = `
+export const EXCLUDED_SQL = `
   SELECT r.id, ARRAY(
     SELECT m.seq FROM messages m WHERE m.chatroom_id = r.id AND m.sender_id = $1 AND m.seq > r.read_seq
     UNION SELECT m.seq FROM messages m WHERE m.chatroom_id = r.id AND m.deleted_at IS NOT NULL AND m.seq > r.read_seq

@@ -1,5 +1,5 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
+import { Transform } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -12,30 +12,18 @@ import {
   Min,
   ValidateIf,
 } from 'class-validator';
-import { LimitQueryDto } from '../../common/pagination';
+import { MessageCursorQueryDto } from '../../messages/dto/message-query.dto';
 
 const MAX_INT = 2_147_483_647;
 export const MAX_IDS = 100;
 
-export class InboxMessagesQueryDto extends LimitQueryDto {
+/** Received messages: the shared id cursor and room filter, plus `unread`. */
+export class InboxMessagesQueryDto extends MessageCursorQueryDto {
   @ApiPropertyOptional({ description: 'Only unread messages' })
   @IsOptional()
   @Transform(({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value))
   @IsBoolean()
   unread?: boolean;
-
-  @ApiPropertyOptional()
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(MAX_INT)
-  chatroomId?: number;
-
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page (a message id)' })
-  @IsOptional()
-  @IsUUID()
-  cursor?: string;
 }
 
 /** Either `{chatroomId, seq}` (everything up to seq) or `{messageIds}` (exactly those). */
