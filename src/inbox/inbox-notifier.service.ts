@@ -52,7 +52,7 @@ export class InboxNotifier implements BeforeApplicationShutdown {
     const members = await this.membership.memberIdsCached(chatroomId);
     const outside = this.broadcaster.socketsOutsideRoom(members, chatroomId);
     for (const [userId, socketIds] of outside) {
-      const rooms = await this.readState.unread(userId, await this.readState.positions(userId));
+      const rooms = await this.readState.unreadOfUser(userId);
       const totalUnread = rooms.reduce((n, r) => n + r.unreadCount, 0);
       const unreadCount = rooms.find((r) => r.chatroomId === chatroomId)?.unreadCount ?? 0;
       this.broadcaster.toLocalSockets(socketIds, ServerEvent.Inbox, { chatroomId, unreadCount, totalUnread });

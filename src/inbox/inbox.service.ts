@@ -136,7 +136,7 @@ export class InboxService {
 
   /** Fresh counts for the touched rooms plus the total; tells the reader's other devices. */
   private async report(user: AuthUser, touched: number[]): Promise<ReadResult> {
-    const all: RoomUnread[] = await this.readState.unread(user.id, await this.readState.positions(user.id));
+    const all: RoomUnread[] = await this.readState.unreadOfUser(user.id);
     const totalUnread = all.reduce((n, r) => n + r.unreadCount, 0);
     const rooms = all.filter((r) => touched.includes(r.chatroomId));
     for (const r of rooms) {
