@@ -1,20 +1,25 @@
-import { resetState } from './utils/app';
+import { eventually, resetState, sql } from './utils/app';
 import { freePort, ServerProcess, spawnServer, waitHealthy } from './utils/processes';
 import { closeAllSockets, collect, connect, emitAck, waitFor } from './utils/sockets';
 
-/** Two server processes (as a load balancer would front), one Redis, one database. */
+/**
+ * Two server processes (as a load balancer would front) with their workers off, and the
+ * worker alone in a third process (`main.js --worker`, what `npm run start:worker` runs):
+ * one Redis, one database.
+ */
 describe('several instances (e2e)', () => {
-  let a: ServerProcess, b: ServerProcess;
+  let a: ServerProcess, b: ServerProcess, worker: ServerProcess;
 
   beforeAll(async () => {
     await resetState();
-    a = spawnServer({ PORT: freePort() });
+    a = spawnServer({ PORT: freePort(), WORKER_ENABLED: 'false' });
     b = spawnServer({ PORT: freePort(), WORKER_ENABLED: 'false' });
+    worker = spawnServer({ PORT: freePort() }, ['--worker']);
     await Promise.all([waitHealthy(a), waitHealthy(b)]);
   });
   afterAll(async () => {
     closeAllSockets();
-    await Promise.all([a?.stop(), b?.stop()]);
+    await Promise.all([a?.stop(), b?.stop(), worker?.stop()]);
   });
 
   async function user(base: string, name: string) {
@@ -47,11 +52,24 @@ describe('several instances (e2e)', () => {
       );
     const fromBob = (await emitAck(sb, 'sendMessage', { chatroomId: room, message: { type: 'text', content: 'b0' } }))
       .data;
-    await waitFor(sa, 'message', (e: any) => e.message?.id === fromBob.id);
-    await waitFor(sb, 'message', (e: any) => e.message?.id === fromAlice[9].id).catch(() => undefined);
+    // Collected from before the sends: a broadcast may arrive before the sender's ack does.
+    await eventually(() => atAlice.some((e) => e.message?.id === fromBob.id), 5000, 'alice to get bob');
+    await eventually(() => atBob.filter((e) => e.type === 'sendMessage').length === 11, 5000, 'bob to get all');
     const bobSeqs = atBob.filter((e) => e.type === 'sendMessage').map((e) => e.message.seq);
     expect(bobSeqs).toEqual([...fromAlice.map((m) => m.seq), fromBob.seq]);
     expect(atAlice.some((e) => e.message?.id === fromBob.id)).toBe(true);
+    // Neither server stores: the worker process does, each message once.
+    const ids = [...fromAlice, fromBob].map((m) => m.id);
+    const rows = await eventually(
+      async () => {
+        const r = await sql<{ id: string }>('SELECT id FROM messages WHERE chatroom_id = $1', [room]);
+        return r.length === ids.length ? r : null;
+      },
+      15_000,
+      'the worker process to store them',
+    );
+    expect(rows!.map((r) => r.id).sort()).toEqual([...ids].sort());
+    expect(worker.output()).toContain('persistence worker running');
   });
 
   it('announces presence across instances and shows it in the room', async () => {
