@@ -7,6 +7,7 @@ import { ChatModule } from './chat/chat.module';
 import { ChatHistoryModule } from './chat-history/chat-history.module';
 import { ChatroomsModule } from './chatrooms/chatrooms.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
+import { ShutdownHooksModule } from './common/shutdown-hooks';
 import { requestId } from './common/request-id.middleware';
 import { PayloadValidationPipe } from './common/payload-validation.pipe';
 import { AppConfig } from './config/app-config';
@@ -28,6 +29,7 @@ export class AppModule implements NestModule {
     const history = ChatHistoryModule.register({ worker: config.workerEnabled, http: config.httpEnabled });
     const infra = [
       ConfigModule.forRoot(config),
+      ShutdownHooksModule,
       PrismaModule,
       RedisModule,
       BroadcastModule,

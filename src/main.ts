@@ -4,14 +4,18 @@ import { NestFactory } from '@nestjs/core';
 import { createApp } from './app.factory';
 import { AppModule } from './app.module';
 import { checkDependencies } from './cli/preflight';
+import { ShutdownHooks } from './common/shutdown-hooks';
 import { AppConfig } from './config/app-config';
+import { PersistThread, runPersistThread } from './persist-thread';
 
 /**
- * `node dist/src/main.js` serves HTTP + socket.io (and, unless WORKER_ENABLED=false, the
- * persistence worker). `--worker` runs only the worker. Unreachable PostgreSQL or Redis stop
+ * `node dist/src/main.js` serves HTTP + socket.io and, unless WORKER_ENABLED=false, runs the
+ * persistence worker (in a thread of its own by default, see persist-thread.ts). `--worker`
+ * runs only the worker. Unreachable PostgreSQL or Redis stop
  * the boot with a message that says which and how to start them.
  */
 async function main(): Promise<void> {
+  if (process.argv.includes('--persist-thread')) return runPersistThread();
   const workerOnly = process.argv.includes('--worker');
   const config = AppConfig.fromEnv(
     workerOnly ? { ...process.env, HTTP_ENABLED: 'false', WORKER_ENABLED: 'true' } : process.env,
@@ -23,9 +27,16 @@ async function main(): Promise<void> {
     new Logger('Worker').log('persistence worker running (no HTTP)');
     return;
   }
-  const app = await createApp(config);
+  const threaded = config.workerEnabled && config.workerMode === 'thread';
+  const app = await createApp(threaded ? AppConfig.fromEnv({ ...process.env, WORKER_ENABLED: 'false' }) : config);
+  if (threaded) {
+    const thread = new PersistThread(__filename);
+    thread.start();
+    app.get(ShutdownHooks).register(() => thread.stop());
+  }
   await app.listen(config.port);
-  new Logger('Main').log(`listening on :${config.port} (worker ${config.workerEnabled ? 'on' : 'off'})`);
+  const worker = !config.workerEnabled ? 'off' : threaded ? 'in a thread' : 'inline';
+  new Logger('Main').log(`listening on :${config.port} (worker ${worker})`);
 }
 
 main().catch((err: Error) => {

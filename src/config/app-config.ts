@@ -21,6 +21,7 @@ export class AppConfig {
   readonly sendBurst: number;
   readonly wsMaxPayloadBytes: number;
   readonly workerEnabled: boolean;
+  readonly workerMode: 'thread' | 'inline';
   readonly httpEnabled: boolean;
 
   constructor(env: EnvironmentVariables) {
@@ -41,6 +42,7 @@ export class AppConfig {
     this.sendBurst = env.SEND_BURST;
     this.wsMaxPayloadBytes = env.WS_MAX_PAYLOAD_BYTES;
     this.workerEnabled = env.WORKER_ENABLED;
+    this.workerMode = env.WORKER_MODE as 'thread' | 'inline';
     this.httpEnabled = env.HTTP_ENABLED;
   }
 

@@ -69,6 +69,14 @@ export class EnvironmentVariables {
   @Transform(toBool)
   WORKER_ENABLED = true;
 
+  /**
+   * Where the in-server worker runs: `thread` (a worker thread of the server process, with
+   * its own event loop, so socket traffic cannot starve persistence) or `inline` (the
+   * server's own event loop).
+   */
+  @IsIn(['thread', 'inline'])
+  WORKER_MODE = 'thread';
+
   /** Serve HTTP and sockets (false in `npm run start:worker`). */
   @Transform(toBool)
   HTTP_ENABLED = true;
