@@ -28,7 +28,9 @@ async function main(): Promise<void> {
     return;
   }
   const threaded = config.workerEnabled && config.workerMode === 'thread';
-  const app = await createApp(threaded ? AppConfig.fromEnv({ ...process.env, WORKER_ENABLED: 'false' }) : config);
+  const app = await createApp(
+    threaded ? AppConfig.fromEnv({ ...process.env, WORKER_ENABLED: 'false' }, { quiet: true }) : config,
+  );
   if (threaded) {
     const thread = new PersistThread(__filename);
     thread.start();

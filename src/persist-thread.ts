@@ -46,7 +46,8 @@ export class PersistThread {
 
 /** Inside the thread: the worker-only application until the main thread says stop. */
 export async function runPersistThread(): Promise<void> {
-  const config = AppConfig.fromEnv({ ...process.env, HTTP_ENABLED: 'false', WORKER_ENABLED: 'true' });
+  const env = { ...process.env, HTTP_ENABLED: 'false', WORKER_ENABLED: 'true' };
+  const config = AppConfig.fromEnv(env, { quiet: true }); // the main thread warned already
   const ctx = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: ['error', 'warn'] });
   parentPort!.once('message', (msg) => {
     if (msg !== STOP) return;

@@ -46,9 +46,10 @@ export class AppConfig {
     this.httpEnabled = env.HTTP_ENABLED;
   }
 
-  static fromEnv(raw: Record<string, unknown> = process.env): AppConfig {
+  /** `quiet`: skip warnings another part of the same process has already given. */
+  static fromEnv(raw: Record<string, unknown> = process.env, opts: { quiet?: boolean } = {}): AppConfig {
     const env = validateEnv(raw);
-    if (!env.JWT_SECRET) {
+    if (!env.JWT_SECRET && !opts.quiet) {
       new Logger('Config').warn('JWT_SECRET is not set: using a development secret (refused in production)');
     }
     return new AppConfig(env);
