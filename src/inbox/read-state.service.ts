@@ -48,12 +48,18 @@ const ADVANCE_SQL = `
   SELECT read_seq FROM moved`;
 
 /** Per room, the seqs after the position that are not unread; each arm is an index range. */
-/** The user's rooms with positions and, per room, the same sparse set as EXCLUDED_SQL. */
+/**
+ * The user's rooms with positions and, per room, the same sparse set as EXCLUDED_SQL. A room
+ * read up to its stored last seq has no stored message after the position: its message arms
+ * are skipped (a one-time filter), which is most rooms of most users.
+ */
 const ALL_ROOMS_SQL = `
   SELECT cm.chatroom_id AS "chatroomId", cm.read_seq AS "readSeq", c.last_seq AS "storedLastSeq", ARRAY(
-    SELECT m.seq FROM messages m WHERE m.chatroom_id = cm.chatroom_id AND m.sender_id = $1 AND m.seq > cm.read_seq
+    SELECT m.seq FROM messages m
+     WHERE cm.read_seq < c.last_seq AND m.chatroom_id = cm.chatroom_id AND m.sender_id = $1 AND m.seq > cm.read_seq
     UNION SELECT m.seq FROM messages m
-           WHERE m.chatroom_id = cm.chatroom_id AND m.deleted_at IS NOT NULL AND m.seq > cm.read_seq
+           WHERE cm.read_seq < c.last_seq AND m.chatroom_id = cm.chatroom_id AND m.deleted_at IS NOT NULL
+             AND m.seq > cm.read_seq
     UNION SELECT h.seq FROM message_hidden h WHERE h.user_id = $1 AND h.chatroom_id = cm.chatroom_id AND h.seq > cm.read_seq
     UNION SELECT x.seq FROM message_reads x WHERE x.user_id = $1 AND x.chatroom_id = cm.chatroom_id AND x.seq > cm.read_seq
   ) AS seqs
