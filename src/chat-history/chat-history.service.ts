@@ -102,10 +102,21 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
 
   /** A message by id, stored or still queued; null if unknown. No authorisation here. */
   async findMessage(id: string): Promise<MessageView | null> {
-    const row = await this.repo.findById(id);
-    if (row) return viewOfRow(row);
-    const queued = await this.pending.findById(id);
-    return queued ? view(queued) : null;
+    return (await this.findMessages([id])).get(id) ?? null;
+  }
+
+  /**
+   * Messages by id, stored (one statement) or still queued (the pending index, only for ids
+   * the table does not have). Unknown ids are absent from the map. No authorisation here.
+   */
+  async findMessages(ids: string[]): Promise<Map<string, MessageView>> {
+    const unique = [...new Set(ids)];
+    const found = new Map((await this.repo.findByIds(unique)).map((r) => [r.id, viewOfRow(r)] as const));
+    for (const id of unique.filter((i) => !found.has(i))) {
+      const queued = await this.pending.findById(id);
+      if (queued) found.set(id, view(queued));
+    }
+    return found;
   }
 
   /**

@@ -71,10 +71,11 @@ export class MessageRepository {
         WHERE m.chatroom_id = r.id ORDER BY m.seq DESC LIMIT 1) l`;
   }
 
-  async findById(id: string): Promise<MessageRow | null> {
-    if (!UUID.test(id)) return null;
-    const rows = await this.prisma.$queryRaw<MessageRow[]>`${SELECT_WITH_SENDER} WHERE m.id = ${id}::uuid`;
-    return rows[0] ?? null;
+  /** Stored messages among these ids (one statement, primary key); malformed ids match nothing. */
+  findByIds(ids: string[]): Promise<MessageRow[]> {
+    const valid = ids.filter((id) => UUID.test(id));
+    if (!valid.length) return Promise.resolve([]);
+    return this.prisma.$queryRaw<MessageRow[]>`${SELECT_WITH_SENDER} WHERE m.id = ANY(${valid}::uuid[])`;
   }
 
   /**

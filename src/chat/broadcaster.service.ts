@@ -1,6 +1,6 @@
 import { BeforeApplicationShutdown, Global, Injectable, Module } from '@nestjs/common';
 import type { Server } from 'socket.io';
-import { PEER_EVICT_MEMBERSHIP, PEER_ROOM_ACTIVITY, roomChannel, ServerEvent, userChannel } from '../common/constants';
+import { PEER_EVICT_MEMBERSHIP, PEER_ROOM_ACTIVITY, roomChannel, userChannel } from '../common/constants';
 
 /**
  * Emits to sockets from anywhere in the app (REST services included). Through the Redis
@@ -73,10 +73,6 @@ export class Broadcaster implements BeforeApplicationShutdown {
   /** Emits to these sockets of this instance only. */
   toLocalSockets(socketIds: string[], event: string, payload: unknown): void {
     this.server?.local.to(socketIds).emit(event, payload);
-  }
-
-  exception(socketId: string, payload: unknown): void {
-    this.server?.to(socketId).emit(ServerEvent.Exception, payload);
   }
 }
 

@@ -100,7 +100,7 @@ export class InboxService {
 
   /** Hide for me only; hiding an unread message also takes it out of my unread count. */
   async hide(user: AuthUser, ids: string[]): Promise<{ hidden: string[] }> {
-    const found = await this.visible(user, ids);
+    const { found } = await this.visible(user, ids);
     await this.readState.hide(user.id, found);
     await this.report(user, [...new Set(found.map((m) => m.chatroomId))]);
     return { hidden: found.map((m) => m.id) };
@@ -115,8 +115,7 @@ export class InboxService {
   }
 
   private async markIds(user: AuthUser, ids: string[]): Promise<number[]> {
-    const found = await this.visible(user, ids);
-    const positions = new Map((await this.readState.positions(user.id)).map((p) => [p.chatroomId, p.readSeq]));
+    const { found, positions } = await this.visible(user, ids);
     await this.readState.markSeqs(
       user.id,
       found.map((m) => ({ ...m, readSeq: positions.get(m.chatroomId) ?? 0 })),
@@ -125,13 +124,16 @@ export class InboxService {
   }
 
   /** Messages by id that are in my rooms; any other id is a 404 and nothing changes. */
-  private async visible(user: AuthUser, ids: string[]): Promise<MessageView[]> {
+  private async visible(
+    user: AuthUser,
+    ids: string[],
+  ): Promise<{ found: MessageView[]; positions: Map<number, number> }> {
+    const [byId, rooms] = await Promise.all([this.history.findMessages(ids), this.readState.positions(user.id)]);
+    const positions = new Map(rooms.map((p) => [p.chatroomId, p.readSeq]));
     const unique = [...new Set(ids)];
-    const found = await Promise.all(unique.map((id) => this.history.findMessage(id)));
-    const mine = new Set((await this.readState.positions(user.id)).map((p) => p.chatroomId));
-    const missing = unique.filter((_, i) => !found[i] || !mine.has(found[i].chatroomId));
+    const missing = unique.filter((id) => !positions.has(byId.get(id)?.chatroomId ?? -1));
     if (missing.length) throw AppError.notFound(`Message ${missing.join(', ')}`);
-    return found as MessageView[];
+    return { found: unique.map((id) => byId.get(id)!), positions }; // in the caller's order
   }
 
   /** Fresh counts for the touched rooms plus the total; tells the reader's other devices. */

@@ -1,7 +1,7 @@
 import { Injectable, ParseUUIDPipe } from '@nestjs/common';
 import { Broadcaster } from '../chat/broadcaster.service';
 import { ChatHistoryService } from '../chat-history/chat-history.service';
-import { MessageView, viewOfRow } from '../chat-history/message.types';
+import { MessageView } from '../chat-history/message.types';
 import { ServerEvent, TimelineEvent } from '../common/constants';
 import { AppError, ErrorCode } from '../common/errors';
 import { MessagesRepository } from './messages.repository';
@@ -33,15 +33,9 @@ export class MessageActions {
     private readonly broadcaster: Broadcaster,
   ) {}
 
-  /** Messages by id, stored (one statement) or still queued (looked up one by one: rare). */
-  async find(ids: string[]): Promise<Map<string, MessageView>> {
-    const unique = [...new Set(ids)];
-    const found = new Map((await this.repo.byIds(unique)).map((r) => [r.id, viewOfRow(r)] as const));
-    for (const id of unique.filter((i) => !found.has(i))) {
-      const queued = await this.history.findMessage(id);
-      if (queued) found.set(id, queued);
-    }
-    return found;
+  /** Messages by id, stored or still queued. */
+  find(ids: string[]): Promise<Map<string, MessageView>> {
+    return this.history.findMessages(ids);
   }
 
   /** Every id must exist (admins see every room), else NOT_FOUND and nothing is returned. */

@@ -57,12 +57,6 @@ export class MessagesRepository {
        ORDER BY cm.user_id`;
   }
 
-  /** Stored messages among these ids (one statement, primary key). */
-  byIds(ids: string[]): Promise<MessageRow[]> {
-    if (!ids.length) return Promise.resolve([]);
-    return this.prisma.$queryRaw<MessageRow[]>`${SELECT_WITH_SENDER} WHERE m.id = ANY(${ids}::uuid[])`;
-  }
-
   /** The rooms among these that the user is a member of. */
   async memberOf(userId: number, chatroomIds: number[]): Promise<Set<number>> {
     const rows = await this.prisma.membership.findMany({
