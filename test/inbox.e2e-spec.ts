@@ -1,3 +1,5 @@
+import Redis from 'ioredis';
+import { TEST_REDIS_URL } from './setup/test-env';
 import { eventually, resetState, sql, startApp, TestApp } from './utils/app';
 import { closeAllSockets, collect, connect, emitAck, waitFor } from './utils/sockets';
 import { auth, createRoom, createUser, TestUser } from './utils/users';
@@ -187,8 +189,66 @@ describe('inbox and read state (e2e)', () => {
 
   it('a retracted message stops counting as unread', async () => {
     const before = unreadOf((await inbox()).body, room1);
-    await sql('UPDATE messages SET deleted_at = now(), content = $2 WHERE id = $1', [sent.room1[7].id, '']);
+    const del = await t.http().delete(`/messages/${sent.room1[7].id}`).set(auth(carol));
+    expect(del.status).toBe(204);
     expect(unreadOf((await inbox()).body, room1)).toBe(before - 1);
+  });
+
+  // Counts are cached per member and room (UnreadCache). Each change below happens right
+  // after a read that filled the cache, and must show on the very next read.
+  it('cached counts follow every kind of change', async () => {
+    const dave = await createUser(t, 'dave');
+    const admin = await createUser(t, 'admin');
+    await sql("UPDATE users SET role = 'admin' WHERE id = $1", [admin.id]);
+    const room = await createRoom(t, alice, [dave], 'cache');
+    const quiet = await createRoom(t, alice, [dave], 'quiet');
+    const msgs: any[] = [];
+    const s = await connect(t.url, alice.token);
+    const send = async (chatroomId: number) => {
+      const ack = await emitAck(s, 'sendMessage', { chatroomId, message: { type: 'text', content: 'x' } });
+      msgs.push(ack.data);
+      return ack.data;
+    };
+    for (let i = 0; i < 6; i++) await send(room);
+    await send(quiet);
+    const counts = async () => {
+      const body = (await inbox(dave)).body;
+      return [unreadOf(body, room), unreadOf(body, quiet), body.totalUnread];
+    };
+    expect(await counts()).toEqual([6, 1, 7]);
+    expect(await counts()).toEqual([6, 1, 7]); // served from the cache
+
+    await send(room); // a new message
+    expect(await counts()).toEqual([7, 1, 8]);
+    expect((await t.http().delete(`/messages/${msgs[0].id}`).set(auth(alice))).status).toBe(204); // retraction
+    expect(await counts()).toEqual([6, 1, 7]);
+    expect((await t.http().delete(`/admin/messages/${msgs[1].id}`).set(auth(admin))).status).toBe(204); // moderation
+    expect(await counts()).toEqual([5, 1, 6]);
+    expect((await t.http().delete(`/inbox/messages/${msgs[4].id}`).set(auth(dave))).status).toBe(204); // hide
+    expect(await counts()).toEqual([4, 1, 5]);
+    const byId = await t
+      .http()
+      .post('/inbox/read')
+      .set(auth(dave))
+      .send({ messageIds: [msgs[3].id] }); // out of order
+    expect(byId.body.totalUnread).toBe(4);
+    expect(await counts()).toEqual([3, 1, 4]);
+    const byPos = await t.http().post('/inbox/read').set(auth(dave)).send({ chatroomId: room, seq: 3 }); // position
+    expect(byPos.body).toEqual({ totalUnread: 3, rooms: [{ chatroomId: room, unreadCount: 2, readSeq: 3 }] });
+    expect(await counts()).toEqual([2, 1, 3]);
+    // The other member's cache is their own: alice never had anything unread here.
+    const mine = (await inbox(alice)).body;
+    expect([unreadOf(mine, room), unreadOf(mine, quiet)]).toEqual([0, 0]);
+    // Losing the cache (a Redis restart without persistence) loses no correctness.
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      const keys = await redis.keys('chat:unread:*');
+      expect(keys.length).toBeGreaterThan(0);
+      await redis.del(...keys);
+    } finally {
+      redis.disconnect();
+    }
+    expect(await counts()).toEqual([2, 1, 3]);
   });
 
   it('a new message sends `inbox` to members online outside the room, not to sockets in it', async () => {

@@ -62,6 +62,10 @@ export const RedisKeys = {
   pendingIndex: 'chat:pending-ids',
   /** An edit or retraction of a message that was still queued, applied again once stored. */
   mutation: (messageId: string) => `chat:mutation:${messageId}`,
+  /** Replaced after a tombstone in the room: members' cached unread counts of it are stale. */
+  roomCountsToken: (chatroomId: number) => `chat:room:${chatroomId}:counts`,
+  /** A member's cached unread counts per room, with their member tokens (UnreadCache). */
+  unreadCounts: (userId: number) => `chat:unread:${userId}`,
   /** Online socket count of a user across instances (presence). */
   presence: (userId: number) => `chat:presence:${userId}`,
 } as const;

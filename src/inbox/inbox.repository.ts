@@ -27,17 +27,22 @@ export interface InboxRoomRow {
   storedLastSeq: number;
 }
 
+/** Plain SQL on the pool, like the read-state statements: hundreds of rows per call. */
+const ROOMS_OF_SQL = `
+  SELECT c.id AS "chatroomId", c.name, c.type::text AS type, c.created_at AS "createdAt",
+         cm.read_seq AS "readSeq", c.last_seq AS "storedLastSeq"
+    FROM chatroom_members cm JOIN chatrooms c ON c.id = cm.chatroom_id
+   WHERE cm.user_id = $1`;
+
 @Injectable()
 export class InboxRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   /** My rooms with my position: the one query GET /inbox starts from. */
-  roomsOf(userId: number): Promise<InboxRoomRow[]> {
-    return this.prisma.$queryRaw<InboxRoomRow[]>`
-      SELECT c.id AS "chatroomId", c.name, c.type::text AS type, c.created_at AS "createdAt",
-             cm.read_seq AS "readSeq", c.last_seq AS "storedLastSeq"
-        FROM chatroom_members cm JOIN chatrooms c ON c.id = cm.chatroom_id
-       WHERE cm.user_id = ${userId}`;
+  async roomsOf(userId: number): Promise<InboxRoomRow[]> {
+    return (
+      await this.prisma.pool.query<InboxRoomRow>({ name: 'inbox.rooms-of', text: ROOMS_OF_SQL, values: [userId] })
+    ).rows;
   }
 
   page(userId: number, f: InboxFilter): Promise<InboxRow[]> {

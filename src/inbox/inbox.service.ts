@@ -9,9 +9,15 @@ import { ServerEvent } from '../common/constants';
 import { AppError } from '../common/errors';
 import { InboxMessagesQueryDto, MarkReadBodyDto } from './dto/inbox.dto';
 import { InboxRepository } from './inbox.repository';
-import { ReadStateService, RoomUnread } from './read-state.service';
+import { MemberPosition, ReadStateService, RoomUnread } from './read-state.service';
 
 export type InboxMessage = MessageView & { read: boolean };
+
+/** Rooms a mark-read or hide touched, and the reader's positions in all rooms after it. */
+interface Marked {
+  touched: number[];
+  positions: MemberPosition[];
+}
 export interface ReadResult {
   totalUnread: number;
   rooms: { chatroomId: number; unreadCount: number; readSeq: number }[];
@@ -85,60 +91,59 @@ export class InboxService {
         { field: 'messageIds', errors: ['cannot be combined with chatroomId/seq'] },
       ]);
     }
-    const touched = dto.messageIds
+    const marked = dto.messageIds
       ? await this.markIds(user, dto.messageIds)
-      : [await this.markPosition(user, dto.chatroomId!, dto.seq!)];
-    return this.report(user, touched);
+      : await this.markPosition(user, dto.chatroomId!, dto.seq!);
+    return this.report(user, marked);
   }
 
   /** The socket form (`markRead`): one room, by position. */
   async markRead(user: AuthUser, chatroomId: number, seq: number) {
-    const result = await this.report(user, [await this.markPosition(user, chatroomId, seq)]);
+    const result = await this.report(user, await this.markPosition(user, chatroomId, seq));
     const [room] = result.rooms;
     return { chatroomId, readSeq: room.readSeq, unreadCount: room.unreadCount, totalUnread: result.totalUnread };
   }
 
   /** Hide for me only; hiding an unread message also takes it out of my unread count. */
   async hide(user: AuthUser, ids: string[]): Promise<{ hidden: string[] }> {
-    const { found } = await this.visible(user, ids);
+    const { found, positions } = await this.visible(user, ids);
     await this.readState.hide(user.id, found);
-    await this.report(user, [...new Set(found.map((m) => m.chatroomId))]);
+    await this.report(user, { touched: found.map((m) => m.chatroomId), positions });
     return { hidden: found.map((m) => m.id) };
   }
 
-  private async markPosition(user: AuthUser, chatroomId: number, seq: number): Promise<number> {
+  private async markPosition(user: AuthUser, chatroomId: number, seq: number): Promise<Marked> {
     const live = (await this.history.lastSeqs([{ id: chatroomId, lastSeq: 0 }])).get(chatroomId) ?? 0;
-    const readSeq = await this.readState.advance(user.id, chatroomId, seq, live);
-    if (readSeq === null) throw AppError.notFound('Chatroom');
-    this.broadcaster.toRoom(chatroomId, ServerEvent.Read, { chatroomId, userId: user.id, seq: readSeq });
-    return chatroomId;
+    const moved = await this.readState.advance(user.id, chatroomId, seq, live);
+    if (!moved) throw AppError.notFound('Chatroom');
+    this.broadcaster.toRoom(chatroomId, ServerEvent.Read, { chatroomId, userId: user.id, seq: moved.readSeq });
+    return { touched: [chatroomId], positions: moved.positions };
   }
 
-  private async markIds(user: AuthUser, ids: string[]): Promise<number[]> {
+  /** Reading out of order leaves positions as they are. */
+  private async markIds(user: AuthUser, ids: string[]): Promise<Marked> {
     const { found, positions } = await this.visible(user, ids);
+    const readSeqs = new Map(positions.map((p) => [p.chatroomId, p.readSeq]));
     await this.readState.markSeqs(
       user.id,
-      found.map((m) => ({ ...m, readSeq: positions.get(m.chatroomId) ?? 0 })),
+      found.map((m) => ({ ...m, readSeq: readSeqs.get(m.chatroomId) ?? 0 })),
     );
-    return [...new Set(found.map((m) => m.chatroomId))];
+    return { touched: found.map((m) => m.chatroomId), positions };
   }
 
   /** Messages by id that are in my rooms; any other id is a 404 and nothing changes. */
-  private async visible(
-    user: AuthUser,
-    ids: string[],
-  ): Promise<{ found: MessageView[]; positions: Map<number, number> }> {
-    const [byId, rooms] = await Promise.all([this.history.findMessages(ids), this.readState.positions(user.id)]);
-    const positions = new Map(rooms.map((p) => [p.chatroomId, p.readSeq]));
+  private async visible(user: AuthUser, ids: string[]): Promise<{ found: MessageView[]; positions: MemberPosition[] }> {
+    const [byId, positions] = await Promise.all([this.history.findMessages(ids), this.readState.positions(user.id)]);
+    const mine = new Set(positions.map((p) => p.chatroomId));
     const unique = [...new Set(ids)];
-    const missing = unique.filter((id) => !positions.has(byId.get(id)?.chatroomId ?? -1));
+    const missing = unique.filter((id) => !mine.has(byId.get(id)?.chatroomId ?? -1));
     if (missing.length) throw AppError.notFound(`Message ${missing.join(', ')}`);
     return { found: unique.map((id) => byId.get(id)!), positions }; // in the caller's order
   }
 
   /** Fresh counts for the touched rooms plus the total; tells the reader's other devices. */
-  private async report(user: AuthUser, touched: number[]): Promise<ReadResult> {
-    const all: RoomUnread[] = await this.readState.unreadOfUser(user.id);
+  private async report(user: AuthUser, { touched, positions }: Marked): Promise<ReadResult> {
+    const all: RoomUnread[] = await this.readState.unread(user.id, positions);
     const totalUnread = all.reduce((n, r) => n + r.unreadCount, 0);
     const rooms = all.filter((r) => touched.includes(r.chatroomId));
     for (const r of rooms) {

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { ChatHistoryService } from '../chat-history/chat-history.service';
 import type { QueuedMessage } from '../chat-history/message.types';
 import { PendingMessageStore } from '../chat-history/pending-message.store';
 import { PrismaService } from '../prisma/prisma.service';
+import { CachedCount, UnreadCache } from './unread-cache';
 
 export interface MemberPosition {
   chatroomId: number;
@@ -28,44 +28,38 @@ export interface RoomUnread {
  *
  * and every set on the right is small and served by an index: moving the position is O(1)
  * writes (plus pruning the sparse reads it covers), and no row exists per message per member.
+ * The counts themselves are cached per member and room (UnreadCache), so a user in hundreds
+ * of rooms recounts only the rooms that changed since the last look.
  */
-// The three statements behind every unread count and position move run as plain SQL on
-// the pool: with a user in hundreds of rooms, the query engine's per-row mapping cost more
-// than the statements themselves (bench:reads).
+// The statements behind every unread count and position move run as plain SQL on the pool:
+// with a user in hundreds of rooms, the query engine's per-row mapping cost more than the
+// statements themselves. They are named (prepared once per connection): planning the
+// positions join took longer than running it (0.9 ms against 0.5, bench:reads).
 const POSITIONS_SQL = `
   SELECT cm.chatroom_id AS "chatroomId", cm.read_seq AS "readSeq", c.last_seq AS "storedLastSeq"
     FROM chatroom_members cm JOIN chatrooms c ON c.id = cm.chatroom_id
    WHERE cm.user_id = $1`;
 
-/** Move the position (members only: no row, no result) and prune the reads it now covers. */
+/**
+ * Moves the position (members only: no row, no result), prunes the reads it now covers, and
+ * returns every position of the member with the moved one's new value: the mark-read path
+ * needs all of them for the total, and this saves it a round trip. The outer SELECT sees the
+ * rows as they were before the UPDATE (one snapshot per statement), hence the join to `moved`.
+ */
 const ADVANCE_SQL = `
   WITH moved AS (
     UPDATE chatroom_members SET read_seq = GREATEST(read_seq, $1)
-     WHERE chatroom_id = $2 AND user_id = $3 RETURNING read_seq
+     WHERE chatroom_id = $2 AND user_id = $3 RETURNING chatroom_id, read_seq
   ), pruned AS (
     DELETE FROM message_reads WHERE user_id = $3 AND chatroom_id = $2 AND seq <= (SELECT read_seq FROM moved)
   )
-  SELECT read_seq FROM moved`;
+  SELECT cm.chatroom_id AS "chatroomId", COALESCE(mv.read_seq, cm.read_seq) AS "readSeq",
+         c.last_seq AS "storedLastSeq", mv.chatroom_id IS NOT NULL AS moved
+    FROM chatroom_members cm JOIN chatrooms c ON c.id = cm.chatroom_id
+    LEFT JOIN moved mv ON mv.chatroom_id = cm.chatroom_id
+   WHERE cm.user_id = $3`;
 
 /** Per room, the seqs after the position that are not unread; each arm is an index range. */
-/**
- * The user's rooms with positions and, per room, the same sparse set as EXCLUDED_SQL. A room
- * read up to its stored last seq has no stored message after the position: its message arms
- * are skipped (a one-time filter), which is most rooms of most users.
- */
-const ALL_ROOMS_SQL = `
-  SELECT cm.chatroom_id AS "chatroomId", cm.read_seq AS "readSeq", c.last_seq AS "storedLastSeq", ARRAY(
-    SELECT m.seq FROM messages m
-     WHERE cm.read_seq < c.last_seq AND m.chatroom_id = cm.chatroom_id AND m.sender_id = $1 AND m.seq > cm.read_seq
-    UNION SELECT m.seq FROM messages m
-           WHERE cm.read_seq < c.last_seq AND m.chatroom_id = cm.chatroom_id AND m.deleted_at IS NOT NULL
-             AND m.seq > cm.read_seq
-    UNION SELECT h.seq FROM message_hidden h WHERE h.user_id = $1 AND h.chatroom_id = cm.chatroom_id AND h.seq > cm.read_seq
-    UNION SELECT x.seq FROM message_reads x WHERE x.user_id = $1 AND x.chatroom_id = cm.chatroom_id AND x.seq > cm.read_seq
-  ) AS seqs
-    FROM chatroom_members cm JOIN chatrooms c ON c.id = cm.chatroom_id
-   WHERE cm.user_id = $1`;
-
 export const EXCLUDED_SQL = `
   SELECT r.id, ARRAY(
     SELECT m.seq FROM messages m WHERE m.chatroom_id = r.id AND m.sender_id = $1 AND m.seq > r.read_seq
@@ -79,30 +73,50 @@ export const EXCLUDED_SQL = `
 export class ReadStateService {
   constructor(
     private readonly prisma: PrismaService,
-    private readonly history: ChatHistoryService,
     private readonly pending: PendingMessageStore,
+    private readonly cache: UnreadCache,
   ) {}
 
-  /** Unread counts of the given rooms of one member: one statement, one MGET and one pipeline. */
+  /**
+   * Unread counts of the given rooms of one member. One Redis script reads the live seqs and
+   * the cached counts (UnreadCache); only rooms whose cached count no longer matches its
+   * inputs are counted again, in one statement for all of them (plus their pending buffers
+   * where the live seq is ahead of the table).
+   */
   async unread(userId: number, rooms: MemberPosition[]): Promise<RoomUnread[]> {
     if (!rooms.length) return [];
-    const [excluded, lastSeqs] = await Promise.all([
-      this.excludedSeqs(userId, rooms),
-      this.history.lastSeqs(rooms.map((r) => ({ id: r.chatroomId, lastSeq: r.storedLastSeq }))),
-    ]);
-    return this.combine(userId, rooms, excluded, lastSeqs);
+    const snap = await this.cache.snapshot(userId, rooms);
+    const stale = rooms.filter((_, i) => snap[i].unreadCount === null);
+    const lastSeqs = new Map(rooms.map((r, i) => [r.chatroomId, snap[i].lastSeq]));
+    const counted = new Map((await this.count(userId, stale, lastSeqs)).map((c) => [c.chatroomId, c]));
+    const fresh = new Map<number, CachedCount>();
+    for (const [i, r] of rooms.entries()) {
+      const c = counted.get(r.chatroomId);
+      if (c) fresh.set(r.chatroomId, { ...snap[i], readSeq: r.readSeq, unreadCount: c.unreadCount });
+    }
+    this.cache.store(userId, fresh);
+    return rooms.map((r, i) => ({
+      chatroomId: r.chatroomId,
+      readSeq: r.readSeq,
+      lastSeq: snap[i].lastSeq,
+      unreadCount: counted.get(r.chatroomId)?.unreadCount ?? snap[i].unreadCount!,
+    }));
   }
 
-  /**
-   * Unread counts of every room of a member (for totals): positions and sparse sets come
-   * back from one statement, so this costs one round trip less than positions + unread.
-   */
+  /** Unread counts of every room of a member (for totals). */
   async unreadOfUser(userId: number): Promise<RoomUnread[]> {
-    const { rows } = await this.prisma.pool.query<MemberPosition & { seqs: number[] }>(ALL_ROOMS_SQL, [userId]);
-    if (!rows.length) return [];
-    const lastSeqs = await this.history.lastSeqs(rows.map((r) => ({ id: r.chatroomId, lastSeq: r.storedLastSeq })));
-    const excluded = new Map(rows.map((r) => [r.chatroomId, new Set(r.seqs)]));
-    return this.combine(userId, rows, excluded, lastSeqs);
+    return this.unread(userId, await this.positions(userId));
+  }
+
+  /** Counts these rooms from the tables and pending buffers, at the snapshot's last seqs. */
+  private async count(userId: number, rooms: MemberPosition[], lastSeqs: Map<number, number>): Promise<RoomUnread[]> {
+    if (!rooms.length) return [];
+    return this.combine(userId, rooms, await this.excludedSeqs(userId, rooms), lastSeqs);
+  }
+
+  /** After a tombstone: the room's cached counts are stale for every member. */
+  roomCountsChanged(chatroomId: number): Promise<void> {
+    return this.cache.roomChanged(chatroomId);
   }
 
   private async combine(
@@ -133,19 +147,34 @@ export class ReadStateService {
 
   /** Every room of a member with its position (for totals). */
   async positions(userId: number): Promise<MemberPosition[]> {
-    const { rows } = await this.prisma.pool.query<MemberPosition>(POSITIONS_SQL, [userId]);
+    const { rows } = await this.prisma.pool.query<MemberPosition>({
+      name: 'read-state.positions',
+      text: POSITIONS_SQL,
+      values: [userId],
+    });
     return rows;
   }
 
   /**
    * Moves the read position forward (never back) to `seq`, clamped to the room's last seq,
-   * and prunes the out-of-order reads it now covers. Returns the new position, or null when
-   * the user is not a member.
+   * and prunes the out-of-order reads it now covers. Returns the new position and all the
+   * member's positions after the move, or null when the user is not a member.
    */
-  async advance(userId: number, chatroomId: number, seq: number, lastSeq: number): Promise<number | null> {
+  async advance(
+    userId: number,
+    chatroomId: number,
+    seq: number,
+    lastSeq: number,
+  ): Promise<{ readSeq: number; positions: MemberPosition[] } | null> {
     const target = Math.min(seq, lastSeq);
-    const { rows } = await this.prisma.pool.query<{ read_seq: number }>(ADVANCE_SQL, [target, chatroomId, userId]);
-    return rows[0]?.read_seq ?? null;
+    const { rows } = await this.prisma.pool.query<MemberPosition & { moved: boolean }>({
+      name: 'read-state.advance',
+      text: ADVANCE_SQL,
+      values: [target, chatroomId, userId],
+    });
+    const moved = rows.find((r) => r.moved);
+    if (!moved) return null;
+    return { readSeq: moved.readSeq, positions: rows.map(({ moved: _, ...p }) => p) };
   }
 
   /** Marks single messages read (beyond the position); already-covered ones are no-ops. */
@@ -156,6 +185,10 @@ export class ReadStateService {
       data: beyond.map((m) => ({ userId, chatroomId: m.chatroomId, seq: m.seq })),
       skipDuplicates: true,
     });
+    await this.cache.memberChanged(
+      userId,
+      beyond.map((m) => m.chatroomId),
+    );
   }
 
   async hide(userId: number, items: { chatroomId: number; seq: number }[]): Promise<void> {
@@ -164,6 +197,10 @@ export class ReadStateService {
       data: items.map((m) => ({ userId, chatroomId: m.chatroomId, seq: m.seq })),
       skipDuplicates: true,
     });
+    await this.cache.memberChanged(
+      userId,
+      items.map((m) => m.chatroomId),
+    );
   }
 
   /** Of these (room, seq) pairs: which I read out of order, which I hid. One statement. */
@@ -192,7 +229,11 @@ export class ReadStateService {
   private async excludedSeqs(userId: number, rooms: MemberPosition[]): Promise<Map<number, Set<number>>> {
     const ids = rooms.map((r) => r.chatroomId);
     const reads = rooms.map((r) => r.readSeq);
-    const { rows } = await this.prisma.pool.query<{ id: number; seqs: number[] }>(EXCLUDED_SQL, [userId, ids, reads]);
+    const { rows } = await this.prisma.pool.query<{ id: number; seqs: number[] }>({
+      name: 'read-state.excluded',
+      text: EXCLUDED_SQL,
+      values: [userId, ids, reads],
+    });
     return new Map(rows.map((r) => [r.id, new Set(r.seqs)]));
   }
 }

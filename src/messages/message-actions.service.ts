@@ -4,6 +4,7 @@ import { ChatHistoryService } from '../chat-history/chat-history.service';
 import { MessageView } from '../chat-history/message.types';
 import { ServerEvent, TimelineEvent } from '../common/constants';
 import { AppError, ErrorCode } from '../common/errors';
+import { ReadStateService } from '../inbox/read-state.service';
 import { MessagesRepository } from './messages.repository';
 
 /** Path ids are UUIDs: anything else is a VALIDATION_FAILED naming the parameter. */
@@ -31,6 +32,7 @@ export class MessageActions {
     private readonly history: ChatHistoryService,
     private readonly repo: MessagesRepository,
     private readonly broadcaster: Broadcaster,
+    private readonly readState: ReadStateService,
   ) {}
 
   /** Messages by id, stored or still queued. */
@@ -91,6 +93,8 @@ export class MessageActions {
         this.announce(TimelineEvent.DeleteMessage, actorId, { ...m, content: '', deleted: true });
       }),
     );
+    // After the writes (see UnreadCache): a tombstone no longer counts as unread for anyone.
+    await Promise.all([...new Set(live.map((m) => m.chatroomId))].map((id) => this.readState.roomCountsChanged(id)));
   }
 
   private announce(type: string, userId: number, message: MessageView): void {

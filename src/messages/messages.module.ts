@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { MembershipModule } from '../chatrooms/membership.module';
+import { ReadStateModule } from '../inbox/read-state.module';
 import { AdminMessagesController } from './admin-messages.controller';
 import { AdminMessagesRepository } from './admin-messages.repository';
 import { AdminMessagesService } from './admin-messages.service';
@@ -14,7 +15,7 @@ export class MessagesModule {
   static register(history: DynamicModule): DynamicModule {
     return {
       module: MessagesModule,
-      imports: [MembershipModule, history],
+      imports: [MembershipModule, history, ReadStateModule.register(history)],
       controllers: [MessagesController, AdminMessagesController],
       providers: [MessagesService, AdminMessagesService, MessageActions, MessagesRepository, AdminMessagesRepository],
     };
