@@ -15,6 +15,16 @@ export const SELECT_WITH_SENDER = Prisma.sql`
     FROM messages m
     JOIN users u ON u.id = m.sender_id`;
 
+/**
+ * The newest message of each room (GET /inbox, room lists): one index probe per room. Plain
+ * SQL on the pool: for a user in hundreds of rooms, the query engine's row mapping took
+ * longer than the statement (bench:reads).
+ */
+const LATEST_OF_SQL = `
+  SELECT l.* FROM unnest($1::int[]) AS r(id)
+  CROSS JOIN LATERAL (${SELECT_WITH_SENDER.sql}
+    WHERE m.chatroom_id = r.id ORDER BY m.seq DESC LIMIT 1) l`;
+
 /** See insertBatch. Plain SQL on the pool: the worker's hot statement skips the query engine. */
 const INSERT_BATCH_SQL = `
   WITH ins AS (
@@ -63,12 +73,15 @@ export class MessageRepository {
   }
 
   /** The newest stored message of each room (one statement, one index probe per room). */
-  latestOf(chatroomIds: number[]): Promise<MessageRow[]> {
-    if (!chatroomIds.length) return Promise.resolve([]);
-    return this.prisma.$queryRaw<MessageRow[]>`
-      SELECT l.* FROM unnest(${chatroomIds}::int[]) AS r(id)
-      CROSS JOIN LATERAL (${SELECT_WITH_SENDER}
-        WHERE m.chatroom_id = r.id ORDER BY m.seq DESC LIMIT 1) l`;
+  async latestOf(chatroomIds: number[]): Promise<MessageRow[]> {
+    if (!chatroomIds.length) return [];
+    return (
+      await this.prisma.pool.query<MessageRow>({
+        name: 'messages.latest-of',
+        text: LATEST_OF_SQL,
+        values: [chatroomIds],
+      })
+    ).rows;
   }
 
   /** Stored messages among these ids (one statement, primary key); malformed ids match nothing. */
