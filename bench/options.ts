@@ -26,7 +26,10 @@ export interface BenchOptions {
 
 /** variable → [default, description]; the table is also the --help text. */
 const VARIABLES: Record<string, [string, string]> = {
-  BENCH_SCENARIO: ['delivery', 'scenario to run (only "delivery" so far)'],
+  BENCH_SCENARIO: [
+    'delivery',
+    'delivery (sockets, this table) or reads (npm run bench:reads: inbox and history at 1M messages)',
+  ],
   BENCH_TARGETS: ['baseline,server', 'targets, in order: baseline (bare socket.io), server (dist/src/main.js)'],
   BENCH_CLIENTS: ['1000', 'sockets, one user each'],
   BENCH_ROOM_SIZE: ['10', 'members per room (clients / room size rooms)'],

@@ -89,8 +89,11 @@ async function explain(c: Client, q: (typeof QUERIES)[number]): Promise<void> {
   console.log(`\n=== ${q.name}: ${best!.ms} ms (best of 5)\n${best!.plan}`);
 }
 
-async function main(): Promise<void> {
-  const reseed = process.argv.includes('--reseed');
+/** Flags: --reseed, --sql-only, --http-only. */
+export async function runReads(argv: string[]): Promise<void> {
+  const unknown = argv.filter((a) => !['--reseed', '--sql-only', '--http-only'].includes(a));
+  if (unknown.length) throw new Error(`unknown option ${unknown[0]} (reads takes --reseed, --sql-only, --http-only)`);
+  const reseed = argv.includes('--reseed');
   const c = new Client({ connectionString: URL_ });
   let seeded = false;
   try {
@@ -106,15 +109,15 @@ async function main(): Promise<void> {
   await db.connect();
   try {
     if (reseed || !seeded) await seed(db);
-    if (!process.argv.includes('--http-only')) for (const q of QUERIES) await explain(db, q);
+    if (!argv.includes('--http-only')) for (const q of QUERIES) await explain(db, q);
   } finally {
     await db.end();
   }
-  if (!process.argv.includes('--sql-only')) await measureHttp(URL_);
+  if (!argv.includes('--sql-only')) await measureHttp(URL_);
 }
 
 if (require.main === module) {
-  main().catch((err: Error) => {
+  runReads(process.argv.slice(2)).catch((err: Error) => {
     console.error(`bench:reads failed: ${err.message}`);
     process.exit(1);
   });

@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import { parseOptions, usage, type BenchOptions } from './options';
 import { killTracked } from './processes';
+import { runReads } from './read-paths';
 import { machine, summary, table, writeJson } from './report';
 import { benchBaseline, benchServer, type TargetReport } from './targets';
 
@@ -25,6 +26,17 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) {
     console.log(usage());
+    return;
+  }
+  // The read-path scenario has its own seeded database and flags (bench/read-paths.ts).
+  const scenarioFlag = argv.findIndex((a) => a === '--scenario' || a.startsWith('--scenario='));
+  const scenario =
+    scenarioFlag < 0 ? process.env.BENCH_SCENARIO : (argv[scenarioFlag].split('=')[1] ?? argv[scenarioFlag + 1]);
+  if (scenario === 'reads') {
+    const rest = argv.filter(
+      (_, i) => i !== scenarioFlag && !(argv[scenarioFlag] === '--scenario' && i === scenarioFlag + 1),
+    );
+    await runReads(rest);
     return;
   }
   const opts = parseOptions(argv, process.env);
