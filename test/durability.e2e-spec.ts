@@ -2,10 +2,11 @@ import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import Redis from 'ioredis';
 import { AppModule } from '../src/app.module';
+import { ChatHistoryService } from '../src/chat-history/chat-history.service';
 import { AppConfig } from '../src/config/app-config';
 import { testEnv } from './setup/test-env';
 import { eventually, resetState, sql, startApp, TestApp } from './utils/app';
-import { closeAllSockets, connect, emitAck, sleep } from './utils/sockets';
+import { closeAllSockets, collect, connect, emitAck, sleep } from './utils/sockets';
 import { auth, createRoom, createUser, TestUser } from './utils/users';
 
 /** The persistence worker alone, as `npm run start:worker` runs it. */
@@ -89,6 +90,35 @@ describe('durability (e2e)', () => {
     } finally {
       await sql('ALTER TABLE messages DROP CONSTRAINT IF EXISTS e2e_block_inserts');
     }
+  });
+
+  // The room gets a message once it has its seq and sits in the pending buffer; the ack
+  // waits for the queue. A failed queue add must therefore neither lose what the room saw nor
+  // let a resend show it twice.
+  it('a message broadcast before its queue add failed is stored once; its resend is acked without a second broadcast', async () => {
+    t = await startApp({ SEND_BURST: '100' });
+    const room = await createRoom(t, alice, [bob]);
+    const history = t.app.get(ChatHistoryService);
+    const enqueue = history.enqueue.bind(history);
+    const failing = jest.spyOn(history, 'enqueue').mockRejectedValueOnce(new Error('Connection is closed.'));
+    const listener = await connect(t.url, bob.token);
+    await emitAck(listener, 'joinRoom', { chatroomId: room });
+    const seen = collect(listener, 'message');
+    const s = await connect(t.url, alice.token);
+    const payload = { chatroomId: room, clientMsgId: 'flaky-1', message: { type: 'text', content: 'made it?' } };
+
+    const first = await emitAck(s, 'sendMessage', payload);
+    expect(first.ok).toBe(false);
+    await eventually(() => seen.length === 1, 5_000, 'the broadcast');
+    const { id } = seen[0].message;
+
+    failing.mockImplementation(enqueue);
+    const resend = await emitAck(s, 'sendMessage', payload);
+    expect(resend).toMatchObject({ ok: true, data: { id, seq: 1 } });
+    await eventually(async () => (await storedCount(room)) === 1, 10_000, 'one row');
+    await sleep(300);
+    expect(seen).toHaveLength(1);
+    expect(await sql('SELECT id FROM messages WHERE chatroom_id = $1', [room])).toEqual([{ id }]);
   });
 
   it('a lost seq counter is re-seeded from the stored maximum, never reused', async () => {

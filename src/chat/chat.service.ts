@@ -41,7 +41,7 @@ export class ChatService {
   }
 
   /**
-   * Assigns id and seq, puts the message in the queue, broadcasts it, and only then returns
+   * Assigns id and seq, broadcasts the message, puts it in the queue, and only then returns
    * (the ack). Round trips per message: one Redis script (dedupe, seq, pending buffer) plus a
    * share of one batched queue add; membership and sender are cached.
    */
@@ -65,10 +65,11 @@ export class ChatService {
       createdAt: new Date().toISOString(),
     };
     const { message, duplicate } = await this.append(draft);
-    // A resend may race the first send's enqueue: queue it again (storing is idempotent) so
-    // that its ack, too, means durable.
-    await this.history.enqueue(message);
     const out = view(message);
+    // The room gets the message as soon as it has its seq and sits in the pending buffer:
+    // from there history and sync serve it, and the sweeper stores it even if the queue add
+    // below fails. Waiting for the queue batch as well cost every delivery up to one batch
+    // interval plus the add's round trip (8.5 ms p50 at 250 msg/s, against 1 ms bare).
     if (!duplicate) {
       this.broadcaster.toRoom(dto.chatroomId, ServerEvent.Message, {
         type: TimelineEvent.SendMessage,
@@ -78,6 +79,9 @@ export class ChatService {
       });
       this.inboxNotifier.touched(dto.chatroomId);
     }
+    // The ack waits for the queue: acked means durable. A resend may race the first send's
+    // enqueue, so it is queued again (storing is idempotent) for its ack to mean it too.
+    await this.history.enqueue(message);
     return out;
   }
 
