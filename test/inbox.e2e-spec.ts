@@ -138,6 +138,31 @@ describe('inbox and read state (e2e)', () => {
     expect(other.body.rooms[0]).toMatchObject({ chatroomId: room1, readSeq: 8, unreadCount: 0 });
   });
 
+  // Redis without persistence loses the seq counters on a restart; until the room's next
+  // message re-seeds it, the stored last seq is the bound (it once clamped to 0 instead).
+  it('marks by position after Redis lost the room counter', async () => {
+    const dave = await createUser(t, 'dave');
+    const room = await createRoom(t, alice, [dave], 'lost-counter');
+    const s = await connect(t.url, alice.token);
+    for (let i = 0; i < 4; i++)
+      await emitAck(s, 'sendMessage', { chatroomId: room, message: { type: 'text', content: `m${i}` } });
+    await eventually(
+      async () => (await sql('SELECT last_seq FROM chatrooms WHERE id = $1', [room]))[0].last_seq === 4,
+      10_000,
+      'stored',
+    );
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      expect(await redis.del(`chat:room:${room}:seq`)).toBe(1);
+    } finally {
+      redis.disconnect();
+    }
+    const res = await t.http().post('/inbox/read').set(auth(dave)).send({ chatroomId: room, seq: 3 });
+    expect(res.body.rooms).toEqual([{ chatroomId: room, readSeq: 3, unreadCount: 1 }]);
+    const all = await t.http().post('/inbox/read').set(auth(dave)).send({ chatroomId: room, seq: 99 });
+    expect(all.body.rooms).toEqual([{ chatroomId: room, readSeq: 4, unreadCount: 0 }]);
+  });
+
   it('marks by ids, out of order', async () => {
     const third = sent.room2[2];
     const res = await t

@@ -113,7 +113,7 @@ export class InboxService {
   }
 
   private async markPosition(user: AuthUser, chatroomId: number, seq: number): Promise<Marked> {
-    const live = (await this.history.lastSeqs([{ id: chatroomId, lastSeq: 0 }])).get(chatroomId) ?? 0;
+    const [live] = await this.pending.lastSeqs([chatroomId]);
     const moved = await this.readState.advance(user.id, chatroomId, seq, live);
     if (!moved) throw AppError.notFound('Chatroom');
     this.broadcaster.toRoom(chatroomId, ServerEvent.Read, { chatroomId, userId: user.id, seq: moved.readSeq });

@@ -48,8 +48,10 @@ const POSITIONS_SQL = `
  */
 const ADVANCE_SQL = `
   WITH moved AS (
-    UPDATE chatroom_members SET read_seq = GREATEST(read_seq, $1)
-     WHERE chatroom_id = $2 AND user_id = $3 RETURNING chatroom_id, read_seq
+    UPDATE chatroom_members cm SET read_seq = GREATEST(cm.read_seq, LEAST($1, GREATEST(c.last_seq, $4)))
+      FROM chatrooms c
+     WHERE c.id = cm.chatroom_id AND cm.chatroom_id = $2 AND cm.user_id = $3
+    RETURNING cm.chatroom_id, cm.read_seq
   ), pruned AS (
     DELETE FROM message_reads WHERE user_id = $3 AND chatroom_id = $2 AND seq <= (SELECT read_seq FROM moved)
   )
@@ -156,21 +158,21 @@ export class ReadStateService {
   }
 
   /**
-   * Moves the read position forward (never back) to `seq`, clamped to the room's last seq,
-   * and prunes the out-of-order reads it now covers. Returns the new position and all the
-   * member's positions after the move, or null when the user is not a member.
+   * Moves the read position forward (never back) to `seq`, clamped to the room's last seq
+   * (the live counter `liveSeq`, or the stored last seq where Redis has no counter, as after
+   * a restart), and prunes the out-of-order reads it now covers. Returns the new position and
+   * all the member's positions after the move, or null when the user is not a member.
    */
   async advance(
     userId: number,
     chatroomId: number,
     seq: number,
-    lastSeq: number,
+    liveSeq: number | null,
   ): Promise<{ readSeq: number; positions: MemberPosition[] } | null> {
-    const target = Math.min(seq, lastSeq);
     const { rows } = await this.prisma.pool.query<MemberPosition & { moved: boolean }>({
       name: 'read-state.advance',
       text: ADVANCE_SQL,
-      values: [target, chatroomId, userId],
+      values: [seq, chatroomId, userId, liveSeq ?? 0],
     });
     const moved = rows.find((r) => r.moved);
     if (!moved) return null;
