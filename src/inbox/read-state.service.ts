@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { QueuedMessage } from '../chat-history/message.types';
 import { PendingMessageStore } from '../chat-history/pending-message.store';
 import { PrismaService } from '../prisma/prisma.service';
-import { CachedCount, UnreadCache } from './unread-cache';
+import { CachedCount, RoomSnapshot, UnreadCache } from './unread-cache';
 
 export interface MemberPosition {
   chatroomId: number;
@@ -82,15 +82,13 @@ export class ReadStateService {
   /**
    * Unread counts of the given rooms of one member. One Redis script reads the live seqs and
    * the cached counts (UnreadCache); only rooms whose cached count no longer matches its
-   * inputs are counted again, in one statement for all of them (plus their pending buffers
-   * where the live seq is ahead of the table).
+   * inputs are counted again, in one statement for all of them (plus their pending buffers).
    */
   async unread(userId: number, rooms: MemberPosition[]): Promise<RoomUnread[]> {
     if (!rooms.length) return [];
     const snap = await this.cache.snapshot(userId, rooms);
-    const stale = rooms.filter((_, i) => snap[i].unreadCount === null);
-    const lastSeqs = new Map(rooms.map((r, i) => [r.chatroomId, snap[i].lastSeq]));
-    const counted = new Map((await this.count(userId, stale, lastSeqs)).map((c) => [c.chatroomId, c]));
+    const stale = rooms.flatMap((r, i) => (snap[i].unreadCount === null ? [{ ...r, ...snap[i] }] : []));
+    const counted = new Map((await this.count(userId, stale)).map((c) => [c.chatroomId, c]));
     const fresh = new Map<number, CachedCount>();
     for (const [i, r] of rooms.entries()) {
       const c = counted.get(r.chatroomId);
@@ -110,39 +108,35 @@ export class ReadStateService {
     return this.unread(userId, await this.positions(userId));
   }
 
-  /** Counts these rooms from the tables and pending buffers, at the snapshot's last seqs. */
-  private async count(userId: number, rooms: MemberPosition[], lastSeqs: Map<number, number>): Promise<RoomUnread[]> {
-    if (!rooms.length) return [];
-    return this.combine(userId, rooms, await this.excludedSeqs(userId, rooms), lastSeqs);
-  }
-
   /** After a tombstone: the room's cached counts are stale for every member. */
   roomCountsChanged(chatroomId: number): Promise<void> {
     return this.cache.roomChanged(chatroomId);
   }
 
-  private async combine(
-    userId: number,
-    rooms: MemberPosition[],
-    excluded: Map<number, Set<number>>,
-    lastSeqs: Map<number, number>,
-  ): Promise<RoomUnread[]> {
-    // Only rooms whose live counter is ahead of the table can have queued messages that the
-    // table does not know yet: read just those buffers (usually none).
-    const behind = rooms.filter((r) => (lastSeqs.get(r.chatroomId) ?? 0) > r.storedLastSeq).map((r) => r.chatroomId);
-    const buffers = await this.pending.ofRooms(behind);
-    const queued = new Map(behind.map((id, i) => [id, buffers[i]]));
+  /**
+   * Counts rooms from their pending buffers and the tables, at the snapshot's last seqs.
+   * Buffers first, tables second: a message the worker stores in between is then seen in
+   * one or the other, never in neither. And buffers are read whenever they hold anything,
+   * not only when the live seq is ahead of the table: the worker inserts a message as it was
+   * sent and re-applies a retraction recorded while it was queued just after, so for a
+   * moment the row is live while its pending entry already is a tombstone.
+   */
+  private async count(userId: number, rooms: (MemberPosition & RoomSnapshot)[]): Promise<RoomUnread[]> {
+    if (!rooms.length) return [];
+    const buffered = rooms.filter((r) => r.hasPending).map((r) => r.chatroomId);
+    const buffers = await this.pending.ofRooms(buffered);
+    const queued = new Map(buffered.map((id, i) => [id, buffers[i]]));
+    const excluded = await this.excludedSeqs(userId, rooms);
     return rooms.map((r) => {
-      const lastSeq = lastSeqs.get(r.chatroomId) ?? r.storedLastSeq;
       const skip = excluded.get(r.chatroomId) ?? new Set<number>();
       for (const m of queued.get(r.chatroomId) ?? [])
         if (m.seq > r.readSeq && isExcludedPending(m, userId)) skip.add(m.seq);
-      const inRange = [...skip].filter((s) => s > r.readSeq && s <= lastSeq).length;
+      const inRange = [...skip].filter((s) => s > r.readSeq && s <= r.lastSeq).length;
       return {
         chatroomId: r.chatroomId,
         readSeq: r.readSeq,
-        lastSeq,
-        unreadCount: Math.max(0, lastSeq - r.readSeq - inRange),
+        lastSeq: r.lastSeq,
+        unreadCount: Math.max(0, r.lastSeq - r.readSeq - inRange),
       };
     });
   }

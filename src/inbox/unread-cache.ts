@@ -11,6 +11,8 @@ export interface CachedCount {
   roomToken: string;
   memberToken: string;
   unreadCount: number;
+  /** Redis time (s) of the snapshot the count was computed after. */
+  at: number;
 }
 
 /** One room of a member as the cache sees it now: the count's inputs, and the count if current. */
@@ -18,37 +20,53 @@ export interface RoomSnapshot {
   lastSeq: number;
   roomToken: string;
   memberToken: string;
+  /** The room's pending buffer holds messages (queued, or stored a moment ago). */
+  hasPending: boolean;
   /** The cached count when every input still matches; null when the room must be counted. */
   unreadCount: number | null;
+  at: number;
 }
+
+/**
+ * An entry is recounted after this long even if its inputs match: the bound on a count gone
+ * stale through a write the tokens missed (a token write that failed after its database
+ * write, or was lost with the last second of Redis's append-only file).
+ */
+export const MAX_AGE_S = 300;
 
 /** The room-keyed names the script builds from a room id: "<prefix><id><suffix>". */
 const keyParts = (key: (id: number) => string) => key(-1).split('-1');
-const [SEQ_PRE, SEQ_POST] = keyParts(RedisKeys.roomSeq);
-const [TOKEN_PRE, TOKEN_POST] = keyParts(RedisKeys.roomCountsToken);
+const ROOM_KEYS = [RedisKeys.roomSeq, RedisKeys.roomCountsToken, RedisKeys.roomPending].flatMap(keyParts);
 
 /**
- * KEYS[1] the member's cache hash; ARGV[1] "room:readSeq:storedLastSeq,..." and ARGV[2..5]
- * the key name parts above. Per room, in order: "lastSeq:roomToken:memberToken:count", where
- * count is -1 unless the cached entry was computed from exactly these inputs. Doing the
- * comparison here keeps the reply one short string: for a user in 200 rooms, reading the 400
+ * KEYS[1] the member's cache hash; ARGV[1] "room:readSeq:storedLastSeq,...", ARGV[2] the
+ * maximum age, ARGV[3..8] the key name parts above. Replies "now,room,room,..." with, per
+ * room in order, "lastSeq:roomToken:memberToken:count:pending", where count is -1 unless
+ * the cached entry was computed from exactly these inputs less than the maximum age ago.
+ * Comparing here keeps the reply one short string: for a user in 200 rooms, reading the
  * counters and the hash into the server and comparing there cost 0.7 ms of its CPU per call.
  */
 const SNAPSHOT_SCRIPT = `
+local now = tonumber(redis.call('TIME')[1])
+local maxAge = tonumber(ARGV[2])
 local flat = redis.call('HGETALL', KEYS[1])
 local cached = {}
 for i = 1, #flat, 2 do cached[flat[i]] = flat[i + 1] end
-local out = {}
+local out = { tostring(now) }
 for id, readSeq, stored in string.gmatch(ARGV[1], '(%d+):(%d+):(%d+)') do
-  local live = tonumber(redis.call('GET', ARGV[2] .. id .. ARGV[3]) or '0')
+  local live = tonumber(redis.call('GET', ARGV[3] .. id .. ARGV[4]) or '0')
   local lastSeq = math.max(live, tonumber(stored))
-  local roomToken = redis.call('GET', ARGV[4] .. id .. ARGV[5]) or ''
+  local roomToken = redis.call('GET', ARGV[5] .. id .. ARGV[6]) or ''
   local memberToken = cached['t:' .. id] or ''
+  local pending = redis.call('EXISTS', ARGV[7] .. id .. ARGV[8])
   local inputs = string.format('%d:%s:%s:%s:', lastSeq, readSeq, roomToken, memberToken)
   local entry = cached[id]
   local count = '-1'
-  if entry and string.sub(entry, 1, #inputs) == inputs then count = string.sub(entry, #inputs + 1) end
-  out[#out + 1] = string.format('%d:%s:%s:%s', lastSeq, roomToken, memberToken, count)
+  if entry and string.sub(entry, 1, #inputs) == inputs then
+    local n, at = string.match(string.sub(entry, #inputs + 1), '^(%d+):(%d+)$')
+    if n and now - tonumber(at) < maxAge then count = n end
+  end
+  out[#out + 1] = string.format('%d:%s:%s:%s:%d', lastSeq, roomToken, memberToken, count, pending)
 end
 return table.concat(out, ',')`;
 
@@ -63,10 +81,13 @@ const TTL_S = 7 * 24 * 3600;
  * - a room token, replaced after any tombstone in the room (it changes everyone's count);
  * - a member token, replaced after the member reads out of order or hides a message.
  *
- * Tokens are random, not counters, so a lost key can never make an old entry look current.
  * Writers change the token *after* their database write and readers take the snapshot
  * *before* theirs: a count racing a write is stored under the old token, so at worst it is
- * recomputed once, never served stale.
+ * recomputed once. Tokens are random rather than counters, so a deleted token cannot come
+ * back as an old value by counting up again. What the tokens cannot cover is a token write
+ * that never happens (Redis failing right after the database write, or losing its last
+ * second of writes in a crash): entries older than MAX_AGE_S are recounted, which bounds
+ * such a stale count to minutes.
  */
 @Injectable()
 export class UnreadCache {
@@ -81,20 +102,26 @@ export class UnreadCache {
     if (!rooms.length) return [];
     const packed = rooms.map((r) => `${r.chatroomId}:${r.readSeq}:${r.storedLastSeq}`).join(',');
     const client = this.redis.client as unknown as {
-      unreadSnapshot(key: string, ...args: string[]): Promise<string>;
+      unreadSnapshot(key: string, ...args: (string | number)[]): Promise<string>;
     };
-    const reply = await client.unreadSnapshot(
-      RedisKeys.unreadCounts(userId),
-      packed,
-      SEQ_PRE,
-      SEQ_POST,
-      TOKEN_PRE,
-      TOKEN_POST,
-    );
-    return reply.split(',').map((item) => {
-      const [lastSeq, roomToken, memberToken, count] = item.split(':');
+    const reply = await client.unreadSnapshot(RedisKeys.unreadCounts(userId), packed, MAX_AGE_S, ...ROOM_KEYS);
+    const [now, ...items] = reply.split(',');
+    // One item per room, in order; anything else (an id the pattern skipped) would shift
+    // counts onto the wrong rooms.
+    if (items.length !== rooms.length)
+      throw new Error(`unread snapshot: ${items.length} items for ${rooms.length} rooms`);
+    const at = Number(now);
+    return items.map((item) => {
+      const [lastSeq, roomToken, memberToken, count, pending] = item.split(':');
       const n = Number(count);
-      return { lastSeq: Number(lastSeq), roomToken, memberToken, unreadCount: n >= 0 ? n : null };
+      return {
+        lastSeq: Number(lastSeq),
+        roomToken,
+        memberToken,
+        hasPending: pending === '1',
+        unreadCount: n >= 0 ? n : null,
+        at,
+      };
     });
   }
 
@@ -133,5 +160,5 @@ const memberTokenField = (chatroomId: number) => `t:${chatroomId}`;
 const token = () => randomBytes(9).toString('base64url'); // no ':' (the entry separator)
 
 function encode(c: CachedCount): string {
-  return `${c.lastSeq}:${c.readSeq}:${c.roomToken}:${c.memberToken}:${c.unreadCount}`;
+  return `${c.lastSeq}:${c.readSeq}:${c.roomToken}:${c.memberToken}:${c.unreadCount}:${c.at}`;
 }

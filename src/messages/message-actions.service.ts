@@ -87,14 +87,17 @@ export class MessageActions {
   async retract(messages: MessageView[], actorId: number): Promise<void> {
     const deletedAt = new Date().toISOString();
     const live = messages.filter((m) => !m.deleted);
-    await Promise.all(
+    const results = await Promise.allSettled(
       live.map(async (m) => {
         await this.history.mutate(m, { deletedAt, deletedById: actorId });
         this.announce(TimelineEvent.DeleteMessage, actorId, { ...m, content: '', deleted: true });
       }),
     );
-    // After the writes (see UnreadCache): a tombstone no longer counts as unread for anyone.
+    // After the writes, and even when some failed (the others landed): a tombstone no longer
+    // counts as unread for anyone, so every touched room's cached counts are renewed.
     await Promise.all([...new Set(live.map((m) => m.chatroomId))].map((id) => this.readState.roomCountsChanged(id)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   private announce(type: string, userId: number, message: MessageView): void {
