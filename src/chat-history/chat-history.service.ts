@@ -3,11 +3,14 @@ import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { Jobs, Queues } from '../common/constants';
 import { MembershipService } from '../chatrooms/membership.service';
-import { persistJobOptions, PersistBatchJob } from './persist-job';
+import { cappedBackoff, persistJobOptions, PersistBatchJob } from './persist-job';
 import { Batcher } from './persist-batcher';
 import { MessageRepository } from './message.repository';
 import { MessageView, QueuedMessage, view, viewOfRow } from './message.types';
 import { MessagePatch, PendingMessageStore } from './pending-message.store';
+
+/** Background attempts to queue a batch whose add failed (capped backoff: about a minute). */
+const ADD_RETRIES = 10;
 
 /** Seqs are PostgreSQL integers. */
 export const MAX_SEQ = 2_147_483_647;
@@ -31,6 +34,8 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
   private readonly logger = new Logger(ChatHistoryService.name);
   private readonly batcher = new Batcher<QueuedMessage>((messages) => this.addJob(messages));
   private lastErrorLog = 0;
+  private readonly retries = new Set<NodeJS.Timeout>();
+  private stopping = false;
 
   constructor(
     @InjectQueue(Queues.MessagePersist) private readonly queue: Queue<PersistBatchJob>,
@@ -57,7 +62,30 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
   }
 
   private async addJob(messages: QueuedMessage[]): Promise<void> {
-    await this.queue.add(Jobs.PersistBatch, { messages }, persistJobOptions);
+    try {
+      await this.queue.add(Jobs.PersistBatch, { messages }, persistJobOptions);
+    } catch (err) {
+      // The room has seen these messages and history serves them (pending buffer), but they
+      // are not queued. The senders get the error now; meanwhile keep trying in the
+      // background, so they are stored without waiting for the sweeper, which only acts on
+      // an idle queue. Storing twice is harmless if a "failed" add did land.
+      this.retryAdd(messages, 1);
+      throw err;
+    }
+  }
+
+  private retryAdd(messages: QueuedMessage[], attempt: number): void {
+    if (this.stopping) return; // the sweeper picks them up from the pending buffer
+    const timer = setTimeout(() => {
+      this.retries.delete(timer);
+      this.queue.add(Jobs.PersistBatch, { messages }, persistJobOptions).catch((err: Error) => {
+        if (attempt < ADD_RETRIES) return this.retryAdd(messages, attempt + 1);
+        this.logger.warn(
+          `queueing ${messages.length} messages failed ${attempt + 1} times (${err.message}); the sweeper will store them`,
+        );
+      });
+    }, cappedBackoff(attempt));
+    this.retries.add(timer);
   }
 
   /** Room history, by seq. No cursor or `before`: newest first. `after`: oldest first. */
@@ -139,6 +167,8 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
   /** In-flight sends finish (their messages reach the queue, their acks go out) before connections close. */
   async beforeApplicationShutdown(): Promise<void> {
     await this.batcher.drain();
+    this.stopping = true;
+    for (const timer of this.retries) clearTimeout(timer);
   }
 }
 
