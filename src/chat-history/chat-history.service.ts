@@ -158,12 +158,6 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
     await this.repo.applyPatch(m.id, patch);
   }
 
-  /** The live last seq of rooms: Redis's counter, else the stored maximum. */
-  async lastSeqs(rooms: { id: number; lastSeq: number }[]): Promise<Map<number, number>> {
-    const live = await this.pending.lastSeqs(rooms.map((r) => r.id));
-    return new Map(rooms.map((r, i) => [r.id, Math.max(live[i] ?? 0, r.lastSeq)]));
-  }
-
   /** In-flight sends finish (their messages reach the queue, their acks go out) before connections close. */
   async beforeApplicationShutdown(): Promise<void> {
     await this.batcher.drain();
