@@ -72,7 +72,12 @@ export const QUERIES: { name: string; sql: string; params: unknown[] }[] = [
   { name: 'history page of 50 (newest)', sql: HISTORY_PAGE, params: [500, 2_147_483_647, 51] },
   { name: 'history page of 50 (deep: before seq 300)', sql: HISTORY_PAGE, params: [500, 300, 51] },
   {
-    name: "unread sets of a user's 200 rooms (500 unread each)",
+    name: 'unread set of one room (what a mark-read recounts; the others come from the cache)',
+    sql: UNREAD_EXCLUDED,
+    params: [1, [1000], [MESSAGES / ROOMS / 2]],
+  },
+  {
+    name: "unread sets of a user's 200 rooms, 500 unread each (a full recount: nothing cached)",
     sql: UNREAD_EXCLUDED,
     params: [1, USER_ROOMS, USER_ROOMS.map(() => MESSAGES / ROOMS / 2)],
   },
