@@ -6,6 +6,7 @@
 import { FAST_POLL_MS, SLOW_POLL_MS, type DbCounter } from './db-counter';
 import type { BenchOptions } from './options';
 import type { WorkerStepResult } from './protocol';
+import type { ResourceSampler, ResourceUse } from './resources';
 import { Histogram, type Percentiles } from './stats';
 import type { WorkerPool } from './worker-pool';
 
@@ -27,6 +28,8 @@ export interface StepReport {
   /** Rows added to `messages` per second during the send window; null for the baseline. */
   persistedPerSec: number | null;
   loadLoopDelayP99Ms: number;
+  /** CPU over the send window and the target's memory at its end. */
+  resources: ResourceUse;
   firstSendAt: number;
   lastSendAt: number;
   /** "ok", or the reasons the step was not sustained. */
@@ -56,7 +59,13 @@ function verdictOf(s: Omit<StepReport, 'verdict'>, opts: BenchOptions): string {
   return reasons.length === 0 ? 'ok' : reasons.join(',');
 }
 
-function merge(rate: number, rs: WorkerStepResult[], opts: BenchOptions, counter?: DbCounter): StepReport {
+function merge(
+  rate: number,
+  rs: WorkerStepResult[],
+  resources: ResourceUse,
+  opts: BenchOptions,
+  counter?: DbCounter,
+): StepReport {
   const lastSendAt = Math.max(...rs.map((r) => r.lastSendAt));
   const earliest = Math.min(...rs.map((r) => r.firstSendAt || Infinity));
   const firstSendAt = Number.isFinite(earliest) ? earliest : lastSendAt;
@@ -80,6 +89,7 @@ function merge(rate: number, rs: WorkerStepResult[], opts: BenchOptions, counter
     ack: Histogram.fromData(rs.map((r) => r.ack)).summary(),
     persistedPerSec: persisted === null ? null : persisted / windowS,
     loadLoopDelayP99Ms: Math.max(...rs.map((r) => r.loopDelayP99Ms)),
+    resources,
     firstSendAt,
     lastSendAt,
     errorSamples: rs.flatMap((r) => r.errorSamples).slice(0, 5),
@@ -120,6 +130,7 @@ async function warmUp(label: string, pool: WorkerPool, opts: BenchOptions): Prom
 export async function runDelivery(
   label: string,
   pool: WorkerPool,
+  sampler: ResourceSampler,
   opts: BenchOptions,
   counter?: DbCounter,
 ): Promise<DeliveryResult> {
@@ -128,12 +139,18 @@ export async function runDelivery(
   const durationMs = opts.stepSeconds * 1000;
   for (const [i, rate] of opts.steps.entries()) {
     counter?.setInterval(SLOW_POLL_MS);
-    // After the send window the counter polls fast, so the drain after the last step is timed finely.
-    const fast = setTimeout(() => counter?.setInterval(FAST_POLL_MS), durationMs);
+    const mark = sampler.mark();
+    let resources: ResourceUse | undefined;
+    // At the end of the send window: resources are read (the grace period after it is mostly
+    // idle), and the counter polls fast, so the drain after the last step is timed finely.
+    const windowEnd = setTimeout(() => {
+      resources = sampler.since(mark);
+      counter?.setInterval(FAST_POLL_MS);
+    }, durationMs);
     const results = await pool.step(i, rate, durationMs, opts.graceMs);
-    clearTimeout(fast);
+    clearTimeout(windowEnd);
     counter?.setInterval(FAST_POLL_MS);
-    const report = merge(rate, results, opts, counter);
+    const report = merge(rate, results, resources ?? sampler.since(mark), opts, counter);
     steps.push(report);
     console.log(progressLine(label, i, opts.steps.length, report));
     if (report.verdict !== 'ok') break;

@@ -10,6 +10,7 @@ type Column = [header: string, cell: (s: StepReport) => string];
 
 const ms = (v: number | null) => (v === null ? '-' : v.toFixed(1));
 const int = (v: number | null) => (v === null ? '-' : String(Math.round(v)));
+const pct = (v: number | null) => (v === null ? '-' : `${Math.round(v * 100)}%`);
 
 const COLUMNS: Column[] = [
   ['rate/s', (s) => String(s.rate)],
@@ -26,6 +27,13 @@ const COLUMNS: Column[] = [
   ['missing', (s) => String(s.missing)],
   ['ack err', (s) => String(s.ackErrors + s.unacked)],
   ['gen lag p99', (s) => ms(s.loadLoopDelayP99Ms)],
+  // Shares of one core during the send window (see resources.ts), and the target's memory.
+  ['cpu main', (s) => pct(s.resources.cpuMain)],
+  ['cpu threads', (s) => pct(s.resources.cpuOtherThreads)],
+  ['cpu load', (s) => pct(s.resources.cpuLoad)],
+  ['cpu pg', (s) => pct(s.resources.cpuPostgres)],
+  ['cpu redis', (s) => pct(s.resources.cpuRedis)],
+  ['rss MiB', (s) => int(s.resources.rssMiB)],
   ['verdict', (s) => s.verdict],
 ];
 
@@ -56,6 +64,15 @@ export function summary(reports: TargetReport[], opts: BenchOptions): { text: st
   if (base && real) {
     ratio = (real.sustainedRate ?? 0) / base;
     lines.push(`  real / baseline: ${ratio.toFixed(2)}`);
+  }
+  const rss = (r: TargetReport | undefined) =>
+    r?.steps.filter((x) => x.verdict === 'ok').at(-1)?.resources.rssMiB ?? null;
+  const [baseRss, realRss] = [rss(reports.find((r) => r.target === 'baseline')), rss(real)];
+  if (baseRss !== null && realRss !== null) {
+    lines.push(
+      `  memory at the highest sustained step: server ${Math.round(realRss)} MiB, ` +
+        `baseline ${Math.round(baseRss)} MiB (${(realRss / baseRss).toFixed(1)}x)`,
+    );
   }
   if (real?.drain) {
     const d = real.drain;

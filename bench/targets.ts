@@ -9,6 +9,7 @@ import { runDelivery, type DeliveryResult } from './delivery';
 import type { BenchOptions, Target } from './options';
 import { freePort, startBaseline, startServer, stopProcess } from './processes';
 import type { BenchRoom } from './protocol';
+import { ResourceSampler } from './resources';
 import { cleanRedis, resetDatabase, seed } from './setup';
 import { groupIntoRooms, sliceRooms, syntheticRooms } from './topology';
 import { WorkerPool } from './worker-pool';
@@ -31,17 +32,19 @@ export interface TargetReport extends DeliveryResult {
 
 async function connectAndRun(
   target: Target,
-  url: string,
+  server: { url: string; pid: number | undefined },
   rooms: BenchRoom[],
   opts: BenchOptions,
   counter?: DbCounter,
 ): Promise<Omit<TargetReport, 'setupMs'>> {
+  const { url } = server;
   const started = Date.now();
   const pool = await WorkerPool.start(url, sliceRooms(rooms, opts.workers), opts.connectConcurrency);
   const connectMs = Date.now() - started;
   console.log(`[${target}] ${opts.clients} sockets in ${rooms.length} rooms connected and joined in ${connectMs} ms`);
+  const sampler = new ResourceSampler(server.pid, pool.pids);
   try {
-    return { target, url, connectMs, ...(await runDelivery(target, pool, opts, counter)) };
+    return { target, url, connectMs, ...(await runDelivery(target, pool, sampler, opts, counter)) };
   } finally {
     await pool.stop();
   }
@@ -54,7 +57,7 @@ export async function benchBaseline(opts: BenchOptions): Promise<TargetReport> {
     const setupMs = Date.now() - started;
     console.log(`[baseline] bare socket.io server at ${server.url}`);
     const rooms = syntheticRooms(opts.clients, opts.roomSize, opts.jwtSecret);
-    return { setupMs, ...(await connectAndRun('baseline', server.url, rooms, opts)) };
+    return { setupMs, ...(await connectAndRun('baseline', { url: server.url, pid: server.child.pid }, rooms, opts)) };
   } finally {
     await stopProcess(server.child);
   }
@@ -93,7 +96,7 @@ export async function benchServer(opts: BenchOptions, repoRoot: string, logFile:
     counter = await DbCounter.start(opts.databaseUrl);
     const setupMs = Date.now() - started;
     console.log(`[server] dist/src/main.js healthy at ${server.url} (log: ${path.relative(repoRoot, logFile)})`);
-    const result = await connectAndRun('server', server.url, rooms, opts, counter);
+    const result = await connectAndRun('server', { url: server.url, pid: server.child.pid }, rooms, opts, counter);
     const drain = await measureDrain(counter, result, opts);
     return { ...result, setupMs, drain, serverLog: logFile };
   } finally {

@@ -46,6 +46,11 @@ export class WorkerPool {
     private readonly roomShares: number[],
   ) {}
 
+  /** Process ids of the load workers (for ResourceSampler). */
+  get pids(): number[] {
+    return this.children.flatMap((c) => (c.pid === undefined ? [] : [c.pid]));
+  }
+
   /** Forks one worker per slice and waits until every socket is connected and joined. */
   static async start(url: string, slices: BenchRoom[][], connectConcurrency: number): Promise<WorkerPool> {
     const script = path.join(__dirname, 'load-worker.js');
