@@ -1,6 +1,7 @@
 /**
  * The ceiling: bare socket.io doing only what the chat gateway must do at the least
- * (join a room, broadcast to it, ack with a seq), with no auth check, Redis or database.
+ * (join a room, broadcast to it, ack with a seq), with no auth check, Redis or database
+ * (with BASELINE_REDIS_URL: behind the Redis adapter, and nothing else).
  * The harness forks it and runs the same steps against it as against the real server, so
  * "real / baseline" compares the two on the same machine in the same minute.
  *
@@ -8,6 +9,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
+import { createAdapter } from '@socket.io/redis-adapter';
+import Redis from 'ioredis';
 import { Server, type Socket } from 'socket.io';
 import { ClientEvent, ServerEvent, TimelineEvent, roomChannel } from '../src/common/constants';
 
@@ -77,6 +80,16 @@ function main(): void {
     res.end(req.url === '/health' ? '{"status":"ok"}' : '{}');
   });
   const io = new Server(http, { transports: ['websocket'], serveClient: false });
+  // BASELINE_REDIS_URL: the same server behind the socket.io Redis adapter (target
+  // "baseline-redis"), to tell the adapter's share of the real server's cost from the rest.
+  const redisUrl = process.env.BASELINE_REDIS_URL;
+  const connections: Redis[] = [];
+  if (redisUrl) {
+    const pub = new Redis(redisUrl);
+    const sub = pub.duplicate();
+    connections.push(pub, sub);
+    io.adapter(createAdapter(pub, sub));
+  }
   io.on('connection', (socket) => onConnection(io, socket));
   http.listen(Number(process.env.BASELINE_PORT ?? 0), '127.0.0.1', () => {
     const address = http.address();
@@ -86,6 +99,7 @@ function main(): void {
   });
   const stop = () => {
     void io.close();
+    for (const c of connections) c.disconnect();
     setTimeout(() => process.exit(0), 500).unref();
   };
   process.on('SIGTERM', stop);

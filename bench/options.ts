@@ -4,7 +4,7 @@
  * name without `BENCH_`, lower-case, with dashes: BENCH_STEP_SECONDS → --step-seconds.
  */
 
-export type Target = 'baseline' | 'server';
+export type Target = 'baseline' | 'baseline-redis' | 'server';
 
 export interface BenchOptions {
   scenario: 'delivery';
@@ -30,7 +30,10 @@ const VARIABLES: Record<string, [string, string]> = {
     'delivery',
     'delivery (sockets, this table) or reads (npm run bench:reads: inbox and history at 1M messages)',
   ],
-  BENCH_TARGETS: ['baseline,server', 'targets, in order: baseline (bare socket.io), server (dist/src/main.js)'],
+  BENCH_TARGETS: [
+    'baseline,server',
+    'targets, in order: baseline (bare socket.io), baseline-redis (the same with the Redis adapter), server (dist/src/main.js)',
+  ],
   BENCH_CLIENTS: ['1000', 'sockets, one user each'],
   BENCH_ROOM_SIZE: ['10', 'members per room (clients / room size rooms)'],
   BENCH_STEPS: ['250,500,750,1000,1500,2000,2500,3000,4000,5000', 'send rates in messages/s, ascending'],
@@ -98,7 +101,7 @@ function parseSteps(raw: string): number[] {
 function parseTargets(raw: string): Target[] {
   const targets = raw.split(',').map((t) => t.trim());
   for (const t of targets) {
-    if (t !== 'baseline' && t !== 'server') throw new Error(`BENCH_TARGETS: unknown target "${t}"`);
+    if (!['baseline', 'baseline-redis', 'server'].includes(t)) throw new Error(`BENCH_TARGETS: unknown target "${t}"`);
   }
   return targets as Target[];
 }

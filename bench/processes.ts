@@ -53,9 +53,11 @@ export interface Started {
   url: string;
 }
 
-export function startBaseline(): Promise<Started> {
+/** The bare socket.io server; with `redisUrl`, behind the socket.io Redis adapter. */
+export function startBaseline(redisUrl?: string): Promise<Started> {
   const script = path.join(__dirname, 'baseline-server.js');
-  const child = track(fork(script, [], { env: { ...process.env, BASELINE_PORT: '0' } }));
+  const env = { ...process.env, BASELINE_PORT: '0', BASELINE_REDIS_URL: redisUrl ?? '' };
+  const child = track(fork(script, [], { env }));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('baseline server did not start within 10 s')), 10_000);
     child.once('exit', (code) => {

@@ -65,6 +65,10 @@ export function summary(reports: TargetReport[], opts: BenchOptions): { text: st
     ratio = (real.sustainedRate ?? 0) / base;
     lines.push(`  real / baseline: ${ratio.toFixed(2)}`);
   }
+  const withRedis = reports.find((r) => r.target === 'baseline-redis')?.sustainedRate;
+  if (withRedis && real) {
+    lines.push(`  real / baseline with the Redis adapter: ${((real.sustainedRate ?? 0) / withRedis).toFixed(2)}`);
+  }
   const rss = (r: TargetReport | undefined) =>
     r?.steps.filter((x) => x.verdict === 'ok').at(-1)?.resources.rssMiB ?? null;
   const [baseRss, realRss] = [rss(reports.find((r) => r.target === 'baseline')), rss(real)];

@@ -46,8 +46,8 @@ async function main(): Promise<void> {
   const reports: TargetReport[] = [];
   for (const target of opts.targets) {
     const report =
-      target === 'baseline'
-        ? await benchBaseline(opts)
+      target !== 'server'
+        ? await benchBaseline(opts, target)
         : await benchServer(opts, repoRoot, path.join(resultsDir, `${stamp}-server.log`));
     reports.push(report);
     console.log('\n' + table(report) + '\n');

@@ -50,14 +50,16 @@ async function connectAndRun(
   }
 }
 
-export async function benchBaseline(opts: BenchOptions): Promise<TargetReport> {
+/** "baseline": bare socket.io; "baseline-redis": the same behind the Redis adapter. */
+export async function benchBaseline(opts: BenchOptions, target: 'baseline' | 'baseline-redis'): Promise<TargetReport> {
   const started = Date.now();
-  const server = await startBaseline();
+  const server = await startBaseline(target === 'baseline-redis' ? opts.redisUrl : undefined);
   try {
     const setupMs = Date.now() - started;
-    console.log(`[baseline] bare socket.io server at ${server.url}`);
+    const what = target === 'baseline-redis' ? ` with the Redis adapter on ${opts.redisUrl}` : '';
+    console.log(`[${target}] bare socket.io server${what} at ${server.url}`);
     const rooms = syntheticRooms(opts.clients, opts.roomSize, opts.jwtSecret);
-    return { setupMs, ...(await connectAndRun('baseline', { url: server.url, pid: server.child.pid }, rooms, opts)) };
+    return { setupMs, ...(await connectAndRun(target, { url: server.url, pid: server.child.pid }, rooms, opts)) };
   } finally {
     await stopProcess(server.child);
   }
