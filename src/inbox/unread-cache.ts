@@ -128,14 +128,8 @@ export class UnreadCache {
   /** Stores fresh counts. Best effort: a failed write only means recounting next time. */
   store(userId: number, counts: Map<number, CachedCount>): void {
     if (!counts.size) return;
-    const key = RedisKeys.unreadCounts(userId);
     const values = [...counts].flatMap(([id, c]) => [String(id), encode(c)]);
-    this.redis.client
-      .pipeline()
-      .hset(key, ...values)
-      .expire(key, TTL_S)
-      .exec()
-      .catch((e: Error) => this.logger.warn(`unread cache: ${e.message}`));
+    this.write(userId, values).catch((e: Error) => this.logger.warn(`unread cache: ${e.message}`));
   }
 
   /** After a tombstone in the room: every member's count of it may have changed. */
@@ -146,11 +140,16 @@ export class UnreadCache {
   /** After the member read out of order or hid messages in these rooms. */
   async memberChanged(userId: number, chatroomIds: number[]): Promise<void> {
     if (!chatroomIds.length) return;
-    const key = RedisKeys.unreadCounts(userId);
     const values = [...new Set(chatroomIds)].flatMap((id) => [memberTokenField(id), token()]);
+    await this.write(userId, values);
+  }
+
+  /** Fields into the member's hash, whose expiry every write pushes back. */
+  private async write(userId: number, fieldsAndValues: string[]): Promise<void> {
+    const key = RedisKeys.unreadCounts(userId);
     await this.redis.client
       .pipeline()
-      .hset(key, ...values)
+      .hset(key, ...fieldsAndValues)
       .expire(key, TTL_S)
       .exec();
   }
