@@ -22,6 +22,7 @@ export interface BenchOptions {
   redisUrl: string;
   jwtSecret: string;
   drainTimeoutMs: number;
+  resultsDir: string;
 }
 
 /** variable → [default, description]; the table is also the --help text. */
@@ -52,6 +53,7 @@ const VARIABLES: Record<string, [string, string]> = {
   ],
   BENCH_JWT_SECRET: ['bench-secret-not-for-production-use', 'JWT_SECRET given to the server (>= 32 chars)'],
   BENCH_DRAIN_TIMEOUT_MS: ['60000', 'give up waiting for the persistence queue to drain after this'],
+  BENCH_RESULTS_DIR: ['bench/results', 'where the JSON results and the server log go (relative to the repo root)'],
 };
 
 export function usage(): string {
@@ -127,6 +129,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     redisUrl: get('BENCH_REDIS_URL'),
     jwtSecret: get('BENCH_JWT_SECRET'),
     drainTimeoutMs: positiveInt('BENCH_DRAIN_TIMEOUT_MS', get('BENCH_DRAIN_TIMEOUT_MS')),
+    resultsDir: get('BENCH_RESULTS_DIR'),
   };
   return validate(opts);
 }

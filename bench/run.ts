@@ -3,6 +3,7 @@
  * order, prints a table per target and the ratio of their sustained rates, and writes the
  * whole run to bench/results/<timestamp>-delivery.json.
  */
+import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseOptions, usage, type BenchOptions } from './options';
 import { killTracked } from './processes';
@@ -11,7 +12,6 @@ import { machine, summary, table, writeJson } from './report';
 import { benchBaseline, benchServer, type TargetReport } from './targets';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
-const resultsDir = path.join(repoRoot, 'bench', 'results');
 
 function describe(opts: BenchOptions): string {
   const rooms = opts.clients / opts.roomSize;
@@ -43,6 +43,9 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
   console.log(describe(opts));
+  const resultsDir = path.resolve(repoRoot, opts.resultsDir);
+  // The server's log goes here before any result does; a fresh clone has no such folder.
+  mkdirSync(resultsDir, { recursive: true });
   const reports: TargetReport[] = [];
   for (const target of opts.targets) {
     const report =
