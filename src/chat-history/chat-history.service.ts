@@ -3,11 +3,15 @@ import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { Jobs, Queues } from '../common/constants';
 import { MembershipService } from '../chatrooms/membership.service';
+import { AppConfig } from '../config/app-config';
 import { cappedBackoff, persistJobOptions, PersistBatchJob } from './persist-job';
 import { Batcher } from './persist-batcher';
 import { MessageRepository } from './message.repository';
 import { MessageView, QueuedMessage, view, viewOfRow } from './message.types';
 import { MessagePatch, PendingMessageStore } from './pending-message.store';
+
+/** A job's messages at most: a burst beyond this goes out at once rather than wait for the interval. */
+const MAX_JOB_MESSAGES = 200;
 
 /** Background attempts to queue a batch whose add failed (capped backoff: about a minute). */
 const ADD_RETRIES = 10;
@@ -32,7 +36,7 @@ export type HistoryQuery = { before?: number; after?: number; limit: number };
 @Injectable()
 export class ChatHistoryService implements BeforeApplicationShutdown {
   private readonly logger = new Logger(ChatHistoryService.name);
-  private readonly batcher = new Batcher<QueuedMessage>((messages) => this.addJob(messages));
+  private readonly batcher: Batcher<QueuedMessage>;
   private lastErrorLog = 0;
   private readonly retries = new Set<NodeJS.Timeout>();
   private stopping = false;
@@ -42,7 +46,9 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
     private readonly pending: PendingMessageStore,
     private readonly repo: MessageRepository,
     private readonly membership: MembershipService,
+    config: AppConfig,
   ) {
+    this.batcher = new Batcher((messages) => this.addJob(messages), MAX_JOB_MESSAGES, config.persistBatchMs);
     // Without a listener, connection errors are printed per retry; once every 10 s is enough.
     this.queue.on('error', (err: Error) => {
       if (Date.now() - this.lastErrorLog < 10_000) return;

@@ -15,8 +15,8 @@ export class Batcher<T> {
 
   constructor(
     private readonly flushFn: (items: T[]) => Promise<void>,
-    private readonly maxItems = 200,
-    private readonly intervalMs = 10,
+    private readonly maxItems: number,
+    private readonly intervalMs: number,
   ) {}
 
   add(item: T): Promise<void> {

@@ -20,6 +20,7 @@ export class AppConfig {
   readonly sendRatePerSec: number;
   readonly sendBurst: number;
   readonly wsMaxPayloadBytes: number;
+  readonly persistBatchMs: number;
   readonly workerEnabled: boolean;
   readonly workerMode: 'thread' | 'inline';
   readonly httpEnabled: boolean;
@@ -41,6 +42,7 @@ export class AppConfig {
     this.sendRatePerSec = env.SEND_RATE_PER_SEC;
     this.sendBurst = env.SEND_BURST;
     this.wsMaxPayloadBytes = env.WS_MAX_PAYLOAD_BYTES;
+    this.persistBatchMs = env.PERSIST_BATCH_MS;
     this.workerEnabled = env.WORKER_ENABLED;
     this.workerMode = env.WORKER_MODE as 'thread' | 'inline';
     this.httpEnabled = env.HTTP_ENABLED;

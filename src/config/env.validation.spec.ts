@@ -9,7 +9,14 @@ describe('validateEnv', () => {
       REDIS_URL: 'redis://127.0.0.1:6379',
       MESSAGE_MAX_LENGTH: 4000,
       WORKER_ENABLED: true,
+      PERSIST_BATCH_MS: 25,
     });
+  });
+
+  it('keeps the persistence batch interval within 1..1000 ms', () => {
+    expect(validateEnv({ PERSIST_BATCH_MS: '5' }).PERSIST_BATCH_MS).toBe(5);
+    expect(() => validateEnv({ PERSIST_BATCH_MS: '0' })).toThrow(/PERSIST_BATCH_MS/);
+    expect(() => validateEnv({ PERSIST_BATCH_MS: '5000' })).toThrow(/PERSIST_BATCH_MS/);
   });
 
   it('names every wrong variable in one line', () => {

@@ -65,6 +65,18 @@ export class EnvironmentVariables {
   @Min(1024)
   WS_MAX_PAYLOAD_BYTES = 64 * 1024;
 
+  /**
+   * How long sends gather before they go into the persistence queue as one job. Every job
+   * costs the same bookkeeping (queue scripts, one INSERT, buffer cleanup) whatever its size,
+   * so a longer interval stores more cheaply; acks wait for the job, so it adds up to this
+   * much to an ack (not to delivery). A send after a quiet spell goes at once.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  PERSIST_BATCH_MS = 25;
+
   /** Run the message persistence worker inside this process. */
   @Transform(toBool)
   WORKER_ENABLED = true;
