@@ -1,5 +1,5 @@
 import { eventually, resetState, sql } from './utils/app';
-import { freePort, ServerProcess, spawnServer, waitHealthy } from './utils/processes';
+import { freePort, registerOn, ServerProcess, spawnServer, waitHealthy } from './utils/processes';
 import { closeAllSockets, collect, connect, emitAck, waitFor } from './utils/sockets';
 
 /**
@@ -22,22 +22,9 @@ describe('several instances (e2e)', () => {
     await Promise.all([a?.stop(), b?.stop(), worker?.stop()]);
   });
 
-  async function user(base: string, name: string) {
-    const password = 'correct horse battery';
-    const post = (path: string, body: unknown, token?: string) =>
-      fetch(`${base}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-        body: JSON.stringify(body),
-      }).then((r) => r.json() as Promise<any>);
-    const reg = await post('/auth/register', { username: name, password });
-    const login = await post('/auth/login', { username: name, password });
-    return { id: reg.id as number, token: login.accessToken as string, post };
-  }
-
   it('delivers across instances in seq order, both ways', async () => {
-    const alice = await user(a.url, 'alice_multi');
-    const bob = await user(b.url, 'bob_multi');
+    const alice = await registerOn(a.url, 'alice_multi');
+    const bob = await registerOn(b.url, 'bob_multi');
     const room = (await alice.post('/chatrooms', { name: 'x', memberIds: [bob.id] }, alice.token)).id as number;
     const sa = await connect(a.url, alice.token);
     const sb = await connect(b.url, bob.token);
@@ -73,8 +60,8 @@ describe('several instances (e2e)', () => {
   });
 
   it('announces presence across instances and shows it in the room', async () => {
-    const alice = await user(a.url, 'alice_presence');
-    const bob = await user(b.url, 'bob_presence');
+    const alice = await registerOn(a.url, 'alice_presence');
+    const bob = await registerOn(b.url, 'bob_presence');
     const room = (await alice.post('/chatrooms', { name: 'p', memberIds: [bob.id] }, alice.token)).id as number;
     const sa = await connect(a.url, alice.token);
     await emitAck(sa, 'joinRoom', { chatroomId: room });

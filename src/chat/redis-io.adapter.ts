@@ -1,14 +1,15 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
-import { createAdapter } from '@socket.io/redis-adapter';
 import type Redis from 'ioredis';
 import type { Server, ServerOptions } from 'socket.io';
 import { AppConfig } from '../config/app-config';
 import { closeRedis, RedisService } from '../redis/redis.service';
+import { createInstanceAwareAdapter } from './instance-aware-redis-adapter';
 
 /**
  * socket.io with the Redis adapter: a broadcast on one instance reaches the room's sockets
- * on every instance. Also where the server-wide socket limits are set.
+ * on every instance (and skips Redis while there is no other instance to reach). Also
+ * where the server-wide socket limits are set.
  */
 export class RedisIoAdapter extends IoAdapter {
   private readonly config: AppConfig;
@@ -42,7 +43,7 @@ export class RedisIoAdapter extends IoAdapter {
       maxRetriesPerRequest: null,
     });
     this.connections.push(pub, sub);
-    server.adapter(createAdapter(pub, sub));
+    server.adapter(createInstanceAwareAdapter(pub, sub));
     return server;
   }
 

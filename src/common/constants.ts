@@ -36,6 +36,8 @@ export const TimelineEvent = {
 export const PEER_EVICT_MEMBERSHIP = 'chat:evict-membership';
 /** Server-to-server event: a room had new messages (for `inbox` to members not in the room). */
 export const PEER_ROOM_ACTIVITY = 'chat:room-activity';
+/** Server-to-server event: an instance started (the others publish broadcasts from now on). */
+export const PEER_HELLO = 'chat:instance-hello';
 
 /** BullMQ queues and job names. */
 export const Queues = {

@@ -68,3 +68,17 @@ export function exitOf(s: ServerProcess, timeoutMs = 20_000): Promise<number | n
 /** A port unlikely to clash: tests that spawn servers pick from a per-run range. */
 let nextPort = 43000 + (process.pid % 500) * 4;
 export const freePort = () => String(nextPort++);
+
+/** Registers and logs in `name` through a spawned server's REST API; `post` calls it as that user. */
+export async function registerOn(base: string, name: string) {
+  const password = 'correct horse battery';
+  const post = (path: string, body: unknown, token?: string) =>
+    fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+    }).then((r) => r.json() as Promise<any>);
+  const reg = await post('/auth/register', { username: name, password });
+  const login = await post('/auth/login', { username: name, password });
+  return { id: reg.id as number, token: login.accessToken as string, post };
+}

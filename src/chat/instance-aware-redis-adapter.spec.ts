@@ -1,0 +1,107 @@
+import { RedisAdapter } from '@socket.io/redis-adapter';
+import { EventEmitter } from 'node:events';
+import type Redis from 'ioredis';
+import type { Namespace } from 'socket.io';
+import { PEER_HELLO } from '../common/constants';
+import { adapterKey, InstanceAwareRedisAdapter } from './instance-aware-redis-adapter';
+
+/** Counts of instances, answered when the test says so. */
+function controlledCounts() {
+  const pending: { resolve: (n: number) => void; reject: (e: Error) => void }[] = [];
+  jest
+    .spyOn(RedisAdapter.prototype, 'serverCount')
+    .mockImplementation(() => new Promise<number>((resolve, reject) => pending.push({ resolve, reject })));
+  return pending;
+}
+
+function setup() {
+  const nsp = Object.assign(new EventEmitter(), {
+    name: '/',
+    sockets: new Map(),
+    server: { encoder: { encode: () => [] } },
+  });
+  const pub = { options: { db: 0 }, publish: jest.fn(), on: jest.fn(), off: jest.fn() };
+  const sub = {
+    psubscribe: jest.fn(),
+    subscribe: jest.fn(),
+    punsubscribe: jest.fn(),
+    unsubscribe: jest.fn(),
+    on: jest.fn(),
+    off: jest.fn(),
+  };
+  const adapter = new InstanceAwareRedisAdapter(
+    nsp as unknown as Namespace,
+    pub as unknown as Redis,
+    sub as unknown as Redis,
+  );
+  const published = () => pub.publish.mock.calls.map(([channel]: [string]) => channel);
+  const broadcast = () =>
+    adapter.broadcast({ type: 2, data: ['message', {}], nsp: '/' }, { rooms: new Set(['room:1']), except: new Set() });
+  return { adapter, nsp, published, broadcast };
+}
+
+const flush = () => new Promise((r) => setImmediate(r));
+
+describe('InstanceAwareRedisAdapter', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it('says hello at once and publishes until it has counted the instances', () => {
+    controlledCounts();
+    const { published, broadcast, adapter } = setup();
+    expect(published()).toEqual(['socket.io-request#/#']); // the hello
+    broadcast();
+    expect(published()).toEqual(['socket.io-request#/#', 'socket.io#/#room:1#']);
+    void adapter.close();
+  });
+
+  it('keeps broadcasts local while it is the only instance, and publishes again when there are two', async () => {
+    const counts = controlledCounts();
+    const { published, broadcast, adapter } = setup();
+    counts.shift()!.resolve(1);
+    await flush();
+    expect(adapter.isAlone).toBe(true);
+    broadcast();
+    expect(published()).toHaveLength(1);
+
+    (adapter as unknown as { count(): void }).count();
+    counts.shift()!.resolve(2);
+    await flush();
+    broadcast();
+    expect(published().filter((c) => c.startsWith('socket.io#'))).toEqual(['socket.io#/#room:1#']);
+    void adapter.close();
+  });
+
+  it("publishes from another instance's hello on, even if a count taken before it says alone", async () => {
+    const counts = controlledCounts();
+    const { broadcast, published, nsp, adapter } = setup();
+    counts.shift()!.resolve(1);
+    await flush();
+    expect(adapter.isAlone).toBe(true);
+
+    (adapter as unknown as { count(): void }).count(); // sent before the new instance subscribed
+    nsp.emit(PEER_HELLO);
+    counts.shift()!.resolve(1); // ...and answered after its hello arrived: stale
+    await flush();
+    expect(adapter.isAlone).toBe(false);
+    broadcast();
+    expect(published().filter((c) => c.startsWith('socket.io#'))).toHaveLength(1);
+    void adapter.close();
+  });
+
+  it('publishes when the count fails', async () => {
+    const counts = controlledCounts();
+    const { adapter } = setup();
+    counts.shift()!.resolve(1);
+    await flush();
+    (adapter as unknown as { count(): void }).count();
+    counts.shift()!.reject(new Error('Connection is closed.'));
+    await flush();
+    expect(adapter.isAlone).toBe(false);
+    void adapter.close();
+  });
+
+  it('keeps the channels of deployments on different Redis databases apart', () => {
+    expect(adapterKey(0)).toBe('socket.io');
+    expect(adapterKey(13)).toBe('socket.io-db13');
+  });
+});

@@ -1,0 +1,88 @@
+import { RedisAdapter } from '@socket.io/redis-adapter';
+import type Redis from 'ioredis';
+import type { Namespace } from 'socket.io';
+import { PEER_HELLO } from '../common/constants';
+
+type BroadcastArgs = Parameters<RedisAdapter['broadcast']>;
+
+/** How often an instance counts the instances on its Redis (one PUBSUB NUMSUB). */
+export const INSTANCE_POLL_MS = 1000;
+
+/**
+ * The socket.io Redis adapter, minus the Redis round trip when nobody else listens.
+ *
+ * The stock adapter publishes every broadcast and reads it back on its own subscription
+ * (encode, PUBLISH, receive, decode, drop) even when this is the only instance. With one
+ * instance that was half the bare socket.io ceiling in the bench (`baseline-redis`). The
+ * adapter already answers `fetchSockets` and `serverSideEmitWithAck` locally when its
+ * subscriber count says it is alone; this does the same for broadcasts.
+ *
+ * Knowing that it is alone: every `INSTANCE_POLL_MS` it counts the subscribers of the
+ * adapter's request channel (what `serverCount()` does), and a starting instance says hello
+ * on that channel as soon as its adapter exists, before its HTTP server listens: the others
+ * publish from then on, so sockets on the new instance never wait for a poll. Whenever the
+ * count is unknown (Redis errors) it publishes, as the stock adapter always does.
+ */
+export class InstanceAwareRedisAdapter extends RedisAdapter {
+  private alone = false;
+  /** Bumped by each hello: a count requested before a hello arrived is stale. */
+  private hellos = 0;
+  private readonly poll: NodeJS.Timeout;
+
+  constructor(nsp: Namespace, pub: Redis, sub: Redis) {
+    super(nsp, pub, sub, { key: adapterKey(pub.options.db ?? 0) });
+    nsp.on(PEER_HELLO, () => {
+      this.hellos++;
+      this.alone = false;
+    });
+    this.serverSideEmit([PEER_HELLO]);
+    this.poll = setInterval(() => this.count(), INSTANCE_POLL_MS);
+    this.poll.unref();
+    this.count();
+  }
+
+  /** Whether broadcasts currently stay off Redis (for tests and diagnostics). */
+  get isAlone(): boolean {
+    return this.alone;
+  }
+
+  private count(): void {
+    const hellosBefore = this.hellos;
+    this.serverCount().then(
+      (n) => {
+        if (this.hellos === hellosBefore) this.alone = n <= 1;
+      },
+      () => (this.alone = false),
+    );
+  }
+
+  override broadcast(packet: BroadcastArgs[0], opts: BroadcastArgs[1]): void {
+    if (this.alone && !opts.flags?.local) opts = { ...opts, flags: { ...opts.flags, local: true } };
+    super.broadcast(packet, opts);
+  }
+
+  override close(): Promise<void> | void {
+    clearInterval(this.poll);
+    return super.close();
+  }
+}
+
+/**
+ * The adapter's channel prefix. Pub/sub channels belong to the whole Redis server, not to a
+ * logical database, so deployments that share a Redis server under different database
+ * numbers (development, tests, the bench) would otherwise relay room broadcasts to each
+ * other: `room:1` means a different room in each. Database 0 keeps socket.io's default.
+ */
+export function adapterKey(redisDb: number): string {
+  return redisDb === 0 ? 'socket.io' : `socket.io-db${redisDb}`;
+}
+
+/**
+ * What `server.adapter(...)` takes. socket.io calls it with `new`, so it must be a plain
+ * function (as the stock `createAdapter` returns), never an arrow function.
+ */
+export function createInstanceAwareAdapter(pub: Redis, sub: Redis): (nsp: Namespace) => InstanceAwareRedisAdapter {
+  return function instanceAwareAdapter(nsp: Namespace) {
+    return new InstanceAwareRedisAdapter(nsp, pub, sub);
+  };
+}
