@@ -23,6 +23,7 @@ export interface BenchOptions {
   jwtSecret: string;
   drainTimeoutMs: number;
   resultsDir: string;
+  serverPeers: number;
 }
 
 /** variable → [default, description]; the table is also the --help text. */
@@ -53,6 +54,10 @@ const VARIABLES: Record<string, [string, string]> = {
   ],
   BENCH_JWT_SECRET: ['bench-secret-not-for-production-use', 'JWT_SECRET given to the server (>= 32 chars)'],
   BENCH_DRAIN_TIMEOUT_MS: ['60000', 'give up waiting for the persistence queue to drain after this'],
+  BENCH_SERVER_PEERS: [
+    '0',
+    'idle extra server instances on the same Redis (no clients): the measured server then publishes every broadcast, as in a cluster',
+  ],
   BENCH_RESULTS_DIR: ['bench/results', 'where the JSON results and the server log go (relative to the repo root)'],
 };
 
@@ -94,6 +99,12 @@ function positiveInt(name: string, raw: string): number {
   return n;
 }
 
+function nonNegativeInt(name: string, raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be an integer >= 0, got "${raw}"`);
+  return n;
+}
+
 function parseSteps(raw: string): number[] {
   const steps = raw.split(',').map((s) => positiveInt('BENCH_STEPS', s.trim()));
   if (steps.some((s, i) => i > 0 && s <= steps[i - 1])) throw new Error('BENCH_STEPS must be ascending');
@@ -130,6 +141,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     jwtSecret: get('BENCH_JWT_SECRET'),
     drainTimeoutMs: positiveInt('BENCH_DRAIN_TIMEOUT_MS', get('BENCH_DRAIN_TIMEOUT_MS')),
     resultsDir: get('BENCH_RESULTS_DIR'),
+    serverPeers: nonNegativeInt('BENCH_SERVER_PEERS', get('BENCH_SERVER_PEERS')),
   };
   return validate(opts);
 }

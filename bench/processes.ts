@@ -80,7 +80,11 @@ export interface ServerEnv {
 }
 
 /** `node dist/src/main.js` from the repo root, its output in `logFile`. */
-export async function startServer(repoRoot: string, e: ServerEnv): Promise<Started> {
+export async function startServer(
+  repoRoot: string,
+  e: ServerEnv,
+  extraEnv: Record<string, string> = {},
+): Promise<Started> {
   const env = {
     ...process.env,
     PORT: String(e.port),
@@ -92,6 +96,7 @@ export async function startServer(repoRoot: string, e: ServerEnv): Promise<Start
     // The per-user send limit would otherwise measure the rate limiter, not the server.
     SEND_RATE_PER_SEC: '1000',
     SEND_BURST: '2000',
+    ...extraEnv,
   };
   const log = createWriteStream(e.logFile);
   await new Promise((resolve) => log.once('open', resolve));

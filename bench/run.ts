@@ -18,7 +18,8 @@ function describe(opts: BenchOptions): string {
   return (
     `delivery: ${opts.clients} sockets in ${rooms} rooms of ${opts.roomSize}, ${opts.workers} load worker(s), ` +
     `${opts.warmupSeconds} s warm-up, steps ${opts.steps.join(',')} msg/s x ${opts.stepSeconds} s ` +
-    `(+ up to ${opts.graceMs} ms grace), targets ${opts.targets.join(',')}`
+    `(+ up to ${opts.graceMs} ms grace), targets ${opts.targets.join(',')}` +
+    (opts.serverPeers ? ` (server with ${opts.serverPeers} idle peer instance(s): it publishes every broadcast)` : '')
   );
 }
 

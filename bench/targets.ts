@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { DbCounter } from './db-counter';
 import { runDelivery, type DeliveryResult } from './delivery';
 import type { BenchOptions, Target } from './options';
-import { freePort, startBaseline, startServer, stopProcess } from './processes';
+import { freePort, startBaseline, startServer, stopProcess, type ServerEnv, type Started } from './processes';
 import type { BenchRoom } from './protocol';
 import { ResourceSampler } from './resources';
 import { cleanRedis, resetDatabase, seed } from './setup';
@@ -92,7 +92,12 @@ export async function benchServer(opts: BenchOptions, repoRoot: string, logFile:
   const rooms = await prepareServerWorld(opts, repoRoot);
   const port = await freePort();
   const env = { port, databaseUrl: opts.databaseUrl, redisUrl: opts.redisUrl, jwtSecret: opts.jwtSecret, logFile };
-  const server = await startServer(repoRoot, env);
+  // Peers first: the measured server then knows from its start that it is not alone.
+  const peers = await startPeers(opts, repoRoot, env);
+  const server = await startServer(repoRoot, env).catch(async (err: unknown) => {
+    await Promise.all(peers.map((p) => stopProcess(p.child)));
+    throw err;
+  });
   let counter: DbCounter | undefined;
   try {
     counter = await DbCounter.start(opts.databaseUrl);
@@ -104,5 +109,22 @@ export async function benchServer(opts: BenchOptions, repoRoot: string, logFile:
   } finally {
     await counter?.stop();
     await stopProcess(server.child);
+    await Promise.all(peers.map((p) => stopProcess(p.child)));
   }
+}
+
+/**
+ * Idle server instances on the same Redis (BENCH_SERVER_PEERS): no clients, no worker. With a
+ * peer the measured server's adapter publishes every broadcast, as in a cluster; alone it
+ * keeps them local (src/chat/instance-aware-redis-adapter.ts).
+ */
+async function startPeers(opts: BenchOptions, repoRoot: string, env: ServerEnv): Promise<Started[]> {
+  const peers: Started[] = [];
+  for (let i = 1; i <= opts.serverPeers; i++) {
+    const logFile = env.logFile.replace(/-server\.log$/, `-peer${i}.log`);
+    const peer = await startServer(repoRoot, { ...env, port: await freePort(), logFile }, { WORKER_ENABLED: 'false' });
+    peers.push(peer);
+    console.log(`[server] idle peer instance ${i} at ${peer.url}`);
+  }
+  return peers;
 }
