@@ -22,6 +22,7 @@ function setup() {
   });
   const pub = { options: { db: 0 }, publish: jest.fn(), on: jest.fn(), off: jest.fn() };
   const sub = {
+    status: 'ready',
     psubscribe: jest.fn(),
     subscribe: jest.fn(),
     punsubscribe: jest.fn(),
@@ -37,7 +38,7 @@ function setup() {
   const published = () => pub.publish.mock.calls.map(([channel]: [string]) => channel);
   const broadcast = () =>
     adapter.broadcast({ type: 2, data: ['message', {}], nsp: '/' }, { rooms: new Set(['room:1']), except: new Set() });
-  return { adapter, nsp, published, broadcast };
+  return { adapter, nsp, sub, published, broadcast };
 }
 
 const flush = () => new Promise((r) => setImmediate(r));
@@ -85,6 +86,16 @@ describe('InstanceAwareRedisAdapter', () => {
     expect(adapter.isAlone).toBe(false);
     broadcast();
     expect(published().filter((c) => c.startsWith('socket.io#'))).toHaveLength(1);
+    void adapter.close();
+  });
+
+  it('publishes while its own subscription is down (a count of 1 is then a peer)', async () => {
+    const counts = controlledCounts();
+    const { adapter, sub } = setup();
+    sub.status = 'reconnecting';
+    counts.shift()!.resolve(1);
+    await flush();
+    expect(adapter.isAlone).toBe(false);
     void adapter.close();
   });
 

@@ -6,7 +6,7 @@ import { PEER_HELLO } from '../common/constants';
 type BroadcastArgs = Parameters<RedisAdapter['broadcast']>;
 
 /** How often an instance counts the instances on its Redis (one PUBSUB NUMSUB). */
-export const INSTANCE_POLL_MS = 1000;
+const INSTANCE_POLL_MS = 1000;
 
 /**
  * The socket.io Redis adapter, minus the Redis round trip when nobody else listens.
@@ -50,7 +50,9 @@ export class InstanceAwareRedisAdapter extends RedisAdapter {
     const hellosBefore = this.hellos;
     this.serverCount().then(
       (n) => {
-        if (this.hellos === hellosBefore) this.alone = n <= 1;
+        // The count includes this instance only while its own subscription is up: with it
+        // reconnecting, a count of 1 is a peer, not us.
+        if (this.hellos === hellosBefore) this.alone = n <= 1 && (this.subClient as Redis).status === 'ready';
       },
       () => (this.alone = false),
     );
