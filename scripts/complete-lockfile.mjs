@@ -27,7 +27,9 @@ const CPU = {
 
 function platformOf(name) {
   const parts = name.split('/').pop().split('-');
-  const os = parts.find((p) => OS.includes(p));
+  // Some packages spell the platform out (napi-windows-process-start-time, an optional
+  // dependency of Vite): npm's own name for it is win32.
+  const os = parts.includes('windows') ? 'win32' : parts.find((p) => OS.includes(p));
   const cpu = parts.find((p) => p in CPU);
   if (!os && !cpu) return null;
   const entry = {};
@@ -40,12 +42,15 @@ function platformOf(name) {
 
 let added = 0;
 for (const [path, meta] of Object.entries(pkgs)) {
-  for (const [dep, version] of Object.entries(meta.optionalDependencies ?? {})) {
+  for (let [dep, version] of Object.entries(meta.optionalDependencies ?? {})) {
     const nested = `${path ? `${path}/` : ''}node_modules/${dep}`;
     if (pkgs[nested] || pkgs[`node_modules/${dep}`]) continue;
     const platform = platformOf(dep);
     if (!platform) continue; // not a platform build: leave it to npm
     const base = dep.split('/').pop();
+    // Most are pinned exactly; a range (^0.1.0) names its lowest version, which npm never
+    // fetches on a platform the entry excludes.
+    version = version.replace(/^[\^~]/, '');
     pkgs[`node_modules/${dep}`] = {
       version,
       resolved: `https://registry.npmjs.org/${dep}/-/${base}-${version}.tgz`,
