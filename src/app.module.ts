@@ -56,7 +56,8 @@ export class AppModule implements NestModule {
       module: AppModule,
       imports: [...infra, ...http],
       providers: [
-        // APP_PIPE reaches socket events too: one validation path for both transports.
+        // REST validation. Nest 12 hands APP_PIPE to gateways too, but it steps aside for socket
+        // payloads: ChatGateway binds SocketPayloadPipe itself (same rules, WsException errors).
         { provide: APP_PIPE, useClass: PayloadValidationPipe },
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
       ],

@@ -1,10 +1,11 @@
-import { Controller, Get, Param, ParseIntPipe, Query } from '@nestjs/common';
+import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { AuthUser } from '../auth/auth.types';
 import { CurrentUser } from '../auth/decorators';
 import { AppError } from '../common/errors';
 import { ChatHistoryService } from './chat-history.service';
 import { ChatHistoryListQueryDto, HistoryQueryDto } from './dto/history-query.dto';
+import { IdParamPipe } from '../common/id-param.pipe';
 
 @ApiTags('history')
 @ApiBearerAuth()
@@ -13,7 +14,7 @@ export class ChatHistoryController {
   constructor(private readonly history: ChatHistoryService) {}
 
   @Get('chatrooms/:id/messages')
-  messages(@CurrentUser() user: AuthUser, @Param('id', ParseIntPipe) id: number, @Query() q: HistoryQueryDto) {
+  messages(@CurrentUser() user: AuthUser, @Param('id', IdParamPipe) id: number, @Query() q: HistoryQueryDto) {
     if (q.before !== undefined && q.after !== undefined) {
       throw AppError.validation('Use either before or after, not both', [
         { field: 'after', errors: ['cannot be combined with before'] },

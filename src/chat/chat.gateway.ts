@@ -1,4 +1,4 @@
-import { Logger, UseFilters } from '@nestjs/common';
+import { Logger, UseFilters, UsePipes } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
@@ -12,6 +12,7 @@ import type { DefaultEventsMap, Server, Socket } from 'socket.io';
 import type { AuthUser } from '../auth/auth.types';
 import { bearerToken, TokenService } from '../auth/token.service';
 import { ClientEvent, roomChannel, ServerEvent, TimelineEvent, userChannel } from '../common/constants';
+import { SocketPayloadPipe } from '../common/payload-validation.pipe';
 import { InboxNotifier } from '../inbox/inbox-notifier.service';
 import { InboxService } from '../inbox/inbox.service';
 import { Broadcaster } from './broadcaster.service';
@@ -26,12 +27,13 @@ const ok = <T>(data: T) => ({ ok: true as const, data });
 
 /**
  * socket.io entry point. Sockets authenticate once, at the handshake, and join their
- * `user:<id>` channel; every event is validated (the app-wide PayloadValidationPipe, bound
- * as APP_PIPE, covers gateways too), authorised in ChatService, and
- * answered through its acknowledgement. Server options (CORS, payload limit, Redis
- * adapter) come from RedisIoAdapter.
+ * `user:<id>` channel; every event payload is validated by SocketPayloadPipe, bound here
+ * (raw checks, then the DTO rules REST bodies get), authorised in ChatService, and answered
+ * through its acknowledgement; WsExceptionFilter shapes every failure. Server options (CORS,
+ * payload limit, Redis adapter) come from RedisIoAdapter.
  */
 @WebSocketGateway()
+@UsePipes(SocketPayloadPipe)
 @UseFilters(WsExceptionFilter)
 export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
   private readonly logger = new Logger(ChatGateway.name);

@@ -1,10 +1,11 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Post, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { AuthUser } from '../auth/auth.types';
 import { CurrentUser } from '../auth/decorators';
 import { ChatroomsService } from './chatrooms.service';
 import { AddMembersDto, CreateChatroomDto, DirectChatroomDto } from './dto/chatroom.dto';
+import { IdParamPipe } from '../common/id-param.pipe';
 
 @ApiTags('chatrooms')
 @ApiBearerAuth()
@@ -35,13 +36,13 @@ export class ChatroomsController {
   }
 
   @Get(':id')
-  get(@CurrentUser() user: AuthUser, @Param('id', ParseIntPipe) id: number) {
+  get(@CurrentUser() user: AuthUser, @Param('id', IdParamPipe) id: number) {
     return this.chatrooms.get(user, id);
   }
 
   @Post(':id/members')
   @HttpCode(200)
-  addMembers(@CurrentUser() user: AuthUser, @Param('id', ParseIntPipe) id: number, @Body() dto: AddMembersDto) {
+  addMembers(@CurrentUser() user: AuthUser, @Param('id', IdParamPipe) id: number, @Body() dto: AddMembersDto) {
     return this.chatrooms.addMembers(user, id, dto);
   }
 
@@ -49,8 +50,8 @@ export class ChatroomsController {
   @HttpCode(204)
   removeMember(
     @CurrentUser() user: AuthUser,
-    @Param('id', ParseIntPipe) id: number,
-    @Param('userId', ParseIntPipe) userId: number,
+    @Param('id', IdParamPipe) id: number,
+    @Param('userId', IdParamPipe) userId: number,
   ) {
     return this.chatrooms.removeMember(user, id, userId);
   }

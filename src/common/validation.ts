@@ -25,7 +25,9 @@ export function validationError(errors: ValidationError[]): AppError {
  * The options both transports use: unknown fields are rejected (not silently dropped),
  * payloads become DTO instances, and a failure names every bad field.
  */
-export function createValidationPipe(exceptionFactory = validationError): ValidationPipe {
+export function createValidationPipe(
+  exceptionFactory: (errors: ValidationError[]) => unknown = validationError,
+): ValidationPipe {
   return new ValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,

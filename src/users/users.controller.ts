@@ -1,8 +1,9 @@
-import { Controller, Get, Param, ParseIntPipe } from '@nestjs/common';
+import { Controller, Get, Param } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { AuthUser } from '../auth/auth.types';
 import { CurrentUser } from '../auth/decorators';
 import { UsersService } from './users.service';
+import { IdParamPipe } from '../common/id-param.pipe';
 
 @ApiTags('users')
 @ApiBearerAuth()
@@ -16,7 +17,7 @@ export class UsersController {
   }
 
   @Get(':id')
-  get(@CurrentUser() user: AuthUser, @Param('id', ParseIntPipe) id: number) {
+  get(@CurrentUser() user: AuthUser, @Param('id', IdParamPipe) id: number) {
     return this.users.get(user, id);
   }
 }

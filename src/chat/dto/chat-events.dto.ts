@@ -4,8 +4,10 @@ import {
   ArrayMinSize,
   IsArray,
   IsBoolean,
+  IsDefined,
   IsIn,
   IsInt,
+  IsObject,
   IsOptional,
   IsString,
   Length,
@@ -14,25 +16,25 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-
-const MAX_INT = 2_147_483_647;
+import { IsId, IsSeq } from '../../common/input-rules';
+import { SocketPayload } from '../../common/payload-validation.pipe';
 /** A hard ceiling before the configurable MESSAGE_MAX_LENGTH check, so huge strings are refused cheaply. */
 const CONTENT_HARD_MAX = 100_000;
 
 export class RoomRefDto {
-  @IsInt()
-  @Min(1)
-  @Max(MAX_INT)
+  @IsId()
   chatroomId: number;
 }
 
+@SocketPayload()
 export class JoinRoomDto extends RoomRefDto {
   /** Accepted for old clients; must be the caller's own id. */
   @IsOptional()
-  @IsInt()
+  @IsId()
   userId?: number;
 }
 
+@SocketPayload()
 export class LeaveRoomDto extends JoinRoomDto {}
 
 export class MessageContentDto {
@@ -44,6 +46,7 @@ export class MessageContentDto {
   content: string;
 }
 
+@SocketPayload()
 export class SendMessageDto extends RoomRefDto {
   /** The client's own id for this message: a resend with it returns the first ack. */
   @IsOptional()
@@ -51,30 +54,34 @@ export class SendMessageDto extends RoomRefDto {
   @Matches(/^[\w.:-]{1,64}$/, { message: 'clientMsgId must be 1-64 of letters, digits, _ . : -' })
   clientMsgId?: string;
 
+  // ValidateNested alone skips a missing or non-object value (class-validator README).
+  @IsDefined()
+  @IsObject()
   @ValidateNested()
   @Type(() => MessageContentDto)
   message: MessageContentDto;
 
   /** Accepted for old clients; must be the caller's own id. */
   @IsOptional()
-  @IsInt()
+  @IsId()
   sendUserId?: number;
 }
 
 export class SyncRoomDto extends RoomRefDto {
-  @IsInt()
-  @Min(0)
-  @Max(MAX_INT)
+  @IsSeq()
   afterSeq: number;
 }
 
 export const SYNC_MAX_ROOMS = 100;
 export const SYNC_MAX_LIMIT = 500;
 
+@SocketPayload()
 export class SyncDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(SYNC_MAX_ROOMS)
+  // Each element must itself be an object: ValidateNested accepts [[]] as "an empty array of rooms".
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => SyncRoomDto)
   rooms: SyncRoomDto[];
@@ -86,14 +93,14 @@ export class SyncDto {
   limit?: number;
 }
 
+@SocketPayload()
 export class TypingDto extends RoomRefDto {
   @IsBoolean()
   typing: boolean;
 }
 
+@SocketPayload()
 export class MarkReadDto extends RoomRefDto {
-  @IsInt()
-  @Min(0)
-  @Max(MAX_INT)
+  @IsSeq()
   seq: number;
 }

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsOptional, IsString, Length, Min } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsOptional, IsString, Length } from 'class-validator';
+import { IsId } from '../../common/input-rules';
 
 export const MAX_MEMBERS_PER_REQUEST = 500;
 
@@ -13,15 +14,13 @@ export class CreateChatroomDto {
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(MAX_MEMBERS_PER_REQUEST)
-  @IsInt({ each: true })
-  @Min(1, { each: true })
+  @IsId({ each: true })
   memberIds?: number[];
 }
 
 export class DirectChatroomDto {
   @ApiProperty()
-  @IsInt()
-  @Min(1)
+  @IsId()
   userId: number;
 }
 
@@ -30,7 +29,6 @@ export class AddMembersDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(MAX_MEMBERS_PER_REQUEST)
-  @IsInt({ each: true })
-  @Min(1, { each: true })
+  @IsId({ each: true })
   userIds: number[];
 }

@@ -1,20 +1,9 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import {
-  ArrayMaxSize,
-  ArrayMinSize,
-  IsArray,
-  IsBoolean,
-  IsInt,
-  IsOptional,
-  IsUUID,
-  Max,
-  Min,
-  ValidateIf,
-} from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsOptional, IsUUID, ValidateIf } from 'class-validator';
+import { IsId, IsSeq } from '../../common/input-rules';
 import { MessageCursorQueryDto } from '../../messages/dto/message-query.dto';
 
-const MAX_INT = 2_147_483_647;
 export const MAX_IDS = 100;
 
 /** Received messages: the shared id cursor and room filter, plus `unread`. */
@@ -30,16 +19,12 @@ export class InboxMessagesQueryDto extends MessageCursorQueryDto {
 export class MarkReadBodyDto {
   @ApiPropertyOptional()
   @ValidateIf((o: MarkReadBodyDto) => o.messageIds === undefined)
-  @IsInt()
-  @Min(1)
-  @Max(MAX_INT)
+  @IsId()
   chatroomId?: number;
 
   @ApiPropertyOptional()
   @ValidateIf((o: MarkReadBodyDto) => o.messageIds === undefined)
-  @IsInt()
-  @Min(0)
-  @Max(MAX_INT)
+  @IsSeq()
   seq?: number;
 
   @ApiPropertyOptional({ type: [String] })

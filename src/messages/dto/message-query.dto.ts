@@ -1,9 +1,8 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsISO8601, IsOptional, IsString, IsUUID, Length, Max, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsOptional, IsString, IsUUID, Length } from 'class-validator';
+import { IsId, IsStrictDate } from '../../common/input-rules';
 import { LimitQueryDto } from '../../common/pagination';
-
-const MAX_INT = 2_147_483_647;
 
 /** Query strings carry booleans as text; anything but 'true'/'false' is left for IsBoolean to refuse. */
 const toBool = ({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value);
@@ -18,9 +17,7 @@ export class MessageCursorQueryDto extends LimitQueryDto {
   @ApiPropertyOptional({ description: 'Only messages of this room' })
   @IsOptional()
   @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(MAX_INT)
+  @IsId()
   chatroomId?: number;
 }
 
@@ -30,9 +27,7 @@ export class AdminMessagesQueryDto extends MessageCursorQueryDto {
   @ApiPropertyOptional({ description: 'Only messages of this sender' })
   @IsOptional()
   @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(MAX_INT)
+  @IsId()
   senderId?: number;
 
   @ApiPropertyOptional({ enum: ['text', 'image', 'file'] })
@@ -42,12 +37,12 @@ export class AdminMessagesQueryDto extends MessageCursorQueryDto {
 
   @ApiPropertyOptional({ format: 'date-time', description: 'createdAt at or after this' })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsStrictDate()
   from?: string;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'createdAt before this' })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsStrictDate()
   to?: string;
 
   @ApiPropertyOptional({ default: false, description: 'Include retracted and moderated messages (tombstones)' })

@@ -1,0 +1,21 @@
+import { ArgumentMetadata, Injectable, PipeTransform } from '@nestjs/common';
+import { AppError } from './errors';
+import { MAX_INT4 } from './input-rules';
+
+/**
+ * A numeric id in the path: decimal digits only, 1..2^31-1. ParseIntPipe checks the format
+ * but not the range, so `/users/99999999999` reached PostgreSQL and failed there (500).
+ * Refusals name the parameter, like every other VALIDATION_FAILED.
+ */
+@Injectable()
+export class IdParamPipe implements PipeTransform<unknown, number> {
+  transform(value: unknown, metadata: ArgumentMetadata): number {
+    // The app-wide pipe may already have turned the digits into a number (primitive params).
+    const n = typeof value === 'string' ? (/^\d{1,10}$/.test(value) ? Number(value) : NaN) : value;
+    if (typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= MAX_INT4) return n;
+    const field = metadata.data ?? 'id';
+    throw AppError.validation(`Invalid fields: ${field}`, [
+      { field, errors: [`${field} must be an integer from 1 to ${MAX_INT4}`] },
+    ]);
+  }
+}

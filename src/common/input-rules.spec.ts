@@ -1,0 +1,103 @@
+import { ArgumentMetadata } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import { AppError } from './errors';
+import { IdParamPipe } from './id-param.pipe';
+import { IsId, IsSeq, IsStrictDate, isStrictDateTime, MAX_INT4 } from './input-rules';
+
+class Probe {
+  @IsId()
+  id: number;
+
+  @IsSeq()
+  seq: number;
+
+  @IsStrictDate()
+  from: string;
+}
+
+const errorsOf = (plain: Record<string, unknown>) =>
+  validateSync(plainToInstance(Probe, { id: 1, seq: 0, from: '2024-01-01', ...plain })).map((e) => e.property);
+
+describe('IsId / IsSeq', () => {
+  it.each([1, MAX_INT4])('accepts the id %p', (id) => expect(errorsOf({ id })).toEqual([]));
+  it.each([0, -1, -0, MAX_INT4 + 1, 2 ** 53, 1.5, Infinity, NaN, '1', true, null])('refuses the id %p', (id) =>
+    expect(errorsOf({ id })).toEqual(['id']),
+  );
+  it.each([0, MAX_INT4])('accepts the seq %p', (seq) => expect(errorsOf({ seq })).toEqual([]));
+  it.each([-1, MAX_INT4 + 1, 0.5, '0'])('refuses the seq %p', (seq) => expect(errorsOf({ seq })).toEqual(['seq']));
+});
+
+describe('IsStrictDate', () => {
+  it.each([
+    '2024-01-01',
+    '2024-02-29',
+    '2000-02-29T23:59:59Z',
+    '0001-01-01T00:00:00Z',
+    '9999-12-31T23:59:59.999+14:00',
+    '2024-06-30T12:00:00.123456-05:30',
+    '2026-11-30T03:12:09.123Z',
+  ])('accepts %p', (from) => expect(errorsOf({ from })).toEqual([]));
+
+  it.each([
+    '2024-W01-1',
+    '+2024-01-01',
+    '+002024-01-01T00:00:00Z',
+    '2024-001',
+    '20240101',
+    '2023-02-29',
+    '1900-02-29',
+    '2024-13-01',
+    '2024-04-31',
+    '0000-01-01',
+    '2024-01-01T24:00:00Z',
+    '2024-01-01T12:60:00Z',
+    '2024-01-01T12:00:60Z',
+    '2024-01-01T12:00:00',
+    '2024-01-01T12:00Z',
+    '2024-01-01T12:00:00+15:00',
+    '2024-01-01T12:00:00.1234567Z',
+    '2024-01-01 12:00:00Z',
+    'yesterday',
+    '',
+    5,
+    ['2024-01-01'],
+  ])('refuses %p', (from) => expect(errorsOf({ from })).toEqual(['from']));
+
+  it('turns a plain date into midnight UTC', () => {
+    expect(plainToInstance(Probe, { from: '2024-03-01' }).from).toBe('2024-03-01T00:00:00Z');
+  });
+
+  it('knows leap years below year 100', () => {
+    expect(isStrictDateTime('0004-02-29T00:00:00Z')).toBe(true);
+    expect(isStrictDateTime('0100-02-29T00:00:00Z')).toBe(false);
+  });
+});
+
+describe('IdParamPipe', () => {
+  const pipe = new IdParamPipe();
+  const meta: ArgumentMetadata = { type: 'param', data: 'userId' };
+
+  it.each([
+    ['1', 1],
+    ['2147483647', MAX_INT4],
+    [42, 42],
+  ])('turns %p into %p', (raw, n) => expect(pipe.transform(raw, meta)).toBe(n));
+
+  it.each(['0', '2147483648', '99999999999', '-1', '1.5', '1e3', ' 1', 'abc', '', 2 ** 31, 0, 1.5, undefined])(
+    'refuses %p naming the parameter',
+    (raw) => {
+      let err: unknown;
+      try {
+        pipe.transform(raw, meta);
+      } catch (e) {
+        err = e;
+      }
+      expect((err as AppError).getResponse()).toMatchObject({
+        statusCode: 400,
+        code: 'VALIDATION_FAILED',
+        details: [{ field: 'userId', errors: [expect.stringContaining('2147483647')] }],
+      });
+    },
+  );
+});

@@ -1,0 +1,66 @@
+import { applyDecorators } from '@nestjs/common';
+import { Transform } from 'class-transformer';
+import { IsInt, Max, Min, ValidateBy, ValidationOptions } from 'class-validator';
+
+/** The largest value of a PostgreSQL `int4` column: every id and seq in this schema is one. */
+export const MAX_INT4 = 2_147_483_647;
+
+/**
+ * A row id (users, chatrooms): an integer 1..2^31-1. Bigger numbers would reach PostgreSQL
+ * and fail there ("value out of range") instead of being refused here.
+ */
+export const IsId = (options?: ValidationOptions) =>
+  applyDecorators(IsInt(options), Min(1, options), Max(MAX_INT4, options));
+
+/** A room sequence number or read position: an integer 0..2^31-1 (`int4`). */
+export const IsSeq = (options?: ValidationOptions) =>
+  applyDecorators(IsInt(options), Min(0, options), Max(MAX_INT4, options));
+
+// Only forms PostgreSQL's timestamptz input reads exactly as ECMAScript does: a calendar date,
+// optionally with a time of day and a mandatory zone. ISO week dates (2024-W01-1), ordinal
+// dates, expanded years (+2024-01-01) and the like pass IsISO8601 but fail the cast.
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?(?:Z|[+-](\d{2}):(\d{2}))$/;
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+
+const daysInMonth = (y: number, m: number) => new Date(Date.UTC(y, m, 0)).getUTCDate();
+
+/**
+ * True for `YYYY-MM-DDTHH:mm:ss(.ffffff)?(Z|±hh:mm)` with a real calendar date, years
+ * 0001..9999, hours 00..23 and offsets up to ±14:59.
+ */
+export function isStrictDateTime(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  const m = DATE_TIME.exec(value);
+  if (!m) return false;
+  const [y, mo, d, h, mi, s, oh = '0', om = '0'] = m.slice(1).map((x) => x ?? '0');
+  const year = Number(y);
+  const month = Number(mo);
+  if (year < 1 || month < 1 || month > 12) return false;
+  // Date.UTC maps years 0..99 to 1900..1999; leap years repeat every 400 years, so shift.
+  const day = Number(d);
+  if (day < 1 || day > daysInMonth(year < 100 ? year + 400 : year, month)) return false;
+  return Number(h) <= 23 && Number(mi) <= 59 && Number(s) <= 59 && Number(oh) <= 14 && Number(om) <= 59;
+}
+
+/**
+ * A point in time for a filter: `YYYY-MM-DD` (midnight UTC) or an ISO 8601 date-time with
+ * a zone, in the strict form isStrictDateTime accepts. Anything else is VALIDATION_FAILED
+ * here rather than an error from PostgreSQL's cast.
+ */
+export const IsStrictDate = (options?: ValidationOptions) =>
+  applyDecorators(
+    Transform(({ value }: { value: unknown }) =>
+      typeof value === 'string' && DATE_ONLY.test(value) ? `${value}T00:00:00Z` : value,
+    ),
+    ValidateBy(
+      {
+        name: 'isStrictDate',
+        validator: {
+          validate: (value: unknown) => isStrictDateTime(value),
+          defaultMessage: (args) =>
+            `${args?.property ?? 'value'} must be YYYY-MM-DD or YYYY-MM-DDTHH:mm:ss(.sss)(Z|±hh:mm), a real date in years 1-9999`,
+        },
+      },
+      options,
+    ),
+  );
