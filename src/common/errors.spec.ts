@@ -19,6 +19,11 @@ describe('toErrorBody', () => {
     expect(toErrorBody(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toMatchObject({ code: 'UNAVAILABLE' });
   });
 
+  it('answers a row that vanished under a racing request (Prisma P2025) with 404', () => {
+    const err = Object.assign(new Error('No record was found for a delete.'), { code: 'P2025' });
+    expect(toErrorBody(err)).toEqual({ statusCode: 404, code: 'NOT_FOUND', message: 'Not found' });
+  });
+
   it('never leaks an unexpected error', () => {
     const body = toErrorBody(new Error('relation "users" does not exist at SELECT * FROM users'));
     expect(body).toEqual({ statusCode: 500, code: 'INTERNAL', message: 'Internal server error' });

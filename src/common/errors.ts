@@ -79,6 +79,10 @@ export function toErrorBody(err: unknown): ErrorBody {
     const message = typeof raw === 'string' ? raw : Array.isArray(raw) ? raw.join('; ') : err.message;
     return { statusCode: status, code: CODE_OF_STATUS[status] ?? codeForStatus(status), message };
   }
+  if ((err as { code?: unknown } | null)?.code === 'P2025') {
+    // Prisma: the row to update or delete is gone, e.g. two requests removing the same member.
+    return { statusCode: 404, code: ErrorCode.NotFound, message: 'Not found' };
+  }
   if (isUnavailable(err)) {
     return { statusCode: 503, code: ErrorCode.Unavailable, message: 'A backing service is unavailable; retry shortly' };
   }
