@@ -125,7 +125,8 @@ describe('fuzz: every route and event, generated from the OpenAPI document and D
     const statuses = new Map<number, number>();
     const httpFailures: string[] = [];
     await pool(httpCases, HTTP_CONCURRENCY, async (c) => {
-      const res = await send(agent, t.url, c);
+      // A reset connection counts as status 0 and a failure, and the run goes on.
+      const res = await send(agent, t.url, c).catch((e: Error) => ({ status: 0, body: e.message }));
       statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
       const problem = checkHttp(res.status, res.body);
       if (problem) httpFailures.push(`${c.label}: ${c.method} ${c.url.slice(0, 200)} → ${res.status} ${problem}`);
@@ -184,12 +185,12 @@ describe('fuzz: every route and event, generated from the OpenAPI document and D
 
     const exceptionCodes = new Map<string, number>();
     for (const e of exceptions) exceptionCodes.set(String(e.code), (exceptionCodes.get(String(e.code)) ?? 0) + 1);
-    const fiveXX = [...statuses].filter(([s]) => s >= 500).reduce((a, [, k]) => a + k, 0);
+    const fiveXX = [...statuses].filter(([s]) => s >= 500 || s === 0).reduce((a, [, k]) => a + k, 0);
     const internal = (ackCodes.get('INTERNAL') ?? 0) + (exceptionCodes.get('INTERNAL') ?? 0);
     console.log(
       [
         `fuzz seed ${SEED}`,
-        `HTTP: ${httpCases.length} requests over ${routes.length} routes in ${(httpMs / 1000).toFixed(1)} s; status ${fmt(statuses)}; 5xx: ${fiveXX}`,
+        `HTTP: ${httpCases.length} requests over ${routes.length} routes in ${(httpMs / 1000).toFixed(1)} s; status ${fmt(statuses)}; 5xx or no response: ${fiveXX}`,
         `socket: ${wsCases.length} payloads over ${events.length} events (+ unknown names) in ${(wsMs / 1000).toFixed(1)} s; acks ${fmt(ackCodes)}; exception events ${fmt(exceptionCodes)}; INTERNAL: ${internal}`,
       ].join('\n'),
     );
@@ -368,6 +369,7 @@ function send(agent: http.Agent, base: string, c: HttpCase): Promise<{ status: n
 
 /** What is wrong with a response, if anything: 5xx, or a 4xx without the contract's error body. */
 function checkHttp(status: number, text: string): string | undefined {
+  if (status === 0) return `no response: ${text}`;
   if (status >= 500) return `server error: ${text.slice(0, 200)}`;
   if (status < 400) return undefined;
   let body: { statusCode?: unknown; code?: unknown; message?: unknown };
