@@ -169,11 +169,8 @@ describe('fuzz: every route and event, generated from the OpenAPI document and D
         });
       });
       const problem = checkAck(ack);
-      const key = problem
-        ? 'bad'
-        : (ack as { ok: boolean; error?: { code: string } }).ok
-          ? 'ok'
-          : (ack as { error: { code: string } }).error.code;
+      const a = ack as { ok?: boolean; error?: { code?: string } } | undefined;
+      const key = a?.ok === true ? 'ok' : (a?.error?.code ?? 'malformed');
       ackCodes.set(key, (ackCodes.get(key) ?? 0) + 1);
       if (problem)
         wsFailures.push(
