@@ -11,7 +11,7 @@ import {
 import type { DefaultEventsMap, Server, Socket } from 'socket.io';
 import type { AuthUser } from '../auth/auth.types';
 import { bearerToken, TokenService } from '../auth/token.service';
-import { ClientEvent, roomChannel, ServerEvent, TimelineEvent, userChannel } from '../common/constants';
+import { ClientEvent, roomChannel, ServerEvent, userChannel } from '../common/constants';
 import { InboxNotifier } from '../inbox/inbox-notifier.service';
 import { InboxService } from '../inbox/inbox.service';
 import { Broadcaster } from './broadcaster.service';
@@ -20,7 +20,13 @@ import { JoinRoomDto, LeaveRoomDto, MarkReadDto, SendMessageDto, SyncDto, Typing
 import { PresenceService } from './presence.service';
 import { WsExceptionFilter } from './ws-exception.filter';
 
-type AuthedSocket = Socket<DefaultEventsMap, DefaultEventsMap, DefaultEventsMap, { user: AuthUser }>;
+/** `joined`: the rooms whose broadcast this socket joined, to leave them on disconnect. */
+type AuthedSocket = Socket<
+  DefaultEventsMap,
+  DefaultEventsMap,
+  DefaultEventsMap,
+  { user: AuthUser; joined?: Set<number> }
+>;
 
 const ok = <T>(data: T) => ({ ok: true as const, data });
 
@@ -69,7 +75,10 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   async handleDisconnect(socket: AuthedSocket): Promise<void> {
     const user = socket.data.user as AuthUser | undefined;
     if (!user) return;
-    await this.presence.disconnected(user.id).catch((e: Error) => this.logger.warn(`presence: ${e.message}`));
+    const left = [...(socket.data.joined ?? [])].map((chatroomId) => this.presence.left(user.id, chatroomId));
+    await Promise.all([...left, this.presence.disconnected(user.id)]).catch((e: Error) =>
+      this.logger.warn(`presence: ${e.message}`),
+    );
   }
 
   @SubscribeMessage(ClientEvent.JoinRoom)
@@ -77,8 +86,11 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     const { user } = socket.data;
     const data = await this.chat.join(user, dto.chatroomId, dto.userId);
     await socket.join(roomChannel(dto.chatroomId));
-    const event = { type: TimelineEvent.JoinRoom, chatroomId: dto.chatroomId, userId: user.id };
-    this.broadcaster.toRoom(dto.chatroomId, ServerEvent.Message, event);
+    const joined = (socket.data.joined ??= new Set());
+    if (!joined.has(dto.chatroomId)) {
+      joined.add(dto.chatroomId);
+      await this.presence.joined(user.id, dto.chatroomId);
+    }
     return ok(data);
   }
 
@@ -87,8 +99,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     const { user } = socket.data;
     await this.chat.assertMember(user, dto.chatroomId, dto.userId);
     await socket.leave(roomChannel(dto.chatroomId));
-    const event = { type: TimelineEvent.LeaveRoom, chatroomId: dto.chatroomId, userId: user.id };
-    this.broadcaster.toRoom(dto.chatroomId, ServerEvent.Message, event);
+    if (socket.data.joined?.delete(dto.chatroomId)) await this.presence.left(user.id, dto.chatroomId);
     return ok({ chatroomId: dto.chatroomId });
   }
 

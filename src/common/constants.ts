@@ -68,6 +68,8 @@ export const RedisKeys = {
   roomCountsToken: (chatroomId: number) => `chat:room:${chatroomId}:counts`,
   /** A member's cached unread counts per room, with their member tokens (UnreadCache). */
   unreadCounts: (userId: number) => `chat:unread:${userId}`,
-  /** Online socket count of a user across instances (presence). */
-  presence: (userId: number) => `chat:presence:${userId}`,
+  /** A user's sockets across instances, with the grace of a count that fell to 0 (presence). */
+  presence: (userId: number) => `chat:online:${userId}`,
+  /** A user's sockets in a room's broadcast across instances (joinRoom/leaveRoom timeline). */
+  roomAttendance: (chatroomId: number, userId: number) => `chat:room:${chatroomId}:in:${userId}`,
 } as const;

@@ -24,6 +24,7 @@ export class AppConfig {
   readonly workerEnabled: boolean;
   readonly workerMode: 'thread' | 'inline';
   readonly httpEnabled: boolean;
+  readonly presenceGraceMs: number;
 
   constructor(env: EnvironmentVariables) {
     this.nodeEnv = env.NODE_ENV;
@@ -46,6 +47,7 @@ export class AppConfig {
     this.workerEnabled = env.WORKER_ENABLED;
     this.workerMode = env.WORKER_MODE as 'thread' | 'inline';
     this.httpEnabled = env.HTTP_ENABLED;
+    this.presenceGraceMs = env.PRESENCE_GRACE_MS;
   }
 
   /** `quiet`: skip warnings another part of the same process has already given. */

@@ -89,6 +89,17 @@ export class EnvironmentVariables {
   @IsIn(['thread', 'inline'])
   WORKER_MODE = 'thread';
 
+  /**
+   * How long a user whose last socket left (from the service, or from a room's broadcast)
+   * still counts as there: a socket back within it announces nothing, so reconnects and
+   * server restarts cause no presence or join/leave events. Offline is announced this late.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(3_600_000)
+  PRESENCE_GRACE_MS = 30_000;
+
   /** Serve HTTP and sockets (false in `npm run start:worker`). */
   @Transform(toBool)
   HTTP_ENABLED = true;
