@@ -19,6 +19,7 @@ import { MessagesModule } from './messages/messages.module';
 import { PrismaModule } from './prisma/prisma.module';
 import { DatabaseIdentity } from './redis/database-identity';
 import { RedisModule } from './redis/redis.module';
+import { reconnectDelay } from './redis/redis.service';
 import { UsersModule } from './users/users.module';
 
 @Module({})
@@ -40,7 +41,7 @@ export class AppModule implements NestModule {
         // The prefix carries the database identity (read first), like every Redis name.
         inject: [DatabaseIdentity],
         useFactory: () => ({
-          connection: { url: config.redisUrl, maxRetriesPerRequest: null },
+          connection: { url: config.redisUrl, maxRetriesPerRequest: null, retryStrategy: reconnectDelay },
           prefix: queuePrefix(),
         }),
       }),
