@@ -6,6 +6,7 @@ import { BroadcastModule } from './chat/broadcaster.service';
 import { ChatModule } from './chat/chat.module';
 import { ChatHistoryModule } from './chat-history/chat-history.module';
 import { ChatroomsModule } from './chatrooms/chatrooms.module';
+import { queuePrefix } from './common/constants';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { ShutdownHooksModule } from './common/shutdown-hooks';
 import { requestId } from './common/request-id.middleware';
@@ -16,7 +17,9 @@ import { HealthModule } from './health/health.module';
 import { InboxModule } from './inbox/inbox.module';
 import { MessagesModule } from './messages/messages.module';
 import { PrismaModule } from './prisma/prisma.module';
+import { DatabaseIdentity } from './redis/database-identity';
 import { RedisModule } from './redis/redis.module';
+import { reconnectDelay } from './redis/redis.service';
 import { UsersModule } from './users/users.module';
 
 @Module({})
@@ -33,9 +36,14 @@ export class AppModule implements NestModule {
       PrismaModule,
       RedisModule,
       BroadcastModule,
-      BullModule.forRoot({
+      BullModule.forRootAsync({
         // BullMQ 6 takes the URL itself; workers need unlimited retries on their blocking reads.
-        connection: { url: config.redisUrl, maxRetriesPerRequest: null },
+        // The prefix carries the database identity (read first), like every Redis name.
+        inject: [DatabaseIdentity],
+        useFactory: () => ({
+          connection: { url: config.redisUrl, maxRetriesPerRequest: null, retryStrategy: reconnectDelay },
+          prefix: queuePrefix(),
+        }),
       }),
       history,
     ];
