@@ -10,6 +10,7 @@ import {
 } from '@nestjs/websockets';
 import type { DefaultEventsMap, Server, Socket } from 'socket.io';
 import type { AuthUser } from '../auth/auth.types';
+import { IdentityService } from '../auth/identity.service';
 import { bearerToken, TokenService } from '../auth/token.service';
 import { ClientEvent, roomChannel, ServerEvent, TimelineEvent, userChannel } from '../common/constants';
 import { InboxNotifier } from '../inbox/inbox-notifier.service';
@@ -43,12 +44,16 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     private readonly broadcaster: Broadcaster,
     private readonly inbox: InboxService,
     private readonly inboxNotifier: InboxNotifier,
+    private readonly identity: IdentityService,
   ) {}
 
   afterInit(server: Server): void {
     this.broadcaster.attach(server);
     this.broadcaster.onPeerEviction(({ userId, chatroomId }) => this.chat.forgetMembership(userId, chatroomId));
     this.broadcaster.onPeerActivity((chatroomId) => this.inboxNotifier.schedule(chatroomId));
+    // Revocations, disables and role changes close the user's sockets on every instance.
+    this.identity.attach(server);
+    // The token is checked against the live user (exists, enabled, token version, not logged out).
     server.use((socket, next) => {
       this.tokens
         .verify(handshakeToken(socket))
