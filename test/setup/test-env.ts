@@ -26,6 +26,9 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     REDIS_URL: TEST_REDIS_URL,
     JWT_SECRET: TEST_JWT_SECRET,
     LOG_LEVEL: 'error',
+    // Suites register and call from one address at test speed: throttling has its own suite.
+    AUTH_ATTEMPTS_PER_IP: '1000000',
+    REST_REQUESTS_PER_MIN: '1000000',
     ...overrides,
   };
 }
