@@ -168,6 +168,8 @@ export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables 
 function stripEmpty(raw: Record<string, unknown>): Record<string, unknown> {
   const known = Object.keys(new EnvironmentVariables());
   return Object.fromEntries(
-    Object.entries(raw).filter(([k, v]) => (known.includes(k) || k === 'JWT_SECRET' || k === 'CORS_ORIGINS') && v !== ''),
+    Object.entries(raw).filter(
+      ([k, v]) => (known.includes(k) || k === 'JWT_SECRET' || k === 'CORS_ORIGINS') && v !== '',
+    ),
   );
 }
