@@ -55,14 +55,21 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     this.identity.attach(server);
     // The token is checked against the live user (exists, enabled, token version, not logged out).
     server.use((socket, next) => {
-      this.tokens
-        .verify(handshakeToken(socket))
-        .then((user) => {
-          (socket as AuthedSocket).data.user = user;
-          next();
-        })
-        .catch(() => next(new Error('unauthorized')));
+      authenticate(socket as AuthedSocket)
+        .then(() => next())
+        .catch(() => {
+          socket.rooms.forEach((room) => void socket.leave(room));
+          next(new Error('unauthorized'));
+        });
     });
+    // Joined to `user:<id>` before the second check: a revocation landing while the first
+    // check ran is seen by the second; one landing after it finds the socket in the channel.
+    const authenticate = async (socket: AuthedSocket) => {
+      const token = handshakeToken(socket);
+      const user = await this.tokens.verify(token);
+      await socket.join(userChannel(user.id));
+      socket.data.user = await this.tokens.verify(token);
+    };
   }
 
   async handleConnection(socket: AuthedSocket): Promise<void> {
