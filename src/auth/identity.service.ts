@@ -49,6 +49,7 @@ export class IdentityService implements OnModuleInit, OnApplicationShutdown {
   private readonly channel: string;
   private sub: Redis | undefined;
   private server: Server | undefined;
+  private readonly cacheEnabled: boolean;
 
   constructor(
     private readonly prisma: PrismaService,
@@ -64,8 +65,6 @@ export class IdentityService implements OnModuleInit, OnApplicationShutdown {
     this.channel = `chat:identity-changed#${db}`;
   }
 
-  private readonly cacheEnabled: boolean;
-
   async onModuleInit(): Promise<void> {
     this.sub = this.redis.duplicate({
       connectionName: 'identity-sub',
@@ -80,6 +79,11 @@ export class IdentityService implements OnModuleInit, OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     if (this.sub) await closeRedis(this.sub);
+  }
+
+  /** Moves on with every change this instance hears of (the handshake re-checks when it moved). */
+  get changes(): number {
+    return this.generation;
   }
 
   /** The socket server whose sockets a change disconnects (the gateway attaches it). */

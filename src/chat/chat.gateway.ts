@@ -62,13 +62,17 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
           next(new Error('unauthorized'));
         });
     });
-    // Joined to `user:<id>` before the second check: a revocation landing while the first
-    // check ran is seen by the second; one landing after it finds the socket in the channel.
+    // Joined to `user:<id>` before the last check: a revocation landing while a check ran is
+    // seen by the next one (checked again until none landed); one landing after finds the
+    // socket in the channel.
     const authenticate = async (socket: AuthedSocket) => {
       const token = handshakeToken(socket);
       const user = await this.tokens.verify(token);
       await socket.join(userChannel(user.id));
-      socket.data.user = await this.tokens.verify(token);
+      for (let seen = -1, tries = 0; seen !== this.identity.changes && tries < 5; tries++) {
+        seen = this.identity.changes;
+        socket.data.user = await this.tokens.verify(token);
+      }
     };
   }
 
