@@ -2,14 +2,38 @@ import { INestApplication, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import helmet from 'helmet';
 import { AppModule } from './app.module';
 import { RedisIoAdapter } from './chat/redis-io.adapter';
 import { AppConfig } from './config/app-config';
+import { corsOptions } from './config/cors';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
 /** REST bodies above this are refused with 413 before they are parsed. */
 const JSON_BODY_LIMIT = '256kb';
+
+/**
+ * Content-Security-Policy for everything served here: the web client at `/` (its own
+ * scripts and styles, images from any https: URL since users post image links, a socket to
+ * this same origin) and the Swagger UI at `/docs` (its scripts are files; it needs inline
+ * styles and data: images). No upgrade-insecure-requests: self-hosted installs on plain HTTP
+ * (a LAN address) would lose every subresource.
+ */
+const CSP = {
+  defaultSrc: ["'self'"],
+  baseUri: ["'self'"],
+  objectSrc: ["'none'"],
+  frameAncestors: ["'none'"],
+  formAction: ["'self'"],
+  scriptSrc: ["'self'"],
+  scriptSrcAttr: ["'none'"],
+  styleSrc: ["'self'", "'unsafe-inline'"],
+  imgSrc: ["'self'", 'data:', 'https:'],
+  fontSrc: ["'self'", 'data:'],
+  connectSrc: ["'self'"],
+  upgradeInsecureRequests: null,
+};
 
 /**
  * Builds the HTTP + socket.io application exactly as `main.ts` serves it; e2e tests use the
@@ -21,8 +45,10 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
     bodyParser: false,
   });
   app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
-  app.enableCors({ origin: config.corsOrigins === '*' ? true : config.corsOrigins, credentials: true });
-  app.set('trust proxy', 'loopback');
+  app.use(helmet({ contentSecurityPolicy: { directives: CSP } }));
+  app.enableCors(corsOptions(config));
+  // Who may set X-Forwarded-For decides req.ip, which login throttling counts by.
+  app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');
   app.useWebSocketAdapter(new RedisIoAdapter(app));
   app.enableShutdownHooks();

@@ -10,6 +10,7 @@ import {
 } from '@nestjs/websockets';
 import type { DefaultEventsMap, Server, Socket } from 'socket.io';
 import type { AuthUser } from '../auth/auth.types';
+import { IdentityService } from '../auth/identity.service';
 import { bearerToken, TokenService } from '../auth/token.service';
 import { ClientEvent, roomChannel, ServerEvent, userChannel } from '../common/constants';
 import { InboxNotifier } from '../inbox/inbox-notifier.service';
@@ -49,21 +50,36 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     private readonly broadcaster: Broadcaster,
     private readonly inbox: InboxService,
     private readonly inboxNotifier: InboxNotifier,
+    private readonly identity: IdentityService,
   ) {}
 
   afterInit(server: Server): void {
     this.broadcaster.attach(server);
     this.broadcaster.onPeerEviction(({ userId, chatroomId }) => this.chat.forgetMembership(userId, chatroomId));
     this.broadcaster.onPeerActivity((chatroomId) => this.inboxNotifier.schedule(chatroomId));
+    // Revocations, disables and role changes close the user's sockets on every instance.
+    this.identity.attach(server);
+    // The token is checked against the live user (exists, enabled, token version, not logged out).
     server.use((socket, next) => {
-      this.tokens
-        .verify(handshakeToken(socket))
-        .then((user) => {
-          (socket as AuthedSocket).data.user = user;
-          next();
-        })
-        .catch(() => next(new Error('unauthorized')));
+      authenticate(socket as AuthedSocket)
+        .then(() => next())
+        .catch(() => {
+          socket.rooms.forEach((room) => void socket.leave(room));
+          next(new Error('unauthorized'));
+        });
     });
+    // Joined to `user:<id>` before the last check: a revocation landing while a check ran is
+    // seen by the next one (checked again until none landed); one landing after finds the
+    // socket in the channel.
+    const authenticate = async (socket: AuthedSocket) => {
+      const token = handshakeToken(socket);
+      const user = await this.tokens.verify(token);
+      await socket.join(userChannel(user.id));
+      for (let seen = -1, tries = 0; seen !== this.identity.changes && tries < 5; tries++) {
+        seen = this.identity.changes;
+        socket.data.user = await this.tokens.verify(token);
+      }
+    };
   }
 
   async handleConnection(socket: AuthedSocket): Promise<void> {

@@ -23,11 +23,17 @@ async function main(): Promise<void> {
     const existing = await prisma.user.findUnique({ where: { username } });
     if (!existing && !password) throw new Error(`user ${username} does not exist: set ADMIN_PASSWORD to create it`);
     const passwordHash = password ? await hashPassword(password) : undefined;
-    const user = await prisma.user.upsert({
-      where: { username },
-      create: { username, nickName: username, passwordHash: passwordHash!, role: 'admin' },
-      update: { role: 'admin', ...(passwordHash ? { passwordHash } : {}) },
-    });
+    // Not an upsert: its `create` branch is validated even when the user exists, and a
+    // promotion without ADMIN_PASSWORD has no hash to give it.
+    const user = existing
+      ? await prisma.user.update({
+          where: { username },
+          // A new password revokes the account's tokens, as a password change does.
+          data: { role: 'admin', ...(passwordHash ? { passwordHash, tokenVersion: { increment: 1 } } : {}) },
+        })
+      : await prisma.user.create({
+          data: { username, nickName: username, passwordHash: passwordHash!, role: 'admin' },
+        });
     console.log(`${existing ? 'promoted' : 'created'} admin ${user.username} (id ${user.id})`);
   } finally {
     await prisma.$disconnect();

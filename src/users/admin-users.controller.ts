@@ -1,0 +1,44 @@
+import { Body, Controller, HttpCode, Param, ParseIntPipe, Patch, Post, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AdminGuard } from '../auth/admin.guard';
+import type { AuthUser } from '../auth/auth.types';
+import { CurrentUser } from '../auth/decorators';
+import { SetRoleDto } from '../auth/dto/session.dto';
+import { SessionsService } from '../auth/sessions.service';
+
+/** Account administration; every action is written to admin_audit. */
+@ApiTags('admin')
+@ApiBearerAuth()
+@UseGuards(AdminGuard)
+@Controller('admin/users')
+export class AdminUsersController {
+  constructor(private readonly sessions: SessionsService) {}
+
+  @Post(':id/disable')
+  @HttpCode(204)
+  @ApiOperation({ summary: "Disable: the user's tokens stop working and their sockets are disconnected" })
+  @ApiNoContentResponse()
+  async disable(@CurrentUser() admin: AuthUser, @Param('id', ParseIntPipe) id: number): Promise<void> {
+    await this.sessions.setDisabled(admin.id, id, true);
+  }
+
+  @Post(':id/enable')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Enable again: the user logs in anew (tokens from before the disable stay revoked)' })
+  @ApiNoContentResponse()
+  async enable(@CurrentUser() admin: AuthUser, @Param('id', ParseIntPipe) id: number): Promise<void> {
+    await this.sessions.setDisabled(admin.id, id, false);
+  }
+
+  @Patch(':id/role')
+  @HttpCode(204)
+  @ApiOperation({ summary: "Promote or demote; applies at once, the user's sockets reconnect" })
+  @ApiNoContentResponse()
+  async setRole(
+    @CurrentUser() admin: AuthUser,
+    @Param('id', ParseIntPipe) id: number,
+    @Body() dto: SetRoleDto,
+  ): Promise<void> {
+    await this.sessions.setRole(admin.id, id, dto.role);
+  }
+}
