@@ -1,12 +1,13 @@
-import { INestApplication, LogLevel } from '@nestjs/common';
+import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import { RedisIoAdapter } from './chat/redis-io.adapter';
 import { AppConfig } from './config/app-config';
-
-const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+import { createLogger } from './logging/logger';
+import { requestObserver } from './logging/request-observer';
+import { MetricsService } from './metrics/metrics.service';
 
 /** REST bodies above this are refused with 413 before they are parsed. */
 const JSON_BODY_LIMIT = '256kb';
@@ -17,9 +18,10 @@ const JSON_BODY_LIMIT = '256kb';
  */
 export async function createApp(config: AppConfig): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
-    logger: LEVELS.slice(0, LEVELS.indexOf(config.logLevel as LogLevel) + 1),
+    logger: createLogger(config),
     bodyParser: false,
   });
+  app.use(requestObserver(app.get(MetricsService))); // one log line + duration per request
   app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
   app.enableCors({ origin: config.corsOrigins === '*' ? true : config.corsOrigins, credentials: true });
   app.set('trust proxy', 'loopback');

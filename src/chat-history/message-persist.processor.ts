@@ -2,6 +2,7 @@ import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { BeforeApplicationShutdown, Logger } from '@nestjs/common';
 import { Job } from 'bullmq';
 import { Queues } from '../common/constants';
+import { MetricsService } from '../metrics/metrics.service';
 import { RedisService } from '../redis/redis.service';
 import { MessageRepository } from './message.repository';
 import { PendingMessageStore } from './pending-message.store';
@@ -26,6 +27,7 @@ export class MessagePersistProcessor extends WorkerHost implements BeforeApplica
     private readonly repo: MessageRepository,
     private readonly pending: PendingMessageStore,
     private readonly redis: RedisService,
+    private readonly metrics: MetricsService,
   ) {
     super();
   }
@@ -62,7 +64,9 @@ export class MessagePersistProcessor extends WorkerHost implements BeforeApplica
   async process(job: Job<PersistBatchJob>): Promise<number> {
     const { messages } = job.data;
     try {
+      const startedAt = performance.now();
       const inserted = await this.repo.insertBatch(messages);
+      this.metrics.batchStored(messages.length, (performance.now() - startedAt) / 1000, inserted);
       await this.reapplyMutations(messages.map((m) => m.id));
       await this.pending.removeStored(messages);
       return inserted;

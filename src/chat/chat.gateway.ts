@@ -14,6 +14,7 @@ import { bearerToken, TokenService } from '../auth/token.service';
 import { ClientEvent, roomChannel, ServerEvent, TimelineEvent, userChannel } from '../common/constants';
 import { InboxNotifier } from '../inbox/inbox-notifier.service';
 import { InboxService } from '../inbox/inbox.service';
+import { MetricsService } from '../metrics/metrics.service';
 import { Broadcaster } from './broadcaster.service';
 import { ChatService } from './chat.service';
 import { JoinRoomDto, LeaveRoomDto, MarkReadDto, SendMessageDto, SyncDto, TypingDto } from './dto/chat-events.dto';
@@ -43,10 +44,12 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     private readonly broadcaster: Broadcaster,
     private readonly inbox: InboxService,
     private readonly inboxNotifier: InboxNotifier,
+    private readonly metrics: MetricsService,
   ) {}
 
   afterInit(server: Server): void {
     this.broadcaster.attach(server);
+    this.metrics.watchSockets(server);
     this.broadcaster.onPeerEviction(({ userId, chatroomId }) => this.chat.forgetMembership(userId, chatroomId));
     this.broadcaster.onPeerActivity((chatroomId) => this.inboxNotifier.schedule(chatroomId));
     server.use((socket, next) => {
@@ -63,12 +66,14 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   async handleConnection(socket: AuthedSocket): Promise<void> {
     const { user } = socket.data;
     await socket.join(userChannel(user.id));
+    this.logger.debug({ msg: 'socket connected', socketId: socket.id, userId: user.id });
     await this.presence.connected(user.id).catch((e: Error) => this.logger.warn(`presence: ${e.message}`));
   }
 
   async handleDisconnect(socket: AuthedSocket): Promise<void> {
     const user = socket.data.user as AuthUser | undefined;
     if (!user) return;
+    this.logger.debug({ msg: 'socket disconnected', socketId: socket.id, userId: user.id });
     await this.presence.disconnected(user.id).catch((e: Error) => this.logger.warn(`presence: ${e.message}`));
   }
 

@@ -24,6 +24,11 @@ export class AppConfig {
   readonly workerEnabled: boolean;
   readonly workerMode: 'thread' | 'inline';
   readonly httpEnabled: boolean;
+  readonly logFormat: 'json' | 'pretty';
+  /** Empty: /metrics is open. */
+  readonly metricsToken: string;
+  readonly workerHttpPort: number;
+  readonly workerHeartbeatTimeoutMs: number;
 
   constructor(env: EnvironmentVariables) {
     this.nodeEnv = env.NODE_ENV;
@@ -46,6 +51,15 @@ export class AppConfig {
     this.workerEnabled = env.WORKER_ENABLED;
     this.workerMode = env.WORKER_MODE as 'thread' | 'inline';
     this.httpEnabled = env.HTTP_ENABLED;
+    this.logFormat =
+      env.LOG_FORMAT === 'auto'
+        ? env.NODE_ENV === 'production'
+          ? 'json'
+          : 'pretty'
+        : (env.LOG_FORMAT as 'json' | 'pretty');
+    this.metricsToken = env.METRICS_TOKEN;
+    this.workerHttpPort = env.WORKER_HTTP_PORT;
+    this.workerHeartbeatTimeoutMs = env.WORKER_HEARTBEAT_TIMEOUT_MS;
   }
 
   /** `quiet`: skip warnings another part of the same process has already given. */
