@@ -62,7 +62,7 @@ export class ReadinessService implements OnModuleInit {
       return { status: fresh && s.running ? 'up' : 'down', mode: 'thread', ...s };
     }
     // Inline, the worker-only process itself, or WORKER_ENABLED=false: any consumer of the queue will do.
-    const workers = (await withDeadline(this.queue.getWorkers())).length;
+    const workers = await withDeadline(this.workerCount());
     const mode = this.config.workerEnabled ? 'inline' : 'external';
     return { status: workers > 0 ? 'up' : 'down', mode, workers };
   }
@@ -75,6 +75,22 @@ export class ReadinessService implements OnModuleInit {
     const applied = new Set(rows.map((r) => r.migration_name));
     const pending = this.shipped.filter((m) => !applied.has(m));
     return { status: pending.length ? 'down' : 'up', applied: applied.size, pending };
+  }
+
+  /**
+   * Queue consumers connected to our Redis database. BullMQ's own `getWorkers()` reads
+   * CLIENT LIST for the whole server, so a worker of another deployment sharing the server
+   * under another database number (dev, tests, bench) would count; the `db=` field keeps
+   * ours apart. BullMQ names its worker connections `<prefix>:<base64 queue name>[:w:<name>]`.
+   */
+  private async workerCount(): Promise<number> {
+    const name = `${this.queue.opts.prefix ?? 'bull'}:${Buffer.from(this.queue.name).toString('base64')}`;
+    const db = new URL(this.config.redisUrl).pathname.slice(1) || '0';
+    const list = (await this.redis.client.client('LIST')) as string;
+    return list.split(/\r?\n/).filter((line) => {
+      const f = Object.fromEntries(line.split(' ').map((kv) => kv.split('=', 2)));
+      return f.db === db && (f.name === name || f.name?.startsWith(`${name}:w:`));
+    }).length;
   }
 
   /** Jobs not yet done, and how long ago the oldest of them was queued. */
