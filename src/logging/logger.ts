@@ -74,7 +74,11 @@ export class PinoLoggerService implements LoggerService {
 }
 
 /** The process's logger, as configured (LOG_FORMAT, LOG_LEVEL). */
-export function createLogger(config: Pick<AppConfig, 'logFormat' | 'logLevel'>, minLevel?: string): PinoLoggerService {
+export function createLogger(
+  config: Pick<AppConfig, 'logFormat' | 'logLevel'>,
+  minLevel?: string,
+  dest?: pino.DestinationStream,
+): PinoLoggerService {
   const options: pino.LoggerOptions = {
     level: PINO_LEVEL[minLevel ?? config.logLevel] ?? 'info',
     base: { pid: process.pid },
@@ -83,7 +87,8 @@ export function createLogger(config: Pick<AppConfig, 'logFormat' | 'logLevel'>, 
     redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
   };
   const stream =
-    config.logFormat === 'json'
+    dest ??
+    (config.logFormat === 'json'
       ? pino.destination({ dest: 1, sync: true })
       : pretty({
           sync: true,
@@ -91,7 +96,7 @@ export function createLogger(config: Pick<AppConfig, 'logFormat' | 'logLevel'>, 
           translateTime: 'SYS:HH:MM:ss.l',
           ignore: 'pid,hostname,context',
           messageFormat: '[{context}] {msg}',
-        });
+        }));
   return new PinoLoggerService(pino(options, stream));
 }
 
