@@ -67,11 +67,14 @@ async function runWorkerOnly(config: AppConfig): Promise<void> {
   new Logger('Worker').log(`persistence worker running${http}`);
 }
 
-/** e2e tests stall or kill the persistence thread with SIGUSR2 (NODE_ENV=test only). */
+/**
+ * e2e tests stall or kill the persistence thread with SIGWINCH (NODE_ENV=test only): a signal
+ * Nest's shutdown hooks do not take (SIGUSR2 would shut the app down) and Node ignores.
+ */
 function installTestHook(config: AppConfig, thread: PersistThread): void {
   const action = process.env.PERSIST_THREAD_TEST_HOOK;
   if (config.nodeEnv !== 'test' || (action !== 'stall' && action !== 'exit')) return;
-  process.on('SIGUSR2', () => thread.testHook(action));
+  process.on('SIGWINCH', () => thread.testHook(action));
 }
 
 main().catch((err: Error) => {

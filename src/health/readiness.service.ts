@@ -41,6 +41,8 @@ export class ReadinessService implements OnModuleInit {
 
   onModuleInit(): void {
     this.metrics.setQueueSource(() => withDeadline(this.queueSnapshot()));
+    // Connection errors surface as a red check; without a listener BullMQ prints each retry.
+    this.queue.on('error', () => undefined);
   }
 
   async check(): Promise<ReadinessReport> {

@@ -93,6 +93,7 @@ export function createLogger(
       : pretty({
           sync: true,
           colorize: process.stdout.isTTY,
+          singleLine: true,
           translateTime: 'SYS:HH:MM:ss.l',
           ignore: 'pid,hostname,context',
           messageFormat: '[{context}] {msg}',
