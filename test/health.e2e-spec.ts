@@ -89,17 +89,17 @@ describe('readiness with WORKER_ENABLED=false (e2e)', () => {
       if (first.status === 503) {
         expect(first.body.checks.worker).toMatchObject({ status: 'down', mode: 'external', workers: 0 });
       }
-      const ready = await eventually(async () => {
+      const ready = (await eventually(async () => {
         const res = await t.http().get('/health/ready');
         return res.status === 200 ? res : null;
-      }, 20_000);
+      }, 20_000))!;
       expect(ready.body.checks.worker).toMatchObject({ status: 'up', mode: 'external' });
       expect(ready.body.checks.worker.workers).toBeGreaterThanOrEqual(1);
       await worker.stop();
-      const down = await eventually(async () => {
+      const down = (await eventually(async () => {
         const res = await t.http().get('/health/ready');
         return res.status === 503 ? res : null;
-      }, 10_000);
+      }, 10_000))!;
       expect(down.body.checks.worker).toMatchObject({ status: 'down', workers: 0 });
     } finally {
       await worker.stop();

@@ -65,10 +65,10 @@ describe('GET /metrics (e2e)', () => {
       'messages stored',
     );
     // The thread posts its figures after each batch: wait for them to reach the main thread.
-    const after = await eventually(async () => {
+    const after = (await eventually(async () => {
       const m = await scrape();
       return valueOf(m, 'chat_messages_stored_total') - valueOf(before, 'chat_messages_stored_total') === ok ? m : null;
-    });
+    }))!;
     const delta = (name: string, labels: Record<string, string> = {}) =>
       valueOf(after, name, labels) - valueOf(before, name, labels);
 

@@ -28,29 +28,33 @@ describe('persistence thread watchdog (e2e)', () => {
       s = spawnServer({ PORT: freePort(), PERSIST_THREAD_TEST_HOOK: hook, WORKER_HEARTBEAT_TIMEOUT_MS: '2000' });
       const srv = s;
       await waitHealthy(srv);
-      const up = await eventually(async () => ((await ready(srv)).status === 200 ? ready(srv) : null), 20_000, 'ready');
+      const up = (await eventually(
+        async () => ((await ready(srv)).status === 200 ? ready(srv) : null),
+        20_000,
+        'ready',
+      ))!;
       expect(up.body.checks.worker).toMatchObject({ status: 'up', mode: 'thread', restarts: 0 });
 
       srv.proc.kill('SIGWINCH');
-      const down = await eventually(
+      const down = (await eventually(
         async () => {
           const r = await ready(srv);
           return r.status === 503 ? r : null;
         },
         10_000,
         'readiness red',
-      );
+      ))!;
       expect(down.body.checks.worker).toMatchObject({ status: 'down', mode: 'thread' });
 
       await eventually(() => line.test(srv.output()), 10_000, 'the restart log line');
-      const back = await eventually(
+      const back = (await eventually(
         async () => {
           const r = await ready(srv);
           return r.status === 200 ? r : null;
         },
         30_000,
         'readiness back',
-      );
+      ))!;
       expect(back.body.checks.worker).toMatchObject({ status: 'up', restarts: 1 });
       // Liveness never depended on the thread.
       expect((await fetch(`${srv.url}/health/live`)).status).toBe(200);

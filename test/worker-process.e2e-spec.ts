@@ -43,10 +43,10 @@ describe('worker process metrics and health (e2e)', () => {
       });
       expect(ack.ok).toBe(true);
     }
-    const after = await eventually(async () => {
+    const after = (await eventually(async () => {
       const m = parseMetrics(await (await fetch(`${workerUrl}/metrics`)).text());
       return valueOf(m, 'chat_messages_stored_total') - valueOf(before, 'chat_messages_stored_total') === 3 ? m : null;
-    }, 15_000);
+    }, 15_000))!;
     expect(valueOf(after, 'chat_persist_batch_size_sum') - valueOf(before, 'chat_persist_batch_size_sum')).toBe(3);
     // The server sent and acked them; storing is the worker's figure.
     const serverMetrics = parseMetrics((await server.http().get('/metrics')).text);

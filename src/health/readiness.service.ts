@@ -90,7 +90,7 @@ export class ReadinessService implements OnModuleInit {
     const db = new URL(this.config.redisUrl).pathname.slice(1) || '0';
     const list = (await this.redis.client.client('LIST')) as string;
     return list.split(/\r?\n/).filter((line) => {
-      const f = Object.fromEntries(line.split(' ').map((kv) => kv.split('=', 2)));
+      const f = Object.fromEntries(line.split(' ').map((kv) => kv.split('=', 2))) as Record<string, string | undefined>;
       return f.db === db && (f.name === name || f.name?.startsWith(`${name}:w:`));
     }).length;
   }

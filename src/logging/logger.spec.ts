@@ -2,7 +2,7 @@ import { createLogger, redactUrl } from './logger';
 
 function capture(level = 'log') {
   const lines: Record<string, unknown>[] = [];
-  const logger = createLogger({ logFormat: 'json', logLevel: level as 'log' }, undefined, {
+  const logger = createLogger({ logFormat: 'json', logLevel: level }, undefined, {
     write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>),
   });
   return { logger, lines };

@@ -80,6 +80,10 @@ function imageMajor(image: string | undefined): number {
   return Number.parseInt(tag, 10);
 }
 
+/** A `ports` entry as compose's short syntax (`host_ip:host:container`). */
+const portText = (p: NonNullable<Service['ports']>[number]): string =>
+  typeof p === 'object' ? `${p.published ?? ''}:${p.target ?? ''}` : String(p);
+
 const commandText = (c: Service['command']): string => (Array.isArray(c) ? c.join(' ') : (c ?? ''));
 
 /** Compose durations: `30s`, `1m30s`, `1500ms`. */
@@ -221,7 +225,8 @@ describe('docker-compose.yml', () => {
     expect(publishing).toEqual(['lb']);
     const ports = service('lb').ports ?? [];
     expect(ports).toHaveLength(1);
-    expect(String(ports[0])).toMatch(/^\$\{BIND_ADDR:-127\.0\.0\.1\}:\$\{PORT:-3000\}:\d+$/);
+    expect(publishedPorts(service('lb'))).toHaveLength(1);
+    expect(portText(ports[0])).toMatch(/^\$\{BIND_ADDR:-127\.0\.0\.1\}:\$\{PORT:-3000\}:\d+$/);
   });
 
   it('migrates once, before any server or worker starts', () => {
@@ -317,7 +322,17 @@ describe('docker-compose.yml', () => {
     const dev = parse(read('deploy/compose.dev.yml')) as ComposeFile;
     const ports = Object.values(dev.services ?? {}).flatMap((s) => s.ports ?? []);
     expect(ports.length).toBeGreaterThan(0);
-    for (const p of ports) expect(String(p)).toMatch(/^127\.0\.0\.1:/);
+    for (const p of ports) expect(portText(p)).toMatch(/^127\.0\.0\.1:/);
+  });
+
+  it.each(['migrate', ...APPS, 'worker'])('builds %s from an existing context that has a Dockerfile', (name) => {
+    const build = service(name).build;
+    expect(build).toBeDefined();
+    const context = typeof build === 'string' ? build : (build?.context ?? '.');
+    const dockerfileName = typeof build === 'object' && build.dockerfile ? build.dockerfile : 'Dockerfile';
+    const contextDir = path.resolve(root, context);
+    expect(existsSync(contextDir) && statSync(contextDir).isDirectory()).toBe(true);
+    expect(existsSync(path.join(contextDir, dockerfileName))).toBe(true);
   });
 
   describe('the load balancer config', () => {
@@ -337,7 +352,7 @@ describe('docker-compose.yml', () => {
     });
 
     it('listens on the port the compose file publishes', () => {
-      const container = String(service('lb').ports?.[0]).split(':').pop();
+      const container = portText(service('lb').ports![0]).split(':').pop();
       expect(lines).toContain(`bind :${container}`);
     });
 
