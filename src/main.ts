@@ -78,7 +78,11 @@ function installTestHook(config: AppConfig, thread: PersistThread): void {
 }
 
 main().catch((err: Error) => {
-  // One line, no stack: configuration and dependency errors are for operators.
-  console.error(`Startup failed: ${err.message}`);
+  // One line, no stack: configuration and dependency errors are for operators. JSON when
+  // the logs are (the configuration itself may be what failed, so read the raw variables).
+  const format = process.env.LOG_FORMAT || 'auto';
+  const json = format === 'json' || (format === 'auto' && process.env.NODE_ENV === 'production');
+  const msg = `Startup failed: ${err.message}`;
+  console.error(json ? JSON.stringify({ level: 'fatal', time: new Date().toISOString(), pid: process.pid, msg }) : msg);
   process.exit(1);
 });
