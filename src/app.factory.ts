@@ -1,4 +1,4 @@
-import { INestApplication, LogLevel } from '@nestjs/common';
+import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -7,8 +7,9 @@ import { AppModule } from './app.module';
 import { RedisIoAdapter } from './chat/redis-io.adapter';
 import { AppConfig } from './config/app-config';
 import { corsOptions } from './config/cors';
-
-const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+import { createLogger } from './logging/logger';
+import { requestObserver } from './logging/request-observer';
+import { MetricsService } from './metrics/metrics.service';
 
 /** REST bodies above this are refused with 413 before they are parsed. */
 const JSON_BODY_LIMIT = '256kb';
@@ -41,9 +42,10 @@ const CSP = {
  */
 export async function createApp(config: AppConfig): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
-    logger: LEVELS.slice(0, LEVELS.indexOf(config.logLevel as LogLevel) + 1),
+    logger: createLogger(config),
     bodyParser: false,
   });
+  app.use(requestObserver(app.get(MetricsService))); // one log line + duration per request
   app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
   app.use(helmet({ contentSecurityPolicy: { directives: CSP } }));
   app.enableCors(corsOptions(config));

@@ -15,6 +15,7 @@ import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
 import { InboxModule } from './inbox/inbox.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { MessagesModule } from './messages/messages.module';
 import { PrismaModule } from './prisma/prisma.module';
 import { DatabaseIdentity } from './redis/database-identity';
@@ -26,13 +27,15 @@ import { UsersModule } from './users/users.module';
 export class AppModule implements NestModule {
   /**
    * The whole application for one configuration. `httpEnabled=false` with
-   * `workerEnabled=true` is the worker-only process (`npm run start:worker`).
+   * `workerEnabled=true` is the worker-only process (`npm run start:worker`). `ops`: serve
+   * /metrics and /health/* even without the rest of HTTP (worker-only with WORKER_HTTP_PORT).
    */
-  static forRoot(config: AppConfig): DynamicModule {
+  static forRoot(config: AppConfig, opts: { ops?: boolean } = {}): DynamicModule {
     const history = ChatHistoryModule.register({ worker: config.workerEnabled, http: config.httpEnabled });
     const infra = [
       ConfigModule.forRoot(config),
       ShutdownHooksModule,
+      MetricsModule,
       PrismaModule,
       RedisModule,
       BroadcastModule,
@@ -57,12 +60,12 @@ export class AppModule implements NestModule {
           inbox,
           ChatModule.register(history, inbox),
           MessagesModule.register(history),
-          HealthModule.register(history),
         ]
       : [];
+    const ops = config.httpEnabled || opts.ops ? [HealthModule.register(history)] : [];
     return {
       module: AppModule,
-      imports: [...infra, ...http],
+      imports: [...infra, ...http, ...ops],
       providers: [
         // APP_PIPE reaches socket events too: one validation path for both transports.
         { provide: APP_PIPE, useClass: PayloadValidationPipe },

@@ -81,7 +81,11 @@ describe('presence and room attendance (e2e)', () => {
     await new Promise((r) => setTimeout(r, GRACE_MS + 300));
     const leave = waitFor(observer, 'message', (p: any) => p.type === 'leaveRoom' && p.userId === alice.id, 10_000);
     const offline = waitFor(observer, 'presence', (p: any) => p.userId === alice.id && !p.online, 10_000);
-    const detail = () => t.http().get(`/chatrooms/${room}`).set({ Authorization: `Bearer ${bob.token}` });
+    const detail = () =>
+      t
+        .http()
+        .get(`/chatrooms/${room}`)
+        .set({ Authorization: `Bearer ${bob.token}` });
     const gone = Date.now();
     a.disconnect();
     // Within the grace period alice still counts as online in the room's member list.

@@ -2,6 +2,7 @@ import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { BeforeApplicationShutdown, Logger } from '@nestjs/common';
 import { Job } from 'bullmq';
 import { Queues } from '../common/constants';
+import { MetricsService } from '../metrics/metrics.service';
 import { RedisService } from '../redis/redis.service';
 import { MessageBatchWriter } from './message-batch-writer';
 import { MessageRepository } from './message.repository';
@@ -45,6 +46,7 @@ export class MessagePersistProcessor extends WorkerHost implements BeforeApplica
     private readonly writer: MessageBatchWriter,
     private readonly pending: PendingMessageStore,
     private readonly redis: RedisService,
+    private readonly metrics: MetricsService,
   ) {
     super();
   }
@@ -90,7 +92,15 @@ export class MessagePersistProcessor extends WorkerHost implements BeforeApplica
   async process(job: Job<PersistBatchJob>): Promise<number> {
     const { messages } = job.data;
     try {
+      const startedAt = performance.now();
       const refused = await this.writer.store(messages);
+      // Stored here means now in PostgreSQL: rows a retried job had already inserted count again.
+      this.metrics.batchStored(
+        messages.length,
+        (performance.now() - startedAt) / 1000,
+        messages.length - refused.length,
+      );
+      if (refused.length) this.metrics.deadLettered(refused.length);
       await this.reapplyMutations(messages.map((m) => m.id));
       if (refused.length) await this.pending.tombstoned(refused.map((r) => r.message));
       await this.pending.removeStored(messages);

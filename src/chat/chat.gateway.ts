@@ -15,6 +15,7 @@ import { bearerToken, TokenService } from '../auth/token.service';
 import { ClientEvent, roomChannel, ServerEvent, userChannel } from '../common/constants';
 import { InboxNotifier } from '../inbox/inbox-notifier.service';
 import { InboxService } from '../inbox/inbox.service';
+import { MetricsService } from '../metrics/metrics.service';
 import { Broadcaster } from './broadcaster.service';
 import { ChatService } from './chat.service';
 import { JoinRoomDto, LeaveRoomDto, MarkReadDto, SendMessageDto, SyncDto, TypingDto } from './dto/chat-events.dto';
@@ -51,10 +52,12 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     private readonly inbox: InboxService,
     private readonly inboxNotifier: InboxNotifier,
     private readonly identity: IdentityService,
+    private readonly metrics: MetricsService,
   ) {}
 
   afterInit(server: Server): void {
     this.broadcaster.attach(server);
+    this.metrics.watchSockets(server);
     this.broadcaster.onPeerEviction(({ userId, chatroomId }) => this.chat.forgetMembership(userId, chatroomId));
     this.broadcaster.onPeerActivity((chatroomId) => this.inboxNotifier.schedule(chatroomId));
     // Revocations, disables and role changes close the user's sockets on every instance.
@@ -85,12 +88,14 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   async handleConnection(socket: AuthedSocket): Promise<void> {
     const { user } = socket.data;
     await socket.join(userChannel(user.id));
+    this.logger.debug({ msg: 'socket connected', socketId: socket.id, userId: user.id });
     await this.presence.connected(user.id).catch((e: Error) => this.logger.warn(`presence: ${e.message}`));
   }
 
   async handleDisconnect(socket: AuthedSocket): Promise<void> {
     const user = socket.data.user as AuthUser | undefined;
     if (!user) return;
+    this.logger.debug({ msg: 'socket disconnected', socketId: socket.id, userId: user.id });
     const left = [...(socket.data.joined ?? [])].map((chatroomId) => this.presence.left(user.id, chatroomId));
     await Promise.all([...left, this.presence.disconnected(user.id)]).catch((e: Error) =>
       this.logger.warn(`presence: ${e.message}`),

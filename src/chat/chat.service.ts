@@ -10,6 +10,7 @@ import { AppConfig } from '../config/app-config';
 import { ServerEvent, TimelineEvent } from '../common/constants';
 import { AppError } from '../common/errors';
 import { InboxNotifier } from '../inbox/inbox-notifier.service';
+import { MetricsService } from '../metrics/metrics.service';
 import { Broadcaster } from './broadcaster.service';
 import { SendMessageDto, SYNC_MAX_LIMIT, SyncDto } from './dto/chat-events.dto';
 import { TokenBucketLimiter } from './rate-limiter';
@@ -36,8 +37,11 @@ export class ChatService {
     private readonly senders: SenderDirectory,
     private readonly broadcaster: Broadcaster,
     private readonly inboxNotifier: InboxNotifier,
+    private readonly metrics: MetricsService,
   ) {
-    this.sendLimiter = new TokenBucketLimiter(config.sendRatePerSec, config.sendBurst);
+    this.sendLimiter = new TokenBucketLimiter(config.sendRatePerSec, config.sendBurst, Date.now, () =>
+      metrics.rateLimited('socket_send'),
+    );
   }
 
   /**
@@ -46,6 +50,7 @@ export class ChatService {
    * share of one batched queue add; membership and sender are cached.
    */
   async send(user: AuthUser, dto: SendMessageDto): Promise<MessageView> {
+    const startedAt = performance.now();
     assertSelf(user, dto.sendUserId, 'sendUserId');
     this.sendLimiter.take(user.id);
     if (dto.message.content.length > this.config.messageMaxLength) {
@@ -78,10 +83,12 @@ export class ChatService {
         message: out,
       });
       this.inboxNotifier.touched(dto.chatroomId);
+      this.metrics.messageSent(dto.chatroomId);
     }
     // The ack waits for the queue: acked means durable. A resend may race the first send's
     // enqueue, so it is queued again (storing is idempotent) for its ack to mean it too.
     await this.history.enqueue(message);
+    this.metrics.messageAcked(startedAt);
     return out;
   }
 

@@ -1,6 +1,7 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import { hashPassword } from '../auth/password';
 import { AppConfig } from '../config/app-config';
+import { loadDotenv } from '../config/load-dotenv';
 import { PrismaClient } from '../generated/prisma/client';
 
 /**
@@ -17,6 +18,7 @@ async function main(): Promise<void> {
   if (password !== undefined && (password.length < 8 || password.length > 128)) {
     throw new Error('ADMIN_PASSWORD must be 8-128 characters');
   }
+  loadDotenv(); // as the server does: both must see the same DATABASE_URL
   const config = AppConfig.fromEnv();
   const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: config.databaseUrl }) });
   try {

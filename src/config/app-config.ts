@@ -33,6 +33,11 @@ export class AppConfig {
   readonly workerMode: 'thread' | 'inline';
   readonly httpEnabled: boolean;
   readonly presenceGraceMs: number;
+  readonly logFormat: 'json' | 'pretty';
+  /** Empty: /metrics is open. */
+  readonly metricsToken: string;
+  readonly workerHttpPort: number;
+  readonly workerHeartbeatTimeoutMs: number;
 
   constructor(env: EnvironmentVariables) {
     this.nodeEnv = env.NODE_ENV;
@@ -64,6 +69,15 @@ export class AppConfig {
     this.workerMode = env.WORKER_MODE as 'thread' | 'inline';
     this.httpEnabled = env.HTTP_ENABLED;
     this.presenceGraceMs = env.PRESENCE_GRACE_MS;
+    this.logFormat =
+      env.LOG_FORMAT === 'auto'
+        ? env.NODE_ENV === 'production'
+          ? 'json'
+          : 'pretty'
+        : (env.LOG_FORMAT as 'json' | 'pretty');
+    this.metricsToken = env.METRICS_TOKEN;
+    this.workerHttpPort = env.WORKER_HTTP_PORT;
+    this.workerHeartbeatTimeoutMs = env.WORKER_HEARTBEAT_TIMEOUT_MS;
   }
 
   /** `quiet`: skip warnings another part of the same process has already given. */

@@ -68,3 +68,14 @@ describe('validateEnv', () => {
     expect(validateEnv({ WORKER_ENABLED: 'yes' }).WORKER_ENABLED).toBe(true);
   });
 });
+
+describe('operations settings', () => {
+  it('logs JSON in production unless told otherwise, and checks the metrics token length', () => {
+    expect(validateEnv({}).LOG_FORMAT).toBe('auto');
+    expect(validateEnv({ LOG_FORMAT: 'json' }).LOG_FORMAT).toBe('json');
+    expect(() => validateEnv({ LOG_FORMAT: 'xml' })).toThrow(/LOG_FORMAT/);
+    expect(validateEnv({}).METRICS_TOKEN).toBe('');
+    expect(() => validateEnv({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN: must be at least 16 characters/);
+    expect(() => validateEnv({ WORKER_HEARTBEAT_TIMEOUT_MS: '500' })).toThrow(/WORKER_HEARTBEAT_TIMEOUT_MS/);
+  });
+});

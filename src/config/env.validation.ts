@@ -151,6 +151,28 @@ export class EnvironmentVariables {
   /** Serve HTTP and sockets (false in `npm run start:worker`). */
   @Transform(toBool)
   HTTP_ENABLED = true;
+
+  /** `json`: one JSON object per line; `pretty`: human-readable; `auto`: json when NODE_ENV=production. */
+  @IsIn(['auto', 'json', 'pretty'])
+  LOG_FORMAT = 'auto';
+
+  /** When set, `GET /metrics` needs `Authorization: Bearer <METRICS_TOKEN>`. Empty: open. */
+  @IsString()
+  @Matches(/^$|^.{16,}$/, { message: 'must be at least 16 characters' })
+  METRICS_TOKEN = '';
+
+  /** The worker-only process (`--worker`) serves /metrics and /health/* on this port; 0: no HTTP. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  WORKER_HTTP_PORT = 0;
+
+  /** The in-server persistence thread counts as stalled (not ready, restarted) after this long without a heartbeat. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(2000)
+  WORKER_HEARTBEAT_TIMEOUT_MS = 10_000;
 }
 
 /** The secret used when none is configured outside production. Never valid in production. */

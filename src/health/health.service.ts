@@ -41,7 +41,7 @@ export class HealthService {
   }
 }
 
-async function probe(fn: () => Promise<unknown>): Promise<'up' | 'down'> {
+export async function probe(fn: () => Promise<unknown>): Promise<'up' | 'down'> {
   try {
     await withDeadline(fn());
     return 'up';
@@ -50,7 +50,7 @@ async function probe(fn: () => Promise<unknown>): Promise<'up' | 'down'> {
   }
 }
 
-function withDeadline<T>(p: Promise<T>): Promise<T> {
+export function withDeadline<T>(p: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error('timeout')), CHECK_TIMEOUT_MS);

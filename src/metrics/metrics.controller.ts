@@ -1,0 +1,38 @@
+import { Controller, Get, Headers, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { timingSafeEqual } from 'node:crypto';
+import { Public } from '../auth/decorators';
+import { AppError, ErrorCode } from '../common/errors';
+import { AppConfig } from '../config/app-config';
+import { MetricsService } from './metrics.service';
+
+/**
+ * Prometheus scrape endpoint. Outside the JWT guard: Prometheus holds no user token. With
+ * METRICS_TOKEN set it wants that as a bearer token instead.
+ */
+@ApiExcludeController()
+@Public()
+@Controller('metrics')
+export class MetricsController {
+  constructor(
+    private readonly metrics: MetricsService,
+    private readonly config: AppConfig,
+  ) {}
+
+  @Get()
+  async scrape(@Headers('authorization') authorization: string | undefined, @Res() res: Response): Promise<void> {
+    if (this.config.metricsToken && !sameSecret(authorization ?? '', `Bearer ${this.config.metricsToken}`)) {
+      throw new AppError(ErrorCode.Unauthorized, 'A valid metrics token is required');
+    }
+    const body = await this.metrics.scrape();
+    res.setHeader('content-type', this.metrics.registry.contentType);
+    res.send(body);
+  }
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
