@@ -127,7 +127,7 @@ export function errorDtoFor(status: ErrorStatus): Type<unknown> {
   const name = `${pascal(spec.code)}Error`;
   const dto = class {};
   Object.defineProperty(dto, 'name', { value: `${name}Dto` });
-  const proto = dto.prototype as object;
+  const proto = dto.prototype;
   ApiProperty({ type: 'integer', enum: [status], example: status })(proto, 'statusCode');
   ApiProperty({ type: 'string', enum: [spec.code], example: spec.code })(proto, 'code');
   ApiProperty({ type: 'string', example: spec.message })(proto, 'message');
@@ -156,7 +156,7 @@ export function ApiErrors(...statuses: ErrorStatus[]): MethodDecorator & ClassDe
         status,
         description: ERRORS[status].description,
         type: errorDtoFor(status),
-        ...(status === HttpStatus.TOO_MANY_REQUESTS
+        ...(status === 429
           ? {
               headers: {
                 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' } },
@@ -204,7 +204,7 @@ export function PageOf(item: Type<unknown>): Type<unknown> {
   const itemName = schemaName(item);
   const page = class {};
   Object.defineProperty(page, 'name', { value: `${itemName}PageDto` });
-  const proto = page.prototype as object;
+  const proto = page.prototype;
   ApiProperty({ type: [item] })(proto, 'items');
   ApiProperty({ type: 'boolean', description: 'Whether another page follows' })(proto, 'hasMore');
   ApiPropertyOptional({

@@ -11,7 +11,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
  * too. The published document stays open, as clients expect.
  */
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- OpenAPI documents are untyped JSON */
+ 
 type Json = any;
 
 export interface RecordedResponse {
