@@ -7,8 +7,6 @@ import { startApp, TestApp } from './utils/app';
 import { ConformanceChecker, RecordedResponse, toJsonSchema } from './utils/openapi';
 import { ControllerRoute, controllerRoutes, Rule, servedRoutes, validationRules } from './utils/openapi-routes';
 
- 
-
 /** The code each error status carries (src/common/errors.ts). */
 const CODE_OF: Record<string, string> = {
   '400': ErrorCode.ValidationFailed,

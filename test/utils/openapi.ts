@@ -11,7 +11,6 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
  * too. The published document stays open, as clients expect.
  */
 
- 
 type Json = any;
 
 export interface RecordedResponse {
