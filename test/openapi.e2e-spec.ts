@@ -3,9 +3,10 @@ import { getSchemaPath } from '@nestjs/swagger';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { ErrorCode } from '../src/common/errors';
-import { startApp, TestApp } from './utils/app';
+import { resetState, sql, startApp, TestApp } from './utils/app';
 import { ConformanceChecker, RecordedResponse, toJsonSchema } from './utils/openapi';
 import { ControllerRoute, controllerRoutes, Rule, servedRoutes, validationRules } from './utils/openapi-routes';
+import { auth, createUser } from './utils/users';
 
 /** The code each error status carries (src/common/errors.ts). */
 const CODE_OF: Record<string, string> = {
@@ -35,6 +36,7 @@ describe('OpenAPI document (e2e)', () => {
   let routes: ControllerRoute[];
 
   beforeAll(async () => {
+    await resetState();
     t = await startApp();
     doc = (await t.http().get('/docs-json')).body;
     routes = controllerRoutes(t.app);
@@ -167,6 +169,28 @@ describe('OpenAPI document (e2e)', () => {
       }
     }
     expect(problems).toEqual([]);
+  });
+
+  it('answers a malformed path parameter with a documented 400, and an oversized body with a documented 413', async () => {
+    // The responses themselves are checked against the document when the app closes.
+    const admin = await createUser(t, 'doc_admin');
+    await sql("UPDATE users SET role = 'admin' WHERE id = $1", [admin.id]);
+    const big = JSON.stringify({ pad: 'x'.repeat(300 * 1024) });
+    const unexpected: string[] = [];
+    for (const [name, op] of operations()) {
+      const [method, path] = name.split(' ');
+      const call = (url: string) => (t.http() as any)[method.toLowerCase()](url).set(auth(admin));
+      if ((op.parameters ?? []).some((p: any) => p.in === 'path')) {
+        const res = await call(path.replace(/\{\w+\}/g, 'not-an-id'));
+        if (res.status !== 400) unexpected.push(`${name} with a malformed path parameter: ${res.status}`);
+      }
+      if (op.requestBody) {
+        const url = path.replace(/\{\w+\}/g, '1');
+        const res = await call(url).set('Content-Type', 'application/json').send(big);
+        if (res.status !== 413) unexpected.push(`${name} with a 300 KiB body: ${res.status}`);
+      }
+    }
+    expect(unexpected).toEqual([]);
   });
 
   it('never gives two request DTO classes the same schema name (one would silently replace the other)', () => {

@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs';
 import type { INestApplication } from '@nestjs/common';
 import type { Application, RequestHandler } from 'express';
 import Redis from 'ioredis';
@@ -35,7 +36,10 @@ export async function startApp(overrides: Record<string, string> = {}, options: 
     const doc = options.conformance === false ? undefined : await openApiDocument(url);
     await app.close();
     if (!doc) return;
-    const problems = new ConformanceChecker(doc).check(collector.records);
+    const checker = new ConformanceChecker(doc);
+    const problems = checker.check(collector.records);
+    if (process.env.OPENAPI_COVERAGE_FILE)
+      appendFileSync(process.env.OPENAPI_COVERAGE_FILE, checker.covered(collector.records));
     if (problems.length) {
       throw new Error(
         `${problems.length} response(s) contradict the OpenAPI document (/docs-json); fix the document ` +

@@ -123,16 +123,19 @@ export class ConformanceChecker {
       for (const header of Object.keys(response.headers ?? {})) {
         if (r.headers[header.toLowerCase()] === undefined) problems.push(`${where}: header ${header} is missing`);
       }
-      const schema = response.content?.['application/json']?.schema;
-      if (!schema) {
+      const media = Object.keys(response.content ?? {});
+      if (!media.length) {
         if (r.body !== undefined)
           problems.push(`${where}: ${op} declares no body for ${r.status}, got ${short(r.body)}`);
         continue;
       }
-      if (!r.contentType.includes('application/json')) {
-        problems.push(`${where}: expected application/json, got "${r.contentType}"`);
+      const type = r.contentType.split(';')[0].trim();
+      if (!media.includes(type)) {
+        problems.push(`${where}: content type "${type}" is not one of the documented ${media.join(', ')}`);
         continue;
       }
+      const schema = (response.content[type] as { schema?: Json }).schema;
+      if (!schema || type !== 'application/json') continue; // other media types: only the type is checked
       const validate = this.validator(`${op} ${r.status}`, schema);
       if (!validate(r.body)) {
         const errors = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}${extra(e.params)}`);
@@ -140,6 +143,18 @@ export class ConformanceChecker {
       }
     }
     return problems;
+  }
+
+  /**
+   * `METHOD /path status` per documented response these records exercised, one a line
+   * (OPENAPI_COVERAGE_FILE=path: which documented responses no suite ever produces).
+   */
+  covered(records: RecordedResponse[]): string {
+    return records
+      .map((r) => ({ r, path: this.pathOf(r) }))
+      .filter(({ r, path }) => path && this.doc.paths[path]?.[r.method]?.responses?.[String(r.status)])
+      .map(({ r, path }) => `${r.method.toUpperCase()} ${path} ${r.status}\n`)
+      .join('');
   }
 
   private validator(key: string, schema: Json): ValidateFunction {
