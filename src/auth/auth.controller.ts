@@ -17,7 +17,7 @@ export class AuthController {
   @Post('register')
   @ApiOperation({ summary: 'Create an account' })
   @ApiCreatedResponse({ type: PrivateUserDto })
-  @ApiErrors(400, 409, 413)
+  @ApiErrors(400, 409, 413, 429)
   register(@Body() dto: RegisterDto) {
     return this.auth.register(dto);
   }
@@ -26,7 +26,7 @@ export class AuthController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Get an access token; 401 does not say which part was wrong' })
   @ApiOkResponse({ type: LoginResponseDto })
-  @ApiErrors(400, 401, 413)
+  @ApiErrors(400, 401, 413, 429)
   login(@Body() dto: LoginDto) {
     return this.auth.login(dto);
   }

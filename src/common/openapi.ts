@@ -184,7 +184,7 @@ export function ApiNoContent(description = 'Done; no body'): MethodDecorator {
 
 /** A path parameter that is a user or chatroom id (ParseIntPipe). */
 export function ApiIntParam(name: string, description?: string): MethodDecorator {
-  return ApiParam({ name, schema: { type: 'integer', minimum: 1 }, description });
+  return ApiParam({ name, schema: { type: 'integer', minimum: 1, maximum: 2_147_483_647 }, description });
 }
 
 /** A path parameter that is a message id. */
