@@ -124,6 +124,16 @@ describe('OpenAPI document (e2e)', () => {
     expect(problems).toEqual([]);
   });
 
+  it('gives every operation a unique operationId and a tag (generators name methods and classes after them)', () => {
+    const ids = operations().map(([, op]) => op.operationId);
+    expect(ids.filter((id, i) => !id || ids.indexOf(id) !== i)).toEqual([]);
+    expect(
+      operations()
+        .filter(([, op]) => !op.tags?.length)
+        .map(([name]) => name),
+    ).toEqual([]);
+  });
+
   it('resolves every $ref', () => {
     const dangling: string[] = [];
     walk(doc, (node, at) => {
