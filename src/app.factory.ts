@@ -61,9 +61,17 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
 function setupDocs(app: INestApplication): void {
   const doc = new DocumentBuilder()
     .setTitle('Chat backend')
-    .setDescription('REST part of the public contract. Real-time events: see README (socket.io).')
+    .setDescription(
+      'REST part of the public contract. Every error is `{statusCode, code, message, details?}` ' +
+        '(schema `Error`; each response names the codes it can carry). Real-time events: see README (socket.io).',
+    )
     .setVersion('1')
-    .addBearerAuth()
+    .setLicense('MIT', 'https://opensource.org/licenses/MIT')
+    .addServer('/', 'This server')
+    .addBearerAuth(
+      { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'accessToken from POST /auth/login' },
+      'bearer',
+    )
     .build();
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc), { jsonDocumentUrl: 'docs-json' });
 }

@@ -1,19 +1,17 @@
 import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiNoContentResponse,
-  ApiOperation,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-} from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors, ApiNoContent, ApiPublic, BEARER } from '../common/openapi';
+import { PrivateUserDto } from '../users/dto/user.response';
 import { AuthThrottleGuard } from './auth-throttle.guard';
 import { AuthService } from './auth.service';
 import type { AuthUser } from './auth.types';
 import { CurrentUser, Public } from './decorators';
 import { LoginDto, RegisterDto } from './dto/auth.dto';
+import { LoginResponseDto } from './dto/auth.response';
 import { SessionsService } from './sessions.service';
 
 @ApiTags('auth')
+@ApiPublic()
 @Controller('auth')
 export class AuthController {
   constructor(
@@ -24,7 +22,9 @@ export class AuthController {
   @Post('register')
   @Public()
   @UseGuards(AuthThrottleGuard)
-  @ApiTooManyRequestsResponse({ description: 'RATE_LIMITED, with Retry-After (seconds)' })
+  @ApiOperation({ summary: 'Create an account' })
+  @ApiCreatedResponse({ type: PrivateUserDto })
+  @ApiErrors(400, 409, 413, 429)
   register(@Body() dto: RegisterDto) {
     return this.auth.register(dto);
   }
@@ -33,25 +33,29 @@ export class AuthController {
   @Public()
   @UseGuards(AuthThrottleGuard)
   @HttpCode(200)
-  @ApiTooManyRequestsResponse({ description: 'RATE_LIMITED, with Retry-After (seconds)' })
+  @ApiOperation({ summary: 'Get an access token; 401 does not say which part was wrong' })
+  @ApiOkResponse({ type: LoginResponseDto })
+  @ApiErrors(400, 401, 413, 429)
   login(@Body() dto: LoginDto) {
     return this.auth.login(dto);
   }
 
   @Post('logout')
   @HttpCode(204)
-  @ApiBearerAuth()
+  @ApiBearerAuth(BEARER)
   @ApiOperation({ summary: 'Revoke the presented token (its sockets are disconnected)' })
-  @ApiNoContentResponse()
+  @ApiNoContent()
+  @ApiErrors(401)
   async logout(@CurrentUser() user: AuthUser): Promise<void> {
     await this.sessions.logout(user);
   }
 
   @Post('logout-all')
   @HttpCode(204)
-  @ApiBearerAuth()
+  @ApiBearerAuth(BEARER)
   @ApiOperation({ summary: "Revoke every token of the caller and disconnect all the caller's sockets" })
-  @ApiNoContentResponse()
+  @ApiNoContent()
+  @ApiErrors(401)
   async logoutAll(@CurrentUser() user: AuthUser): Promise<void> {
     await this.sessions.logoutAll(user);
   }

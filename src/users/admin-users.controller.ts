@@ -1,14 +1,16 @@
 import { Body, Controller, HttpCode, Param, ParseIntPipe, Patch, Post, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AdminGuard } from '../auth/admin.guard';
 import type { AuthUser } from '../auth/auth.types';
 import { CurrentUser } from '../auth/decorators';
 import { SetRoleDto } from '../auth/dto/session.dto';
 import { SessionsService } from '../auth/sessions.service';
+import { ApiErrors, ApiIntParam, ApiNoContent, ApiProtected } from '../common/openapi';
 
 /** Account administration; every action is written to admin_audit. */
 @ApiTags('admin')
-@ApiBearerAuth()
+@ApiProtected()
+@ApiErrors(400, 403, 404)
 @UseGuards(AdminGuard)
 @Controller('admin/users')
 export class AdminUsersController {
@@ -17,7 +19,8 @@ export class AdminUsersController {
   @Post(':id/disable')
   @HttpCode(204)
   @ApiOperation({ summary: "Disable: the user's tokens stop working and their sockets are disconnected" })
-  @ApiNoContentResponse()
+  @ApiNoContent()
+  @ApiIntParam('id')
   async disable(@CurrentUser() admin: AuthUser, @Param('id', ParseIntPipe) id: number): Promise<void> {
     await this.sessions.setDisabled(admin.id, id, true);
   }
@@ -25,7 +28,8 @@ export class AdminUsersController {
   @Post(':id/enable')
   @HttpCode(204)
   @ApiOperation({ summary: 'Enable again: the user logs in anew (tokens from before the disable stay revoked)' })
-  @ApiNoContentResponse()
+  @ApiNoContent()
+  @ApiIntParam('id')
   async enable(@CurrentUser() admin: AuthUser, @Param('id', ParseIntPipe) id: number): Promise<void> {
     await this.sessions.setDisabled(admin.id, id, false);
   }
@@ -33,7 +37,8 @@ export class AdminUsersController {
   @Patch(':id/role')
   @HttpCode(204)
   @ApiOperation({ summary: "Promote or demote; applies at once, the user's sockets reconnect" })
-  @ApiNoContentResponse()
+  @ApiNoContent()
+  @ApiIntParam('id')
   async setRole(
     @CurrentUser() admin: AuthUser,
     @Param('id', ParseIntPipe) id: number,

@@ -1,6 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, ParseIntPipe, Patch, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { ApiErrors, ApiIntParam, ApiNoContent, ApiProtected, refTo } from '../common/openapi';
+import { PrivateUserDto, PublicUserDto } from './dto/user.response';
 import type { AuthUser } from '../auth/auth.types';
 import { CurrentUser } from '../auth/decorators';
 import { ChangePasswordDto } from '../auth/dto/session.dto';
@@ -8,7 +10,8 @@ import { SessionsService } from '../auth/sessions.service';
 import { UsersService } from './users.service';
 
 @ApiTags('users')
-@ApiBearerAuth()
+@ApiProtected()
+@ApiExtraModels(PublicUserDto, PrivateUserDto)
 @Controller('users')
 export class UsersController {
   constructor(
@@ -17,6 +20,9 @@ export class UsersController {
   ) {}
 
   @Get('me')
+  @ApiOperation({ summary: 'My own user, with email and role' })
+  @ApiOkResponse({ type: PrivateUserDto })
+  @ApiErrors(404)
   me(@CurrentUser() user: AuthUser) {
     return this.users.me(user);
   }
@@ -27,7 +33,8 @@ export class UsersController {
     summary: 'Change my password: this token keeps working, every other token is revoked',
     description: 'A wrong currentPassword is 400 VALIDATION_FAILED and counts as a failed login.',
   })
-  @ApiNoContentResponse()
+  @ApiNoContent()
+  @ApiErrors(400, 413, 429)
   async changePassword(
     @CurrentUser() user: AuthUser,
     @Body() dto: ChangePasswordDto,
@@ -37,6 +44,10 @@ export class UsersController {
   }
 
   @Get(':id')
+  @ApiOperation({ summary: 'A user: the public view, or with email and role for the user itself and admins' })
+  @ApiIntParam('id')
+  @ApiOkResponse({ schema: { anyOf: [refTo(PrivateUserDto), refTo(PublicUserDto)] } })
+  @ApiErrors(400, 404)
   get(@CurrentUser() user: AuthUser, @Param('id', ParseIntPipe) id: number) {
     return this.users.get(user, id);
   }

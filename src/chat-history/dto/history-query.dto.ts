@@ -6,7 +6,12 @@ import { LimitQueryDto } from '../../common/pagination';
 const MAX_SEQ = 2_147_483_647;
 
 export class HistoryQueryDto extends LimitQueryDto {
-  @ApiPropertyOptional({ description: 'Messages with seq below this, newest first (the default page is the newest)' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: MAX_SEQ,
+    description: 'Messages with seq below this, newest first (the default page is the newest)',
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -14,7 +19,12 @@ export class HistoryQueryDto extends LimitQueryDto {
   @Max(MAX_SEQ)
   before?: number;
 
-  @ApiPropertyOptional({ description: 'Messages with seq above this, oldest first' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    maximum: MAX_SEQ,
+    description: 'Messages with seq above this, oldest first (not with before)',
+  })
   @ValidateIf((o: HistoryQueryDto) => o.after !== undefined || o.before === undefined)
   @IsOptional()
   @Type(() => Number)
@@ -25,7 +35,7 @@ export class HistoryQueryDto extends LimitQueryDto {
 }
 
 export class ChatHistoryListQueryDto extends LimitQueryDto {
-  @ApiProperty()
+  @ApiProperty({ type: 'integer', minimum: 1 })
   @Type(() => Number)
   @IsInt()
   @Min(1)

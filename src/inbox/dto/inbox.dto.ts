@@ -1,4 +1,4 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -28,21 +28,32 @@ export class InboxMessagesQueryDto extends MessageCursorQueryDto {
 
 /** Either `{chatroomId, seq}` (everything up to seq) or `{messageIds}` (exactly those). */
 export class MarkReadBodyDto {
-  @ApiPropertyOptional()
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_INT, description: 'With seq' })
   @ValidateIf((o: MarkReadBodyDto) => o.messageIds === undefined)
   @IsInt()
   @Min(1)
   @Max(MAX_INT)
   chatroomId?: number;
 
-  @ApiPropertyOptional()
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    maximum: MAX_INT,
+    description: 'With chatroomId: everything up to this seq is read',
+  })
   @ValidateIf((o: MarkReadBodyDto) => o.messageIds === undefined)
   @IsInt()
   @Min(0)
   @Max(MAX_INT)
   seq?: number;
 
-  @ApiPropertyOptional({ type: [String] })
+  @ApiPropertyOptional({
+    type: 'array',
+    items: { type: 'string', format: 'uuid' },
+    minItems: 1,
+    maxItems: MAX_IDS,
+    description: 'Instead of chatroomId and seq: exactly these messages are read',
+  })
   @ValidateIf((o: MarkReadBodyDto) => o.chatroomId === undefined && o.seq === undefined)
   @IsArray()
   @ArrayMinSize(1)
@@ -51,8 +62,9 @@ export class MarkReadBodyDto {
   messageIds?: string[];
 }
 
+@ApiSchema({ name: 'HideMessagesDto' })
 export class MessageIdsDto {
-  @ApiPropertyOptional({ type: [String] })
+  @ApiProperty({ type: 'array', items: { type: 'string', format: 'uuid' }, minItems: 1, maxItems: MAX_IDS })
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(MAX_IDS)

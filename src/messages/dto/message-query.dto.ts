@@ -15,7 +15,7 @@ export class MessageCursorQueryDto extends LimitQueryDto {
   @IsUUID('all')
   cursor?: string;
 
-  @ApiPropertyOptional({ description: 'Only messages of this room' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_INT, description: 'Only messages of this room' })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -27,7 +27,7 @@ export class MessageCursorQueryDto extends LimitQueryDto {
 export class SentMessagesQueryDto extends MessageCursorQueryDto {}
 
 export class AdminMessagesQueryDto extends MessageCursorQueryDto {
-  @ApiPropertyOptional({ description: 'Only messages of this sender' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_INT, description: 'Only messages of this sender' })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
