@@ -1,9 +1,10 @@
 import { Controller, Get, Headers, Res } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { timingSafeEqual } from 'node:crypto';
 import { Public } from '../auth/decorators';
 import { AppError, ErrorCode } from '../common/errors';
+import { ApiErrors, ApiPublic } from '../common/openapi';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from './metrics.service';
 
@@ -11,7 +12,8 @@ import { MetricsService } from './metrics.service';
  * Prometheus scrape endpoint. Outside the JWT guard: Prometheus holds no user token. With
  * METRICS_TOKEN set it wants that as a bearer token instead.
  */
-@ApiExcludeController()
+@ApiTags('operations')
+@ApiPublic()
 @Public()
 @Controller('metrics')
 export class MetricsController {
@@ -21,6 +23,9 @@ export class MetricsController {
   ) {}
 
   @Get()
+  @ApiOperation({ summary: 'Prometheus metrics (text format); with METRICS_TOKEN set, that token as a bearer token' })
+  @ApiOkResponse({ content: { 'text/plain': { schema: { type: 'string' } } }, description: 'The exposition text' })
+  @ApiErrors(401)
   async scrape(@Headers('authorization') authorization: string | undefined, @Res() res: Response): Promise<void> {
     if (this.config.metricsToken && !sameSecret(authorization ?? '', `Bearer ${this.config.metricsToken}`)) {
       throw new AppError(ErrorCode.Unauthorized, 'A valid metrics token is required');

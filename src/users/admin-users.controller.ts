@@ -36,6 +36,7 @@ export class AdminUsersController {
 
   @Patch(':id/role')
   @HttpCode(204)
+  @ApiErrors(413)
   @ApiOperation({ summary: "Promote or demote; applies at once, the user's sockets reconnect" })
   @ApiNoContent()
   @ApiIntParam('id')
