@@ -12,6 +12,8 @@ import { resetState, startApp, TestApp } from './utils/app';
 import { closeAllSockets, connect, emitAck, waitFor } from './utils/sockets';
 import { auth, createRoom, createUser, TestUser } from './utils/users';
 
+const LEGACY_SELF_IDS = ['userId', 'sendUserId'];
+
 describe('AsyncAPI document (e2e)', () => {
   let t: TestApp;
   let doc: any;
@@ -98,6 +100,40 @@ describe('AsyncAPI document (e2e)', () => {
     for (const [event, ack] of acks) expectValid(event, ack, true);
     // The schema is strict enough to catch a wrong shape.
     expect(validatorFor(ClientEvent.SendMessage, true)({ ok: true, data: { ...sent.data, extra: 1 } })).toBe(false);
+  });
+
+  it('the documented payload schemas agree with the server: valid examples pass, bounds and unknown fields fail both', async () => {
+    const a = await connect(t.url, alice.token);
+    const valid: Record<string, Record<string, unknown>> = {
+      [ClientEvent.JoinRoom]: { chatroomId: room },
+      [ClientEvent.LeaveRoom]: { chatroomId: room },
+      [ClientEvent.SendMessage]: { chatroomId: room, clientMsgId: 'bounds-1', message: { type: 'text', content: 'x' } },
+      [ClientEvent.Sync]: { rooms: [{ chatroomId: room, afterSeq: 0 }], limit: 10 },
+      [ClientEvent.MarkRead]: { chatroomId: room, seq: 0 },
+      [ClientEvent.Typing]: { chatroomId: room, typing: false },
+    };
+    for (const [event, payload] of Object.entries(valid)) {
+      const schema = validatorFor(event);
+      expect({ event, errors: schema(payload) ? null : schema.errors }).toEqual({ event, errors: null });
+      expect({ event, ack: await emitAck(a, event, payload) }).toMatchObject({ event, ack: { ok: true } });
+      // Every bad variant the schema implies (unknown field, each top-level bound ± 1, pattern).
+      const props = (schema.schema as any).properties as Record<string, any>;
+      const bad: [string, Record<string, unknown>][] = [['bogus', { ...payload, bogus: 1 }]];
+      for (const [k, p] of Object.entries(props)) {
+        if (p.maximum !== undefined) bad.push([k, { ...payload, [k]: p.maximum + 1 }]);
+        if (p.minimum !== undefined) bad.push([k, { ...payload, [k]: p.minimum - 1 }]);
+        if (p.pattern) bad.push([k, { ...payload, [k]: 'x'.repeat(65) }]);
+      }
+      for (const [field, b] of bad) {
+        expect({ event, b, schemaAccepts: schema(b) }).toEqual({ event, b, schemaAccepts: false });
+        const ack = await emitAck(a, event, b);
+        // The legacy self-id fields are refused as "not yours" whatever their value.
+        const refusal = LEGACY_SELF_IDS.includes(field)
+          ? expect.stringMatching(/^(VALIDATION_FAILED|FORBIDDEN)$/)
+          : 'VALIDATION_FAILED';
+        expect({ event, b, code: ack.error?.code }).toEqual({ event, b, code: refusal });
+      }
+    }
   });
 
   it('every real server event and timeline variant matches its documented schema', async () => {
