@@ -256,6 +256,30 @@ describe('client package (e2e)', () => {
   });
 
   describe('typed events', () => {
+    it('edits and retractions of delivered messages arrive as messageUpdated; a late joiner syncs the tombstone', async () => {
+      const room = await createRoom(t, alice, [bob]);
+      const [a, b] = await Promise.all([session(alice), session(bob)]);
+      await a.joinRoom(room);
+      await b.joinRoom(room);
+      const bGot = inbox(b);
+      const updates: string[] = [];
+      b.on('messageUpdated', (u) => updates.push(`${u.type}:${u.message.seq}:${u.message.content}`));
+      const m = await a.send(room, 'first draft').acked;
+      await eventually(() => bGot.length === 1, 5000, 'delivery');
+      await a.api.edit(m.id, 'final');
+      await eventually(() => updates.length === 1, 5000, 'edit');
+      await a.api.retract(m.id);
+      await eventually(() => updates.length === 2, 5000, 'retraction');
+      expect(updates).toEqual([`editMessage:${m.seq}:final`, `deleteMessage:${m.seq}:`]);
+
+      // A client starting from seq 0 gets the tombstone in its place: no hole in the timeline.
+      const late = await session(bob);
+      const lateGot = inbox(late);
+      await late.joinRoom(room, { afterSeq: 0 });
+      await eventually(() => lateGot.length === 1, 5000, 'sync from 0');
+      expect(lateGot[0]).toMatchObject({ seq: m.seq, deleted: true, content: '' });
+    });
+
     it('typing, read and inbox reach the other member and the reader with their payloads', async () => {
       const room = await createRoom(t, alice, [bob]);
       const [a, b] = await Promise.all([session(alice), session(bob)]);

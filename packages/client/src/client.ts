@@ -304,9 +304,8 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       case TimelineEvent.DeleteMessage: {
         const room = this.rooms.get(e.chatroomId);
         if (!room) return;
-        // Not delivered yet: the buffered copy is replaced, or the sync that fills the gap brings the new version.
         if (room.lastSeq !== undefined && e.message.seq <= room.lastSeq) this.emit('messageUpdated', e);
-        else room.update(e.message);
+        else room.update(e.message); // delivered later, in this version
         return;
       }
       default:

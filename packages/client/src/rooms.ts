@@ -9,6 +9,8 @@ import type { Message } from '@chat-backend/protocol';
 export class RoomTracker {
   lastSeq: number | undefined;
   readonly buffer = new Map<number, Message>();
+  /** Edits and tombstones of messages not received yet: applied when the message arrives. */
+  private readonly updates = new Map<number, Message>();
   syncing = false;
   syncAgain = false;
   gapTimer: ReturnType<typeof setTimeout> | undefined;
@@ -18,7 +20,10 @@ export class RoomTracker {
   /** Stores `m` unless it is already delivered or buffered; then returns what is now deliverable. */
   accept(m: Message): Message[] {
     if (this.lastSeq !== undefined && m.seq <= this.lastSeq) return [];
-    if (!this.buffer.has(m.seq)) this.buffer.set(m.seq, m);
+    if (!this.buffer.has(m.seq)) {
+      this.buffer.set(m.seq, newer(this.updates.get(m.seq), m));
+      this.updates.delete(m.seq);
+    }
     return this.drain();
   }
 
@@ -26,14 +31,18 @@ export class RoomTracker {
   start(seq: number): Message[] {
     this.lastSeq = seq;
     for (const s of this.buffer.keys()) if (s <= seq) this.buffer.delete(s);
+    for (const s of this.updates.keys()) if (s <= seq) this.updates.delete(s);
     return this.drain();
   }
 
-  /** Replaces a buffered message by a newer version of it (an edit or tombstone). */
-  update(m: Message): boolean {
-    if (!this.buffer.has(m.seq)) return false;
-    this.buffer.set(m.seq, m);
-    return true;
+  /**
+   * A newer version (edit or tombstone) of a message not delivered yet: it replaces the
+   * buffered copy, or waits for the copy a sync will bring (which may predate it).
+   */
+  update(m: Message): void {
+    const buffered = this.buffer.get(m.seq);
+    if (buffered) this.buffer.set(m.seq, newer(buffered, m));
+    else this.updates.set(m.seq, newer(this.updates.get(m.seq), m));
   }
 
   get hasGap(): boolean {
@@ -50,4 +59,11 @@ export class RoomTracker {
     }
     return out;
   }
+}
+
+/** Of two versions of one message: a tombstone wins, then the later edit. */
+function newer(a: Message | undefined, b: Message): Message {
+  if (!a) return b;
+  if (a.deleted || b.deleted) return a.deleted ? a : b;
+  return (a.editedAt ?? '') > (b.editedAt ?? '') ? a : b;
 }
