@@ -13,6 +13,7 @@ import { requestId } from './common/request-id.middleware';
 import { PayloadValidationPipe } from './common/payload-validation.pipe';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
+import { DocsModule } from './docs/docs.module';
 import { HealthModule } from './health/health.module';
 import { InboxModule } from './inbox/inbox.module';
 import { MetricsModule } from './metrics/metrics.module';
@@ -60,6 +61,7 @@ export class AppModule implements NestModule {
           inbox,
           ChatModule.register(history, inbox),
           MessagesModule.register(history),
+          DocsModule,
         ]
       : [];
     const ops = config.httpEnabled || opts.ops ? [HealthModule.register(history)] : [];
