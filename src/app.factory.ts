@@ -5,6 +5,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import { RedisIoAdapter } from './chat/redis-io.adapter';
 import { AppConfig } from './config/app-config';
+import { serveWebClient } from './web/serve-web';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
@@ -27,6 +28,7 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
   app.useWebSocketAdapter(new RedisIoAdapter(app));
   app.enableShutdownHooks();
   setupDocs(app);
+  serveWebClient(app);
   return app;
 }
 
