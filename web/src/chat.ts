@@ -92,7 +92,6 @@ export class Chat {
     for (const r of rooms) {
       const known = store.rooms.get(r.id);
       store.rooms.set(r.id, r);
-      if (!this.syncedSeq.has(r.id) && !store.timeline(r.id).loaded) this.syncedSeq.set(r.id, r.lastSeq);
       if (!known) void this.loadDetail(r.id);
       if (!known && this.socket?.connected) void this.join(r.id);
     }
@@ -113,13 +112,16 @@ export class Chat {
     const t = this.store.timeline(roomId);
     const before = t.oldestSeq === null ? '' : `&before=${t.oldestSeq}`;
     const page = await this.rest.get<Page<Message>>(`/chatrooms/${roomId}/messages?limit=${PAGE}${before}`);
+    const first = !t.loaded;
+    t.loaded = true;
     for (const m of page.items) this.put(m);
     t.hasMoreBefore = page.hasMore;
     if (page.items.length) t.oldestSeq = Math.min(...page.items.map((m) => m.seq), t.oldestSeq ?? Infinity);
-    if (!t.loaded) {
-      t.loaded = true;
+    if (first) {
+      // Whatever was broadcast while the page was on its way comes from sync.
       const top = Math.max(0, ...page.items.map((m) => m.seq));
-      this.syncedSeq.set(roomId, Math.max(top, this.syncedSeq.get(roomId) ?? 0));
+      this.syncedSeq.set(roomId, top);
+      await this.sync([{ chatroomId: roomId, afterSeq: top }]);
     }
     this.store.emit(`room:${roomId}`);
   }
@@ -151,7 +153,8 @@ export class Chat {
     const t = store.timeline(m.chatroomId);
     if (m.clientMsgId && m.senderId === store.me?.id) t.pending.delete(m.clientMsgId);
     const had = t.bySeq.has(m.seq);
-    t.bySeq.set(m.seq, m);
+    // A room never opened keeps only its summary; opening it loads the newest page, then syncs.
+    if (t.loaded) t.bySeq.set(m.seq, m);
     const room = store.rooms.get(m.chatroomId);
     if (room && m.seq >= room.lastSeq) {
       if (!had && m.seq > room.lastSeq && m.senderId !== store.me?.id) room.unreadCount += m.seq - room.lastSeq;
@@ -173,6 +176,7 @@ export class Chat {
     if (e.type === 'sendMessage') {
       const synced = this.syncedSeq.get(e.chatroomId) ?? 0;
       this.put(m);
+      if (!this.store.timeline(e.chatroomId).loaded) return;
       if (m.seq === synced + 1) this.syncedSeq.set(e.chatroomId, m.seq);
       else if (m.seq > synced + 1) void this.sync([{ chatroomId: e.chatroomId, afterSeq: synced }]);
     } else if (e.type === 'editMessage' || e.type === 'deleteMessage') {

@@ -15,7 +15,7 @@ function preview(chat: Chat, r: Chatroom): string {
   const m = r.lastMessage;
   if (!m) return 'No messages yet';
   const who = m.senderId === chat.store.me?.id ? 'You' : m.sender.nickName || m.sender.username;
-  const body = m.deleted ? 'message deleted' : m.type === 'image' ? '📷 image' : m.content;
+  const body = m.deleted ? 'message deleted' : m.type === 'image' ? 'Image' : m.content;
   return `${who}: ${body}`;
 }
 
@@ -72,6 +72,7 @@ export function sidebarView(
         memberIds: parseIds(groupMembers.value),
       });
       groupName.value = groupMembers.value = '';
+      groupName.closest('details')?.removeAttribute('open');
       await chat.refreshRooms();
       location.hash = `#/rooms/${room.id}`;
     } catch (err) {
@@ -86,6 +87,7 @@ export function sidebarView(
     try {
       const room = await chat.rest.post<Chatroom>('/chatrooms/direct', { userId: Number(directUser.value) });
       directUser.value = '';
+      directUser.closest('details')?.removeAttribute('open');
       await chat.refreshRooms();
       location.hash = `#/rooms/${room.id}`;
     } catch (err) {
