@@ -3,34 +3,9 @@
  * Clients program against these strings (see CONTRACT.md), so renaming one is a breaking change.
  */
 
-/** Events a client sends. */
-export const ClientEvent = {
-  JoinRoom: 'joinRoom',
-  LeaveRoom: 'leaveRoom',
-  SendMessage: 'sendMessage',
-  Sync: 'sync',
-  MarkRead: 'markRead',
-  Typing: 'typing',
-} as const;
-
-/** Events the server emits. */
-export const ServerEvent = {
-  Message: 'message',
-  Read: 'read',
-  Inbox: 'inbox',
-  Typing: 'typing',
-  Presence: 'presence',
-  Exception: 'exception',
-} as const;
-
-/** `type` of a `message` event: the room timeline. */
-export const TimelineEvent = {
-  JoinRoom: 'joinRoom',
-  LeaveRoom: 'leaveRoom',
-  SendMessage: 'sendMessage',
-  EditMessage: 'editMessage',
-  DeleteMessage: 'deleteMessage',
-} as const;
+// Client and server event names and the timeline types are part of the public interface:
+// they live in the protocol package, next to their payload schemas, shared with the client.
+export { ClientEvent, ServerEvent, TimelineEvent } from '@chat-backend/protocol';
 
 /** Server-to-server event (socket.io serverSideEmit): forget a cached membership. */
 export const PEER_EVICT_MEMBERSHIP = 'chat:evict-membership';
