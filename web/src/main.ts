@@ -1,10 +1,9 @@
 import './style.css';
-import { ApiError, Rest } from './api';
 import { Chat } from './chat';
 import { h, mount } from './h';
 import { clearSession, loadSession, saveSession } from './session';
 import { Store } from './store';
-import type { LoginResult, User } from './types';
+import { ChatError, type LoginResult, type User } from '@chat-backend/client';
 import { adminView } from './views/admin';
 import { authView } from './views/auth';
 import { roomView } from './views/room';
@@ -31,20 +30,20 @@ function showAuth(): void {
 }
 
 async function start(token: string): Promise<void> {
+  const store = new Store();
+  const chat = new Chat(store, token);
   let me: User;
   try {
-    me = await new Rest(() => token).get<User>('/users/me');
+    me = await chat.api.me();
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401) {
+    if (err instanceof ChatError && err.code === 'UNAUTHORIZED') {
       clearSession();
       return showAuth();
     }
     mount(root, h('p', { class: 'empty', role: 'alert' }, `Cannot reach the server: ${(err as Error).message}`));
     return;
   }
-  const store = new Store();
   store.me = me;
-  const chat = new Chat(store, token);
   const shell = h('div', { class: 'shell' });
   const sidebar = h('nav', { class: 'sidebar', 'aria-label': 'Rooms and account' });
   const main = h('main', { class: 'main' });
@@ -54,8 +53,10 @@ async function start(token: string): Promise<void> {
   let current: Route = route();
   let cleanup: () => void = () => undefined;
   const signOut = () => {
-    chat.stop();
-    void new Rest(() => token).post('/auth/logout').catch(() => undefined);
+    void chat.api
+      .logout()
+      .catch(() => undefined)
+      .finally(() => chat.stop());
     clearSession();
     location.hash = '#/';
     cleanup();
@@ -79,8 +80,8 @@ async function start(token: string): Promise<void> {
   }
   window.addEventListener('hashchange', show);
   show();
-  await chat.start().catch((err: Error) => {
-    if (err instanceof ApiError && err.status === 401) signOut();
+  await chat.start(signOut).catch((err: Error) => {
+    if (err instanceof ChatError && err.code === 'UNAUTHORIZED') signOut();
   });
 }
 

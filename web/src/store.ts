@@ -1,4 +1,4 @@
-import type { Chatroom, ChatroomDetail, Message, MessageType, PublicUser } from './types';
+import type { Chatroom, ChatroomDetail, Message, MessageType, PublicUser, User } from '@chat-backend/client';
 
 /** A message of mine not acknowledged yet (or refused): shown with its state. */
 export interface PendingMessage {
@@ -27,7 +27,7 @@ type Listener = () => void;
  * ('rooms', 'room:<id>', 'conn') and re-render what they own.
  */
 export class Store {
-  me: PublicUser | null = null;
+  me: User | null = null;
   rooms = new Map<number, Chatroom>();
   details = new Map<number, ChatroomDetail>();
   timelines = new Map<number, Timeline>();

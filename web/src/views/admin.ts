@@ -1,6 +1,6 @@
 import type { Chat } from '../chat';
 import { fmtTime, h, mount } from '../h';
-import type { AdminMessage, Page } from '../types';
+import type { AdminMessageQuery, Message, MessageType } from '@chat-backend/client';
 
 /** Admins: search every message with filters, moderate (tombstone) one or several. */
 export function adminView(el: HTMLElement, chat: Chat): () => void {
@@ -26,21 +26,22 @@ export function adminView(el: HTMLElement, chat: Chat): () => void {
   const selected = new Set<string>();
   let cursor: string | undefined;
 
-  const query = () => {
-    const p = new URLSearchParams({ limit: '50' });
-    const set = (k: string, v: string) => v.trim() && p.set(k, v.trim());
-    set('q', q.input.value);
-    set('chatroomId', room.input.value);
-    set('senderId', sender.input.value);
-    set('type', type.value);
-    if (from.input.value) p.set('from', new Date(from.input.value).toISOString());
-    if (to.input.value) p.set('to', new Date(to.input.value).toISOString());
-    if (includeDeleted.checked) p.set('includeDeleted', 'true');
-    if (cursor) p.set('cursor', cursor);
-    return p;
+  const query = (): AdminMessageQuery => {
+    const num = (v: string) => (v.trim() ? Number(v.trim()) : undefined);
+    return {
+      limit: 50,
+      q: q.input.value.trim() || undefined,
+      chatroomId: num(room.input.value),
+      senderId: num(sender.input.value),
+      type: (type.value || undefined) as MessageType | undefined,
+      from: from.input.value ? new Date(from.input.value).toISOString() : undefined,
+      to: to.input.value ? new Date(to.input.value).toISOString() : undefined,
+      includeDeleted: includeDeleted.checked || undefined,
+      cursor,
+    };
   };
 
-  const row = (m: AdminMessage) => {
+  const row = (m: Message) => {
     const box = h('input', {
       type: 'checkbox',
       'aria-label': `Select message ${m.id}`,
@@ -73,7 +74,7 @@ export function adminView(el: HTMLElement, chat: Chat): () => void {
       selected.clear();
     }
     try {
-      const page = await chat.rest.get<Page<AdminMessage>>(`/admin/messages?${query().toString()}`);
+      const page = await chat.api.adminMessages(query());
       if (!append) tbody.replaceChildren();
       tbody.append(...page.items.map(row));
       if (!tbody.children.length)
@@ -88,8 +89,8 @@ export function adminView(el: HTMLElement, chat: Chat): () => void {
   const moderate = async (ids: string[]) => {
     if (!ids.length || !confirm(`Delete ${ids.length} message(s) for everyone?`)) return;
     try {
-      if (ids.length === 1) await chat.rest.del(`/admin/messages/${ids[0]}`);
-      else await chat.rest.del('/admin/messages', { ids });
+      if (ids.length === 1) await chat.api.moderate(ids[0]);
+      else await chat.api.moderateMany(ids);
       await search(false);
     } catch (err) {
       error.textContent = (err as Error).message;

@@ -1,10 +1,9 @@
-import { ApiError, Rest } from '../api';
 import { h, mount } from '../h';
-import type { LoginResult } from '../types';
+import { ChatApi, ChatError, type LoginResult } from '@chat-backend/client';
 
 /** Sign in or create an account; calls `done` with the login result. */
 export function authView(root: HTMLElement, done: (r: LoginResult) => void): void {
-  const rest = new Rest(() => null);
+  const api = new ChatApi({ url: location.origin });
   let mode: 'login' | 'register' = 'login';
 
   const render = () => {
@@ -32,11 +31,13 @@ export function authView(root: HTMLElement, done: (r: LoginResult) => void): voi
       error.textContent = '';
       const creds = { username: username.value.trim(), password: password.value };
       try {
-        if (mode === 'register') await rest.post('/auth/register', creds);
-        done(await rest.post<LoginResult>('/auth/login', creds));
+        if (mode === 'register') await api.register(creds);
+        done(await api.login(creds));
       } catch (err) {
         error.textContent =
-          err instanceof ApiError && err.status === 401 ? 'Wrong username or password.' : (err as Error).message;
+          err instanceof ChatError && err.code === 'UNAUTHORIZED'
+            ? 'Wrong username or password.'
+            : (err as Error).message;
         submit.disabled = false;
       }
     };

@@ -1,7 +1,7 @@
 import type { Chat } from '../chat';
 import { fmtTime, h, httpsUrl } from '../h';
 import type { PendingMessage } from '../store';
-import type { Message } from '../types';
+import type { Message } from '@chat-backend/client';
 
 export type Item = { kind: 'sent'; m: Message } | { kind: 'pending'; p: PendingMessage };
 
@@ -47,11 +47,7 @@ export function messageView(chat: Chat, roomId: number, item: Item, actions: Mes
           p.state === 'pending' ? 'sending…' : `not sent: ${p.error ?? ''}`,
         ),
         p.state === 'failed'
-          ? h(
-              'button',
-              { class: 'link', type: 'button', onclick: () => void chat.deliver(roomId, p.clientMsgId) },
-              'Retry',
-            )
+          ? h('button', { class: 'link', type: 'button', onclick: () => chat.retry(p.clientMsgId) }, 'Retry')
           : null,
       ),
     );
@@ -70,7 +66,7 @@ export function messageView(chat: Chat, roomId: number, item: Item, actions: Mes
         onsubmit: async (ev: Event) => {
           ev.preventDefault();
           try {
-            await chat.rest.patch(`/messages/${m.id}`, { content: input.value });
+            await chat.api.edit(m.id, input.value);
             actions.stopEdit();
           } catch (err) {
             alert((err as Error).message);
@@ -118,7 +114,7 @@ export function messageView(chat: Chat, roomId: number, item: Item, actions: Mes
                 'aria-label': `Delete message ${m.seq}`,
                 onclick: async () => {
                   if (!confirm('Delete this message for everyone?')) return;
-                  await chat.rest.del(`/messages/${m.id}`).catch((err: Error) => alert(err.message));
+                  await chat.api.retract(m.id).catch((err: Error) => alert(err.message));
                 },
               },
               'Delete',

@@ -1,6 +1,6 @@
 import type { Chat } from '../chat';
 import { h, looksLikeImageUrl, mount } from '../h';
-import type { MessageType } from '../types';
+import type { MessageType } from '@chat-backend/client';
 import { type Item, itemKey, itemSignature, messageView } from './message';
 import { parseIds } from './sidebar';
 
@@ -98,7 +98,7 @@ export function roomView(el: HTMLElement, chat: Chat, roomId: number): () => voi
     const add = async (ev: Event) => {
       ev.preventDefault();
       try {
-        await chat.rest.post(`/chatrooms/${roomId}/members`, { userIds: parseIds(ids.value) });
+        await chat.api.addMembers(roomId, parseIds(ids.value));
         await chat.loadDetail(roomId);
       } catch (err) {
         error.textContent = (err as Error).message;

@@ -1,6 +1,6 @@
 import type { Chat } from '../chat';
 import { fmtTime, h, mount } from '../h';
-import type { Chatroom } from '../types';
+import type { Chatroom } from '@chat-backend/client';
 
 /** Parses "3, 7 12" into user ids. */
 export function parseIds(s: string): number[] {
@@ -67,7 +67,7 @@ export function sidebarView(
     ev.preventDefault();
     groupError.textContent = '';
     try {
-      const room = await chat.rest.post<Chatroom>('/chatrooms', {
+      const room = await chat.api.createRoom({
         name: groupName.value.trim(),
         memberIds: parseIds(groupMembers.value),
       });
@@ -85,7 +85,7 @@ export function sidebarView(
     ev.preventDefault();
     directError.textContent = '';
     try {
-      const room = await chat.rest.post<Chatroom>('/chatrooms/direct', { userId: Number(directUser.value) });
+      const room = await chat.api.directRoom(Number(directUser.value));
       directUser.value = '';
       directUser.closest('details')?.removeAttribute('open');
       await chat.refreshRooms();
