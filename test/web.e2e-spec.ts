@@ -1,4 +1,4 @@
-import { resetState, startApp, TestApp } from './utils/app';
+import { resetState, sql, startApp, TestApp } from './utils/app';
 import {
   assertBrowserPrerequisites,
   BrowserContext,
@@ -76,6 +76,28 @@ describe('web client (browser e2e)', () => {
     await page.getByLabel('Message', { exact: true }).fill(text);
     await page.getByLabel('Message', { exact: true }).press('Enter');
   }
+
+  it('serves the client at / and leaves API routes, /docs, /health and /socket.io alone', async () => {
+    const page = await t.http().get('/');
+    expect(page.status).toBe(200);
+    expect(page.headers['content-type']).toMatch(/text\/html/);
+    // No inline script or style, so a strict CSP (script-src 'self') can serve it.
+    expect(page.text).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    expect(page.text).not.toMatch(/<style|style=/);
+    const js = /src="(\/assets\/[^"]+\.js)"/.exec(page.text)![1];
+    const asset = await t.http().get(js);
+    expect(asset.status).toBe(200);
+    expect(asset.headers['cache-control']).toContain('immutable');
+    expect((await t.http().get('/health')).body.status).toBe('ok');
+    expect((await t.http().get('/docs-json')).body.openapi).toBeDefined();
+    const api = await t.http().get('/chatrooms').set('Accept', 'text/html');
+    expect([api.status, api.body.code]).toEqual([401, 'UNAUTHORIZED']);
+    const unknown = await t.http().get('/no/such/page').set('Accept', 'text/html');
+    expect(unknown.status).toBe(404);
+    expect(unknown.text).not.toContain('<div id="app">');
+    const polling = await t.http().get('/socket.io/?EIO=4&transport=polling');
+    expect(polling.text).not.toContain('<div id="app">');
+  });
 
   it('registers two users through the UI and keeps each session in the browser', async () => {
     [alice, bob] = await Promise.all([register('alice'), register('bob')]);
@@ -173,6 +195,23 @@ describe('web client (browser e2e)', () => {
     ]);
   });
 
+  it('edits and retracts my own messages, live for the other user', async () => {
+    alice.page.on('dialog', (d) => void d.accept());
+    const mine = (text: string) => alice.page.locator('.msg.mine', { hasText: text });
+    await mine('while you were away 1')
+      .getByRole('button', { name: /^Edit message/ })
+      .click();
+    await alice.page.getByLabel('Edit message', { exact: true }).fill('while you were away, edited');
+    await alice.page.getByRole('button', { name: 'Save' }).click();
+    const bobsCopy = bob.page.locator('.msg', { hasText: 'while you were away, edited' });
+    await ui(bobsCopy).toContainText('edited');
+    await mine('while you were away 2')
+      .getByRole('button', { name: /^Delete message/ })
+      .click();
+    await ui(bob.page.locator('.msg .deleted')).toHaveCount(1);
+    await ui(bob.page.locator('.timeline .msg', { hasText: 'while you were away 2' })).toHaveCount(0);
+  });
+
   it('loads older history as the user scrolls up, each message once', async () => {
     const s = await connect(t.url, alice.token);
     const room = (
@@ -216,5 +255,24 @@ describe('web client (browser e2e)', () => {
     await page.getByRole('link', { name: 'Back to rooms' }).click();
     await ui(page.locator('.sidebar')).toBeVisible();
     await ui(roomLink(page, room1)).toContainText('from my phone');
+  });
+  it('lets an admin search messages and moderate one', async () => {
+    await sql("UPDATE users SET role = 'admin' WHERE id = $1", [alice.id]);
+    await alice.page.reload();
+    await alice.page.getByRole('link', { name: 'Admin' }).click();
+    await alice.page.getByLabel('Text', { exact: true }).fill('second');
+    await alice.page.getByRole('button', { name: 'Search' }).click();
+    const rows = alice.page.locator('.admin tbody tr[data-id]');
+    await ui(rows).toHaveCount(2);
+    const target = rows.filter({ hasText: 'second room, first message' });
+    const id = await target.getAttribute('data-id');
+    await target.getByRole('button', { name: 'Delete' }).click();
+    await ui(rows).toHaveCount(1);
+    const history = await t
+      .http()
+      .get(`/chatrooms/${room2}/messages`)
+      .set(auth({ id: bob.id, username: 'bob', token: bob.token }));
+    expect(history.body.items.find((m: any) => m.id === id)).toMatchObject({ deleted: true, content: '' });
+    await screenshot(alice.page, 'desktop-admin');
   });
 });

@@ -155,6 +155,11 @@ export function roomView(el: HTMLElement, chat: Chat, roomId: number): () => voi
       loadingOlder = false;
       renderTimeline();
     }
+    loadMoreIfAtTop();
+  };
+  // Scrolled to the top before a page arrived, or too few messages to scroll: keep loading.
+  const loadMoreIfAtTop = () => {
+    if (t.loaded && t.hasMoreBefore && timeline.scrollTop < NEAR_BOTTOM_PX) void loadOlder();
   };
 
   // Composer: Enter sends, Shift+Enter breaks the line; an https image URL is sent as an image.
@@ -233,7 +238,7 @@ export function roomView(el: HTMLElement, chat: Chat, roomId: number): () => voi
   window.addEventListener('focus', onVisible);
   const offs = [store.on(`room:${roomId}`, render), store.on('rooms', renderHeader)];
   render();
-  if (!t.loaded) void chat.loadOlder(roomId).then(() => (timeline.scrollTop = timeline.scrollHeight));
+  if (!t.loaded) void chat.loadOlder(roomId).then(loadMoreIfAtTop);
   if (!store.details.has(roomId)) void chat.loadDetail(roomId).catch(() => undefined);
   input.focus();
   return () => {
