@@ -12,6 +12,7 @@ import { requestId } from './common/request-id.middleware';
 import { PayloadValidationPipe } from './common/payload-validation.pipe';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
+import { DocsModule } from './docs/docs.module';
 import { HealthModule } from './health/health.module';
 import { InboxModule } from './inbox/inbox.module';
 import { MessagesModule } from './messages/messages.module';
@@ -50,6 +51,7 @@ export class AppModule implements NestModule {
           ChatModule.register(history, inbox),
           MessagesModule.register(history),
           HealthModule.register(history),
+          DocsModule,
         ]
       : [];
     return {

@@ -162,7 +162,7 @@ describe('client package (e2e)', () => {
         const rows = await sql('SELECT id FROM messages WHERE chatroom_id = $1', [room]);
         return rows.length ? rows : undefined;
       });
-      expect(stored.map((r) => r.id)).toEqual([message.id]);
+      expect(stored!.map((r) => r.id)).toEqual([message.id]);
     });
 
     it('a lost ack after the server stored the message: the resend gets the first ack (same id and seq), nothing twice', async () => {

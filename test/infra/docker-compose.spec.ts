@@ -144,7 +144,8 @@ const finalStage = stages[stages.length - 1];
 
 // Top-level paths the runtime image needs: built in the image (dist, node_modules) or from the repo.
 const BUILD_PRODUCTS = ['dist', 'node_modules'];
-const REPO_FILES = ['prisma', 'prisma.config.ts', 'package.json'];
+// packages: the npm workspaces (the server imports @chat-backend/protocol's build at runtime).
+const REPO_FILES = ['prisma', 'prisma.config.ts', 'package.json', 'packages'];
 
 describe('docker-compose.yml', () => {
   it('uses the Compose spec (no version key) and defines postgres, redis and app', () => {
