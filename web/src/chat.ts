@@ -82,7 +82,9 @@ export class Chat {
 
   private async join(roomId: number): Promise<void> {
     this.joined.add(roomId);
-    await this.client.joinRoom(roomId).catch(() => this.joined.delete(roomId));
+    // From the seq the list showed, so nothing between the list and the join goes missing.
+    const afterSeq = this.store.rooms.get(roomId)?.lastSeq;
+    await this.client.joinRoom(roomId, { afterSeq }).catch(() => this.joined.delete(roomId));
   }
 
   async loadDetail(roomId: number): Promise<ChatroomDetail> {

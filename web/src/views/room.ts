@@ -7,13 +7,24 @@ import { parseIds } from './sidebar';
 const NEAR_BOTTOM_PX = 80;
 const TYPING_IDLE_MS = 3000;
 
+/**
+ * Puts `nodes` into `parent` in order, moving only what changed: unchanged entries stay in
+ * place, so screen readers announce only new ones and a long timeline does not churn.
+ */
+function reconcile(parent: HTMLElement, nodes: HTMLElement[]): void {
+  nodes.forEach((node, i) => {
+    if (parent.children[i] !== node) parent.insertBefore(node, parent.children[i] ?? null);
+  });
+  while (parent.children.length > nodes.length) parent.lastElementChild!.remove();
+}
+
 /** One room: timeline (older pages on scroll up), typing line, composer, members panel. */
 export function roomView(el: HTMLElement, chat: Chat, roomId: number): () => void {
   const { store } = chat;
   const t = store.timeline(roomId);
   const title = h('h2', { id: 'room-title' });
   const presence = h('span', { class: 'dot hidden' });
-  const timeline = h('ol', { class: 'timeline', 'aria-labelledby': 'room-title', 'aria-live': 'polite', tabIndex: 0 });
+  const timeline = h('ol', { class: 'timeline', role: 'log', 'aria-labelledby': 'room-title', tabIndex: 0 });
   const more = h('li', { class: 'more' });
   const typingLine = h('div', { class: 'typing', 'aria-live': 'polite' });
   const membersPanel = h('aside', { class: 'members', 'aria-label': 'Members' });
@@ -71,8 +82,8 @@ export function roomView(el: HTMLElement, chat: Chat, roomId: number): () => voi
           ? 'Loading older messages…'
           : ''
         : 'Start of the conversation';
-    timeline.replaceChildren(...nodes);
-    if (!list.length && t.loaded) timeline.append(h('li', { class: 'empty' }, 'No messages yet. Say hello!'));
+    if (!list.length && t.loaded) nodes.push(h('li', { class: 'empty' }, 'No messages yet. Say hello!'));
+    reconcile(timeline, nodes);
     const prepended =
       firstBefore !== undefined && firstBefore !== null && nodes[1]?.getAttribute('data-seq') !== firstBefore;
     if (stick) timeline.scrollTop = timeline.scrollHeight;
