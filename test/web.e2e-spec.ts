@@ -212,6 +212,19 @@ describe('web client (browser e2e)', () => {
     await ui(bob.page.locator('.timeline .msg', { hasText: 'while you were away 2' })).toHaveCount(0);
   });
 
+  it('opens a direct room by user id, named after the other person, with their presence', async () => {
+    await bob.page.getByText('Direct message').click();
+    await bob.page.getByLabel('User id', { exact: true }).fill(String(alice.id));
+    await bob.page.getByRole('button', { name: 'Open direct room' }).click();
+    await ui(bob.page.locator('#room-title')).toHaveText('alice');
+    await ui(bob.page.locator('.room header .dot.online')).toHaveCount(1);
+    const direct = Number(/rooms\/(\d+)/.exec(bob.page.url())![1]);
+    await send(bob.page, 'just us');
+    await ui(roomLink(alice.page, direct)).toContainText('just us');
+    await ui(roomLink(alice.page, direct).locator('.name')).toContainText('bob');
+    await ui(roomLink(alice.page, direct).locator('.dot.online')).toHaveCount(1);
+  });
+
   it('loads older history as the user scrolls up, each message once', async () => {
     const s = await connect(t.url, alice.token);
     const room = (
