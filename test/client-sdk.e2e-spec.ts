@@ -87,7 +87,7 @@ describe('client package (e2e)', () => {
   });
 
   describe('send and receive', () => {
-    it('delivers every message once, in order, to the other member and to the sender; states pending → acked', async () => {
+    it('delivers every message once, in seq order = send order, to the other member and to the sender; states pending → acked', async () => {
       const room = await createRoom(t, alice, [bob]);
       const [a, b] = await Promise.all([session(alice), session(bob)]);
       const aGot = inbox(a);
@@ -172,12 +172,19 @@ describe('client package (e2e)', () => {
       await a.joinRoom(room);
       await b.joinRoom(room);
 
-      // The ack arrives, then the connection drops before the client could read it.
-      const raw = a.socket as unknown as { acks: Record<string, { withError?: boolean }> };
+      // The ack arrives, but the connection drops before the client could read it: socket.io
+      // then tells the waiting callback "disconnected", exactly as if the ack had been lost.
+      const raw = a.socket as unknown as { acks: Record<string, (err?: Error) => void> };
       const out = a.send(room, 'acked twice');
       const [ackId] = Object.keys(raw.acks).slice(-1);
-      const lost = Object.assign(() => dropTransport(a), { withError: true });
-      raw.acks[ackId] = lost;
+      const waiting = raw.acks[ackId];
+      raw.acks[ackId] = Object.assign(
+        () => {
+          dropTransport(a);
+          waiting(new Error('socket has been disconnected'));
+        },
+        { withError: true },
+      );
 
       const message = await out.acked;
       expect(out.attempts).toBe(2);

@@ -26,8 +26,8 @@ import { newClientMsgId, newOutgoing, type OutgoingMessage, type OutgoingRecord,
 import { RoomTracker } from './rooms.js';
 
 export interface ChatClientOptions {
-  /** The server's origin, e.g. `http://localhost:3000`. */
-  url: string;
+  /** The server's origin, e.g. `http://localhost:3000`; in a page served by the server, defaults to its origin. */
+  url?: string;
   /** An access token; `api.login()` sets one too. */
   token?: string;
   fetch?: typeof fetch;
@@ -39,6 +39,12 @@ export interface ChatClientOptions {
   syncLimit?: number;
   /** A gap seen only through an ack (not a broadcast) is synced after this grace. Default 250 ms. */
   gapGraceMs?: number;
+  /**
+   * Put a room's sends on the wire one at a time, so they get seqs in the order they were sent
+   * (the server numbers concurrent sends in whatever order it finishes them). Default true;
+   * false pipelines them for throughput.
+   */
+  orderedSends?: boolean;
 }
 
 /** Membership entries of a room's timeline. */
@@ -89,15 +95,19 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   readonly api: ChatApi;
   /** The underlying socket.io socket (created by `connect()`). */
   socket: ChatSocket | undefined;
-  private readonly opts: Required<Pick<ChatClientOptions, 'ackTimeoutMs' | 'syncLimit' | 'gapGraceMs'>> &
+  private readonly opts: Required<
+    Pick<ChatClientOptions, 'url' | 'ackTimeoutMs' | 'syncLimit' | 'gapGraceMs' | 'orderedSends'>
+  > &
     ChatClientOptions;
   private readonly rooms = new Map<number, RoomTracker>();
   private readonly outgoing = new Map<string, OutgoingRecord>();
 
-  constructor(options: ChatClientOptions) {
+  constructor(options: ChatClientOptions = {}) {
     super();
-    this.opts = { ackTimeoutMs: 10_000, syncLimit: 500, gapGraceMs: 250, ...options };
-    this.api = new ChatApi({ url: options.url, token: options.token, fetch: options.fetch });
+    const url = options.url ?? (globalThis as { location?: { origin?: string } }).location?.origin;
+    if (!url) throw new Error('ChatClient needs options.url outside a browser page');
+    this.opts = { ackTimeoutMs: 10_000, syncLimit: 500, gapGraceMs: 250, orderedSends: true, ...options, url };
+    this.api = new ChatApi({ url, token: options.token, fetch: options.fetch });
   }
 
   get connected(): boolean {
@@ -182,7 +192,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     const rec = newOutgoing(chatroomId, opts.type ?? 'text', content, opts.clientMsgId ?? newClientMsgId());
     this.outgoing.set(rec.clientMsgId, rec);
     this.emit('messageState', rec);
-    this.transmit(rec);
+    this.pump();
     return rec;
   }
 
@@ -194,8 +204,10 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       rec.state = 'pending';
       rec.error = undefined;
       resetPromise(rec);
+      this.outgoing.delete(clientMsgId); // to the back of the line
+      this.outgoing.set(clientMsgId, rec);
       this.emit('messageState', rec);
-      this.transmit(rec);
+      this.pump();
     }
     return rec;
   }
@@ -259,7 +271,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
 
   /** After every (re)connect: re-join the rooms, sync what was missed, resend what is unacked. */
   private async resume(): Promise<void> {
-    for (const rec of this.outgoing.values()) if (rec.state === 'pending') this.transmit(rec);
+    this.pump();
     const rooms = [...this.rooms.values()];
     if (!rooms.length) return;
     const joined = await Promise.all(
@@ -267,6 +279,8 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
         this.request(ClientEvent.JoinRoom, { chatroomId: r.chatroomId }).then(
           (data) => ({ room: r, data }),
           (err: ChatError) => {
+            // No longer a member (removed while away): stop tracking; anything else is retried next time.
+            if (err.code === 'NOT_FOUND' || err.code === 'FORBIDDEN') this.rooms.delete(r.chatroomId);
             this.emit('error', err);
             return undefined;
           },
@@ -365,11 +379,24 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     return result.hasMore && progressed;
   }
 
-  /** Puts a pending send on the wire if connected; otherwise `resume()` will. */
+  /**
+   * Puts pending sends on the wire (if connected; `resume()` calls it again after a reconnect):
+   * per room the oldest one only, or all of them when `orderedSends` is off.
+   */
+  private pump(): void {
+    if (!this.socket?.connected) return;
+    const busy = new Set<number>();
+    for (const rec of this.outgoing.values()) {
+      if (rec.state !== 'pending') continue;
+      if (this.opts.orderedSends && busy.has(rec.chatroomId)) continue;
+      busy.add(rec.chatroomId);
+      if (!rec.onWire) this.transmit(rec);
+    }
+  }
+
   private transmit(rec: OutgoingRecord): void {
-    const socket = this.socket;
-    if (!socket?.connected || rec.state !== 'pending') return;
     const attempt = ++rec.inflight;
+    rec.onWire = true;
     rec.attempts++;
     const payload = {
       chatroomId: rec.chatroomId,
@@ -379,19 +406,18 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     this.request(ClientEvent.SendMessage, payload).then(
       (message) => this.settle(rec, message),
       (err: ChatError) => {
-        if (rec.state !== 'pending') return;
-        // No answer (timeout, dropped connection): resend now if connected, else on reconnect.
-        if (err instanceof NoAckError) {
-          if (attempt === rec.inflight && socket.connected) this.transmit(rec);
-          return;
-        }
-        this.settle(rec, undefined, err);
+        if (rec.state !== 'pending' || attempt !== rec.inflight) return;
+        if (!(err instanceof NoAckError)) return this.settle(rec, undefined, err);
+        // No answer (timeout, dropped connection): the same clientMsgId goes again, now or on reconnect.
+        rec.onWire = false;
+        this.pump();
       },
     );
   }
 
   private settle(rec: OutgoingRecord, message?: Message, error?: ChatError): void {
     if (rec.state !== 'pending') return;
+    rec.onWire = false;
     if (message) {
       rec.state = 'acked';
       rec.message = message;
@@ -405,6 +431,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       this.emit('messageState', rec);
       rec.settle.reject(error!);
     }
+    this.pump();
   }
 }
 

@@ -23,6 +23,9 @@ export interface OutgoingMessage {
 
 /** The mutable record behind an OutgoingMessage. */
 export interface OutgoingRecord extends OutgoingMessage {
+  /** Sent and waiting for its ack. */
+  onWire: boolean;
+  /** Number of the latest attempt: answers to older ones are ignored. */
   inflight: number;
   settle: { resolve: (m: Message) => void; reject: (e: ChatError) => void };
 }
@@ -33,7 +36,16 @@ export function newOutgoing(
   content: string,
   clientMsgId: string,
 ): OutgoingRecord {
-  const rec = { clientMsgId, chatroomId, type, content, state: 'pending', attempts: 0, inflight: 0 } as OutgoingRecord;
+  const rec = {
+    clientMsgId,
+    chatroomId,
+    type,
+    content,
+    state: 'pending',
+    attempts: 0,
+    inflight: 0,
+    onWire: false,
+  } as OutgoingRecord;
   resetPromise(rec);
   return rec;
 }
