@@ -55,7 +55,8 @@ export function httpsUrl(s: string): string | null {
   }
 }
 
+/** An https link whose path ends like an image file: sent as an image without asking. */
 export function looksLikeImageUrl(s: string): boolean {
   const u = httpsUrl(s);
-  return !!u && /\.(png|jpe?g|gif|webp|avif|svg)(\?.*)?$/i.test(new URL(u).pathname + new URL(u).search);
+  return !!u && /\.(png|jpe?g|gif|webp|avif|svg)$/i.test(new URL(u).pathname);
 }
