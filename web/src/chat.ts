@@ -13,6 +13,12 @@ import {
 import type { Store } from './store';
 
 const PAGE = 40;
+
+/**
+ * API answers are live state read with a token: never from the HTTP cache, and never as a
+ * conditional request (the server's ETags would turn them into 304s the app gains nothing from).
+ */
+export const freshFetch: typeof fetch = (input, init) => fetch(input, { ...init, cache: 'no-store' });
 const TYPING_TTL_MS = 6000;
 
 /**
@@ -28,7 +34,7 @@ export class Chat {
     readonly store: Store,
     token: string,
   ) {
-    this.client = new ChatClient({ url: location.origin, token });
+    this.client = new ChatClient({ url: location.origin, token, fetch: freshFetch });
   }
 
   get api() {

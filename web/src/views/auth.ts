@@ -1,9 +1,10 @@
+import { freshFetch } from '../chat';
 import { h, mount } from '../h';
 import { ChatApi, ChatError, type LoginResult } from '@chat-backend/client';
 
 /** Sign in or create an account; calls `done` with the login result. */
 export function authView(root: HTMLElement, done: (r: LoginResult) => void): void {
-  const api = new ChatApi({ url: location.origin });
+  const api = new ChatApi({ url: location.origin, fetch: freshFetch });
   let mode: 'login' | 'register' = 'login';
 
   const render = () => {
