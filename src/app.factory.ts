@@ -10,6 +10,7 @@ import { corsOptions } from './config/cors';
 import { createLogger } from './logging/logger';
 import { requestObserver } from './logging/request-observer';
 import { MetricsService } from './metrics/metrics.service';
+import { serveWebClient } from './web/serve-web';
 
 /** REST bodies above this are refused with 413 before they are parsed. */
 const JSON_BODY_LIMIT = '256kb';
@@ -55,6 +56,7 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
   app.useWebSocketAdapter(new RedisIoAdapter(app));
   app.enableShutdownHooks();
   setupDocs(app);
+  serveWebClient(app);
   return app;
 }
 
