@@ -9,6 +9,8 @@ const TOKEN = 'metrics-token-for-the-e2e-test';
  * `/metrics` on a real server process with its persistence worker in a thread (the
  * default), so the worker's figures have to travel from the thread to the main thread.
  */
+jest.setTimeout(60_000);
+
 describe('GET /metrics (e2e)', () => {
   let s: ServerProcess;
 

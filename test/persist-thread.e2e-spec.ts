@@ -7,6 +7,9 @@ import { freePort, ServerProcess, spawnServer, waitHealthy } from './utils/proce
  * error line, and readiness comes back. The thread is stalled or killed through a test
  * hook (SIGWINCH with PERSIST_THREAD_TEST_HOOK, honoured only with NODE_ENV=test).
  */
+// Two boots of the thread per test, on a shared 2-core machine: well over Jest's default.
+jest.setTimeout(120_000);
+
 describe('persistence thread watchdog (e2e)', () => {
   let s: ServerProcess | undefined;
   afterEach(async () => {
@@ -27,10 +30,10 @@ describe('persistence thread watchdog (e2e)', () => {
     async (hook, line) => {
       s = spawnServer({ PORT: freePort(), PERSIST_THREAD_TEST_HOOK: hook, WORKER_HEARTBEAT_TIMEOUT_MS: '2000' });
       const srv = s;
-      await waitHealthy(srv);
+      await waitHealthy(srv, 60_000);
       const up = (await eventually(
         async () => ((await ready(srv)).status === 200 ? ready(srv) : null),
-        20_000,
+        45_000,
         'ready',
       ))!;
       expect(up.body.checks.worker).toMatchObject({ status: 'up', mode: 'thread', restarts: 0 });
@@ -52,7 +55,7 @@ describe('persistence thread watchdog (e2e)', () => {
           const r = await ready(srv);
           return r.status === 200 ? r : null;
         },
-        30_000,
+        60_000,
         'readiness back',
       ))!;
       expect(back.body.checks.worker).toMatchObject({ status: 'up', restarts: 1 });

@@ -8,6 +8,8 @@ import { closeAllSockets, connect, emitAck } from './utils/sockets';
  * WORKER_HTTP_PORT: Prometheus scrapes it next to the servers, whose /metrics do not see
  * another process's inserts.
  */
+jest.setTimeout(60_000);
+
 describe('worker process metrics and health (e2e)', () => {
   let server: TestApp;
   let worker: ServerProcess;
@@ -19,7 +21,7 @@ describe('worker process metrics and health (e2e)', () => {
     const port = freePort();
     workerUrl = `http://127.0.0.1:${port}`;
     worker = spawnServer({ PORT: freePort(), WORKER_HTTP_PORT: port }, ['--worker']);
-    await eventually(async () => (await fetch(`${workerUrl}/health/ready`).catch(() => null))?.status === 200, 20_000);
+    await eventually(async () => (await fetch(`${workerUrl}/health/ready`).catch(() => null))?.status === 200, 45_000);
   });
   afterAll(async () => {
     closeAllSockets();

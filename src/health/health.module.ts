@@ -1,6 +1,4 @@
-import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module } from '@nestjs/common';
-import { Queues } from '../common/constants';
 import { HealthController } from './health.controller';
 import { HealthService } from './health.service';
 import { LoopLag } from './loop-lag';
@@ -12,7 +10,7 @@ export class HealthModule {
   static register(history: DynamicModule): DynamicModule {
     return {
       module: HealthModule,
-      imports: [history, BullModule.registerQueue({ name: Queues.MessagePersist })],
+      imports: [history],
       controllers: [HealthController],
       providers: [HealthService, ReadinessService, LoopLag, WorkerStatus],
       exports: [WorkerStatus],

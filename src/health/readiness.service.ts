@@ -1,6 +1,7 @@
-import { InjectQueue } from '@nestjs/bullmq';
+import { getQueueToken } from '@nestjs/bullmq';
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import { Queue } from 'bullmq';
+import { ModuleRef } from '@nestjs/core';
+import type { Queue } from 'bullmq';
 import { Queues } from '../common/constants';
 import { AppConfig } from '../config/app-config';
 import { MetricsService, QueueSnapshot } from '../metrics/metrics.service';
@@ -36,13 +37,19 @@ export class ReadinessService implements OnModuleInit {
     private readonly status: WorkerStatus,
     private readonly config: AppConfig,
     private readonly metrics: MetricsService,
-    @InjectQueue(Queues.MessagePersist) private readonly queue: Queue,
+    private readonly moduleRef: ModuleRef,
   ) {}
+
+  /**
+   * The persistence queue of ChatHistoryModule, not one of our own: a second registration
+   * would be a second Queue (and connection) under the same token.
+   */
+  private get queue(): Queue {
+    return this.moduleRef.get<Queue>(getQueueToken(Queues.MessagePersist), { strict: false });
+  }
 
   onModuleInit(): void {
     this.metrics.setQueueSource(() => withDeadline(this.queueSnapshot()));
-    // Connection errors surface as a red check; without a listener BullMQ prints each retry.
-    this.queue.on('error', () => undefined);
   }
 
   async check(): Promise<ReadinessReport> {

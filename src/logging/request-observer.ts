@@ -18,7 +18,9 @@ export function requestObserver(metrics: MetricsService) {
       const seconds = (performance.now() - start) / 1000;
       const route = routeOf(req);
       metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
-      logger.log({
+      // Probes and scrapes arrive every few seconds from every checker: debug unless they fail.
+      const routine = res.statusCode < 400 && (route.startsWith('/health') || route === '/metrics');
+      logger[routine ? 'debug' : 'log']({
         msg: 'request',
         reqId: req.id,
         method: req.method,
