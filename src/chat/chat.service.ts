@@ -27,6 +27,8 @@ export interface SyncRoomResult {
 @Injectable()
 export class ChatService {
   private readonly sendLimiter: TokenBucketLimiter;
+  /** Per user: the last seq assignment in flight (inSendOrder). */
+  private readonly sendTails = new Map<number, Promise<void>>();
 
   constructor(
     private readonly config: AppConfig,
@@ -58,18 +60,19 @@ export class ChatService {
         { field: 'message.content', errors: [`must be at most ${this.config.messageMaxLength} characters`] },
       ]);
     }
-    await this.membership.requireCached(user.id, dto.chatroomId);
-    const draft: Omit<QueuedMessage, 'seq'> = {
-      id: uuidv7(),
-      chatroomId: dto.chatroomId,
-      senderId: user.id,
-      sender: await this.senders.get(user.id),
-      type: dto.message.type,
-      content: dto.message.content,
-      clientMsgId: dto.clientMsgId,
-      createdAt: new Date().toISOString(),
-    };
-    const { message, duplicate } = await this.append(draft);
+    const { message, duplicate } = await this.inSendOrder(user.id, async () => {
+      await this.membership.requireCached(user.id, dto.chatroomId);
+      return this.append({
+        id: uuidv7(),
+        chatroomId: dto.chatroomId,
+        senderId: user.id,
+        sender: await this.senders.get(user.id),
+        type: dto.message.type,
+        content: dto.message.content,
+        clientMsgId: dto.clientMsgId,
+        createdAt: new Date().toISOString(),
+      });
+    });
     const out = view(message);
     // The room gets the message as soon as it has its seq and sits in the pending buffer:
     // from there history and sync serve it, and if the queue add below fails it is queued
@@ -90,6 +93,26 @@ export class ChatService {
     await this.history.enqueue(message);
     this.metrics.messageAcked(startedAt);
     return out;
+  }
+
+  /**
+   * Runs a user's seq assignments one after another, in the order the sends arrived. On
+   * their own, pipelined sends raced through the membership and sender lookups (a database
+   * read when not cached) and could take seqs out of order (1, 3, 2). Only this prelude
+   * and the Redis script are ordered; the queue wait for the ack is not.
+   */
+  private inSendOrder<T>(userId: number, assign: () => Promise<T>): Promise<T> {
+    const prev = this.sendTails.get(userId);
+    const next = prev ? prev.then(assign, assign) : assign();
+    const tail = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.sendTails.set(userId, tail);
+    void tail.then(() => {
+      if (this.sendTails.get(userId) === tail) this.sendTails.delete(userId);
+    });
+    return next;
   }
 
   private async append(draft: Omit<QueuedMessage, 'seq'>): Promise<{ message: QueuedMessage; duplicate: boolean }> {
