@@ -7,8 +7,12 @@ WORKDIR /app
 # Prisma's CLI must not phone home during the build (update check / telemetry).
 ENV CHECKPOINT_DISABLE=1
 
-# Manifests first so the dependency layer is cached until they change.
+# Manifests first so the dependency layer is cached until they change. The workspace packages'
+# manifests too: npm ci links them into node_modules (@chat-backend/protocol is a runtime
+# dependency of the server; `npm run build` compiles them first).
 COPY package.json package-lock.json ./
+COPY packages/protocol/package.json ./packages/protocol/
+COPY packages/client/package.json ./packages/client/
 # --ignore-scripts: the image's bundled npm (10.x) would otherwise run dependency install
 # scripts, e.g. @prisma/engines' postinstall, which downloads native engines we don't use
 # (migrations go through prisma/schema-engine-shim.mjs). `npm run build` generates the client.
@@ -35,6 +39,8 @@ COPY --from=build /app/prisma ./prisma
 # Production deps only; includes the prisma CLI (a production dependency) for db-prepare.
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# node_modules/@chat-backend/* are links into packages/: the server imports the protocol's build.
+COPY --from=build /app/packages ./packages
 
 USER node
 EXPOSE 3000

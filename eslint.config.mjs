@@ -5,7 +5,7 @@ import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'src/generated/**', 'coverage/**', 'prisma/schema-engine-shim.mjs', '*.js', '*.mjs', 'scripts/**'] },
+  { ignores: ['dist/**', 'packages/*/dist/**', 'node_modules/**', 'src/generated/**', 'coverage/**', 'prisma/schema-engine-shim.mjs', '*.js', '*.mjs', 'scripts/**', 'web/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

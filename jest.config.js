@@ -9,8 +9,12 @@ const shared = {
   // which ship as ES modules that Jest's CommonJS runtime cannot load on Node 20.
   transform: { '^.+\\.(t|j|mj)s$': ['@swc/jest'] },
   transformIgnorePatterns: ['/node_modules/(?!(@nestjs|uuid)/)'],
-  // Prisma's generated client imports its siblings as './x.js' while the files are .ts.
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  // Prisma's generated client (and the workspace packages) import siblings as './x.js' while
+  // the files are .ts. The workspace packages are tested from source, so no build is needed.
+  moduleNameMapper: {
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+    '^@chat-backend/(protocol|client)$': '<rootDir>/packages/$1/src/index.ts',
+  },
 };
 
 module.exports = {

@@ -61,7 +61,8 @@ export async function cleanRedis(url: string): Promise<number> {
   await redis.connect();
   let deleted = 0;
   try {
-    for (const match of ['chat:*', `bull:${Queues.MessagePersist}:*`]) {
+    // Queue keys carry the database identity: bull:<id>:message-persist:*.
+    for (const match of ['chat:*', `bull:*:${Queues.MessagePersist}:*`]) {
       let cursor = '0';
       do {
         const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);

@@ -1,15 +1,41 @@
-import { INestApplication, LogLevel } from '@nestjs/common';
+import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import helmet from 'helmet';
 import { AppModule } from './app.module';
 import { RedisIoAdapter } from './chat/redis-io.adapter';
 import { AppConfig } from './config/app-config';
-
-const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+import { corsOptions } from './config/cors';
+import { createLogger } from './logging/logger';
+import { requestObserver } from './logging/request-observer';
+import { MetricsService } from './metrics/metrics.service';
+import { serveWebClient } from './web/serve-web';
 
 /** REST bodies above this are refused with 413 before they are parsed. */
 const JSON_BODY_LIMIT = '256kb';
+
+/**
+ * Content-Security-Policy for everything served here: the web client at `/` (its own
+ * scripts and styles, images from any https: URL since users post image links, a socket to
+ * this same origin) and the Swagger UI at `/docs` (its scripts are files; it needs inline
+ * styles and data: images). No upgrade-insecure-requests: self-hosted installs on plain HTTP
+ * (a LAN address) would lose every subresource.
+ */
+const CSP = {
+  defaultSrc: ["'self'"],
+  baseUri: ["'self'"],
+  objectSrc: ["'none'"],
+  frameAncestors: ["'none'"],
+  formAction: ["'self'"],
+  scriptSrc: ["'self'"],
+  scriptSrcAttr: ["'none'"],
+  styleSrc: ["'self'", "'unsafe-inline'"],
+  imgSrc: ["'self'", 'data:', 'https:'],
+  fontSrc: ["'self'", 'data:'],
+  connectSrc: ["'self'"],
+  upgradeInsecureRequests: null,
+};
 
 /**
  * Builds the HTTP + socket.io application exactly as `main.ts` serves it; e2e tests use the
@@ -17,25 +43,37 @@ const JSON_BODY_LIMIT = '256kb';
  */
 export async function createApp(config: AppConfig): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
-    logger: LEVELS.slice(0, LEVELS.indexOf(config.logLevel as LogLevel) + 1),
+    logger: createLogger(config),
     bodyParser: false,
   });
+  app.use(requestObserver(app.get(MetricsService))); // one log line + duration per request
   app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
-  app.enableCors({ origin: config.corsOrigins === '*' ? true : config.corsOrigins, credentials: true });
-  app.set('trust proxy', 'loopback');
+  app.use(helmet({ contentSecurityPolicy: { directives: CSP } }));
+  app.enableCors(corsOptions(config));
+  // Who may set X-Forwarded-For decides req.ip, which login throttling counts by.
+  app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');
   app.useWebSocketAdapter(new RedisIoAdapter(app));
   app.enableShutdownHooks();
   setupDocs(app);
+  serveWebClient(app);
   return app;
 }
 
 function setupDocs(app: INestApplication): void {
   const doc = new DocumentBuilder()
     .setTitle('Chat backend')
-    .setDescription('REST part of the public contract. Real-time events: see README (socket.io).')
+    .setDescription(
+      'REST part of the public contract. Every error is `{statusCode, code, message, details?}` ' +
+        '(schema `Error`; each response names the codes it can carry). Real-time events: see README (socket.io).',
+    )
     .setVersion('1')
-    .addBearerAuth()
+    .setLicense('MIT', 'https://opensource.org/licenses/MIT')
+    .addServer('/', 'This server')
+    .addBearerAuth(
+      { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'accessToken from POST /auth/login' },
+      'bearer',
+    )
     .build();
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc), { jsonDocumentUrl: 'docs-json' });
 }

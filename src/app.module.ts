@@ -6,36 +6,48 @@ import { BroadcastModule } from './chat/broadcaster.service';
 import { ChatModule } from './chat/chat.module';
 import { ChatHistoryModule } from './chat-history/chat-history.module';
 import { ChatroomsModule } from './chatrooms/chatrooms.module';
+import { queuePrefix } from './common/constants';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { ShutdownHooksModule } from './common/shutdown-hooks';
 import { requestId } from './common/request-id.middleware';
 import { PayloadValidationPipe } from './common/payload-validation.pipe';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
+import { DocsModule } from './docs/docs.module';
 import { HealthModule } from './health/health.module';
 import { InboxModule } from './inbox/inbox.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { MessagesModule } from './messages/messages.module';
 import { PrismaModule } from './prisma/prisma.module';
+import { DatabaseIdentity } from './redis/database-identity';
 import { RedisModule } from './redis/redis.module';
+import { reconnectDelay } from './redis/redis.service';
 import { UsersModule } from './users/users.module';
 
 @Module({})
 export class AppModule implements NestModule {
   /**
    * The whole application for one configuration. `httpEnabled=false` with
-   * `workerEnabled=true` is the worker-only process (`npm run start:worker`).
+   * `workerEnabled=true` is the worker-only process (`npm run start:worker`). `ops`: serve
+   * /metrics and /health/* even without the rest of HTTP (worker-only with WORKER_HTTP_PORT).
    */
-  static forRoot(config: AppConfig): DynamicModule {
+  static forRoot(config: AppConfig, opts: { ops?: boolean } = {}): DynamicModule {
     const history = ChatHistoryModule.register({ worker: config.workerEnabled, http: config.httpEnabled });
     const infra = [
       ConfigModule.forRoot(config),
       ShutdownHooksModule,
+      MetricsModule,
       PrismaModule,
       RedisModule,
       BroadcastModule,
-      BullModule.forRoot({
+      BullModule.forRootAsync({
         // BullMQ 6 takes the URL itself; workers need unlimited retries on their blocking reads.
-        connection: { url: config.redisUrl, maxRetriesPerRequest: null },
+        // The prefix carries the database identity (read first), like every Redis name.
+        inject: [DatabaseIdentity],
+        useFactory: () => ({
+          connection: { url: config.redisUrl, maxRetriesPerRequest: null, retryStrategy: reconnectDelay },
+          prefix: queuePrefix(),
+        }),
       }),
       history,
     ];
@@ -49,12 +61,13 @@ export class AppModule implements NestModule {
           inbox,
           ChatModule.register(history, inbox),
           MessagesModule.register(history),
-          HealthModule.register(history),
+          DocsModule,
         ]
       : [];
+    const ops = config.httpEnabled || opts.ops ? [HealthModule.register(history)] : [];
     return {
       module: AppModule,
-      imports: [...infra, ...http],
+      imports: [...infra, ...http, ...ops],
       providers: [
         // REST validation. Nest 12 hands APP_PIPE to gateways too, but it steps aside for socket
         // payloads: ChatGateway binds SocketPayloadPipe itself (same rules, WsException errors).

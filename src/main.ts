@@ -1,48 +1,88 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
+import { INestApplicationContext, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { createApp } from './app.factory';
 import { AppModule } from './app.module';
 import { checkDependencies } from './cli/preflight';
 import { ShutdownHooks } from './common/shutdown-hooks';
 import { AppConfig } from './config/app-config';
+import { loadDotenv } from './config/load-dotenv';
+import { WorkerStatus } from './health/worker-status';
+import { createLogger } from './logging/logger';
+import { requestObserver } from './logging/request-observer';
+import { MetricsService } from './metrics/metrics.service';
 import { PersistThread, runPersistThread } from './persist-thread';
 
 /**
  * `node dist/src/main.js` serves HTTP + socket.io and, unless WORKER_ENABLED=false, runs the
  * persistence worker (in a thread of its own by default, see persist-thread.ts). `--worker`
- * runs only the worker. Unreachable PostgreSQL or Redis stop
- * the boot with a message that says which and how to start them.
+ * runs only the worker (with /metrics and /health/* on WORKER_HTTP_PORT if set).
+ * Unreachable PostgreSQL or Redis stop the boot with a message that says which and how to
+ * start them. `.env` is read first; the environment wins over it.
  */
 async function main(): Promise<void> {
+  loadDotenv();
   if (process.argv.includes('--persist-thread')) return runPersistThread();
   const workerOnly = process.argv.includes('--worker');
   const config = AppConfig.fromEnv(
     workerOnly ? { ...process.env, HTTP_ENABLED: 'false', WORKER_ENABLED: 'true' } : process.env,
   );
+  Logger.overrideLogger(createLogger(config));
   await checkDependencies(config);
-  if (!config.httpEnabled) {
-    const ctx = await NestFactory.createApplicationContext(AppModule.forRoot(config));
-    ctx.enableShutdownHooks();
-    new Logger('Worker').log('persistence worker running (no HTTP)');
-    return;
-  }
+  if (!config.httpEnabled) return runWorkerOnly(config);
   const threaded = config.workerEnabled && config.workerMode === 'thread';
   const app = await createApp(
     threaded ? AppConfig.fromEnv({ ...process.env, WORKER_ENABLED: 'false' }, { quiet: true }) : config,
   );
   if (threaded) {
-    const thread = new PersistThread(__filename);
+    const thread = new PersistThread(
+      __filename,
+      app.get(WorkerStatus),
+      app.get(MetricsService),
+      config.workerHeartbeatTimeoutMs,
+    );
     thread.start();
     app.get(ShutdownHooks).register(() => thread.stop());
+    installTestHook(config, thread);
   }
   await app.listen(config.port);
   const worker = !config.workerEnabled ? 'off' : threaded ? 'in a thread' : 'inline';
   new Logger('Main').log(`listening on :${config.port} (worker ${worker})`);
 }
 
+/** The persistence worker alone; its metrics and health over HTTP only when WORKER_HTTP_PORT is set. */
+async function runWorkerOnly(config: AppConfig): Promise<void> {
+  const logger = createLogger(config);
+  let ctx: INestApplicationContext;
+  if (config.workerHttpPort) {
+    const app = await NestFactory.create(AppModule.forRoot(config, { ops: true }), { logger });
+    app.use(requestObserver(app.get(MetricsService)));
+    await app.listen(config.workerHttpPort);
+    ctx = app;
+  } else {
+    ctx = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger });
+  }
+  ctx.enableShutdownHooks();
+  const http = config.workerHttpPort ? `, /metrics and /health on :${config.workerHttpPort}` : ' (no HTTP)';
+  new Logger('Worker').log(`persistence worker running${http}`);
+}
+
+/**
+ * e2e tests stall or kill the persistence thread with SIGWINCH (NODE_ENV=test only): a signal
+ * Nest's shutdown hooks do not take (SIGUSR2 would shut the app down) and Node ignores.
+ */
+function installTestHook(config: AppConfig, thread: PersistThread): void {
+  const action = process.env.PERSIST_THREAD_TEST_HOOK;
+  if (config.nodeEnv !== 'test' || (action !== 'stall' && action !== 'exit')) return;
+  process.on('SIGWINCH', () => thread.testHook(action));
+}
+
 main().catch((err: Error) => {
-  // One line, no stack: configuration and dependency errors are for operators.
-  console.error(`Startup failed: ${err.message}`);
+  // One line, no stack: configuration and dependency errors are for operators. JSON when
+  // the logs are (the configuration itself may be what failed, so read the raw variables).
+  const format = process.env.LOG_FORMAT || 'auto';
+  const json = format === 'json' || (format === 'auto' && process.env.NODE_ENV === 'production');
+  const msg = `Startup failed: ${err.message}`;
+  console.error(json ? JSON.stringify({ level: 'fatal', time: new Date().toISOString(), pid: process.pid, msg }) : msg);
   process.exit(1);
 });

@@ -2,9 +2,21 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { parentPort, Worker } from 'node:worker_threads';
 import { AppModule } from './app.module';
+import { MessagePersistProcessor } from './chat-history/message-persist.processor';
 import { AppConfig } from './config/app-config';
+import type { WorkerStatus } from './health/worker-status';
+import { createLogger } from './logging/logger';
+import { PERSIST_THREAD_ROLE, type MetricsService, type ThreadMetric } from './metrics/metrics.service';
 
 const STOP = 'stop';
+const HEARTBEAT_MS = 1000;
+/** How long the thread may take to start (Nest, Prisma, Redis) before its first heartbeat is due. */
+const STARTUP_GRACE_MS = 30_000;
+/** The longest a graceful stop waits for the thread's batch in hand before terminating it. */
+export const PERSIST_STOP_TIMEOUT_MS = 15_000;
+
+type ThreadMessage = ThreadMetric | { type: 'heartbeat'; running: boolean };
+type TestHook = { type: 'test-hook'; action: 'stall' | 'exit' };
 
 /**
  * The persistence worker in a worker thread of the server process (WORKER_MODE=thread).
@@ -12,33 +24,81 @@ const STOP = 'stop';
  * inline, each job's round trips queue behind that traffic and storing all but stops under
  * load (seen in the bench). The thread is the same app in worker-only mode, as
  * `npm run start:worker` runs it; signals reach only the main thread, so it is told to stop.
+ *
+ * The thread sends a heartbeat every second from its own event loop, and its metric
+ * observations. A thread that exits, or sends no heartbeat for WORKER_HEARTBEAT_TIMEOUT_MS
+ * (a stalled loop), turns readiness red and is restarted, with an error line either way.
  */
 export class PersistThread {
   private readonly logger = new Logger('PersistThread');
   private worker: Worker | undefined;
   private stopping = false;
+  private startedAt = 0;
+  private readonly watchdog: NodeJS.Timeout;
 
-  constructor(private readonly entry: string) {}
+  constructor(
+    private readonly entry: string,
+    private readonly status: WorkerStatus,
+    private readonly metrics: MetricsService,
+    private readonly heartbeatTimeoutMs: number,
+  ) {
+    this.watchdog = setInterval(() => this.checkHeartbeat(), HEARTBEAT_MS).unref();
+  }
 
   start(): void {
-    const worker = new Worker(this.entry, { argv: ['--persist-thread'] });
+    const worker = new Worker(this.entry, { argv: ['--persist-thread'], workerData: { role: PERSIST_THREAD_ROLE } });
+    worker.on('message', (m: ThreadMessage) => {
+      if (m.type === 'heartbeat') this.status.beat(m.running);
+      else if (m.type === 'metric') this.metrics.applyThreadMetric(m);
+    });
     worker.on('error', (err) => this.logger.error(`persistence thread failed: ${err.message}`));
     worker.on('exit', (code) => {
+      if (this.worker !== worker) return; // a stalled thread the watchdog replaced already
+      this.status.threadExited();
       if (this.stopping) return;
       this.logger.error(`persistence thread exited (code ${code}); restarting in 1 s`);
-      setTimeout(() => this.start(), 1000).unref();
+      setTimeout(() => this.restart(), 1000).unref();
     });
     this.worker = worker;
+    this.startedAt = Date.now();
+    this.status.threadStarted();
+  }
+
+  /** Test hook (NODE_ENV=test only, see main.ts): make the thread stall or exit. */
+  testHook(action: TestHook['action']): void {
+    this.worker?.postMessage({ type: 'test-hook', action } satisfies TestHook);
+  }
+
+  private restart(): void {
+    if (this.stopping) return;
+    this.status.restarts++;
+    this.metrics.workerRestarts.inc();
+    this.start();
+  }
+
+  private checkHeartbeat(): void {
+    const worker = this.worker;
+    if (!worker || this.stopping) return;
+    const since = this.status.sinceBeat();
+    const silentFor = Number.isFinite(since) ? since : Date.now() - this.startedAt;
+    const allowed = Number.isFinite(since)
+      ? this.heartbeatTimeoutMs
+      : Math.max(STARTUP_GRACE_MS, this.heartbeatTimeoutMs);
+    if (silentFor <= allowed) return;
+    this.logger.error(`persistence thread stalled (no heartbeat for ${Math.round(silentFor / 1000)} s); restarting`);
+    this.worker = undefined; // its exit is ours: no second restart from the exit handler
+    void worker.terminate().finally(() => this.restart());
   }
 
   /** Lets the thread finish the batch in hand and close its connections. */
   async stop(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.watchdog);
     const worker = this.worker;
     if (!worker) return;
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     worker.postMessage(STOP);
-    const timer = setTimeout(() => void worker.terminate(), 15_000);
+    const timer = setTimeout(() => void worker.terminate(), PERSIST_STOP_TIMEOUT_MS);
     await exited;
     clearTimeout(timer);
   }
@@ -48,9 +108,19 @@ export class PersistThread {
 export async function runPersistThread(): Promise<void> {
   const env = { ...process.env, HTTP_ENABLED: 'false', WORKER_ENABLED: 'true' };
   const config = AppConfig.fromEnv(env, { quiet: true }); // the main thread warned already
-  const ctx = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: ['error', 'warn'] });
-  parentPort!.once('message', (msg) => {
-    if (msg !== STOP) return;
-    void ctx.close().finally(() => process.exit(0));
+  const logger = createLogger(config, config.logLevel === 'error' ? 'error' : 'warn');
+  const ctx = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger });
+  const processor = ctx.get(MessagePersistProcessor, { strict: false });
+  const beat = () => parentPort!.postMessage({ type: 'heartbeat', running: processor.worker.isRunning() });
+  beat();
+  const heartbeat = setInterval(beat, HEARTBEAT_MS);
+  parentPort!.on('message', (msg: typeof STOP | TestHook) => {
+    if (msg === STOP) {
+      clearInterval(heartbeat);
+      void ctx.close().finally(() => process.exit(0));
+    } else if (msg.type === 'test-hook' && config.nodeEnv === 'test') {
+      if (msg.action === 'exit') process.exit(7);
+      for (;;); // stall: the loop never turns again, as with a runaway computation
+    }
   });
 }

@@ -4,7 +4,7 @@ import Redis from 'ioredis';
 import { AppModule } from '../src/app.module';
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
-import { Queues } from '../src/common/constants';
+import { Queues, RedisKeys } from '../src/common/constants';
 import { AppConfig } from '../src/config/app-config';
 import { testEnv } from './setup/test-env';
 import { eventually, resetState, sql, startApp, TestApp } from './utils/app';
@@ -77,20 +77,24 @@ describe('durability (e2e)', () => {
   it('with inserts failing for a while, every acked message lands exactly once after recovery', async () => {
     t = await startApp({ SEND_BURST: '100' });
     const room = await createRoom(t, alice, [bob]);
-    // A CHECK that no row can pass: every INSERT into messages fails until it is dropped.
-    await sql('ALTER TABLE messages ADD CONSTRAINT e2e_block_inserts CHECK (false) NOT VALID');
+    // Every INSERT into messages fails as on a read-only standby after a failover (25006), an
+    // outage to wait out. (A CHECK no row passes would be a data error now: dead letters.)
+    await sql(`CREATE OR REPLACE FUNCTION e2e_read_only() RETURNS trigger LANGUAGE plpgsql AS
+      $$ BEGIN RAISE EXCEPTION 'read-only (e2e)' USING ERRCODE = '25006'; END $$`);
+    await sql('CREATE TRIGGER e2e_block_inserts BEFORE INSERT ON messages EXECUTE FUNCTION e2e_read_only()');
     try {
       const sent = await sendMany(t, alice, room, 20, 'f');
       await sleep(1500); // several failed attempts
       expect(await storedCount(room)).toBe(0);
       const history = await t.http().get(`/chatrooms/${room}/messages?limit=100`).set(auth(bob));
       expect(history.body.items).toHaveLength(20);
-      await sql('ALTER TABLE messages DROP CONSTRAINT e2e_block_inserts');
+      await sql('DROP TRIGGER e2e_block_inserts ON messages');
       await eventually(async () => (await storedCount(room)) === 20, 20_000, '20 rows after recovery');
       const rows = await sql<{ id: string }>('SELECT id FROM messages WHERE chatroom_id = $1 ORDER BY seq', [room]);
       expect(rows.map((r) => r.id)).toEqual(sent.sort((a, b) => a.seq - b.seq).map((m) => m.id));
     } finally {
-      await sql('ALTER TABLE messages DROP CONSTRAINT IF EXISTS e2e_block_inserts');
+      await sql('DROP TRIGGER IF EXISTS e2e_block_inserts ON messages');
+      expect(await sql('SELECT 1 FROM dead_letters')).toEqual([]);
     }
   });
 
@@ -129,7 +133,7 @@ describe('durability (e2e)', () => {
     await sendMany(t, alice, room, 5, 's1');
     await eventually(async () => (await storedCount(room)) === 5, 10_000, '5 rows');
     const redis = new Redis(testEnv().REDIS_URL);
-    await redis.del(`chat:room:${room}:seq`);
+    await redis.del(RedisKeys.roomSeq(room));
     redis.disconnect();
     const [next] = await sendMany(t, alice, room, 1, 's2');
     expect(next.seq).toBe(6);

@@ -1,4 +1,5 @@
 import Redis from 'ioredis';
+import { RedisKeys } from '../src/common/constants';
 import { MAX_AGE_S } from '../src/inbox/unread-cache';
 import { TEST_REDIS_URL } from './setup/test-env';
 import { eventually, resetState, sql, startApp, TestApp } from './utils/app';
@@ -154,7 +155,7 @@ describe('inbox and read state (e2e)', () => {
     );
     const redis = new Redis(TEST_REDIS_URL);
     try {
-      expect(await redis.del(`chat:room:${room}:seq`)).toBe(1);
+      expect(await redis.del(RedisKeys.roomSeq(room))).toBe(1);
     } finally {
       redis.disconnect();
     }
@@ -243,7 +244,7 @@ describe('inbox and read state (e2e)', () => {
       return [unreadOf(body, room), unreadOf(body, quiet), body.totalUnread];
     };
     const redis = new Redis(TEST_REDIS_URL);
-    const key = `chat:unread:${dave.id}`;
+    const key = RedisKeys.unreadCounts(dave.id);
     /** Rewrites the cached count of `room` (entry: lastSeq:readSeq:roomToken:memberToken:count:at). */
     const plant = async (n: number) => {
       const entry = await redis.hget(key, String(room));
@@ -291,7 +292,7 @@ describe('inbox and read state (e2e)', () => {
       const mine = (await inbox(alice)).body;
       expect([unreadOf(mine, room), unreadOf(mine, quiet)]).toEqual([0, 0]);
       // Losing the cache (a Redis restart without persistence) loses no correctness.
-      const keys = await redis.keys('chat:unread:*');
+      const keys = await redis.keys(RedisKeys.unreadCounts(0).replace(/0$/, '*'));
       expect(keys).toContain(key);
       await redis.del(...keys);
       expect(await counts()).toEqual([2, 1, 3]);
@@ -358,7 +359,7 @@ describe('unread counts while the worker stores a retracted message (e2e)', () =
     for (const content of ['first', 'second'])
       sent.push((await emitAck(s, 'sendMessage', { chatroomId: room, message: { type: 'text', content } })).data);
     const unread = async () => {
-      await redis.del(`chat:unread:${bob.id}`);
+      await redis.del(RedisKeys.unreadCounts(bob.id));
       const body = (await t.http().get('/inbox').set(auth(bob))).body;
       return body.rooms.find((r: any) => r.chatroomId === room).unreadCount;
     };
@@ -380,7 +381,7 @@ describe('unread counts while the worker stores a retracted message (e2e)', () =
     // The worker re-applies the retraction, then drops the pending entries.
     await sql("UPDATE messages SET deleted_at = now(), content = '' WHERE id = $1", [sent[0].id]);
     expect(await unread()).toBe(1);
-    await redis.del(`chat:room:${room}:pending`);
+    await redis.del(RedisKeys.roomPending(room));
     expect(await unread()).toBe(1); // only the table now
   });
 });

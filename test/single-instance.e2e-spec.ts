@@ -4,6 +4,7 @@ import { freePort, registerOn, ServerProcess, spawnServer, waitHealthy } from '.
 import { closeAllSockets, collect, connect, emitAck, sleep } from './utils/sockets';
 import { adapterKey } from '../src/chat/instance-aware-redis-adapter';
 import { TEST_REDIS_URL } from './setup/test-env';
+import { useTestKeyNamespace } from './utils/identity';
 
 /**
  * The adapter skips Redis while its instance is alone (src/chat/instance-aware-redis-adapter.ts).
@@ -19,6 +20,7 @@ describe('one instance, then two (e2e)', () => {
 
   beforeAll(async () => {
     await resetState();
+    await useTestKeyNamespace();
     await spy.psubscribe(`${adapterKey(spy.options.db ?? 0)}#/#*`);
     spy.on('pmessageBuffer', (_pattern: Buffer, channel: Buffer) => published.push(channel.toString()));
     a = spawnServer({ PORT: freePort() });

@@ -1,23 +1,62 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors, ApiNoContent, ApiPublic, BEARER } from '../common/openapi';
+import { PrivateUserDto } from '../users/dto/user.response';
+import { AuthThrottleGuard } from './auth-throttle.guard';
 import { AuthService } from './auth.service';
-import { Public } from './decorators';
+import type { AuthUser } from './auth.types';
+import { CurrentUser, Public } from './decorators';
 import { LoginDto, RegisterDto } from './dto/auth.dto';
+import { LoginResponseDto } from './dto/auth.response';
+import { SessionsService } from './sessions.service';
 
 @ApiTags('auth')
-@Public()
+@ApiPublic()
 @Controller('auth')
 export class AuthController {
-  constructor(private readonly auth: AuthService) {}
+  constructor(
+    private readonly auth: AuthService,
+    private readonly sessions: SessionsService,
+  ) {}
 
   @Post('register')
+  @Public()
+  @UseGuards(AuthThrottleGuard)
+  @ApiOperation({ summary: 'Create an account' })
+  @ApiCreatedResponse({ type: PrivateUserDto })
+  @ApiErrors(400, 409, 413, 429)
   register(@Body() dto: RegisterDto) {
     return this.auth.register(dto);
   }
 
   @Post('login')
+  @Public()
+  @UseGuards(AuthThrottleGuard)
   @HttpCode(200)
+  @ApiOperation({ summary: 'Get an access token; 401 does not say which part was wrong' })
+  @ApiOkResponse({ type: LoginResponseDto })
+  @ApiErrors(400, 401, 413, 429)
   login(@Body() dto: LoginDto) {
     return this.auth.login(dto);
+  }
+
+  @Post('logout')
+  @HttpCode(204)
+  @ApiBearerAuth(BEARER)
+  @ApiOperation({ summary: 'Revoke the presented token (its sockets are disconnected)' })
+  @ApiNoContent()
+  @ApiErrors(401)
+  async logout(@CurrentUser() user: AuthUser): Promise<void> {
+    await this.sessions.logout(user);
+  }
+
+  @Post('logout-all')
+  @HttpCode(204)
+  @ApiBearerAuth(BEARER)
+  @ApiOperation({ summary: "Revoke every token of the caller and disconnect all the caller's sockets" })
+  @ApiNoContent()
+  @ApiErrors(401)
+  async logoutAll(@CurrentUser() user: AuthUser): Promise<void> {
+    await this.sessions.logoutAll(user);
   }
 }

@@ -4,9 +4,13 @@ import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { AppConfig } from '../config/app-config';
 import { AdminGuard } from './admin.guard';
+import { AuthThrottleGuard } from './auth-throttle.guard';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
+import { IdentityService } from './identity.service';
 import { JwtAuthGuard } from './jwt-auth.guard';
+import { SessionsService } from './sessions.service';
+import { ThrottleService } from './throttle.service';
 import { TokenService } from './token.service';
 
 @Global()
@@ -26,7 +30,16 @@ import { TokenService } from './token.service';
     }),
   ],
   controllers: [AuthController],
-  providers: [AuthService, TokenService, AdminGuard, { provide: APP_GUARD, useClass: JwtAuthGuard }],
-  exports: [TokenService, AdminGuard],
+  providers: [
+    AuthService,
+    TokenService,
+    IdentityService,
+    SessionsService,
+    ThrottleService,
+    AuthThrottleGuard,
+    AdminGuard,
+    { provide: APP_GUARD, useClass: JwtAuthGuard },
+  ],
+  exports: [TokenService, IdentityService, SessionsService, ThrottleService, AdminGuard],
 })
 export class AuthModule {}

@@ -5,6 +5,7 @@ import { PrismaService } from '../prisma/prisma.service';
 import { PrivateUser, toPrivateUser } from '../users/user.presenter';
 import { LoginDto, RegisterDto } from './dto/auth.dto';
 import { dummyHash, hashPassword, verifyPassword } from './password';
+import { ThrottleService } from './throttle.service';
 import { TokenService } from './token.service';
 
 @Injectable()
@@ -12,6 +13,7 @@ export class AuthService {
   constructor(
     private readonly prisma: PrismaService,
     private readonly tokens: TokenService,
+    private readonly throttle: ThrottleService,
   ) {}
 
   async register(dto: RegisterDto): Promise<PrivateUser> {
@@ -36,11 +38,21 @@ export class AuthService {
     }
   }
 
-  /** Same answer, and about the same time, for an unknown user and a wrong password. */
+  /**
+   * Same answer, and about the same time, for an unknown user and a wrong password; both
+   * count against the account's failed-login budget (AuthThrottleGuard refuses once it is
+   * used up), and a successful login clears it. A disabled account is refused only after
+   * its password was right, so the refusal tells a guesser nothing.
+   */
   async login(dto: LoginDto): Promise<{ accessToken: string; user: PrivateUser }> {
     const user = await this.prisma.user.findUnique({ where: { username: dto.username } });
     const ok = await verifyPassword(dto.password, user?.passwordHash ?? (await dummyHash()));
-    if (!user || !ok) throw new AppError(ErrorCode.Unauthorized, 'Invalid username or password');
+    if (!user || !ok) {
+      await this.throttle.loginFailed(dto.username);
+      throw new AppError(ErrorCode.Unauthorized, 'Invalid username or password');
+    }
+    await this.throttle.loginSucceeded(dto.username);
+    if (user.disabledAt) throw AppError.forbidden('This account is disabled');
     const accessToken = await this.tokens.issue(user);
     return { accessToken, user: toPrivateUser(user) };
   }

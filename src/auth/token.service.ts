@@ -1,28 +1,53 @@
+import { createHash, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { AppError, ErrorCode } from '../common/errors';
 import type { AccessTokenClaims, AuthUser } from './auth.types';
+import { IdentityService, LiveUser } from './identity.service';
 
-/** Issues and verifies access tokens; shared by the HTTP guard and the socket handshake. */
+const invalid = () => new AppError(ErrorCode.Unauthorized, 'Invalid or expired access token');
+
+/**
+ * Issues and verifies access tokens; shared by the HTTP guard and the socket handshake.
+ * A token is honoured only while its user exists, is not disabled, still has the token
+ * version the token carries (or this token is the one a password change kept) and the
+ * token itself was not logged out. The role comes from the user as stored, not the token.
+ */
 @Injectable()
 export class TokenService {
-  constructor(private readonly jwt: JwtService) {}
+  constructor(
+    private readonly jwt: JwtService,
+    private readonly identity: IdentityService,
+  ) {}
 
-  issue(user: AuthUser): Promise<string> {
-    const claims: AccessTokenClaims = { sub: user.id, username: user.username, role: user.role };
+  async issue(user: Pick<LiveUser, 'id' | 'username' | 'role' | 'tokenVersion'>): Promise<string> {
+    const claims: AccessTokenClaims = {
+      sub: user.id,
+      username: user.username,
+      role: user.role,
+      ver: user.tokenVersion,
+      jti: randomUUID(),
+    };
     return this.jwt.signAsync(claims);
   }
 
-  /** Throws UNAUTHORIZED for a missing, malformed, expired or forged token. */
+  /** Throws UNAUTHORIZED for a missing, malformed, expired, forged or revoked token. */
   async verify(token: string | undefined): Promise<AuthUser> {
     if (!token) throw new AppError(ErrorCode.Unauthorized, 'Missing access token');
+    let claims: AccessTokenClaims;
     try {
-      const claims = await this.jwt.verifyAsync<AccessTokenClaims>(token, { algorithms: ['HS256'] });
-      if (!Number.isInteger(claims.sub)) throw new Error('bad subject');
-      return { id: claims.sub, username: claims.username, role: claims.role };
+      claims = await this.jwt.verifyAsync<AccessTokenClaims>(token, { algorithms: ['HS256'] });
     } catch {
-      throw new AppError(ErrorCode.Unauthorized, 'Invalid or expired access token');
+      throw invalid();
     }
+    if (!Number.isInteger(claims.sub)) throw invalid();
+    // Tokens from before revocation existed carry no jti: the token's own hash names them.
+    const sessionId = claims.jti ?? createHash('sha256').update(token).digest('hex');
+    const [user, revoked] = await Promise.all([this.identity.user(claims.sub), this.identity.isRevoked(sessionId)]);
+    if (!user || user.disabled || revoked) throw invalid();
+    const current = (claims.ver ?? 0) === user.tokenVersion || (!!claims.jti && claims.jti === user.keptSessionId);
+    if (!current) throw invalid();
+    return { id: user.id, username: user.username, role: user.role, sessionId, expiresAt: claims.exp };
   }
 }
 

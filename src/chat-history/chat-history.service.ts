@@ -4,6 +4,7 @@ import { Queue } from 'bullmq';
 import { Jobs, Queues } from '../common/constants';
 import { MembershipService } from '../chatrooms/membership.service';
 import { AppConfig } from '../config/app-config';
+import { DeadLetterRepository } from './dead-letter.repository';
 import { cappedBackoff, persistJobOptions, PersistBatchJob } from './persist-job';
 import { Batcher } from './persist-batcher';
 import { MessageRepository } from './message.repository';
@@ -14,7 +15,7 @@ import { MessagePatch, PendingMessageStore } from './pending-message.store';
 const MAX_JOB_MESSAGES = 200;
 
 /** Background attempts to queue a batch whose add failed (capped backoff: about a minute). */
-const ADD_RETRIES = 10;
+const ADD_RETRIES = 30;
 
 /** Seqs are PostgreSQL integers. */
 export const MAX_SEQ = 2_147_483_647;
@@ -46,6 +47,7 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
     private readonly pending: PendingMessageStore,
     private readonly repo: MessageRepository,
     private readonly membership: MembershipService,
+    private readonly deadLetters: DeadLetterRepository,
     config: AppConfig,
   ) {
     this.batcher = new Batcher((messages) => this.addJob(messages), MAX_JOB_MESSAGES, config.persistBatchMs);
@@ -55,6 +57,11 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
       this.lastErrorLog = Date.now();
       this.logger.warn(`queue: ${err.message}`);
     });
+  }
+
+  /** Messages set aside because PostgreSQL refused them as data (for /health). */
+  deadLetterCount(): Promise<number> {
+    return this.deadLetters.count();
   }
 
   /** Job counts of the persistence queue (for /health). */
@@ -73,8 +80,8 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
     } catch (err) {
       // The room has seen these messages and history serves them (pending buffer), but they
       // are not queued. The senders get the error now; meanwhile keep trying in the
-      // background, so they are stored without waiting for the sweeper, which only acts on
-      // an idle queue. Storing twice is harmless if a "failed" add did land.
+      // background, so they are stored without waiting for the sweeper (which waits until
+      // they are STALE_AFTER_MS old). Storing twice is harmless if a "failed" add did land.
       this.retryAdd(messages, 1);
       throw err;
     }

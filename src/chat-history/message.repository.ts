@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
+import { DatabaseIdentity } from '../redis/database-identity';
 import type { MessageRow, QueuedMessage } from './message.types';
 import type { MessagePatch } from './pending-message.store';
 
@@ -32,6 +33,7 @@ const INSERT_BATCH_SQL = `
                           created_at, edited_at, deleted_at, deleted_by_id)
     SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::"MessageType"[], $6::text[],
                          $7::varchar[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::int[])
+     WHERE EXISTS (SELECT 1 FROM database_identity WHERE id = $12::uuid)
     ON CONFLICT DO NOTHING
     RETURNING chatroom_id, seq, sender_id, created_at
   ), rooms AS (
@@ -48,7 +50,20 @@ const INSERT_BATCH_SQL = `
       FROM (SELECT chatroom_id, sender_id, max(seq) AS seq FROM ins GROUP BY chatroom_id, sender_id) s
      WHERE cm.chatroom_id = s.chatroom_id AND cm.user_id = s.sender_id
   )
-  SELECT count(*)::int AS inserted FROM ins`;
+  SELECT (SELECT count(*)::int FROM ins) AS inserted,
+         EXISTS (SELECT 1 FROM database_identity WHERE id = $12::uuid) AS "sameDatabase"`;
+
+/**
+ * The database is not the one whose identity names this process's Redis keys (it was
+ * dropped and recreated, or restored from another, while the process ran): storing the
+ * queued messages of the other history here would mix the two. Retried (transient) until
+ * an operator restarts the process, which then uses the new database's keys.
+ */
+export class DatabaseIdentityChangedError extends Error {
+  constructor(expected: string) {
+    super(`the database is no longer ${expected} (database_identity changed): restart this process`);
+  }
+}
 
 /**
  * The SQL of stored messages. Pages are one statement each, senders joined in, walking the
@@ -56,7 +71,10 @@ const INSERT_BATCH_SQL = `
  */
 @Injectable()
 export class MessageRepository {
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly identity: DatabaseIdentity,
+  ) {}
 
   /** Newest first, seq < before. */
   pageBefore(chatroomId: number, before: number, limit: number): Promise<MessageRow[]> {
@@ -117,12 +135,13 @@ export class MessageRepository {
    * statement and its parameter count stay the same whatever the batch size, and the rooms'
    * last_seq / last_message_at advance in the same round trip. ON CONFLICT DO NOTHING makes
    * a retried or re-swept batch harmless: (chatroom_id, seq) and (sender_id, client_msg_id)
-   * are unique. Returns how many rows were new.
+   * are unique. Returns how many rows were new. Inserts nothing, and throws, if the database
+   * is not the one this process started with (DatabaseIdentityChangedError).
    */
   async insertBatch(messages: QueuedMessage[]): Promise<number> {
     if (!messages.length) return 0;
     const col = <T>(f: (m: QueuedMessage) => T) => messages.map(f);
-    const { rows } = await this.prisma.pool.query<{ inserted: number }>(INSERT_BATCH_SQL, [
+    const { rows } = await this.prisma.pool.query<{ inserted: number; sameDatabase: boolean }>(INSERT_BATCH_SQL, [
       col((m) => m.id),
       col((m) => m.chatroomId),
       col((m) => m.seq),
@@ -134,7 +153,19 @@ export class MessageRepository {
       col((m) => m.editedAt ?? null),
       col((m) => m.deletedAt ?? null),
       col((m) => m.deletedById ?? null),
+      this.identity.id,
     ]);
-    return rows[0]?.inserted ?? 0;
+    if (!rows[0]?.sameDatabase) throw new DatabaseIdentityChangedError(this.identity.id);
+    return rows[0].inserted;
+  }
+
+  /** Which of these ids are stored (one statement, primary key). */
+  async storedIds(ids: string[]): Promise<Set<string>> {
+    if (!ids.length) return new Set();
+    const { rows } = await this.prisma.pool.query<{ id: string }>(
+      'SELECT id::text AS id FROM messages WHERE id = ANY($1::uuid[])',
+      [ids],
+    );
+    return new Set(rows.map((r) => r.id));
   }
 }

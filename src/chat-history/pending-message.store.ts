@@ -1,10 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { RedisKeys } from '../common/constants';
 import { RedisService } from '../redis/redis.service';
 import type { QueuedMessage } from './message.types';
-
-/** Rooms that have messages in their pending buffer: what the re-enqueue sweeper visits. */
-export const PENDING_ROOMS_KEY = 'chat:pending-rooms';
 
 /** How long a (sender, clientMsgId) pair answers resends from Redis. The unique key in PostgreSQL backs it. */
 const CLIENT_MSG_TTL_S = 24 * 3600;
@@ -15,14 +13,22 @@ const CLIENT_MSG_TTL_S = 24 * 3600;
  *  - otherwise the room's next seq (INCR), the message into the room's pending buffer
  *    (scored by seq, so history can merge it by seq before it is stored), the room into the
  *    sweeper's set, and the dedupe key.
- * Returns {0, seq} for a new message, {1, json} for a resend, {-1} when the counter is
- * missing (first message since Redis lost it: the caller seeds it from PostgreSQL).
+ * A resend is the same sender and room: a known clientMsgId of the sender in another room
+ * answers {2} (the database keeps one clientMsgId per sender, so it cannot be a second
+ * message either: the caller refuses it with CONFLICT).
+ * Returns {0, seq} for a new message, {1, json} for a resend, {2} for a clientMsgId used in
+ * another room, {-1} when the counter is missing (first message since Redis lost it: the
+ * caller seeds it from PostgreSQL).
  * ARGV[1] is the message JSON without seq; its opening brace is replaced by `{"seq":N,`.
  */
 const SEND_SCRIPT = `
 if KEYS[3] ~= '' then
   local first = redis.call('GET', KEYS[3])
-  if first then return {1, first} end
+  if first then
+    local m = cjson.decode(first)
+    if tostring(m.chatroomId) == ARGV[2] and tostring(m.senderId) == ARGV[5] then return {1, first} end
+    return {2}
+  end
 end
 if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
 local seq = redis.call('INCR', KEYS[1])
@@ -74,7 +80,8 @@ export interface MessagePatch {
 /** Mutations of queued messages are kept this long for the worker to re-apply. */
 const MUTATION_TTL_S = 7 * 24 * 3600;
 
-export type AppendResult = { status: 'new' | 'duplicate'; message: QueuedMessage } | { status: 'unseeded' };
+export type AppendResult =
+  { status: 'new' | 'duplicate'; message: QueuedMessage } | { status: 'unseeded' } | { status: 'conflict' };
 
 /**
  * The Redis side of messages that are acknowledged but maybe not yet in PostgreSQL:
@@ -97,14 +104,16 @@ export class PendingMessageStore {
       RedisKeys.roomSeq(draft.chatroomId),
       RedisKeys.roomPending(draft.chatroomId),
       cmidKey,
-      PENDING_ROOMS_KEY,
-      RedisKeys.pendingIndex,
+      RedisKeys.pendingRooms(),
+      RedisKeys.pendingIndex(),
       JSON.stringify(draft),
       draft.chatroomId,
       CLIENT_MSG_TTL_S,
       draft.id,
+      draft.senderId,
     );
     if (code === -1) return { status: 'unseeded' };
+    if (code === 2) return { status: 'conflict' };
     if (code === 1) return { status: 'duplicate', message: JSON.parse(String(value)) as QueuedMessage };
     // New: the stored JSON is the draft plus its seq, so no need to parse it back.
     return { status: 'new', message: { seq: Number(value), ...draft } };
@@ -149,7 +158,7 @@ export class PendingMessageStore {
   }
 
   async pendingRooms(): Promise<number[]> {
-    return (await this.redis.client.smembers(PENDING_ROOMS_KEY)).map(Number);
+    return (await this.redis.client.smembers(RedisKeys.pendingRooms())).map(Number);
   }
 
   /** Drops stored messages from their rooms' buffers (one pipeline for a whole batch). */
@@ -157,13 +166,26 @@ export class PendingMessageStore {
     if (!messages.length) return;
     const pipe = this.redis.client.pipeline();
     for (const m of messages) pipe.zremrangebyscore(RedisKeys.roomPending(m.chatroomId), m.seq, m.seq);
-    pipe.hdel(RedisKeys.pendingIndex, ...messages.map((m) => m.id));
+    pipe.hdel(RedisKeys.pendingIndex(), ...messages.map((m) => m.id));
+    await pipe.exec();
+  }
+
+  /**
+   * Set-aside messages became tombstones: members' cached unread counts of their rooms are
+   * stale (as after a retraction, see UnreadCache), and their recorded edits are moot.
+   */
+  async tombstoned(messages: Pick<QueuedMessage, 'id' | 'chatroomId'>[]): Promise<void> {
+    const pipe = this.redis.client.pipeline();
+    for (const room of new Set(messages.map((m) => m.chatroomId))) {
+      pipe.set(RedisKeys.roomCountsToken(room), randomUUID());
+    }
+    pipe.del(...messages.map((m) => RedisKeys.mutation(m.id)));
     await pipe.exec();
   }
 
   /** The pending message with this id, if it is still queued. */
   async findById(id: string): Promise<QueuedMessage | null> {
-    const where = await this.redis.client.hget(RedisKeys.pendingIndex, id);
+    const where = await this.redis.client.hget(RedisKeys.pendingIndex(), id);
     if (!where) return null;
     const [chatroomId, seq] = where.split(':').map(Number);
     const [found] = await this.range(chatroomId, seq, seq);
@@ -202,7 +224,7 @@ export class PendingMessageStore {
       `if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[1]) end return 0`,
       2,
       RedisKeys.roomPending(chatroomId),
-      PENDING_ROOMS_KEY,
+      RedisKeys.pendingRooms(),
       String(chatroomId),
     );
   }

@@ -1,24 +1,32 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { Queue } from 'bullmq';
+import { JobType, Queue } from 'bullmq';
 import { Jobs, Queues } from '../common/constants';
+import type { QueuedMessage } from './message.types';
 import { persistJobOptions, PersistBatchJob } from './persist-job';
 import { PendingMessageStore } from './pending-message.store';
 
-const SWEEP_EVERY_MS = 5_000;
-const STALE_AFTER_MS = 30_000;
+const SWEEP_EVERY_MS = 2_000;
+/** Older than this and in no live job: orphaned. Normally a message is stored within ms. */
+export const STALE_AFTER_MS = 10_000;
+/** Jobs that will still run: their messages are not orphans (a dead worker's active job comes back via the stalled check). */
+const LIVE: JobType[] = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'];
+const JOB_MESSAGES = 200;
 
 /**
- * Safety net for the window between "in the pending buffer" and "in the queue": a server
- * that died right there, or a job that exhausted its attempts, leaves messages that are
- * readable but would never be stored. Runs with the worker; re-queues messages pending for
- * longer than STALE_AFTER_MS when the queue is idle, under a deterministic job id, and
- * forgets rooms whose buffer is empty. Re-storing is harmless (idempotent).
+ * Safety net for acked messages that no job will store: a server that died between the
+ * pending buffer and the queue, background queue retries that gave up, a job that failed
+ * for good or was lost. Whatever state other jobs are in (a backlog, retries, a delayed
+ * job), it re-queues the messages pending for longer than STALE_AFTER_MS that no live job
+ * holds, and forgets rooms whose buffer is empty. Job data is read only when stale entries
+ * exist. Re-storing is harmless (idempotent inserts), so racing a job that just finished,
+ * or a second worker's sweeper, costs a no-op insert.
  */
 @Injectable()
 export class PendingSweeperService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(PendingSweeperService.name);
   private timer: NodeJS.Timeout | undefined;
+  private running = false;
 
   constructor(
     @InjectQueue(Queues.MessagePersist) private readonly queue: Queue<PersistBatchJob>,
@@ -27,7 +35,11 @@ export class PendingSweeperService implements OnApplicationBootstrap, OnApplicat
 
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => {
-      this.sweep().catch((err: Error) => this.logger.warn(`sweep failed: ${err.message}`));
+      if (this.running) return;
+      this.running = true;
+      this.sweep()
+        .catch((err: Error) => this.logger.warn(`sweep failed: ${err.message}`))
+        .finally(() => (this.running = false));
     }, SWEEP_EVERY_MS);
     this.timer.unref();
   }
@@ -37,22 +49,30 @@ export class PendingSweeperService implements OnApplicationBootstrap, OnApplicat
   }
 
   async sweep(staleAfterMs = STALE_AFTER_MS): Promise<number> {
-    // While jobs wait, are retried or run, stale entries are most likely in them: a backlog
-    // (database outage) is not an orphan. Only an idle queue proves the entries were lost.
-    const counts = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
-    if (Object.values(counts).some((n) => n > 0)) return 0;
-    let requeued = 0;
+    const stale: QueuedMessage[] = [];
     for (const chatroomId of await this.pending.pendingRooms()) {
-      const stale = await this.pending.stale(chatroomId, staleAfterMs);
-      if (!stale.length) {
-        await this.pending.forgetIfEmpty(chatroomId);
-        continue;
-      }
-      const jobId = `sweep-${chatroomId}-${stale[0].seq}-${stale[stale.length - 1].seq}`;
-      await this.queue.add(Jobs.PersistBatch, { messages: stale }, { ...persistJobOptions, jobId });
-      requeued += stale.length;
+      const found = await this.pending.stale(chatroomId, staleAfterMs);
+      if (found.length) stale.push(...found);
+      else await this.pending.forgetIfEmpty(chatroomId);
     }
-    if (requeued) this.logger.warn(`re-queued ${requeued} messages pending for over ${staleAfterMs} ms`);
-    return requeued;
+    if (!stale.length) return 0;
+    const live = await this.liveMessageIds();
+    const orphans = stale.filter((m) => !live.has(m.id));
+    for (let i = 0; i < orphans.length; i += JOB_MESSAGES) {
+      await this.queue.add(Jobs.PersistBatch, { messages: orphans.slice(i, i + JOB_MESSAGES) }, persistJobOptions);
+    }
+    if (orphans.length) this.logger.warn(`re-queued ${orphans.length} messages pending for over ${staleAfterMs} ms`);
+    return orphans.length;
+  }
+
+  /** Ids of the messages that live jobs hold. */
+  private async liveMessageIds(): Promise<Set<string>> {
+    const ids = new Set<string>();
+    const PAGE = 500;
+    for (let start = 0; ; start += PAGE) {
+      const jobs = await this.queue.getJobs(LIVE, start, start + PAGE - 1, true);
+      for (const job of jobs) for (const m of job?.data?.messages ?? []) ids.add(m.id);
+      if (jobs.length < PAGE) return ids;
+    }
   }
 }

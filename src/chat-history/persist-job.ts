@@ -18,7 +18,11 @@ export const persistJobOptions: JobsOptions = {
   removeOnFail: 1000,
 };
 
-/** 200 ms, 400 ms, ... capped at 10 s between attempts. */
+/**
+ * 200 ms, 400 ms, ... capped at 2 s between attempts: a batch is stored within about 2 s of
+ * the database coming back. Only outages retry (data errors are set aside), and an attempt
+ * against a database that is away fails fast.
+ */
 export function cappedBackoff(attemptsMade: number): number {
-  return Math.min(200 * 2 ** Math.max(0, attemptsMade - 1), 10_000);
+  return Math.min(200 * 2 ** Math.max(0, attemptsMade - 1), 2_000);
 }

@@ -10,18 +10,26 @@ import {
 } from '@nestjs/websockets';
 import type { DefaultEventsMap, Server, Socket } from 'socket.io';
 import type { AuthUser } from '../auth/auth.types';
+import { IdentityService } from '../auth/identity.service';
 import { bearerToken, TokenService } from '../auth/token.service';
-import { ClientEvent, roomChannel, ServerEvent, TimelineEvent, userChannel } from '../common/constants';
+import { ClientEvent, roomChannel, ServerEvent, userChannel } from '../common/constants';
 import { SocketPayloadPipe } from '../common/payload-validation.pipe';
 import { InboxNotifier } from '../inbox/inbox-notifier.service';
 import { InboxService } from '../inbox/inbox.service';
+import { MetricsService } from '../metrics/metrics.service';
 import { Broadcaster } from './broadcaster.service';
 import { ChatService } from './chat.service';
 import { JoinRoomDto, LeaveRoomDto, MarkReadDto, SendMessageDto, SyncDto, TypingDto } from './dto/chat-events.dto';
 import { PresenceService } from './presence.service';
 import { WsExceptionFilter } from './ws-exception.filter';
 
-type AuthedSocket = Socket<DefaultEventsMap, DefaultEventsMap, DefaultEventsMap, { user: AuthUser }>;
+/** `joined`: the rooms whose broadcast this socket joined, to leave them on disconnect. */
+type AuthedSocket = Socket<
+  DefaultEventsMap,
+  DefaultEventsMap,
+  DefaultEventsMap,
+  { user: AuthUser; joined?: Set<number> }
+>;
 
 const ok = <T>(data: T) => ({ ok: true as const, data });
 
@@ -45,33 +53,55 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     private readonly broadcaster: Broadcaster,
     private readonly inbox: InboxService,
     private readonly inboxNotifier: InboxNotifier,
+    private readonly identity: IdentityService,
+    private readonly metrics: MetricsService,
   ) {}
 
   afterInit(server: Server): void {
     this.broadcaster.attach(server);
+    this.metrics.watchSockets(server);
     this.broadcaster.onPeerEviction(({ userId, chatroomId }) => this.chat.forgetMembership(userId, chatroomId));
     this.broadcaster.onPeerActivity((chatroomId) => this.inboxNotifier.schedule(chatroomId));
+    // Revocations, disables and role changes close the user's sockets on every instance.
+    this.identity.attach(server);
+    // The token is checked against the live user (exists, enabled, token version, not logged out).
     server.use((socket, next) => {
-      this.tokens
-        .verify(handshakeToken(socket))
-        .then((user) => {
-          (socket as AuthedSocket).data.user = user;
-          next();
-        })
-        .catch(() => next(new Error('unauthorized')));
+      authenticate(socket as AuthedSocket)
+        .then(() => next())
+        .catch(() => {
+          socket.rooms.forEach((room) => void socket.leave(room));
+          next(new Error('unauthorized'));
+        });
     });
+    // Joined to `user:<id>` before the last check: a revocation landing while a check ran is
+    // seen by the next one (checked again until none landed); one landing after finds the
+    // socket in the channel.
+    const authenticate = async (socket: AuthedSocket) => {
+      const token = handshakeToken(socket);
+      const user = await this.tokens.verify(token);
+      await socket.join(userChannel(user.id));
+      for (let seen = -1, tries = 0; seen !== this.identity.changes && tries < 5; tries++) {
+        seen = this.identity.changes;
+        socket.data.user = await this.tokens.verify(token);
+      }
+    };
   }
 
   async handleConnection(socket: AuthedSocket): Promise<void> {
     const { user } = socket.data;
     await socket.join(userChannel(user.id));
+    this.logger.debug({ msg: 'socket connected', socketId: socket.id, userId: user.id });
     await this.presence.connected(user.id).catch((e: Error) => this.logger.warn(`presence: ${e.message}`));
   }
 
   async handleDisconnect(socket: AuthedSocket): Promise<void> {
     const user = socket.data.user as AuthUser | undefined;
     if (!user) return;
-    await this.presence.disconnected(user.id).catch((e: Error) => this.logger.warn(`presence: ${e.message}`));
+    this.logger.debug({ msg: 'socket disconnected', socketId: socket.id, userId: user.id });
+    const left = [...(socket.data.joined ?? [])].map((chatroomId) => this.presence.left(user.id, chatroomId));
+    await Promise.all([...left, this.presence.disconnected(user.id)]).catch((e: Error) =>
+      this.logger.warn(`presence: ${e.message}`),
+    );
   }
 
   @SubscribeMessage(ClientEvent.JoinRoom)
@@ -79,8 +109,11 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     const { user } = socket.data;
     const data = await this.chat.join(user, dto.chatroomId, dto.userId);
     await socket.join(roomChannel(dto.chatroomId));
-    const event = { type: TimelineEvent.JoinRoom, chatroomId: dto.chatroomId, userId: user.id };
-    this.broadcaster.toRoom(dto.chatroomId, ServerEvent.Message, event);
+    const joined = (socket.data.joined ??= new Set());
+    if (!joined.has(dto.chatroomId)) {
+      joined.add(dto.chatroomId);
+      await this.presence.joined(user.id, dto.chatroomId);
+    }
     return ok(data);
   }
 
@@ -89,8 +122,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     const { user } = socket.data;
     await this.chat.assertMember(user, dto.chatroomId, dto.userId);
     await socket.leave(roomChannel(dto.chatroomId));
-    const event = { type: TimelineEvent.LeaveRoom, chatroomId: dto.chatroomId, userId: user.id };
-    this.broadcaster.toRoom(dto.chatroomId, ServerEvent.Message, event);
+    if (socket.data.joined?.delete(dto.chatroomId)) await this.presence.left(user.id, dto.chatroomId);
     return ok({ chatroomId: dto.chatroomId });
   }
 

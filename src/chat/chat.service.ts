@@ -10,6 +10,7 @@ import { AppConfig } from '../config/app-config';
 import { ServerEvent, TimelineEvent } from '../common/constants';
 import { AppError } from '../common/errors';
 import { InboxNotifier } from '../inbox/inbox-notifier.service';
+import { MetricsService } from '../metrics/metrics.service';
 import { Broadcaster } from './broadcaster.service';
 import { SendMessageDto, SYNC_MAX_LIMIT, SyncDto } from './dto/chat-events.dto';
 import { TokenBucketLimiter } from './rate-limiter';
@@ -26,6 +27,8 @@ export interface SyncRoomResult {
 @Injectable()
 export class ChatService {
   private readonly sendLimiter: TokenBucketLimiter;
+  /** Per user: the last seq assignment in flight (inSendOrder). */
+  private readonly sendTails = new Map<number, Promise<void>>();
 
   constructor(
     private readonly config: AppConfig,
@@ -36,8 +39,11 @@ export class ChatService {
     private readonly senders: SenderDirectory,
     private readonly broadcaster: Broadcaster,
     private readonly inboxNotifier: InboxNotifier,
+    private readonly metrics: MetricsService,
   ) {
-    this.sendLimiter = new TokenBucketLimiter(config.sendRatePerSec, config.sendBurst);
+    this.sendLimiter = new TokenBucketLimiter(config.sendRatePerSec, config.sendBurst, Date.now, () =>
+      metrics.rateLimited('socket_send'),
+    );
   }
 
   /**
@@ -46,6 +52,7 @@ export class ChatService {
    * share of one batched queue add; membership and sender are cached.
    */
   async send(user: AuthUser, dto: SendMessageDto): Promise<MessageView> {
+    const startedAt = performance.now();
     assertSelf(user, dto.sendUserId, 'sendUserId');
     this.sendLimiter.take(user.id);
     if (dto.message.content.length > this.config.messageMaxLength) {
@@ -53,18 +60,19 @@ export class ChatService {
         { field: 'message.content', errors: [`must be at most ${this.config.messageMaxLength} characters`] },
       ]);
     }
-    await this.membership.requireCached(user.id, dto.chatroomId);
-    const draft: Omit<QueuedMessage, 'seq'> = {
-      id: uuidv7(),
-      chatroomId: dto.chatroomId,
-      senderId: user.id,
-      sender: await this.senders.get(user.id),
-      type: dto.message.type,
-      content: dto.message.content,
-      clientMsgId: dto.clientMsgId,
-      createdAt: new Date().toISOString(),
-    };
-    const { message, duplicate } = await this.append(draft);
+    const { message, duplicate } = await this.inSendOrder(user.id, async () => {
+      await this.membership.requireCached(user.id, dto.chatroomId);
+      return this.append({
+        id: uuidv7(),
+        chatroomId: dto.chatroomId,
+        senderId: user.id,
+        sender: await this.senders.get(user.id),
+        type: dto.message.type,
+        content: dto.message.content,
+        clientMsgId: dto.clientMsgId,
+        createdAt: new Date().toISOString(),
+      });
+    });
     const out = view(message);
     // The room gets the message as soon as it has its seq and sits in the pending buffer:
     // from there history and sync serve it, and if the queue add below fails it is queued
@@ -78,11 +86,33 @@ export class ChatService {
         message: out,
       });
       this.inboxNotifier.touched(dto.chatroomId);
+      this.metrics.messageSent(dto.chatroomId);
     }
     // The ack waits for the queue: acked means durable. A resend may race the first send's
     // enqueue, so it is queued again (storing is idempotent) for its ack to mean it too.
     await this.history.enqueue(message);
+    this.metrics.messageAcked(startedAt);
     return out;
+  }
+
+  /**
+   * Runs a user's seq assignments one after another, in the order the sends arrived. On
+   * their own, pipelined sends raced through the membership and sender lookups (a database
+   * read when not cached) and could take seqs out of order (1, 3, 2). Only this prelude
+   * and the Redis script are ordered; the queue wait for the ack is not.
+   */
+  private inSendOrder<T>(userId: number, assign: () => Promise<T>): Promise<T> {
+    const prev = this.sendTails.get(userId);
+    const next = prev ? prev.then(assign, assign) : assign();
+    const tail = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.sendTails.set(userId, tail);
+    void tail.then(() => {
+      if (this.sendTails.get(userId) === tail) this.sendTails.delete(userId);
+    });
+    return next;
   }
 
   private async append(draft: Omit<QueuedMessage, 'seq'>): Promise<{ message: QueuedMessage; duplicate: boolean }> {
@@ -93,6 +123,11 @@ export class ChatService {
       result = await this.pending.append(draft);
     }
     if (result.status === 'unseeded') throw new AppError('UNAVAILABLE', 'Could not assign a sequence number');
+    if (result.status === 'conflict') {
+      // One clientMsgId per sender (the database's unique key): reused in another room it is
+      // neither a resend of that message nor storable as a new one.
+      throw new AppError('CONFLICT', 'clientMsgId was already used for a message in another room');
+    }
     return { message: result.message, duplicate: result.status === 'duplicate' };
   }
 

@@ -2,8 +2,11 @@ import { RedisAdapter } from '@socket.io/redis-adapter';
 import { EventEmitter } from 'node:events';
 import type Redis from 'ioredis';
 import type { Namespace } from 'socket.io';
-import { PEER_HELLO } from '../common/constants';
+import { PEER_HELLO, useKeyNamespace } from '../common/constants';
 import { adapterKey, InstanceAwareRedisAdapter } from './instance-aware-redis-adapter';
+
+const ns = 'socket.io-0a1b2c3d4e5f';
+beforeAll(() => useKeyNamespace('0a1b2c3d4e5f'));
 
 /** Counts of instances, answered when the test says so. */
 function controlledCounts() {
@@ -49,9 +52,9 @@ describe('InstanceAwareRedisAdapter', () => {
   it('says hello at once and publishes until it has counted the instances', () => {
     controlledCounts();
     const { published, broadcast, adapter } = setup();
-    expect(published()).toEqual(['socket.io-request#/#']); // the hello
+    expect(published()).toEqual([`${ns}-request#/#`]); // the hello
     broadcast();
-    expect(published()).toEqual(['socket.io-request#/#', 'socket.io#/#room:1#']);
+    expect(published()).toEqual([`${ns}-request#/#`, `${ns}#/#room:1#`]);
     void adapter.close();
   });
 
@@ -68,7 +71,7 @@ describe('InstanceAwareRedisAdapter', () => {
     counts.shift()!.resolve(2);
     await flush();
     broadcast();
-    expect(published().filter((c) => c.startsWith('socket.io#'))).toEqual(['socket.io#/#room:1#']);
+    expect(published().filter((c) => c.startsWith(`${ns}#`))).toEqual([`${ns}#/#room:1#`]);
     void adapter.close();
   });
 
@@ -85,7 +88,7 @@ describe('InstanceAwareRedisAdapter', () => {
     await flush();
     expect(adapter.isAlone).toBe(false);
     broadcast();
-    expect(published().filter((c) => c.startsWith('socket.io#'))).toHaveLength(1);
+    expect(published().filter((c) => c.startsWith(`${ns}#`))).toHaveLength(1);
     void adapter.close();
   });
 
@@ -111,8 +114,11 @@ describe('InstanceAwareRedisAdapter', () => {
     void adapter.close();
   });
 
-  it('keeps the channels of deployments on different Redis databases apart', () => {
-    expect(adapterKey(0)).toBe('socket.io');
-    expect(adapterKey(13)).toBe('socket.io-db13');
+  it('keeps the channels of deployments on different databases and Redis database numbers apart', () => {
+    expect(adapterKey(0)).toBe('socket.io-0a1b2c3d4e5f');
+    expect(adapterKey(13)).toBe('socket.io-0a1b2c3d4e5f-db13');
+    useKeyNamespace('ffff00001111');
+    expect(adapterKey(0)).toBe('socket.io-ffff00001111');
+    useKeyNamespace('0a1b2c3d4e5f');
   });
 });

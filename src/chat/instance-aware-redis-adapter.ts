@@ -1,7 +1,7 @@
 import { RedisAdapter } from '@socket.io/redis-adapter';
 import type Redis from 'ioredis';
 import type { Namespace } from 'socket.io';
-import { PEER_HELLO } from '../common/constants';
+import { ioChannelPrefix, PEER_HELLO } from '../common/constants';
 
 type BroadcastArgs = Parameters<RedisAdapter['broadcast']>;
 
@@ -70,13 +70,12 @@ export class InstanceAwareRedisAdapter extends RedisAdapter {
 }
 
 /**
- * The adapter's channel prefix. Pub/sub channels belong to the whole Redis server, not to a
- * logical database, so deployments that share a Redis server under different database
- * numbers (development, tests, the bench) would otherwise relay room broadcasts to each
- * other: `room:1` means a different room in each. Database 0 keeps socket.io's default.
+ * The adapter's channel prefix (see ioChannelPrefix): pub/sub channels belong to the whole
+ * Redis server, so deployments sharing one (another database, another Redis database number)
+ * must not relay room broadcasts to each other: `room:1` means a different room in each.
  */
 export function adapterKey(redisDb: number): string {
-  return redisDb === 0 ? 'socket.io' : `socket.io-db${redisDb}`;
+  return ioChannelPrefix(redisDb);
 }
 
 /**

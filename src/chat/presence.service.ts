@@ -1,38 +1,59 @@
-import { Injectable } from '@nestjs/common';
-import { RedisKeys, ServerEvent } from '../common/constants';
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { RedisKeys, ServerEvent, TimelineEvent } from '../common/constants';
+import { AppConfig } from '../config/app-config';
 import { PrismaService } from '../prisma/prisma.service';
 import { RedisService } from '../redis/redis.service';
 import { Broadcaster } from './broadcaster.service';
-
-/** A crashed instance's counts fade after a day instead of pinning users online forever. */
-const PRESENCE_TTL_S = 24 * 3600;
+import { GracefulCounter } from './graceful-counter';
 
 /**
- * Online state across instances: a per-user socket counter in Redis. The first socket
- * (0 → 1) and the last one leaving (1 → 0) announce `presence` to every room of the user.
+ * Who is around, across instances: a user's sockets (`presence` to every room of the user)
+ * and a user's sockets in each room's broadcast (`message {type: joinRoom | leaveRoom}` to
+ * the room). Both are announced on real changes only: the first socket arriving, and the
+ * last one gone for PRESENCE_GRACE_MS (see GracefulCounter), so reconnects and restarts are
+ * silent.
  */
 @Injectable()
-export class PresenceService {
+export class PresenceService implements OnApplicationShutdown {
+  private readonly counter: GracefulCounter;
+
   constructor(
+    config: AppConfig,
     private readonly redis: RedisService,
     private readonly prisma: PrismaService,
     private readonly broadcaster: Broadcaster,
-  ) {}
+  ) {
+    this.counter = new GracefulCounter(() => this.redis.client, config.presenceGraceMs);
+  }
 
   async connected(userId: number): Promise<void> {
-    const key = RedisKeys.presence(userId);
-    const [[, count]] = (await this.redis.client.multi().incr(key).expire(key, PRESENCE_TTL_S).exec()) as [
-      [unknown, number],
-    ];
-    if (count === 1) await this.announce(userId, true);
+    if (await this.counter.enter(RedisKeys.presence(userId))) await this.announce(userId, true);
   }
 
   async disconnected(userId: number): Promise<void> {
-    const count = await this.redis.client.decr(RedisKeys.presence(userId));
-    if (count <= 0) {
-      await this.redis.client.del(RedisKeys.presence(userId));
-      await this.announce(userId, false);
+    await this.counter.exit(RedisKeys.presence(userId), () => void this.announce(userId, false).catch(() => undefined));
+  }
+
+  /** A socket of the user joined the room's broadcast. */
+  async joined(userId: number, chatroomId: number): Promise<void> {
+    if (await this.counter.enter(RedisKeys.roomAttendance(chatroomId, userId))) {
+      this.timeline(TimelineEvent.JoinRoom, userId, chatroomId);
     }
+  }
+
+  /** A socket of the user left the room's broadcast (leaveRoom, or its disconnect). */
+  async left(userId: number, chatroomId: number): Promise<void> {
+    await this.counter.exit(RedisKeys.roomAttendance(chatroomId, userId), () =>
+      this.timeline(TimelineEvent.LeaveRoom, userId, chatroomId),
+    );
+  }
+
+  onApplicationShutdown(): void {
+    this.counter.stop();
+  }
+
+  private timeline(type: string, userId: number, chatroomId: number): void {
+    this.broadcaster.toRoom(chatroomId, ServerEvent.Message, { type, chatroomId, userId });
   }
 
   private async announce(userId: number, online: boolean): Promise<void> {

@@ -37,4 +37,19 @@ describe('TokenBucketLimiter', () => {
     for (let i = 0; i < 3; i++) l.take(1);
     expect(() => l.take(2)).not.toThrow();
   });
+
+  it('reports each refusal (for chat_rate_limited_total), never a pass', () => {
+    let refused = 0;
+    const l = new TokenBucketLimiter(
+      2,
+      2,
+      () => 0,
+      () => refused++,
+    );
+    l.take(1);
+    l.take(1);
+    expect(() => l.take(1)).toThrow(AppError);
+    expect(() => l.take(1)).toThrow(AppError);
+    expect(refused).toBe(2);
+  });
 });

@@ -17,6 +17,7 @@ export class TokenBucketLimiter {
     private readonly ratePerSec: number,
     private readonly burst: number,
     private readonly now: () => number = Date.now,
+    private readonly onLimited: () => void = () => {},
   ) {}
 
   /** Takes one token or throws RATE_LIMITED with how long to wait. */
@@ -27,6 +28,7 @@ export class TokenBucketLimiter {
     b.at = t;
     if (b.tokens < 1) {
       this.buckets.set(key, b);
+      this.onLimited();
       const retryAfterMs = Math.ceil(((1 - b.tokens) / this.ratePerSec) * 1000);
       throw new AppError(ErrorCode.RateLimited, 'Too many messages; slow down', { retryAfterMs });
     }

@@ -3,6 +3,7 @@ import { IoAdapter } from '@nestjs/platform-socket.io';
 import type Redis from 'ioredis';
 import type { Server, ServerOptions } from 'socket.io';
 import { AppConfig } from '../config/app-config';
+import { corsOptions } from '../config/cors';
 import { closeRedis, RedisService } from '../redis/redis.service';
 import { createInstanceAwareAdapter } from './instance-aware-redis-adapter';
 
@@ -25,7 +26,7 @@ export class RedisIoAdapter extends IoAdapter {
   override createIOServer(port: number, options?: ServerOptions): Server {
     const opts: Partial<ServerOptions> = {
       ...options,
-      cors: { origin: this.config.corsOrigins === '*' ? true : this.config.corsOrigins, credentials: true },
+      cors: corsOptions(this.config),
       maxHttpBufferSize: this.config.wsMaxPayloadBytes,
       pingInterval: 20_000,
       pingTimeout: 20_000,

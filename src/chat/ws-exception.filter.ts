@@ -17,11 +17,15 @@ export class WsExceptionFilter implements ExceptionFilter {
     const ack: unknown = host.getArgByIndex(2);
     const event = String(host.getArgByIndex(3) ?? 'unknown');
     const body = toErrorBody(exception instanceof WsException ? exception.getError() : exception);
+    const user = (client.data as { user?: { id?: number } } | undefined)?.user;
+    const fields = { socketId: client.id, userId: user?.id, event, code: body.code };
     if (body.code === ErrorCode.Internal && !(exception instanceof HttpException)) {
       const err = exception as Error;
-      this.logger.error(`socket ${client.id} ${event}: ${err?.message}`, err?.stack);
+      this.logger.error({ msg: `socket event failed: ${err?.message}`, ...fields }, err?.stack);
     } else if (body.code === ErrorCode.Unavailable) {
-      this.logger.warn(`socket ${client.id} ${event}: ${(exception as Error)?.message}`);
+      this.logger.warn({ msg: `socket event failed: ${(exception as Error)?.message}`, ...fields });
+    } else {
+      this.logger.log({ msg: 'socket event refused', ...fields });
     }
     const error = { code: body.code, message: body.message, ...(body.details ? { details: body.details } : {}) };
     if (typeof ack === 'function') (ack as (r: unknown) => void)({ ok: false, error });

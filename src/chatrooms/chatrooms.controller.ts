@@ -1,5 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors, ApiIntParam, ApiNoContent, ApiProtected } from '../common/openapi';
+import { ChatroomDetailDto, ChatroomDto } from './dto/chatroom.response';
 import type { Response } from 'express';
 import type { AuthUser } from '../auth/auth.types';
 import { CurrentUser } from '../auth/decorators';
@@ -8,18 +10,25 @@ import { AddMembersDto, CreateChatroomDto, DirectChatroomDto } from './dto/chatr
 import { IdParamPipe } from '../common/id-param.pipe';
 
 @ApiTags('chatrooms')
-@ApiBearerAuth()
+@ApiProtected()
 @Controller('chatrooms')
 export class ChatroomsController {
   constructor(private readonly chatrooms: ChatroomsService) {}
 
   @Post()
+  @ApiOperation({ summary: 'Create a group room; the creator is its owner' })
+  @ApiCreatedResponse({ type: ChatroomDto })
+  @ApiErrors(400, 404, 413)
   create(@CurrentUser() user: AuthUser, @Body() dto: CreateChatroomDto) {
     return this.chatrooms.create(user, dto);
   }
 
   /** 201 when this call created the room, 200 when it already existed. */
   @Post('direct')
+  @ApiOperation({ summary: 'The one direct room of the pair: 201 when created, 200 when it existed' })
+  @ApiCreatedResponse({ type: ChatroomDto, description: 'Created now' })
+  @ApiOkResponse({ type: ChatroomDto, description: 'Existed already' })
+  @ApiErrors(400, 404, 413)
   async direct(
     @CurrentUser() user: AuthUser,
     @Body() dto: DirectChatroomDto,
@@ -31,23 +40,38 @@ export class ChatroomsController {
   }
 
   @Get()
+  @ApiOperation({ summary: 'My rooms, most recent activity first' })
+  @ApiOkResponse({ type: [ChatroomDto] })
   list(@CurrentUser() user: AuthUser) {
     return this.chatrooms.list(user);
   }
 
   @Get(':id')
+  @ApiOperation({ summary: 'A room of mine with its members' })
+  @ApiIntParam('id')
+  @ApiOkResponse({ type: ChatroomDetailDto })
+  @ApiErrors(400, 404)
   get(@CurrentUser() user: AuthUser, @Param('id', IdParamPipe) id: number) {
     return this.chatrooms.get(user, id);
   }
 
   @Post(':id/members')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Add members (room owner or room admin); returns the room' })
+  @ApiIntParam('id')
+  @ApiOkResponse({ type: ChatroomDetailDto })
+  @ApiErrors(400, 403, 404, 413)
   addMembers(@CurrentUser() user: AuthUser, @Param('id', IdParamPipe) id: number, @Body() dto: AddMembersDto) {
     return this.chatrooms.addMembers(user, id, dto);
   }
 
   @Delete(':id/members/:userId')
   @HttpCode(204)
+  @ApiOperation({ summary: 'Remove a member, or leave (yourself); direct rooms cannot be left' })
+  @ApiIntParam('id')
+  @ApiIntParam('userId')
+  @ApiNoContent()
+  @ApiErrors(400, 403, 404)
   removeMember(
     @CurrentUser() user: AuthUser,
     @Param('id', IdParamPipe) id: number,

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ChatHistoryService } from '../chat-history/chat-history.service';
+import { GracefulCounter } from '../chat/graceful-counter';
 import { RedisKeys } from '../common/constants';
 import type { Chatroom } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
@@ -54,11 +55,22 @@ export class RoomSummaryService {
     });
   }
 
-  /** Which of these users have a socket open on any instance. */
+  /**
+   * Which of these users have a socket open on any instance, or had one less than the
+   * presence grace period ago (they have not been announced offline yet).
+   */
   async online(userIds: number[]): Promise<Set<number>> {
     if (!userIds.length) return new Set();
-    const values = await this.redis.client.mget(userIds.map((id) => RedisKeys.presence(id)));
-    return new Set(userIds.filter((_, i) => Number(values[i] ?? 0) > 0));
+    const pipeline = this.redis.client.pipeline();
+    for (const id of userIds) pipeline.hmget(RedisKeys.presence(id), 'n', 'g');
+    const results = (await pipeline.exec()) ?? [];
+    const now = Date.now();
+    return new Set(
+      userIds.filter((_, i) => {
+        const [err, fields] = results[i] ?? [];
+        return !err && GracefulCounter.present(fields as (string | null)[], now);
+      }),
+    );
   }
 
   private async memberCounts(ids: number[]): Promise<Map<number, number>> {

@@ -1,6 +1,7 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import { hashPassword } from '../auth/password';
 import { AppConfig } from '../config/app-config';
+import { loadDotenv } from '../config/load-dotenv';
 import { PrismaClient } from '../generated/prisma/client';
 
 /**
@@ -17,17 +18,24 @@ async function main(): Promise<void> {
   if (password !== undefined && (password.length < 8 || password.length > 128)) {
     throw new Error('ADMIN_PASSWORD must be 8-128 characters');
   }
+  loadDotenv(); // as the server does: both must see the same DATABASE_URL
   const config = AppConfig.fromEnv();
   const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: config.databaseUrl }) });
   try {
     const existing = await prisma.user.findUnique({ where: { username } });
     if (!existing && !password) throw new Error(`user ${username} does not exist: set ADMIN_PASSWORD to create it`);
     const passwordHash = password ? await hashPassword(password) : undefined;
-    const user = await prisma.user.upsert({
-      where: { username },
-      create: { username, nickName: username, passwordHash: passwordHash!, role: 'admin' },
-      update: { role: 'admin', ...(passwordHash ? { passwordHash } : {}) },
-    });
+    // Not an upsert: its `create` branch is validated even when the user exists, and a
+    // promotion without ADMIN_PASSWORD has no hash to give it.
+    const user = existing
+      ? await prisma.user.update({
+          where: { username },
+          // A new password revokes the account's tokens, as a password change does.
+          data: { role: 'admin', ...(passwordHash ? { passwordHash, tokenVersion: { increment: 1 } } : {}) },
+        })
+      : await prisma.user.create({
+          data: { username, nickName: username, passwordHash: passwordHash!, role: 'admin' },
+        });
     console.log(`${existing ? 'promoted' : 'created'} admin ${user.username} (id ${user.id})`);
   } finally {
     await prisma.$disconnect();

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { AppConfig } from '../config/app-config';
+import { loadDotenv } from '../config/load-dotenv';
 import { checkDependencies } from './preflight';
 
 /**
@@ -20,6 +21,7 @@ export function migrateDeploy(databaseUrl: string): void {
 }
 
 async function main(): Promise<void> {
+  loadDotenv(); // as the server does: both must see the same DATABASE_URL
   const config = AppConfig.fromEnv();
   const { dbExists } = await checkDependencies(config, { allowMissingDb: true });
   if (!dbExists) console.log('database missing: migrate deploy will create it');

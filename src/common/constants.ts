@@ -3,34 +3,9 @@
  * Clients program against these strings (see CONTRACT.md), so renaming one is a breaking change.
  */
 
-/** Events a client sends. */
-export const ClientEvent = {
-  JoinRoom: 'joinRoom',
-  LeaveRoom: 'leaveRoom',
-  SendMessage: 'sendMessage',
-  Sync: 'sync',
-  MarkRead: 'markRead',
-  Typing: 'typing',
-} as const;
-
-/** Events the server emits. */
-export const ServerEvent = {
-  Message: 'message',
-  Read: 'read',
-  Inbox: 'inbox',
-  Typing: 'typing',
-  Presence: 'presence',
-  Exception: 'exception',
-} as const;
-
-/** `type` of a `message` event: the room timeline. */
-export const TimelineEvent = {
-  JoinRoom: 'joinRoom',
-  LeaveRoom: 'leaveRoom',
-  SendMessage: 'sendMessage',
-  EditMessage: 'editMessage',
-  DeleteMessage: 'deleteMessage',
-} as const;
+// Client and server event names and the timeline types are part of the public interface:
+// they live in the protocol package, next to their payload schemas, shared with the client.
+export { ClientEvent, ServerEvent, TimelineEvent } from '@chat-backend/protocol';
 
 /** Server-to-server event (socket.io serverSideEmit): forget a cached membership. */
 export const PEER_EVICT_MEMBERSHIP = 'chat:evict-membership';
@@ -52,22 +27,58 @@ export const Jobs = {
 export const userChannel = (userId: number): string => `user:${userId}`;
 export const roomChannel = (chatroomId: number): string => `room:${chatroomId}`;
 
-/** Redis keys. One prefix so an operator can tell the service's keys apart. */
+/**
+ * The namespace of every Redis name of the service: the identity tag of the PostgreSQL
+ * database it serves (database_identity, read at boot by RedisModule). A database that was
+ * dropped and recreated, or a second one on the same Redis, gets other counters, dedupe
+ * keys, pending buffers, queue and socket.io channels: two histories can never mix. A plain
+ * string part (no braces), so per-room Redis Cluster hash tags can be added later.
+ */
+let namespace: string | undefined;
+
+/** Once per process (per worker thread), before any key is built. */
+export function useKeyNamespace(tag: string): void {
+  if (!/^[0-9a-z]+$/.test(tag)) throw new Error(`bad key namespace "${tag}"`);
+  namespace = tag;
+}
+
+export function keyNamespace(): string {
+  if (!namespace) throw new Error('Redis key built before the database identity was read (RedisModule)');
+  return namespace;
+}
+
+const chat = () => `chat:${keyNamespace()}:`;
+
+/** BullMQ's prefix: queue keys are `bull:<namespace>:message-persist:...`. */
+export const queuePrefix = (): string => `bull:${keyNamespace()}`;
+
+/**
+ * The socket.io adapter's channel prefix. Pub/sub channels belong to the whole Redis server,
+ * not to a logical database, so the database number is in it too (database 0 adds nothing).
+ */
+export const ioChannelPrefix = (redisDb: number): string =>
+  `socket.io-${keyNamespace()}${redisDb === 0 ? '' : `-db${redisDb}`}`;
+
+/** Redis keys, all under `chat:<namespace>:` so an operator can tell the service's keys apart. */
 export const RedisKeys = {
   /** Next seq of a room (INCR). Never expires: losing it could reuse a seq. */
-  roomSeq: (chatroomId: number) => `chat:room:${chatroomId}:seq`,
+  roomSeq: (chatroomId: number) => `${chat()}room:${chatroomId}:seq`,
   /** Acked messages not yet in PostgreSQL, scored by seq (read-your-writes). */
-  roomPending: (chatroomId: number) => `chat:room:${chatroomId}:pending`,
+  roomPending: (chatroomId: number) => `${chat()}room:${chatroomId}:pending`,
+  /** Rooms that have messages in their pending buffer: what the re-enqueue sweeper visits. */
+  pendingRooms: () => `${chat()}pending-rooms`,
   /** First ack of (sender, clientMsgId), so a resend gets the same answer. */
-  clientMsg: (senderId: number, clientMsgId: string) => `chat:cmid:${senderId}:${clientMsgId}`,
+  clientMsg: (senderId: number, clientMsgId: string) => `${chat()}cmid:${senderId}:${clientMsgId}`,
   /** Where a pending message is: id → "chatroomId:seq" (edits and retractions act by id). */
-  pendingIndex: 'chat:pending-ids',
+  pendingIndex: () => `${chat()}pending-ids`,
   /** An edit or retraction of a message that was still queued, applied again once stored. */
-  mutation: (messageId: string) => `chat:mutation:${messageId}`,
+  mutation: (messageId: string) => `${chat()}mutation:${messageId}`,
   /** Replaced after a tombstone in the room: members' cached unread counts of it are stale. */
-  roomCountsToken: (chatroomId: number) => `chat:room:${chatroomId}:counts`,
+  roomCountsToken: (chatroomId: number) => `${chat()}room:${chatroomId}:counts`,
   /** A member's cached unread counts per room, with their member tokens (UnreadCache). */
-  unreadCounts: (userId: number) => `chat:unread:${userId}`,
-  /** Online socket count of a user across instances (presence). */
-  presence: (userId: number) => `chat:presence:${userId}`,
+  unreadCounts: (userId: number) => `${chat()}unread:${userId}`,
+  /** A user's sockets across instances, with the grace of a count that fell to 0 (presence). */
+  presence: (userId: number) => `${chat()}online:${userId}`,
+  /** A user's sockets in a room's broadcast across instances (joinRoom/leaveRoom timeline). */
+  roomAttendance: (chatroomId: number, userId: number) => `${chat()}room:${chatroomId}:in:${userId}`,
 } as const;

@@ -1,3 +1,4 @@
+import { redactUrl } from '../logging/logger';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { ErrorCode, toErrorBody } from './errors';
@@ -19,9 +20,9 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const body = toErrorBody(exception);
     if (body.code === ErrorCode.Internal && !(exception instanceof HttpException)) {
       const err = exception as Error;
-      this.logger.error(`[${req.id}] ${req.method} ${req.url}: ${err?.message}`, err?.stack);
+      this.logger.error(`[${req.id}] ${req.method} ${redactUrl(req.url)}: ${err?.message}`, err?.stack);
     } else if (body.code === ErrorCode.Unavailable) {
-      this.logger.warn(`[${req.id}] ${req.method} ${req.url}: ${(exception as Error)?.message}`);
+      this.logger.warn(`[${req.id}] ${req.method} ${redactUrl(req.url)}: ${(exception as Error)?.message}`);
     }
     if (res.headersSent) return;
     res.status(body.statusCode).json(body);

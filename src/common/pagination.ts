@@ -6,7 +6,7 @@ export const DEFAULT_PAGE = 50;
 export const MAX_PAGE = 200;
 
 export class LimitQueryDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE })
   @IsOptional()
   @Type(() => Number)
   @IsInt()

@@ -13,7 +13,15 @@ export class AppConfig {
   readonly jwtSecret: string;
   /** Seconds as a number, or a duration string ("15m", "12h"): jsonwebtoken reads a bare numeric string as ms. */
   readonly jwtExpiresIn: string | number;
+  /** '*': any origin, without credentials; a list: those origins, with credentials. */
   readonly corsOrigins: string[] | '*';
+  readonly trustProxy: boolean | number | string;
+  readonly loginFailsPerAccount: number;
+  readonly loginFailWindowS: number;
+  readonly authAttemptsPerIp: number;
+  readonly authIpWindowS: number;
+  readonly restRequestsPerMin: number;
+  readonly identityCacheMs: number;
   readonly logLevel: EnvironmentVariables['LOG_LEVEL'];
   readonly messageMaxLength: number;
   readonly messageEditWindowS: number;
@@ -24,6 +32,12 @@ export class AppConfig {
   readonly workerEnabled: boolean;
   readonly workerMode: 'thread' | 'inline';
   readonly httpEnabled: boolean;
+  readonly presenceGraceMs: number;
+  readonly logFormat: 'json' | 'pretty';
+  /** Empty: /metrics is open. */
+  readonly metricsToken: string;
+  readonly workerHttpPort: number;
+  readonly workerHeartbeatTimeoutMs: number;
 
   constructor(env: EnvironmentVariables) {
     this.nodeEnv = env.NODE_ENV;
@@ -32,10 +46,18 @@ export class AppConfig {
     this.redisUrl = env.REDIS_URL;
     this.jwtSecret = env.JWT_SECRET ?? DEV_JWT_SECRET;
     this.jwtExpiresIn = /^\d+$/.test(env.JWT_EXPIRES_IN) ? Number(env.JWT_EXPIRES_IN) : env.JWT_EXPIRES_IN;
-    const origins = env.CORS_ORIGINS.split(',')
+    const origins = (env.CORS_ORIGINS ?? '*')
+      .split(',')
       .map((o) => o.trim())
       .filter(Boolean);
     this.corsOrigins = origins.length === 0 || origins.includes('*') ? '*' : origins;
+    this.trustProxy = parseTrustProxy(env.TRUST_PROXY);
+    this.loginFailsPerAccount = env.LOGIN_FAILS_PER_ACCOUNT;
+    this.loginFailWindowS = env.LOGIN_FAIL_WINDOW_S;
+    this.authAttemptsPerIp = env.AUTH_ATTEMPTS_PER_IP;
+    this.authIpWindowS = env.AUTH_IP_WINDOW_S;
+    this.restRequestsPerMin = env.REST_REQUESTS_PER_MIN;
+    this.identityCacheMs = env.IDENTITY_CACHE_MS;
     this.logLevel = env.LOG_LEVEL;
     this.messageMaxLength = env.MESSAGE_MAX_LENGTH;
     this.messageEditWindowS = env.MESSAGE_EDIT_WINDOW_S;
@@ -46,6 +68,16 @@ export class AppConfig {
     this.workerEnabled = env.WORKER_ENABLED;
     this.workerMode = env.WORKER_MODE as 'thread' | 'inline';
     this.httpEnabled = env.HTTP_ENABLED;
+    this.presenceGraceMs = env.PRESENCE_GRACE_MS;
+    this.logFormat =
+      env.LOG_FORMAT === 'auto'
+        ? env.NODE_ENV === 'production'
+          ? 'json'
+          : 'pretty'
+        : (env.LOG_FORMAT as 'json' | 'pretty');
+    this.metricsToken = env.METRICS_TOKEN;
+    this.workerHttpPort = env.WORKER_HTTP_PORT;
+    this.workerHeartbeatTimeoutMs = env.WORKER_HEARTBEAT_TIMEOUT_MS;
   }
 
   /** `quiet`: skip warnings another part of the same process has already given. */
@@ -56,4 +88,13 @@ export class AppConfig {
     }
     return new AppConfig(env);
   }
+}
+
+/** Express `trust proxy` from its env spelling: false/true, a hop count, or addresses. */
+export function parseTrustProxy(raw: string): boolean | number | string {
+  const v = raw.trim().toLowerCase();
+  if (['', 'false', '0', 'off', 'no'].includes(v)) return false;
+  if (['true', 'on', 'yes'].includes(v)) return true;
+  if (/^\d+$/.test(v)) return Number(v);
+  return raw.trim();
 }

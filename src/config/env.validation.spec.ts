@@ -1,3 +1,5 @@
+import { AppConfig, parseTrustProxy } from './app-config';
+import { corsOptions } from './cors';
 import { validateEnv } from './env.validation';
 
 describe('validateEnv', () => {
@@ -26,13 +28,54 @@ describe('validateEnv', () => {
   });
 
   it('requires JWT_SECRET in production', () => {
-    expect(() => validateEnv({ NODE_ENV: 'production' })).toThrow('JWT_SECRET: is required when NODE_ENV=production');
-    expect(validateEnv({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).JWT_SECRET).toHaveLength(32);
+    expect(() => validateEnv({ NODE_ENV: 'production', CORS_ORIGINS: '*' })).toThrow(
+      'JWT_SECRET: is required when NODE_ENV=production',
+    );
+    const env = validateEnv({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), CORS_ORIGINS: '*' });
+    expect(env.JWT_SECRET).toHaveLength(32);
+  });
+
+  it('requires CORS_ORIGINS in production, defaults to any origin without credentials elsewhere', () => {
+    expect(() => validateEnv({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) })).toThrow(
+      /CORS_ORIGINS: is required when NODE_ENV=production/,
+    );
+    expect(corsOptions(new AppConfig(validateEnv({})))).toEqual({ origin: '*', credentials: false });
+    const listed = new AppConfig(validateEnv({ CORS_ORIGINS: 'https://a.example, https://b.example' }));
+    expect(corsOptions(listed)).toEqual({ origin: ['https://a.example', 'https://b.example'], credentials: true });
+  });
+
+  it('reads TRUST_PROXY as off, on, a hop count or addresses', () => {
+    expect(parseTrustProxy(validateEnv({}).TRUST_PROXY)).toBe(false);
+    expect(parseTrustProxy('true')).toBe(true);
+    expect(parseTrustProxy('2')).toBe(2);
+    expect(parseTrustProxy('loopback, 10.0.0.0/8')).toBe('loopback, 10.0.0.0/8');
+  });
+
+  it('has throttling defaults and refuses a zero budget', () => {
+    expect(validateEnv({})).toMatchObject({
+      LOGIN_FAILS_PER_ACCOUNT: 10,
+      LOGIN_FAIL_WINDOW_S: 900,
+      AUTH_ATTEMPTS_PER_IP: 100,
+      AUTH_IP_WINDOW_S: 60,
+      REST_REQUESTS_PER_MIN: 600,
+    });
+    expect(() => validateEnv({ AUTH_ATTEMPTS_PER_IP: '0' })).toThrow(/AUTH_ATTEMPTS_PER_IP/);
   });
 
   it('reads booleans the way operators write them', () => {
     expect(validateEnv({ WORKER_ENABLED: 'false' }).WORKER_ENABLED).toBe(false);
     expect(validateEnv({ WORKER_ENABLED: '0' }).WORKER_ENABLED).toBe(false);
     expect(validateEnv({ WORKER_ENABLED: 'yes' }).WORKER_ENABLED).toBe(true);
+  });
+});
+
+describe('operations settings', () => {
+  it('logs JSON in production unless told otherwise, and checks the metrics token length', () => {
+    expect(validateEnv({}).LOG_FORMAT).toBe('auto');
+    expect(validateEnv({ LOG_FORMAT: 'json' }).LOG_FORMAT).toBe('json');
+    expect(() => validateEnv({ LOG_FORMAT: 'xml' })).toThrow(/LOG_FORMAT/);
+    expect(validateEnv({}).METRICS_TOKEN).toBe('');
+    expect(() => validateEnv({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN: must be at least 16 characters/);
+    expect(() => validateEnv({ WORKER_HEARTBEAT_TIMEOUT_MS: '500' })).toThrow(/WORKER_HEARTBEAT_TIMEOUT_MS/);
   });
 });

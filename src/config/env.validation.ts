@@ -30,9 +30,57 @@ export class EnvironmentVariables {
   @Matches(/^\d+(ms|s|m|h|d)?$/, { message: 'must be a duration like 3600, 15m, 12h or 7d' })
   JWT_EXPIRES_IN = '12h';
 
-  /** Comma-separated origins, or "*" for any. */
+  /**
+   * Comma-separated origins allowed to call REST and sockets from a browser (with
+   * credentials), or "*" for any origin without credentials. Unset: "*" outside production;
+   * required in production.
+   */
+  @IsOptional()
   @IsString()
-  CORS_ORIGINS = '*';
+  CORS_ORIGINS?: string;
+
+  /**
+   * Express `trust proxy`: which hops may set X-Forwarded-For (the client address that
+   * login throttling counts). `false` (default): the socket's peer; `true`: any; a number:
+   * that many hops; otherwise addresses/subnets or `loopback`, comma-separated.
+   */
+  @IsString()
+  TRUST_PROXY = 'false';
+
+  /** Failed logins per account within LOGIN_FAIL_WINDOW_S before further logins get 429. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  LOGIN_FAILS_PER_ACCOUNT = 10;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  LOGIN_FAIL_WINDOW_S = 900;
+
+  /** Login and registration attempts per client address within AUTH_IP_WINDOW_S. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  AUTH_ATTEMPTS_PER_IP = 100;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  AUTH_IP_WINDOW_S = 60;
+
+  /** Authenticated REST requests per user per minute (every instance together). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  REST_REQUESTS_PER_MIN = 600;
+
+  /** How long (ms) an instance serves a user's identity (role, disabled, token version) from memory. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
+  IDENTITY_CACHE_MS = 5000;
 
   @IsIn(['error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL = 'log';
@@ -89,9 +137,42 @@ export class EnvironmentVariables {
   @IsIn(['thread', 'inline'])
   WORKER_MODE = 'thread';
 
+  /**
+   * How long a user whose last socket left (from the service, or from a room's broadcast)
+   * still counts as there: a socket back within it announces nothing, so reconnects and
+   * server restarts cause no presence or join/leave events. Offline is announced this late.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(3_600_000)
+  PRESENCE_GRACE_MS = 30_000;
+
   /** Serve HTTP and sockets (false in `npm run start:worker`). */
   @Transform(toBool)
   HTTP_ENABLED = true;
+
+  /** `json`: one JSON object per line; `pretty`: human-readable; `auto`: json when NODE_ENV=production. */
+  @IsIn(['auto', 'json', 'pretty'])
+  LOG_FORMAT = 'auto';
+
+  /** When set, `GET /metrics` needs `Authorization: Bearer <METRICS_TOKEN>`. Empty: open. */
+  @IsString()
+  @Matches(/^$|^.{16,}$/, { message: 'must be at least 16 characters' })
+  METRICS_TOKEN = '';
+
+  /** The worker-only process (`--worker`) serves /metrics and /health/* on this port; 0: no HTTP. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  WORKER_HTTP_PORT = 0;
+
+  /** The in-server persistence thread counts as stalled (not ready, restarted) after this long without a heartbeat. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(2000)
+  WORKER_HEARTBEAT_TIMEOUT_MS = 10_000;
 }
 
 /** The secret used when none is configured outside production. Never valid in production. */
@@ -108,6 +189,9 @@ export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables 
   if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
     problems.push('JWT_SECRET: is required when NODE_ENV=production');
   }
+  if (env.NODE_ENV === 'production' && !env.CORS_ORIGINS) {
+    problems.push('CORS_ORIGINS: is required when NODE_ENV=production (the web origins allowed, or "*")');
+  }
   if (problems.length) {
     throw new Error(`Invalid configuration: ${problems.join('; ')}`);
   }
@@ -117,6 +201,8 @@ export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables 
 function stripEmpty(raw: Record<string, unknown>): Record<string, unknown> {
   const known = Object.keys(new EnvironmentVariables());
   return Object.fromEntries(
-    Object.entries(raw).filter(([k, v]) => (known.includes(k) || k === 'JWT_SECRET') && v !== ''),
+    Object.entries(raw).filter(
+      ([k, v]) => (known.includes(k) || k === 'JWT_SECRET' || k === 'CORS_ORIGINS') && v !== '',
+    ),
   );
 }

@@ -10,6 +10,8 @@ export interface HealthReport {
   db: 'up' | 'down';
   redis: 'up' | 'down';
   queue: { waiting: number; active: number; delayed: number; failed: number } | 'down';
+  /** Acked messages PostgreSQL refused as data, set aside in the dead_letters table ('down' if unknown). */
+  deadLetters: number | 'down';
 }
 
 @Injectable()
@@ -22,10 +24,11 @@ export class HealthService {
 
   /** Each dependency is probed with a deadline, so /health answers even while one hangs. */
   async check(): Promise<HealthReport> {
-    const [db, redis, queue] = await Promise.all([
+    const [db, redis, queue, deadLetters] = await Promise.all([
       probe(() => this.prisma.$queryRaw`SELECT 1`),
       probe(() => this.redis.client.ping()),
       withDeadline(this.history.queueCounts()).catch(() => 'down' as const),
+      withDeadline(this.history.deadLetterCount()).catch(() => 'down' as const),
     ]);
     const ok = db === 'up' && redis === 'up';
     return {
@@ -33,11 +36,12 @@ export class HealthService {
       db,
       redis,
       queue: queue === 'down' ? queue : (queue as Exclude<HealthReport['queue'], 'down'>),
+      deadLetters,
     };
   }
 }
 
-async function probe(fn: () => Promise<unknown>): Promise<'up' | 'down'> {
+export async function probe(fn: () => Promise<unknown>): Promise<'up' | 'down'> {
   try {
     await withDeadline(fn());
     return 'up';
@@ -46,7 +50,7 @@ async function probe(fn: () => Promise<unknown>): Promise<'up' | 'down'> {
   }
 }
 
-function withDeadline<T>(p: Promise<T>): Promise<T> {
+export function withDeadline<T>(p: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error('timeout')), CHECK_TIMEOUT_MS);

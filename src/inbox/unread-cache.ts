@@ -36,7 +36,7 @@ export const MAX_AGE_S = 300;
 
 /** The room-keyed names the script builds from a room id: "<prefix><id><suffix>". */
 const keyParts = (key: (id: number) => string) => key(-1).split('-1');
-const ROOM_KEYS = [RedisKeys.roomSeq, RedisKeys.roomCountsToken, RedisKeys.roomPending].flatMap(keyParts);
+const roomKeys = () => [RedisKeys.roomSeq, RedisKeys.roomCountsToken, RedisKeys.roomPending].flatMap(keyParts);
 
 /**
  * KEYS[1] the member's cache hash; ARGV[1] "room:readSeq:storedLastSeq,...", ARGV[2] the
@@ -104,7 +104,7 @@ export class UnreadCache {
     const client = this.redis.client as unknown as {
       unreadSnapshot(key: string, ...args: (string | number)[]): Promise<string>;
     };
-    const reply = await client.unreadSnapshot(RedisKeys.unreadCounts(userId), packed, MAX_AGE_S, ...ROOM_KEYS);
+    const reply = await client.unreadSnapshot(RedisKeys.unreadCounts(userId), packed, MAX_AGE_S, ...roomKeys());
     const [now, ...items] = reply.split(',');
     // One item per room, in order; anything else (an id the pattern skipped) would shift
     // counts onto the wrong rooms.

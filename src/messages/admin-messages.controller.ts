@@ -1,5 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Query, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { MessageDto } from '../chat-history/dto/message.response';
+import { ApiErrors, ApiNoContent, ApiPage, ApiProtected, ApiUuidParam } from '../common/openapi';
+import { AdminMessageDto, DeletedDto } from './dto/message.response';
 import { AdminGuard } from '../auth/admin.guard';
 import type { AuthUser } from '../auth/auth.types';
 import { CurrentUser } from '../auth/decorators';
@@ -9,7 +12,8 @@ import { AdminMessagesQueryDto } from './dto/message-query.dto';
 import { MessageIdPipe } from './message-actions.service';
 
 @ApiTags('admin')
-@ApiBearerAuth()
+@ApiProtected()
+@ApiErrors(403)
 @UseGuards(AdminGuard)
 @Controller('admin/messages')
 export class AdminMessagesController {
@@ -17,12 +21,17 @@ export class AdminMessagesController {
 
   @Get()
   @ApiOperation({ summary: 'Every stored message, newest first; filters and full-text search (q)' })
+  @ApiPage(MessageDto)
+  @ApiErrors(400)
   search(@CurrentUser() user: AuthUser, @Query() q: AdminMessagesQueryDto) {
     return this.admin.search(user, q);
   }
 
   @Get(':id')
   @ApiOperation({ summary: 'One message (stored or queued) with its room and read receipts' })
+  @ApiUuidParam()
+  @ApiOkResponse({ type: AdminMessageDto })
+  @ApiErrors(400, 404)
   view(@CurrentUser() user: AuthUser, @Param('id', MessageIdPipe) id: string) {
     return this.admin.view(user, id);
   }
@@ -30,7 +39,9 @@ export class AdminMessagesController {
   @Delete(':id')
   @HttpCode(204)
   @ApiOperation({ summary: 'Moderate one message (tombstone)' })
-  @ApiNoContentResponse()
+  @ApiUuidParam()
+  @ApiNoContent()
+  @ApiErrors(400, 404)
   async retract(@CurrentUser() user: AuthUser, @Param('id', MessageIdPipe) id: string): Promise<void> {
     await this.admin.retract(user, [id]);
   }
@@ -38,6 +49,8 @@ export class AdminMessagesController {
   @Delete()
   @HttpCode(200)
   @ApiOperation({ summary: 'Moderate several messages: all or nothing' })
+  @ApiOkResponse({ type: DeletedDto })
+  @ApiErrors(400, 404, 413)
   retractMany(@CurrentUser() user: AuthUser, @Body() dto: MessageIdsDto) {
     return this.admin.retract(user, dto.ids);
   }

@@ -2,6 +2,7 @@ import { Injectable, ParseUUIDPipe } from '@nestjs/common';
 import { Broadcaster } from '../chat/broadcaster.service';
 import { ChatHistoryService } from '../chat-history/chat-history.service';
 import { MessageView } from '../chat-history/message.types';
+import { PendingMessageStore } from '../chat-history/pending-message.store';
 import { ServerEvent, TimelineEvent } from '../common/constants';
 import { AppError, ErrorCode } from '../common/errors';
 import { ReadStateService } from '../inbox/read-state.service';
@@ -33,6 +34,7 @@ export class MessageActions {
     private readonly repo: MessagesRepository,
     private readonly broadcaster: Broadcaster,
     private readonly readState: ReadStateService,
+    private readonly pending: PendingMessageStore,
   ) {}
 
   /** Messages by id, stored or still queued. */
@@ -83,21 +85,30 @@ export class MessageActions {
    * Tombstones: content gone, seq kept (history has no holes). A message that already is one
    * is left as it was (first deletedAt/deletedById kept, no second event), which makes
    * retracting twice harmless.
+   *
+   * All or nothing: callers have found and authorised every id before this runs, so a
+   * refused id has changed nothing. Then, as ChatHistoryService.mutate does for one
+   * message, the tombstones are recorded for the persistence worker first (a message still
+   * queued is tombstoned in its pending entry, and the worker re-applies the record after
+   * storing it), and every stored row is tombstoned in ONE statement, so the table changes
+   * for all of them or for none. Events go out only after both steps succeeded. If Redis or
+   * PostgreSQL fails in between (an outage, not a refusal), the request fails with no
+   * event sent and no stored row changed; queued messages may already show as tombstones,
+   * and sending the same request again completes it.
    */
   async retract(messages: MessageView[], actorId: number): Promise<void> {
     const deletedAt = new Date().toISOString();
     const live = messages.filter((m) => !m.deleted);
-    const results = await Promise.allSettled(
-      live.map(async (m) => {
-        await this.history.mutate(m, { deletedAt, deletedById: actorId });
-        this.announce(TimelineEvent.DeleteMessage, actorId, { ...m, content: '', deleted: true });
-      }),
+    if (!live.length) return;
+    await Promise.all(live.map((m) => this.pending.patchPending(m, { deletedAt, deletedById: actorId })));
+    await this.repo.tombstone(
+      live.map((m) => m.id),
+      deletedAt,
+      actorId,
     );
-    // After the writes, and even when some failed (the others landed): a tombstone no longer
-    // counts as unread for anyone, so every touched room's cached counts are renewed.
+    // A tombstone no longer counts as unread for anyone: the touched rooms' cached counts are renewed.
     await Promise.all([...new Set(live.map((m) => m.chatroomId))].map((id) => this.readState.roomCountsChanged(id)));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    for (const m of live) this.announce(TimelineEvent.DeleteMessage, actorId, { ...m, content: '', deleted: true });
   }
 
   private announce(type: string, userId: number, message: MessageView): void {

@@ -1,5 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { MessageDto } from '../chat-history/dto/message.response';
+import { ApiErrors, ApiNoContent, ApiPage, ApiProtected, ApiUuidParam } from '../common/openapi';
+import { DeletedDto, ReceiptDto, SentMessageDto } from './dto/message.response';
 import type { AuthUser } from '../auth/auth.types';
 import { CurrentUser } from '../auth/decorators';
 import { EditMessageDto, MessageIdsDto } from './dto/message-body.dto';
@@ -8,25 +11,33 @@ import { MessageIdPipe } from './message-actions.service';
 import { MessagesService } from './messages.service';
 
 @ApiTags('messages')
-@ApiBearerAuth()
+@ApiProtected()
 @Controller('messages')
 export class MessagesController {
   constructor(private readonly messages: MessagesService) {}
 
   @Get('sent')
   @ApiOperation({ summary: 'My sent messages, newest first, each with readCount (stored messages)' })
+  @ApiPage(SentMessageDto)
+  @ApiErrors(400)
   sent(@CurrentUser() user: AuthUser, @Query() q: SentMessagesQueryDto) {
     return this.messages.sent(user, q);
   }
 
   @Get(':id/receipts')
   @ApiOperation({ summary: 'Who of the other members has read the message (sender or admin)' })
+  @ApiUuidParam()
+  @ApiOkResponse({ type: [ReceiptDto] })
+  @ApiErrors(400, 403, 404)
   receipts(@CurrentUser() user: AuthUser, @Param('id', MessageIdPipe) id: string) {
     return this.messages.receipts(user, id);
   }
 
   @Patch(':id')
   @ApiOperation({ summary: 'Edit (sender within MESSAGE_EDIT_WINDOW_S, or admin)' })
+  @ApiUuidParam()
+  @ApiOkResponse({ type: MessageDto })
+  @ApiErrors(400, 403, 404, 409, 413)
   edit(@CurrentUser() user: AuthUser, @Param('id', MessageIdPipe) id: string, @Body() dto: EditMessageDto) {
     return this.messages.edit(user, id, dto);
   }
@@ -34,7 +45,9 @@ export class MessagesController {
   @Delete(':id')
   @HttpCode(204)
   @ApiOperation({ summary: 'Retract for everyone (tombstone); retracting again is a no-op 204' })
-  @ApiNoContentResponse()
+  @ApiUuidParam()
+  @ApiNoContent()
+  @ApiErrors(400, 403, 404)
   retract(@CurrentUser() user: AuthUser, @Param('id', MessageIdPipe) id: string) {
     return this.messages.retract(user, id);
   }
@@ -42,6 +55,8 @@ export class MessagesController {
   @Delete()
   @HttpCode(200)
   @ApiOperation({ summary: 'Retract several: all or nothing' })
+  @ApiOkResponse({ type: DeletedDto })
+  @ApiErrors(400, 403, 404, 413)
   retractMany(@CurrentUser() user: AuthUser, @Body() dto: MessageIdsDto) {
     return this.messages.retractMany(user, dto.ids);
   }

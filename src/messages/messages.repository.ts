@@ -57,6 +57,16 @@ export class MessagesRepository {
        ORDER BY cm.user_id`;
   }
 
+  /**
+   * Tombstones every stored row among `ids` that is not one yet, in one statement: all of
+   * them or, if it fails, none. Ids not stored (yet) are simply not matched.
+   */
+  async tombstone(ids: string[], deletedAt: string, actorId: number): Promise<void> {
+    await this.prisma.$executeRaw`
+      UPDATE messages SET content = '', deleted_at = ${deletedAt}::timestamptz, deleted_by_id = ${actorId}::int
+       WHERE id = ANY(${ids}::uuid[]) AND deleted_at IS NULL`;
+  }
+
   /** The rooms among these that the user is a member of. */
   async memberOf(userId: number, chatroomIds: number[]): Promise<Set<number>> {
     const rows = await this.prisma.membership.findMany({

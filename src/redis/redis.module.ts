@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
+import { databaseIdentityProvider, DatabaseIdentity } from './database-identity';
 import { RedisService } from './redis.service';
 
 @Global()
-@Module({ providers: [RedisService], exports: [RedisService] })
+@Module({ providers: [RedisService, databaseIdentityProvider], exports: [RedisService, DatabaseIdentity] })
 export class RedisModule {}

@@ -1,22 +1,54 @@
-import { Controller, Get, Param } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Param, Patch, Res } from '@nestjs/common';
+import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { ApiErrors, ApiIntParam, ApiNoContent, ApiProtected, refTo } from '../common/openapi';
+import { PrivateUserDto, PublicUserDto } from './dto/user.response';
 import type { AuthUser } from '../auth/auth.types';
 import { CurrentUser } from '../auth/decorators';
+import { ChangePasswordDto } from '../auth/dto/session.dto';
+import { SessionsService } from '../auth/sessions.service';
 import { UsersService } from './users.service';
 import { IdParamPipe } from '../common/id-param.pipe';
 
 @ApiTags('users')
-@ApiBearerAuth()
+@ApiProtected()
+@ApiExtraModels(PublicUserDto, PrivateUserDto)
 @Controller('users')
 export class UsersController {
-  constructor(private readonly users: UsersService) {}
+  constructor(
+    private readonly users: UsersService,
+    private readonly sessions: SessionsService,
+  ) {}
 
   @Get('me')
+  @ApiOperation({ summary: 'My own user, with email and role' })
+  @ApiOkResponse({ type: PrivateUserDto })
+  @ApiErrors(404)
   me(@CurrentUser() user: AuthUser) {
     return this.users.me(user);
   }
 
+  @Patch('me/password')
+  @HttpCode(204)
+  @ApiOperation({
+    summary: 'Change my password: this token keeps working, every other token is revoked',
+    description: 'A wrong currentPassword is 400 VALIDATION_FAILED and counts as a failed login.',
+  })
+  @ApiNoContent()
+  @ApiErrors(400, 413, 429)
+  async changePassword(
+    @CurrentUser() user: AuthUser,
+    @Body() dto: ChangePasswordDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<void> {
+    await this.sessions.changePassword(user, dto, res);
+  }
+
   @Get(':id')
+  @ApiOperation({ summary: 'A user: the public view, or with email and role for the user itself and admins' })
+  @ApiIntParam('id')
+  @ApiOkResponse({ schema: { anyOf: [refTo(PrivateUserDto), refTo(PublicUserDto)] } })
+  @ApiErrors(400, 404)
   get(@CurrentUser() user: AuthUser, @Param('id', IdParamPipe) id: number) {
     return this.users.get(user, id);
   }

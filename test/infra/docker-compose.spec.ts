@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { PERSIST_STOP_TIMEOUT_MS } from '../../src/persist-thread';
 
 const root = path.resolve(__dirname, '..', '..');
 const read = (file: string): string => readFileSync(path.join(root, file), 'utf8');
@@ -19,6 +20,8 @@ interface Service {
   healthcheck?: { test?: string | string[]; disable?: boolean };
   depends_on?: string[] | Record<string, { condition?: string }>;
   profiles?: string[];
+  restart?: string;
+  stop_grace_period?: string;
 }
 interface ComposeFile {
   version?: unknown;
@@ -26,7 +29,8 @@ interface ComposeFile {
   volumes?: Record<string, unknown>;
 }
 
-const compose = parse(read('docker-compose.yml')) as ComposeFile;
+// merge: the compose file shares the servers' settings through a `<<: *app` anchor.
+const compose = parse(read('docker-compose.yml'), { merge: true }) as ComposeFile;
 const services = compose.services ?? {};
 const service = (name: string): Service => {
   const s = services[name];
@@ -76,7 +80,20 @@ function imageMajor(image: string | undefined): number {
   return Number.parseInt(tag, 10);
 }
 
+/** A `ports` entry as compose's short syntax (`host_ip:host:container`). */
+const portText = (p: NonNullable<Service['ports']>[number]): string =>
+  typeof p === 'object' ? `${p.published ?? ''}:${p.target ?? ''}` : String(p);
+
 const commandText = (c: Service['command']): string => (Array.isArray(c) ? c.join(' ') : (c ?? ''));
+
+/** Compose durations: `30s`, `1m30s`, `1500ms`. */
+function durationS(d: string | undefined): number {
+  let total = 0;
+  for (const m of (d ?? '').matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) {
+    total += Number(m[1]) * { ms: 0.001, s: 1, m: 60, h: 3600 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  }
+  return total;
+}
 
 // ---------- Dockerfile ----------
 
@@ -144,26 +161,33 @@ const finalStage = stages[stages.length - 1];
 
 // Top-level paths the runtime image needs: built in the image (dist, node_modules) or from the repo.
 const BUILD_PRODUCTS = ['dist', 'node_modules'];
-const REPO_FILES = ['prisma', 'prisma.config.ts', 'package.json'];
+// packages: the npm workspaces (the server imports @chat-backend/protocol's build at runtime).
+const REPO_FILES = ['prisma', 'prisma.config.ts', 'package.json', 'packages'];
 
 describe('docker-compose.yml', () => {
-  it('uses the Compose spec (no version key) and defines postgres, redis and app', () => {
+  const APPS = ['app-1', 'app-2'];
+
+  it('uses the Compose spec (no version key) and defines the cluster', () => {
     expect(compose.version).toBeUndefined();
-    expect(Object.keys(services)).toEqual(expect.arrayContaining(['postgres', 'redis', 'app']));
+    expect(Object.keys(services).sort()).toEqual(
+      ['app-1', 'app-2', 'lb', 'migrate', 'postgres', 'redis', 'worker'].sort(),
+    );
   });
 
-  it('pins postgres to major 16 and redis to major 7', () => {
+  it('pins postgres to major 16 and redis to major 7, and uses the official HAProxy image', () => {
     expect(imageMajor(service('postgres').image)).toBe(16);
     expect(service('postgres').image).toMatch(/^postgres:/);
     expect(imageMajor(service('redis').image)).toBe(7);
     expect(service('redis').image).toMatch(/^redis:/);
+    expect(service('lb').image).toMatch(/^haproxy:\d/);
   });
 
-  it('runs redis with the append-only file on and the noeviction policy BullMQ needs', () => {
+  it('runs redis with the append-only file, the noeviction policy BullMQ needs, and a password', () => {
     const cmd = commandText(service('redis').command);
     expect(cmd).toMatch(/^redis-server\b/);
     expect(cmd).toMatch(/--appendonly\s+yes\b/);
     expect(cmd).toMatch(/--maxmemory-policy\s+noeviction\b/);
+    expect(cmd).toMatch(/--requirepass\s+\$\{REDIS_PASSWORD:\?[^}]+\}/);
   });
 
   it.each(['postgres', 'redis'])('gives %s a healthcheck with a test command', (name) => {
@@ -177,6 +201,15 @@ describe('docker-compose.yml', () => {
     expect(command).toContain(name === 'postgres' ? 'pg_isready' : 'redis-cli');
   });
 
+  it('checks the redis healthcheck with the password (redis-cli reads REDISCLI_AUTH)', () => {
+    expect(envOf(service('redis')).REDISCLI_AUTH).toMatch(/^\$\{REDIS_PASSWORD(:\?[^}]+)?\}$/);
+  });
+
+  it.each([...APPS, 'worker'])('gives %s a healthcheck on /health/ready', (name) => {
+    const test = service(name).healthcheck?.test;
+    expect(commandText(test as string[])).toContain('/health/ready');
+  });
+
   it.each([
     ['postgres', '/var/lib/postgresql/data'],
     ['redis', '/data'],
@@ -186,53 +219,191 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(compose.volumes ?? {})).toContain(mount!.source);
   });
 
-  it('publishes 5432, 6379 and 3000 on the host', () => {
-    expect(publishedPorts(service('postgres'))).toContain(5432);
-    expect(publishedPorts(service('redis'))).toContain(6379);
-    expect(publishedPorts(service('app'))).toContain(3000);
+  it('publishes only the load balancer, on 127.0.0.1 unless BIND_ADDR says otherwise', () => {
+    const publishing = Object.entries(services)
+      .filter(([, s]) => (s.ports ?? []).length > 0)
+      .map(([name]) => name);
+    expect(publishing).toEqual(['lb']);
+    const ports = service('lb').ports ?? [];
+    expect(ports).toHaveLength(1);
+    expect(publishedPorts(service('lb'))).toHaveLength(1);
+    expect(portText(ports[0])).toMatch(/^\$\{BIND_ADDR:-127\.0\.0\.1\}:\$\{PORT:-3000\}:\d+$/);
   });
 
-  it('starts app only after postgres and redis are healthy, and by default', () => {
-    const deps = service('app').depends_on;
-    expect(deps).toBeDefined();
-    expect(Array.isArray(deps)).toBe(false); // list form cannot carry a condition
-    const map = deps as Record<string, { condition?: string }>;
-    expect(map.postgres?.condition).toBe('service_healthy');
-    expect(map.redis?.condition).toBe('service_healthy');
-    expect(service('app').profiles ?? []).toEqual([]);
+  it('migrates once, before any server or worker starts', () => {
+    const migrate = service('migrate');
+    expect(commandText(migrate.command)).toMatch(/\bnode dist\/src\/cli\/db-prepare\.js\b/);
+    expect(migrate.restart).toBe('no');
+    for (const name of [...APPS, 'worker']) {
+      const deps = service(name).depends_on as Record<string, { condition?: string }>;
+      expect(Array.isArray(deps)).toBe(false);
+      expect(deps.migrate?.condition).toBe('service_completed_successfully');
+      expect(deps.postgres?.condition).toBe('service_healthy');
+      expect(deps.redis?.condition).toBe('service_healthy');
+      // The servers do not migrate themselves (the image's default command would).
+      expect(commandText(service(name).command)).not.toContain('db-prepare');
+    }
+    const migrateDeps = migrate.depends_on as Record<string, { condition?: string }>;
+    expect(migrateDeps.postgres?.condition).toBe('service_healthy');
   });
 
-  it('points app at the compose postgres and redis services', () => {
-    const env = envOf(service('app'));
+  it('runs two servers without the worker, and one worker process', () => {
+    for (const name of APPS) {
+      expect(envOf(service(name)).WORKER_ENABLED).toBe('false');
+      expect(commandText(service(name).command)).toMatch(/\bnode dist\/src\/main\.js$/);
+    }
+    expect(commandText(service('worker').command)).toMatch(/\bnode dist\/src\/main\.js --worker$/);
+    expect(Number(envOf(service('worker')).WORKER_HTTP_PORT)).toBeGreaterThan(0);
+    const lbDeps = service('lb').depends_on as Record<string, { condition?: string }>;
+    for (const name of APPS) expect(lbDeps[name]?.condition).toBe('service_healthy');
+  });
+
+  it('points servers and worker at the compose postgres and redis, with the passwords from the environment', () => {
     const pgEnv = envOf(service('postgres'));
-    const db = new URL(env.DATABASE_URL);
-    expect(db.protocol).toMatch(/^postgres(ql)?:$/);
-    expect(db.hostname).toBe('postgres');
-    expect(db.port || '5432').toBe('5432');
-    // credentials and database must match what the postgres container creates
-    expect(decodeURIComponent(db.username)).toBe(pgEnv.POSTGRES_USER);
-    expect(decodeURIComponent(db.password)).toBe(pgEnv.POSTGRES_PASSWORD);
-    expect(db.pathname).toBe(`/${pgEnv.POSTGRES_DB}`);
-    const redis = new URL(env.REDIS_URL);
-    expect(redis.protocol).toBe('redis:');
-    expect(redis.hostname).toBe('redis');
-    expect(redis.port || '6379').toBe('6379');
+    expect(pgEnv.POSTGRES_PASSWORD).toMatch(/^\$\{POSTGRES_PASSWORD:\?[^}]+\}$/);
+    for (const name of ['migrate', ...APPS, 'worker']) {
+      const env = envOf(service(name));
+      const db = new URL(env.DATABASE_URL.replace(/\$\{[^}]+\}/, 'SECRET'));
+      expect(db.protocol).toMatch(/^postgres(ql)?:$/);
+      expect(db.hostname).toBe('postgres');
+      expect(decodeURIComponent(db.username)).toBe(pgEnv.POSTGRES_USER);
+      expect(db.pathname).toBe(`/${pgEnv.POSTGRES_DB}`);
+      expect(env.DATABASE_URL).toMatch(/:\$\{POSTGRES_PASSWORD:\?[^}]+\}@/);
+      const redis = new URL(env.REDIS_URL.replace(/\$\{[^}]+\}/, 'SECRET'));
+      expect(redis.hostname).toBe('redis');
+      expect(env.REDIS_URL).toMatch(/^redis:\/\/:\$\{REDIS_PASSWORD:\?[^}]+\}@redis:6379$/);
+      expect(env.NODE_ENV).toBe('production');
+      expect(env.JWT_SECRET).toMatch(/^\$\{JWT_SECRET:\?[^}]+\}$/);
+    }
   });
 
-  it('requires JWT_SECRET from the environment instead of a literal', () => {
-    const env = envOf(service('app'));
-    expect(env.NODE_ENV).toBe('production');
-    expect(env.JWT_SECRET).toMatch(/^\$\{JWT_SECRET(:-)?\}$/);
+  it('holds no literal password or secret', () => {
+    const secretish = /(PASSWORD|SECRET|TOKEN|requirepass)/i;
+    const walk = (v: unknown, where: string): void => {
+      if (Array.isArray(v)) return v.forEach((x, i) => walk(x, `${where}[${i}]`));
+      if (v && typeof v === 'object') {
+        for (const [k, x] of Object.entries(v)) {
+          if (secretish.test(k) && typeof x === 'string') {
+            expect({ where: `${where}.${k}`, value: x }).toEqual({
+              where: `${where}.${k}`,
+              value: expect.stringMatching(/^\$\{\w+(:[?-][^}]*)?\}$/),
+            });
+          }
+          walk(x, `${where}.${k}`);
+        }
+      }
+    };
+    walk(services, 'services');
+    // Inside URLs and command lines too: every password position is an interpolation.
+    const text = read('docker-compose.yml');
+    expect(text).not.toMatch(/postgres:postgres@/);
+    expect(text).not.toMatch(/POSTGRES_PASSWORD:\s*postgres\b/);
+    expect(commandText(service('redis').command)).not.toMatch(/--requirepass\s+[^$]/);
   });
 
-  it('builds app from an existing context that has a Dockerfile', () => {
-    const build = service('app').build;
+  it('makes every required secret a clear error when missing (${VAR:?message})', () => {
+    const text = read('docker-compose.yml');
+    for (const name of ['POSTGRES_PASSWORD', 'REDIS_PASSWORD', 'JWT_SECRET']) {
+      const uses = [...text.matchAll(new RegExp(`\\$\\{${name}([^}]*)\\}`, 'g'))].map((m) => m[1]);
+      expect(uses.length).toBeGreaterThan(0);
+      for (const u of uses) expect(u).toMatch(/^:\?\s*\S/);
+    }
+  });
+
+  it('gives servers and worker more time to stop than their shutdown takes, and a bounded restart', () => {
+    const budgetS = PERSIST_STOP_TIMEOUT_MS / 1000;
+    for (const name of [...APPS, 'worker']) {
+      const s = service(name);
+      expect(durationS(s.stop_grace_period)).toBeGreaterThan(budgetS);
+      expect(s.restart).toMatch(/^on-failure:\d+$/);
+    }
+  });
+
+  it('has a development override that publishes postgres and redis on the loopback only', () => {
+    const dev = parse(read('deploy/compose.dev.yml')) as ComposeFile;
+    const ports = Object.values(dev.services ?? {}).flatMap((s) => s.ports ?? []);
+    expect(ports.length).toBeGreaterThan(0);
+    for (const p of ports) expect(portText(p)).toMatch(/^127\.0\.0\.1:/);
+  });
+
+  it.each(['migrate', ...APPS, 'worker'])('builds %s from an existing context that has a Dockerfile', (name) => {
+    const build = service(name).build;
     expect(build).toBeDefined();
     const context = typeof build === 'string' ? build : (build?.context ?? '.');
     const dockerfileName = typeof build === 'object' && build.dockerfile ? build.dockerfile : 'Dockerfile';
     const contextDir = path.resolve(root, context);
     expect(existsSync(contextDir) && statSync(contextDir).isDirectory()).toBe(true);
     expect(existsSync(path.join(contextDir, dockerfileName))).toBe(true);
+  });
+
+  describe('the load balancer config', () => {
+    const mount = (service('lb').volumes ?? [])
+      .map((v) => (typeof v === 'string' ? v.split(':') : [v.source ?? '', v.target ?? '']))
+      .find(([, target]) => target === '/usr/local/etc/haproxy/haproxy.cfg');
+    const cfgPath = mount?.[0] ?? '';
+    const cfg = existsSync(path.join(root, cfgPath)) ? read(cfgPath) : '';
+    const lines = cfg
+      .split('\n')
+      .map((l) => l.replace(/#.*/, '').trim())
+      .filter(Boolean);
+
+    it('is mounted from the repository', () => {
+      expect(cfgPath).toMatch(/^\.\/deploy\//);
+      expect(cfg).not.toBe('');
+    });
+
+    it('listens on the port the compose file publishes', () => {
+      const container = portText(service('lb').ports![0]).split(':').pop();
+      expect(lines).toContain(`bind :${container}`);
+    });
+
+    it('balances both app instances, checked, with sticky sessions for long-polling', () => {
+      for (const name of APPS) {
+        expect(lines).toContainEqual(
+          expect.stringMatching(new RegExp(`^server ${name} ${name}:3000 .*cookie ${name}`)),
+        );
+      }
+      expect(lines).toContainEqual(expect.stringMatching(/^cookie SERVERID insert\b/));
+      expect(lines).toContainEqual(expect.stringMatching(/^balance source$/));
+      expect(lines).toContainEqual(expect.stringMatching(/^option httpchk GET \/health\b/));
+      expect(lines).toContainEqual(expect.stringMatching(/^default-server check\b/));
+    });
+
+    it('lets WebSocket upgrades through as long-lived tunnels (HTTP mode, tunnel timeout)', () => {
+      expect(lines).toContain('mode http');
+      expect(lines).toContainEqual(expect.stringMatching(/^timeout tunnel \d+[smh]$/));
+      // Nothing that would strip the Upgrade header or close upgraded connections.
+      expect(cfg).not.toMatch(/del-header\s+(Upgrade|Connection)/i);
+      expect(lines).not.toContain('option httpclose');
+    });
+
+    it('keeps /metrics off the public frontend', () => {
+      expect(lines).toContainEqual(expect.stringMatching(/^http-request deny .*path_beg \/metrics/));
+    });
+  });
+
+  describe('.env.example', () => {
+    const example = read('.env.example');
+    const listed = new Set([...example.matchAll(/^#?\s*([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
+
+    it('lists every variable the compose file interpolates', () => {
+      const used = new Set([...read('docker-compose.yml').matchAll(/\$\{([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]));
+      expect([...used].filter((v) => !listed.has(v))).toEqual([]);
+    });
+
+    it('lists every variable the server reads (src/config/env.validation.ts)', () => {
+      const source = read('src/config/env.validation.ts');
+      const body = source.slice(source.indexOf('class EnvironmentVariables'), source.indexOf('\n}\n'));
+      const declared = [...body.matchAll(/^\s+([A-Z][A-Z0-9_]*)\??\s*[=:;]/gm)].map((m) => m[1]);
+      expect(declared).toEqual(expect.arrayContaining(['DATABASE_URL', 'JWT_SECRET', 'METRICS_TOKEN']));
+      expect(declared.filter((v) => !listed.has(v))).toEqual([]);
+    });
+
+    it('leaves the secrets empty', () => {
+      for (const name of ['POSTGRES_PASSWORD', 'REDIS_PASSWORD', 'JWT_SECRET']) {
+        expect(example).toMatch(new RegExp(`^${name}=$`, 'm'));
+      }
+    });
   });
 
   describe('Dockerfile', () => {

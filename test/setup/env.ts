@@ -5,4 +5,5 @@ assertTestTargets();
 Object.assign(process.env, testEnv());
 
 // Specs that spawn servers or wait for the queue need more than Jest's default 5 s.
-jest.setTimeout(30_000);
+// A loaded machine can take 20 s to boot three servers: room for that, never a tight race.
+jest.setTimeout(90_000);

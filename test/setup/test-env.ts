@@ -26,6 +26,11 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     REDIS_URL: TEST_REDIS_URL,
     JWT_SECRET: TEST_JWT_SECRET,
     LOG_LEVEL: 'error',
+    // Offline and leave announcements after 300 ms instead of 30 s, so tests see them.
+    PRESENCE_GRACE_MS: '300',
+    // Suites register and call from one address at test speed: throttling has its own suite.
+    AUTH_ATTEMPTS_PER_IP: '1000000',
+    REST_REQUESTS_PER_MIN: '1000000',
     ...overrides,
   };
 }

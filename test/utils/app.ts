@@ -1,25 +1,76 @@
+import { appendFileSync } from 'node:fs';
 import type { INestApplication } from '@nestjs/common';
+import type { Application, RequestHandler } from 'express';
 import Redis from 'ioredis';
 import { Client } from 'pg';
 import request from 'supertest';
 import { createApp } from '../../src/app.factory';
 import { AppConfig } from '../../src/config/app-config';
 import { TEST_DATABASE_URL, TEST_REDIS_URL, testEnv } from '../setup/test-env';
+import { ConformanceChecker, ResponseCollector } from './openapi';
 
 export interface TestApp {
   app: INestApplication;
   url: string;
   http: () => ReturnType<typeof request>;
+  /** Closes the app, then fails if a response it sent contradicts the OpenAPI document. */
   close: () => Promise<void>;
+  /** Every response sent so far (method, url, matched route, status, body). */
+  responses: ResponseCollector['records'];
+}
+
+export interface StartOptions {
+  /** Check every response against /docs-json on close (default true). */
+  conformance?: boolean;
 }
 
 /** Boots the real application (same factory as main.ts) on a free port. */
-export async function startApp(overrides: Record<string, string> = {}): Promise<TestApp> {
+export async function startApp(overrides: Record<string, string> = {}, options: StartOptions = {}): Promise<TestApp> {
   const config = AppConfig.fromEnv(testEnv({ PORT: '0', ...overrides }));
   const app = await createApp(config);
+  const collector = new ResponseCollector();
+  installFirst(app, collector.middleware());
   await app.listen(0, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
-  return { app, url, http: () => request(url), close: () => app.close() };
+  // Fetched now (once per test file), so close() can check even if the app died meanwhile.
+  const doc = options.conformance === false ? undefined : await openApiDocument(url);
+  const close = async () => {
+    await app.close();
+    if (!doc) return;
+    const records = collector.records.splice(0); // a second close() does not report them again
+    const checker = new ConformanceChecker(doc);
+    const problems = checker.check(records);
+    if (process.env.OPENAPI_COVERAGE_FILE) appendFileSync(process.env.OPENAPI_COVERAGE_FILE, checker.covered(records));
+    if (problems.length) {
+      throw new Error(
+        `${problems.length} response(s) contradict the OpenAPI document (/docs-json); fix the document ` +
+          `(src/**/dto/*.response.ts, @Api* decorators) or the code:\n  ${problems.join('\n  ')}`,
+      );
+    }
+  };
+  return { app, url, http: () => request(url), close, responses: collector.records };
+}
+
+/**
+ * Ahead of the body parser, so responses it answers itself (413, malformed JSON) are
+ * recorded too.
+ */
+function installFirst(app: INestApplication, handler: RequestHandler): void {
+  const express = app.getHttpAdapter().getInstance() as Application & { router?: { stack: unknown[] } };
+  express.use(handler);
+  const stack = express.router?.stack;
+  if (stack) stack.unshift(stack.pop());
+}
+
+/** The served document, fetched once per test file (every app of a build serves the same). */
+let cachedDoc: unknown;
+async function openApiDocument(url: string): Promise<unknown> {
+  if (!cachedDoc) {
+    const res = await request(url).get('/docs-json');
+    if (res.status !== 200) throw new Error(`GET /docs-json answered ${res.status}`);
+    cachedDoc = res.body;
+  }
+  return cachedDoc;
 }
 
 /** Empties every table and the test Redis db: each suite starts from nothing. */

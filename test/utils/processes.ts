@@ -38,7 +38,7 @@ export function spawnServer(env: Record<string, string>, args: string[] = []): S
 }
 
 /** Waits until a spawned server answers /health with 200. */
-export async function waitHealthy(s: ServerProcess, timeoutMs = 20_000): Promise<void> {
+export async function waitHealthy(s: ServerProcess, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (s.proc.exitCode !== null) throw new Error(`server exited (${s.proc.exitCode}): ${s.output()}`);

@@ -19,7 +19,7 @@ export class RegisterDto {
   @MaxLength(64)
   nickName?: string;
 
-  @ApiPropertyOptional({ maxLength: 254 })
+  @ApiPropertyOptional({ format: 'email', maxLength: 254 })
   @IsOptional()
   @IsEmail()
   @MaxLength(254)
@@ -33,12 +33,12 @@ export class RegisterDto {
 }
 
 export class LoginDto {
-  @ApiProperty()
+  @ApiProperty({ maxLength: 32 })
   @IsString()
   @MaxLength(32)
   username: string;
 
-  @ApiProperty()
+  @ApiProperty({ maxLength: 128 })
   @IsString()
   @MaxLength(128)
   password: string;

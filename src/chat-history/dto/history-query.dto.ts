@@ -5,7 +5,12 @@ import { IsId, IsSeq, MAX_INT4 } from '../../common/input-rules';
 import { LimitQueryDto } from '../../common/pagination';
 
 export class HistoryQueryDto extends LimitQueryDto {
-  @ApiPropertyOptional({ description: 'Messages with seq below this, newest first (the default page is the newest)' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: MAX_INT4,
+    description: 'Messages with seq below this, newest first (the default page is the newest)',
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -13,7 +18,12 @@ export class HistoryQueryDto extends LimitQueryDto {
   @Max(MAX_INT4)
   before?: number;
 
-  @ApiPropertyOptional({ description: 'Messages with seq above this, oldest first' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    maximum: MAX_INT4,
+    description: 'Messages with seq above this, oldest first (not with before)',
+  })
   @ValidateIf((o: HistoryQueryDto) => o.after !== undefined || o.before === undefined)
   @IsOptional()
   @Type(() => Number)
@@ -22,7 +32,7 @@ export class HistoryQueryDto extends LimitQueryDto {
 }
 
 export class ChatHistoryListQueryDto extends LimitQueryDto {
-  @ApiProperty()
+  @ApiProperty({ type: 'integer', minimum: 1 })
   @Type(() => Number)
   @IsId()
   chatroomId: number;

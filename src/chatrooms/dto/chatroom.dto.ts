@@ -10,7 +10,12 @@ export class CreateChatroomDto {
   @Length(1, 100)
   name: string;
 
-  @ApiPropertyOptional({ type: [Number], description: 'Users to add besides the creator' })
+  @ApiPropertyOptional({
+    type: 'array',
+    items: { type: 'integer', minimum: 1 },
+    maxItems: MAX_MEMBERS_PER_REQUEST,
+    description: 'Users to add besides the creator',
+  })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(MAX_MEMBERS_PER_REQUEST)
@@ -19,13 +24,18 @@ export class CreateChatroomDto {
 }
 
 export class DirectChatroomDto {
-  @ApiProperty()
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: 2147483647 })
   @IsId()
   userId: number;
 }
 
 export class AddMembersDto {
-  @ApiProperty({ type: [Number] })
+  @ApiProperty({
+    type: 'array',
+    items: { type: 'integer', minimum: 1 },
+    minItems: 1,
+    maxItems: MAX_MEMBERS_PER_REQUEST,
+  })
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(MAX_MEMBERS_PER_REQUEST)

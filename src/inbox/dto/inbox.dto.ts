@@ -1,7 +1,7 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsOptional, IsUUID, ValidateIf } from 'class-validator';
-import { IsId, IsSeq } from '../../common/input-rules';
+import { IsId, IsSeq, MAX_INT4 } from '../../common/input-rules';
 import { MessageCursorQueryDto } from '../../messages/dto/message-query.dto';
 
 export const MAX_IDS = 100;
@@ -17,17 +17,28 @@ export class InboxMessagesQueryDto extends MessageCursorQueryDto {
 
 /** Either `{chatroomId, seq}` (everything up to seq) or `{messageIds}` (exactly those). */
 export class MarkReadBodyDto {
-  @ApiPropertyOptional()
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_INT4, description: 'With seq' })
   @ValidateIf((o: MarkReadBodyDto) => o.messageIds === undefined)
   @IsId()
   chatroomId?: number;
 
-  @ApiPropertyOptional()
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    maximum: MAX_INT4,
+    description: 'With chatroomId: everything up to this seq is read',
+  })
   @ValidateIf((o: MarkReadBodyDto) => o.messageIds === undefined)
   @IsSeq()
   seq?: number;
 
-  @ApiPropertyOptional({ type: [String] })
+  @ApiPropertyOptional({
+    type: 'array',
+    items: { type: 'string', format: 'uuid' },
+    minItems: 1,
+    maxItems: MAX_IDS,
+    description: 'Instead of chatroomId and seq: exactly these messages are read',
+  })
   @ValidateIf((o: MarkReadBodyDto) => o.chatroomId === undefined && o.seq === undefined)
   @IsArray()
   @ArrayMinSize(1)
@@ -36,8 +47,9 @@ export class MarkReadBodyDto {
   messageIds?: string[];
 }
 
+@ApiSchema({ name: 'HideMessagesDto' })
 export class MessageIdsDto {
-  @ApiPropertyOptional({ type: [String] })
+  @ApiProperty({ type: 'array', items: { type: 'string', format: 'uuid' }, minItems: 1, maxItems: MAX_IDS })
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(MAX_IDS)

@@ -6,7 +6,11 @@ export const MAX_IDS_PER_REQUEST = 100;
 const CONTENT_HARD_MAX = 100_000;
 
 export class EditMessageDto {
-  @ApiProperty({ minLength: 1, description: 'New content, at most MESSAGE_MAX_LENGTH characters' })
+  @ApiProperty({
+    minLength: 1,
+    maxLength: CONTENT_HARD_MAX,
+    description: 'New content; the server refuses more than MESSAGE_MAX_LENGTH characters (default 4000)',
+  })
   @IsString()
   @Length(1, CONTENT_HARD_MAX)
   content: string;

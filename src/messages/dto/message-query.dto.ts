@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsOptional, IsString, IsUUID, Length } from 'class-validator';
-import { IsId, IsStrictDate } from '../../common/input-rules';
+import { IsId, IsStrictDate, MAX_INT4 } from '../../common/input-rules';
 import { LimitQueryDto } from '../../common/pagination';
 
 /** Query strings carry booleans as text; anything but 'true'/'false' is left for IsBoolean to refuse. */
@@ -14,7 +14,7 @@ export class MessageCursorQueryDto extends LimitQueryDto {
   @IsUUID('all')
   cursor?: string;
 
-  @ApiPropertyOptional({ description: 'Only messages of this room' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_INT4, description: 'Only messages of this room' })
   @IsOptional()
   @Type(() => Number)
   @IsId()
@@ -24,7 +24,7 @@ export class MessageCursorQueryDto extends LimitQueryDto {
 export class SentMessagesQueryDto extends MessageCursorQueryDto {}
 
 export class AdminMessagesQueryDto extends MessageCursorQueryDto {
-  @ApiPropertyOptional({ description: 'Only messages of this sender' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_INT4, description: 'Only messages of this sender' })
   @IsOptional()
   @Type(() => Number)
   @IsId()

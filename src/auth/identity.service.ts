@@ -1,0 +1,178 @@
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import type Redis from 'ioredis';
+import { LRUCache } from 'lru-cache';
+import type { Server } from 'socket.io';
+import { userChannel } from '../common/constants';
+import { AppConfig } from '../config/app-config';
+import type { UserRole } from '../generated/prisma/client';
+import { PrismaService } from '../prisma/prisma.service';
+import { closeRedis, RedisService } from '../redis/redis.service';
+
+/** What every request and handshake needs to know about the token's user, as stored now. */
+export interface LiveUser {
+  id: number;
+  username: string;
+  role: UserRole;
+  disabled: boolean;
+  tokenVersion: number;
+  keptSessionId: string | null;
+}
+
+/**
+ * A change to a user's identity, published to every instance. `disconnect`: 'all' drops
+ * every socket of the user, 'others' every socket but those of session `sessionId`,
+ * 'session' only those of `sessionId`.
+ */
+export interface IdentityChange {
+  userId: number;
+  sessionId?: string;
+  disconnect?: 'all' | 'others' | 'session';
+}
+
+const REVOKED_PREFIX = 'auth:revoked:';
+
+/**
+ * The live side of authentication. Tokens are checked against the user as stored (exists,
+ * not disabled, token version, role) and against the per-token deny-list, on every REST
+ * call and handshake. Both answers are cached in memory for IDENTITY_CACHE_MS so the hot
+ * paths cost no round trip; every change is published on Redis and each instance drops
+ * its cached copy (and the user's sockets) as the message arrives, so a revocation made on
+ * one instance holds on all of them at once, not after the cache expires.
+ */
+@Injectable()
+export class IdentityService implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(IdentityService.name);
+  private readonly users: LRUCache<number, { user: LiveUser | null }>;
+  private readonly revoked: LRUCache<string, { revoked: boolean }>;
+  /** Bumped by every change: a load that started before one must not refill the cache. */
+  private generation = 0;
+  private readonly channel: string;
+  private sub: Redis | undefined;
+  private server: Server | undefined;
+  private readonly cacheEnabled: boolean;
+
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly redis: RedisService,
+    config: AppConfig,
+  ) {
+    const ttl = config.identityCacheMs;
+    this.users = new LRUCache({ max: 50_000, ttl: Math.max(ttl, 1) });
+    this.revoked = new LRUCache({ max: 100_000, ttl: Math.max(ttl, 1) });
+    this.cacheEnabled = ttl > 0;
+    // Pub/sub channels span the Redis server, not one database: scope it like the adapter does.
+    const db = new URL(config.redisUrl).pathname.slice(1) || '0';
+    this.channel = `chat:identity-changed#${db}`;
+  }
+
+  async onModuleInit(): Promise<void> {
+    this.sub = this.redis.duplicate({
+      connectionName: 'identity-sub',
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: null,
+    });
+    this.sub.on('message', (_channel: string, raw: string) => this.applyRemote(raw));
+    // Changes published while the subscription was down were missed: forget everything cached.
+    this.sub.on('ready', () => this.clearCaches());
+    await this.sub.subscribe(this.channel).catch((e: Error) => this.logger.warn(`subscribe: ${e.message}`));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.sub) await closeRedis(this.sub);
+  }
+
+  /** Moves on with every change this instance hears of (the handshake re-checks when it moved). */
+  get changes(): number {
+    return this.generation;
+  }
+
+  /** The socket server whose sockets a change disconnects (the gateway attaches it). */
+  attach(server: Server): void {
+    this.server = server;
+  }
+
+  /** The user as stored (null: deleted), from the cache unless `fresh`. */
+  async user(id: number, fresh = false): Promise<LiveUser | null> {
+    const hit = !fresh && this.users.get(id);
+    if (hit) return hit.user;
+    const gen = this.generation;
+    const row = await this.prisma.user.findUnique({
+      where: { id },
+      select: { id: true, username: true, role: true, disabledAt: true, tokenVersion: true, keptSessionId: true },
+    });
+    const user: LiveUser | null = row && {
+      id: row.id,
+      username: row.username,
+      role: row.role,
+      disabled: row.disabledAt !== null,
+      tokenVersion: row.tokenVersion,
+      keptSessionId: row.keptSessionId,
+    };
+    if (this.cacheEnabled && gen === this.generation) this.users.set(id, { user });
+    return user;
+  }
+
+  /** Whether this one token (jti) was logged out. */
+  async isRevoked(sessionId: string): Promise<boolean> {
+    const hit = this.revoked.get(sessionId);
+    if (hit) return hit.revoked;
+    const gen = this.generation;
+    const revoked = (await this.redis.client.exists(REVOKED_PREFIX + sessionId)) === 1;
+    if (this.cacheEnabled && gen === this.generation) this.revoked.set(sessionId, { revoked });
+    return revoked;
+  }
+
+  /** Deny-lists one token until it would have expired anyway, on every instance. */
+  async revokeSession(userId: number, sessionId: string, expiresAt: number): Promise<void> {
+    const ttl = Math.max(1, Math.ceil(expiresAt - Date.now() / 1000));
+    await this.redis.client.set(REVOKED_PREFIX + sessionId, '1', 'EX', ttl);
+    await this.changed({ userId, sessionId, disconnect: 'session' });
+  }
+
+  /**
+   * Call after the user's row changed (role, disabled, token version): drops the cached
+   * copy here at once and on every other instance as the message arrives, and disconnects
+   * sockets as `change.disconnect` says.
+   */
+  async changed(change: IdentityChange): Promise<void> {
+    this.apply(change);
+    await this.redis.client.publish(this.channel, JSON.stringify(change));
+  }
+
+  private applyRemote(raw: string): void {
+    try {
+      this.apply(JSON.parse(raw) as IdentityChange);
+    } catch (e) {
+      this.logger.warn(`bad identity message: ${(e as Error).message}`);
+    }
+  }
+
+  private apply(change: IdentityChange): void {
+    this.generation++;
+    this.users.delete(change.userId);
+    if (change.sessionId) this.revoked.delete(change.sessionId);
+    if (change.disconnect) this.disconnectLocal(change);
+  }
+
+  /** This instance's sockets only: every instance runs this for every change it hears. */
+  private disconnectLocal({ userId, sessionId, disconnect }: IdentityChange): void {
+    const nsp = this.server?.of('/');
+    if (!nsp) return;
+    const ids = nsp.adapter.rooms.get(userChannel(userId));
+    for (const id of ids ? [...ids] : []) {
+      const socket = nsp.sockets.get(id);
+      const own = (socket?.data as { user?: { sessionId?: string } } | undefined)?.user?.sessionId;
+      const drop =
+        disconnect === 'all' ||
+        (disconnect === 'session' && own === sessionId) ||
+        (disconnect === 'others' && own !== sessionId);
+      if (drop) socket?.disconnect(true);
+    }
+  }
+
+  private clearCaches(): void {
+    this.generation++;
+    this.users.clear();
+    this.revoked.clear();
+  }
+}

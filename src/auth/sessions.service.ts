@@ -1,0 +1,89 @@
+import { Injectable } from '@nestjs/common';
+import type { Response } from 'express';
+import { AppError } from '../common/errors';
+import type { Prisma, UserRole } from '../generated/prisma/client';
+import { PrismaService } from '../prisma/prisma.service';
+import type { AuthUser } from './auth.types';
+import type { ChangePasswordDto } from './dto/session.dto';
+import { IdentityService } from './identity.service';
+import { hashPassword, verifyPassword } from './password';
+import { ThrottleService } from './throttle.service';
+
+/** How long a token without an `exp` (none are issued) stays deny-listed: the longest JWT_EXPIRES_IN we expect. */
+const FALLBACK_TTL_S = 30 * 24 * 3600;
+
+/**
+ * Taking identities back: one token (logout), every token (logout-all, password change,
+ * disable), and role changes. Each writes the user row first, then announces the change
+ * (IdentityService.changed), which drops cached copies and sockets on every instance.
+ */
+@Injectable()
+export class SessionsService {
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly identity: IdentityService,
+    private readonly throttle: ThrottleService,
+  ) {}
+
+  async logout(user: AuthUser): Promise<void> {
+    if (!user.sessionId) return;
+    const expiresAt = user.expiresAt ?? Date.now() / 1000 + FALLBACK_TTL_S;
+    await this.identity.revokeSession(user.id, user.sessionId, expiresAt);
+  }
+
+  async logoutAll(user: AuthUser): Promise<void> {
+    await this.bumpVersion(user.id, { keptSessionId: null });
+    await this.identity.changed({ userId: user.id, disconnect: 'all' });
+  }
+
+  /**
+   * The presenting token stays valid (its jti is kept on the row); every other token of the
+   * user is revoked and their sockets closed. A wrong current password counts as a failed
+   * login, so a stolen token cannot be used to guess the password faster than login allows.
+   */
+  async changePassword(user: AuthUser, dto: ChangePasswordDto, res: Response): Promise<void> {
+    await this.throttle.checkLoginAccount(user.username, res);
+    const row = await this.prisma.user.findUnique({ where: { id: user.id }, select: { passwordHash: true } });
+    if (!row) throw AppError.notFound('User');
+    if (!(await verifyPassword(dto.currentPassword, row.passwordHash))) {
+      await this.throttle.loginFailed(user.username);
+      throw AppError.validation('The current password is wrong', [
+        { field: 'currentPassword', errors: ['currentPassword is wrong'] },
+      ]);
+    }
+    const passwordHash = await hashPassword(dto.newPassword);
+    await this.bumpVersion(user.id, { passwordHash, keptSessionId: user.sessionId ?? null });
+    await this.identity.changed({ userId: user.id, sessionId: user.sessionId, disconnect: 'others' });
+  }
+
+  /** Disabling revokes every token (the version moves on); enabling does not bring them back. */
+  async setDisabled(adminId: number, userId: number, disabled: boolean): Promise<void> {
+    if (disabled) {
+      await this.bumpVersion(userId, { disabledAt: new Date(), keptSessionId: null });
+    } else {
+      await this.update(userId, { disabledAt: null });
+    }
+    await this.identity.changed({ userId, disconnect: disabled ? 'all' : undefined });
+    await this.audit(adminId, disabled ? 'users.disable' : 'users.enable', userId, {});
+  }
+
+  /** Sockets hold the role they connected with: a change closes them, clients reconnect with it. */
+  async setRole(adminId: number, userId: number, role: UserRole): Promise<void> {
+    await this.update(userId, { role });
+    await this.identity.changed({ userId, disconnect: 'all' });
+    await this.audit(adminId, 'users.role', userId, { role });
+  }
+
+  private bumpVersion(userId: number, data: Prisma.UserUpdateManyMutationInput): Promise<void> {
+    return this.update(userId, { ...data, tokenVersion: { increment: 1 } });
+  }
+
+  private async update(userId: number, data: Prisma.UserUpdateManyMutationInput): Promise<void> {
+    const { count } = await this.prisma.user.updateMany({ where: { id: userId }, data });
+    if (count === 0) throw AppError.notFound('User');
+  }
+
+  private async audit(adminId: number, action: string, userId: number, details: Record<string, string>) {
+    await this.prisma.adminAudit.create({ data: { adminId, action, targetIds: [String(userId)], details } });
+  }
+}

@@ -1,0 +1,91 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { DeadLetterRepository, RefusedMessage } from './dead-letter.repository';
+import { MessageRepository } from './message.repository';
+import type { QueuedMessage } from './message.types';
+import { classifyPersistError, sqlState } from './persist-errors';
+
+/**
+ * Stores a batch so that no message can keep the others out. The whole batch goes in one
+ * statement; if PostgreSQL refuses it as data (persist-errors.ts), the batch is split in
+ * halves until the refused rows are alone (log2(n) extra statements per bad row; the good
+ * rows of each half are stored on the way). Transient errors are thrown for the job to be
+ * retried: every statement is idempotent, so the halves already stored cost nothing then.
+ *
+ * A refused message is set aside: recorded in dead_letters first (so a crash below never
+ * loses the record), then its seq is held by a tombstone (deleted, empty content, no
+ * clientMsgId) so that the room's history keeps no hole, as for a retracted message.
+ */
+@Injectable()
+export class MessageBatchWriter {
+  private readonly logger = new Logger('DeadLetters');
+
+  constructor(
+    private readonly repo: MessageRepository,
+    private readonly deadLetters: DeadLetterRepository,
+  ) {}
+
+  /** Stores what PostgreSQL accepts and sets aside the rest; returns what was set aside. */
+  async store(messages: QueuedMessage[]): Promise<RefusedMessage[]> {
+    const refused = await this.insertOrSplit(messages);
+    if (!refused.length) return refused;
+    await this.deadLetters.record(refused);
+    // A tombstone can be refused too (its room or sender is gone): the dead letter says so.
+    await this.insertOrSplit(refused.map((r) => tombstoneOf(r.message)));
+    await this.deadLetters.markTombstoned(refused.map((r) => r.message.id));
+    for (const r of refused) {
+      const m = r.message;
+      this.logger.error(
+        `message ${m.id} (room ${m.chatroomId}, seq ${m.seq}, sender ${m.senderId}) refused by PostgreSQL` +
+          ` [${r.code ?? 'no code'}] ${r.reason}: moved to dead_letters, a tombstone holds its seq`,
+      );
+    }
+    return refused;
+  }
+
+  /** Inserts what PostgreSQL accepts; returns the rows it refused as data, throws otherwise. */
+  private async insertOrSplit(messages: QueuedMessage[]): Promise<RefusedMessage[]> {
+    if (!messages.length) return [];
+    try {
+      const inserted = await this.repo.insertBatch(messages);
+      return inserted === messages.length ? [] : await this.clashing(messages);
+    } catch (err) {
+      if (classifyPersistError(err) !== 'data') throw err;
+      if (messages.length === 1) return [{ message: messages[0], code: sqlState(err), reason: (err as Error).message }];
+      const half = Math.ceil(messages.length / 2);
+      const first = await this.insertOrSplit(messages.slice(0, half));
+      return [...first, ...(await this.insertOrSplit(messages.slice(half)))];
+    }
+  }
+
+  /**
+   * ON CONFLICT DO NOTHING skipped rows. Those whose id is stored were stored before (a
+   * retry, a re-sweep): fine. Any other clashed with a different message on (room, seq) or
+   * (sender, clientMsgId) and would vanish silently: it is refused like bad data.
+   */
+  private async clashing(messages: QueuedMessage[]): Promise<RefusedMessage[]> {
+    const stored = await this.repo.storedIds(messages.map((m) => m.id));
+    return messages
+      .filter((m) => !stored.has(m.id))
+      .map((message) => ({
+        message,
+        code: '23505',
+        reason: 'another stored message has the same room and seq, or the same sender and clientMsgId',
+      }));
+  }
+}
+
+/** What history shows at a dead letter's seq: a tombstone, as for a retracted message. */
+export function tombstoneOf(m: QueuedMessage): QueuedMessage {
+  const createdAt = Number.isNaN(Date.parse(m.createdAt)) ? new Date().toISOString() : m.createdAt;
+  return {
+    id: m.id,
+    chatroomId: m.chatroomId,
+    seq: m.seq,
+    senderId: m.senderId,
+    sender: m.sender,
+    type: 'text',
+    content: '',
+    createdAt,
+    deletedAt: new Date().toISOString(),
+  };
+}

@@ -1,0 +1,86 @@
+import type Redis from 'ioredis';
+
+/**
+ * A cluster-wide count of one user's sockets somewhere (online at all, or in one room's
+ * broadcast), kept in one Redis hash per key: `n` (sockets) and `g` (until when a count
+ * that dropped to zero is still "in grace").
+ *
+ * Arrivals and departures are announced only on real changes: the first socket arriving
+ * when the user was not in grace, and a count that stayed at zero for the whole grace
+ * period. A reconnect (network blip, page reload, a server restart that drops every socket
+ * at once) therefore announces nothing, where announcing every 0 → 1 made N members of a
+ * room reconnecting cost N² events. Each key is touched alone, so every script holds one
+ * key (Redis Cluster can place it anywhere).
+ */
+const ENTER = `
+local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
+if n < 1 then n = 1; redis.call('HSET', KEYS[1], 'n', 1) end
+local g = tonumber(redis.call('HGET', KEYS[1], 'g') or '0')
+redis.call('HDEL', KEYS[1], 'g')
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+if n == 1 and g < tonumber(ARGV[1]) then return 1 end
+return 0`;
+
+const EXIT = `
+local n = redis.call('HINCRBY', KEYS[1], 'n', -1)
+if n > 0 then return 0 end
+redis.call('HSET', KEYS[1], 'n', 0, 'g', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1`;
+
+const SETTLE = `
+local v = redis.call('HMGET', KEYS[1], 'n', 'g')
+local n = tonumber(v[1] or '0')
+local g = tonumber(v[2] or '0')
+if n <= 0 and g > 0 and g <= tonumber(ARGV[1]) then redis.call('DEL', KEYS[1]); return 1 end
+return 0`;
+
+/** Counts of an instance that crashed fade after a day instead of pinning users forever. */
+export const COUNTER_TTL_S = 24 * 3600;
+
+export class GracefulCounter {
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    private readonly redis: () => Redis,
+    readonly graceMs: number,
+  ) {}
+
+  /** A socket arrived; true when this is news to the others (announce it). */
+  async enter(key: string): Promise<boolean> {
+    return (await this.redis().eval(ENTER, 1, key, Date.now(), COUNTER_TTL_S)) === 1;
+  }
+
+  /**
+   * A socket left. When it was the last, `onGone` runs once the grace period has passed
+   * with no socket back, on this instance. An instance that stops before then loses the
+   * announcement (not the count: readers see the grace end by the clock).
+   */
+  async exit(key: string, onGone: () => void): Promise<void> {
+    const last = await this.redis().eval(EXIT, 1, key, Date.now() + this.graceMs, COUNTER_TTL_S);
+    if (last !== 1) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.settle(key)
+        .then((gone) => gone && onGone())
+        .catch(() => undefined); // Redis away: the count fades with its TTL, nobody is told
+    }, this.graceMs + 50);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  private async settle(key: string): Promise<boolean> {
+    return (await this.redis().eval(SETTLE, 1, key, Date.now())) === 1;
+  }
+
+  /** Present = a socket is there, or the last one left less than the grace period ago. */
+  static present(fields: (string | null)[] | null | undefined, now = Date.now()): boolean {
+    const [n, g] = fields ?? [];
+    return Number(n ?? 0) > 0 || Number(g ?? 0) > now;
+  }
+
+  stop(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+}

@@ -1,0 +1,185 @@
+import { Injectable } from '@nestjs/common';
+import { parentPort, workerData } from 'node:worker_threads';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Server } from 'socket.io';
+import { roomChannel } from '../common/constants';
+
+/** What the persistence thread sends to the main thread instead of observing locally. */
+export type ThreadMetric =
+  | { type: 'metric'; name: 'batch'; size: number; seconds: number; inserted: number }
+  | { type: 'metric'; name: 'deadLetters'; n: number };
+
+/** Persistence queue figures, read from Redis on each scrape. */
+export interface QueueSnapshot {
+  depth: number;
+  oldestAgeSeconds: number;
+}
+
+/** Marks the worker thread created by PersistThread (src/persist-thread.ts). */
+export const PERSIST_THREAD_ROLE = 'persist-thread';
+
+const ROOM_PREFIX = roomChannel(0).slice(0, -1);
+
+/**
+ * Prometheus metrics of this process (one registry per application, so tests can boot
+ * several in one process). Hot-path methods only bump counters and histograms: no awaits,
+ * and labels are small fixed sets (never user or room ids). Gauges that need a lookup
+ * (sockets, queue depth) are computed when scraped.
+ *
+ * Inside the persistence thread nothing is registered: observations are posted to the main
+ * thread (PersistThread forwards them to `applyThreadMetric`), so one scrape of the server
+ * covers its thread too.
+ */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+  private readonly forwardToParent =
+    (workerData as { role?: string } | null)?.role === PERSIST_THREAD_ROLE && parentPort !== null;
+  private server: Server | undefined;
+  private queueSource: (() => Promise<QueueSnapshot>) | undefined;
+
+  private readonly sent = this.counter('chat_messages_sent_total', 'Messages accepted, numbered and broadcast');
+  private readonly acked = this.counter('chat_messages_acked_total', 'sendMessage acknowledged ok (resends included)');
+  private readonly stored = this.counter('chat_messages_stored_total', 'Messages inserted into PostgreSQL');
+  private readonly deadLetters = this.counter('chat_dead_letters_total', 'Messages set aside as unstorable');
+  private readonly rateLimitedTotal = new Counter({
+    name: 'chat_rate_limited_total',
+    help: 'Requests or events refused by a rate limit, by scope',
+    labelNames: ['scope'] as const,
+    registers: [this.registry],
+  });
+  private readonly ackLatency = this.histogram(
+    'chat_ack_latency_seconds',
+    'sendMessage received to ack',
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  );
+  private readonly fanout = this.histogram(
+    'chat_delivery_fanout_sockets',
+    'Local sockets per room broadcast',
+    [0, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000],
+  );
+  private readonly batchSize = this.histogram(
+    'chat_persist_batch_size',
+    'Messages per persistence job',
+    [1, 2, 5, 10, 20, 50, 100, 200],
+  );
+  private readonly insertDuration = this.histogram(
+    'chat_persist_insert_duration_seconds',
+    'One batch INSERT',
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  );
+  readonly httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP requests by route template and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly workerRestarts = this.counter('chat_persist_worker_restarts_total', 'Persistence thread restarts');
+
+  constructor() {
+    if (this.forwardToParent) return;
+    this.rateLimitedTotal.inc({ scope: 'socket_send' }, 0); // known scopes exist from the first scrape
+    collectDefaultMetrics({ register: this.registry }); // includes nodejs_eventloop_lag_* seconds
+    this.gauge('chat_sockets_connected', 'Sockets connected to this instance', () => this.server?.sockets.sockets.size);
+    this.gauge('chat_socket_room_joins', 'Socket memberships in chat room broadcasts, this instance', () =>
+      this.roomJoins(),
+    );
+    const queue = { depth: 0, oldestAgeSeconds: 0, at: 0 };
+    const refresh = async () => {
+      if (!this.queueSource || Date.now() - queue.at < 500) return; // both gauges share one read
+      // Redis down: keep the last figures (and /health/ready says why) rather than fail the scrape.
+      const snap = await this.queueSource().catch(() => undefined);
+      Object.assign(queue, snap ?? {}, { at: Date.now() });
+    };
+    this.gauge('chat_persist_queue_depth', 'Persistence jobs waiting, active or delayed', async () => {
+      await refresh();
+      return queue.depth;
+    });
+    this.gauge('chat_persist_oldest_pending_age_seconds', 'Age of the oldest job not yet stored', async () => {
+      await refresh();
+      return queue.oldestAgeSeconds;
+    });
+  }
+
+  /** socket.io server whose sockets and rooms the gauges count (the gateway attaches it). */
+  watchSockets(server: Server): void {
+    this.server = server;
+  }
+
+  setQueueSource(source: () => Promise<QueueSnapshot>): void {
+    this.queueSource = source;
+  }
+
+  scrape(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** A new message was broadcast to its room: counts it and the room's local fan-out. */
+  messageSent(chatroomId: number): void {
+    this.sent.inc();
+    this.fanout.observe(this.server?.sockets.adapter.rooms.get(roomChannel(chatroomId))?.size ?? 0);
+  }
+
+  /** `startedAt`: performance.now() when the send arrived. */
+  messageAcked(startedAt: number): void {
+    this.acked.inc();
+    this.ackLatency.observe((performance.now() - startedAt) / 1000);
+  }
+
+  /** One persistence job stored: its size, the INSERT's duration, the rows it inserted. */
+  batchStored(size: number, seconds: number, inserted: number): void {
+    if (this.forwardToParent) return this.post({ type: 'metric', name: 'batch', size, seconds, inserted });
+    this.batchSize.observe(size);
+    this.insertDuration.observe(seconds);
+    this.stored.inc(inserted);
+  }
+
+  /** For the dead-letter path: messages set aside because they cannot be stored. */
+  deadLettered(n = 1): void {
+    if (this.forwardToParent) return this.post({ type: 'metric', name: 'deadLetters', n });
+    this.deadLetters.inc(n);
+  }
+
+  /** A rate limit refused something. `scope`: a fixed name such as `socket_send`, `login`. */
+  rateLimited(scope: string): void {
+    this.rateLimitedTotal.inc({ scope });
+  }
+
+  /** Main thread: an observation the persistence thread posted. */
+  applyThreadMetric(m: ThreadMetric): void {
+    if (m.name === 'batch') this.batchStored(m.size, m.seconds, m.inserted);
+    else if (m.name === 'deadLetters') this.deadLettered(m.n);
+  }
+
+  private post(m: ThreadMetric): void {
+    parentPort!.postMessage(m);
+  }
+
+  private roomJoins(): number {
+    let joins = 0;
+    for (const [name, sockets] of this.server?.sockets.adapter.rooms ?? []) {
+      if (name.startsWith(ROOM_PREFIX)) joins += sockets.size;
+    }
+    return joins;
+  }
+
+  private counter(name: string, help: string): Counter {
+    return new Counter({ name, help, registers: [this.registry] });
+  }
+
+  private histogram(name: string, help: string, buckets: number[]): Histogram {
+    return new Histogram({ name, help, buckets, registers: [this.registry] });
+  }
+
+  private gauge(name: string, help: string, read: () => number | undefined | Promise<number>): void {
+    new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      async collect() {
+        this.set((await read()) ?? 0);
+      },
+    });
+  }
+}

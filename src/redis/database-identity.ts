@@ -1,0 +1,37 @@
+import { FactoryProvider, Logger } from '@nestjs/common';
+import { useKeyNamespace } from '../common/constants';
+import { PrismaService } from '../prisma/prisma.service';
+
+/**
+ * The identity of the PostgreSQL database this process serves: the random id its migration
+ * created (table database_identity). `tag`, its first 12 hex digits, is the namespace of
+ * every Redis name (see useKeyNamespace), so Redis state left from another database (one
+ * dropped and recreated, a restored copy of another) is never read as this one's.
+ */
+export class DatabaseIdentity {
+  readonly tag: string;
+
+  constructor(readonly id: string) {
+    this.tag = id.replace(/-/g, '').slice(0, 12).toLowerCase();
+  }
+
+  /** Reads the identity; the app cannot start without it (it names every Redis key). */
+  static async read(prisma: PrismaService): Promise<DatabaseIdentity> {
+    const { rows } = await prisma.pool.query<{ id: string }>('SELECT id::text AS id FROM database_identity');
+    if (rows.length !== 1) {
+      throw new Error('table database_identity must hold one row: apply the migrations (npm run db:prepare)');
+    }
+    return new DatabaseIdentity(rows[0].id);
+  }
+}
+
+export const databaseIdentityProvider: FactoryProvider<DatabaseIdentity> = {
+  provide: DatabaseIdentity,
+  inject: [PrismaService],
+  useFactory: async (prisma: PrismaService) => {
+    const identity = await DatabaseIdentity.read(prisma);
+    useKeyNamespace(identity.tag);
+    new Logger('DatabaseIdentity').debug(`database ${identity.id}: Redis namespace ${identity.tag}`);
+    return identity;
+  },
+};

@@ -1,0 +1,138 @@
+import Redis from 'ioredis';
+import { TEST_REDIS_URL } from './setup/test-env';
+import { resetState, startApp, TestApp } from './utils/app';
+import { auth, createUser, TestUser } from './utils/users';
+
+const PASSWORD = 'correct horse battery';
+
+async function flushRedis(): Promise<void> {
+  const redis = new Redis(TEST_REDIS_URL);
+  try {
+    await redis.flushdb();
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function expectRateLimited(res: { status: number; headers: Record<string, string>; body: Record<string, unknown> }) {
+  expect(res.status).toBe(429);
+  expect(res.body).toMatchObject({ statusCode: 429, code: 'RATE_LIMITED', message: expect.any(String) });
+  expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+}
+
+/** Anti-automation budgets, counted in Redis: two instances share them. */
+describe('login and registration throttling (e2e)', () => {
+  describe('failed logins per account (default budget: 10 per 15 minutes)', () => {
+    let a: TestApp, b: TestApp;
+    let victim: TestUser;
+
+    beforeAll(async () => {
+      await resetState();
+      [a, b] = await Promise.all([startApp(), startApp()]);
+    });
+    beforeEach(async () => {
+      await flushRedis();
+      victim = await createUser(a, 'victim');
+    });
+    afterAll(() => Promise.all([a?.close(), b?.close()]));
+
+    const attempt = (t: TestApp, password: string, username = victim.username) =>
+      t.http().post('/auth/login').send({ username, password });
+
+    it('answers the 11th failed login with 429 and Retry-After, even with the right password', async () => {
+      for (let i = 0; i < 10; i++) expect((await attempt(a, `wrong-${i}`)).status).toBe(401);
+      const eleventh = await attempt(a, 'wrong-10');
+      expectRateLimited(eleventh);
+      expect(Number(eleventh.headers['retry-after'])).toBeGreaterThan(800); // ~15 minutes
+      expectRateLimited(await attempt(a, PASSWORD));
+      // Only this account: another one logs in from the same address.
+      const other = await createUser(a, 'bystander');
+      expect((await attempt(a, PASSWORD, other.username)).status).toBe(200);
+    });
+
+    it('counts failures on every instance together', async () => {
+      for (let i = 0; i < 5; i++) expect((await attempt(a, 'wrong')).status).toBe(401);
+      for (let i = 0; i < 5; i++) expect((await attempt(b, 'wrong')).status).toBe(401);
+      expectRateLimited(await attempt(a, 'wrong'));
+      expectRateLimited(await attempt(b, PASSWORD));
+    });
+
+    it('does not count successful logins, and a success clears the failures', async () => {
+      for (let i = 0; i < 9; i++) expect((await attempt(a, 'wrong')).status).toBe(401);
+      expect((await attempt(b, PASSWORD)).status).toBe(200);
+      for (let i = 0; i < 9; i++) expect((await attempt(a, 'wrong')).status).toBe(401);
+      for (let i = 0; i < 3; i++) expect((await attempt(b, PASSWORD)).status).toBe(200);
+    });
+
+    it('counts wrong current passwords on PATCH /users/me/password against the same budget', async () => {
+      for (let i = 0; i < 10; i++) {
+        const res = await a
+          .http()
+          .patch('/users/me/password')
+          .set(auth(victim))
+          .send({ currentPassword: `wrong-${i}`, newPassword: 'whatever-new' });
+        expect(res.status).toBe(400);
+      }
+      const locked = await b
+        .http()
+        .patch('/users/me/password')
+        .set(auth(victim))
+        .send({ currentPassword: PASSWORD, newPassword: 'whatever-new' });
+      expectRateLimited(locked);
+      expectRateLimited(await attempt(a, PASSWORD));
+    });
+  });
+
+  describe('attempts per client address', () => {
+    let t: TestApp, u: TestApp;
+
+    beforeAll(async () => {
+      await resetState();
+      [t, u] = await Promise.all([
+        startApp({ AUTH_ATTEMPTS_PER_IP: '6', AUTH_IP_WINDOW_S: '60' }),
+        startApp({ AUTH_ATTEMPTS_PER_IP: '6', AUTH_IP_WINDOW_S: '60', TRUST_PROXY: 'true' }),
+      ]);
+    });
+    beforeEach(flushRedis);
+    afterAll(() => Promise.all([t?.close(), u?.close()]));
+
+    const register = (app: TestApp, i: number, forwardedFor?: string) => {
+      const req = app.http().post('/auth/register');
+      if (forwardedFor) void req.set('X-Forwarded-For', forwardedFor);
+      return req.send({ username: `reg_${Date.now() % 100000}_${i}`, password: PASSWORD });
+    };
+
+    it('throttles registrations and logins together from one address', async () => {
+      for (let i = 0; i < 4; i++) expect((await register(t, i)).status).toBe(201);
+      expect((await t.http().post('/auth/login').send({ username: 'nobody', password: 'x' })).status).toBe(401);
+      expect((await t.http().post('/auth/login').send({ username: 'nobody', password: 'x' })).status).toBe(401);
+      const seventh = await register(t, 7);
+      expectRateLimited(seventh);
+      expect(Number(seventh.headers['retry-after'])).toBeLessThanOrEqual(60);
+      expectRateLimited(await t.http().post('/auth/login').send({ username: 'nobody', password: 'x' }));
+    });
+
+    it('ignores X-Forwarded-For unless TRUST_PROXY says the proxy may set it', async () => {
+      for (let i = 0; i < 6; i++) expect((await register(t, 100 + i, `203.0.113.${i}`)).status).toBe(201);
+      expectRateLimited(await register(t, 200, '203.0.113.99'));
+      // Behind a trusted proxy each client address has its own budget.
+      for (let i = 0; i < 6; i++) expect((await register(u, 300 + i, '198.51.100.1')).status).toBe(201);
+      expectRateLimited(await register(u, 400, '198.51.100.1'));
+      expect((await register(u, 401, '198.51.100.2')).status).toBe(201);
+    });
+  });
+
+  it('limits authenticated REST requests per user (REST_REQUESTS_PER_MIN)', async () => {
+    await resetState();
+    const t = await startApp({ REST_REQUESTS_PER_MIN: '5' });
+    try {
+      const user = await createUser(t, 'busy');
+      const other = await createUser(t, 'calm');
+      for (let i = 0; i < 5; i++) expect((await t.http().get('/users/me').set(auth(user))).status).toBe(200);
+      expectRateLimited(await t.http().get('/users/me').set(auth(user)));
+      expect((await t.http().get('/users/me').set(auth(other))).status).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -1,0 +1,125 @@
+import { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
+import { AppModule } from '../src/app.module';
+import { ChatHistoryService } from '../src/chat-history/chat-history.service';
+import type { QueuedMessage } from '../src/chat-history/message.types';
+import { PendingMessageStore } from '../src/chat-history/pending-message.store';
+import { uuidv7 } from '../src/chat-history/uuidv7';
+import { Queues } from '../src/common/constants';
+import { AppConfig } from '../src/config/app-config';
+import { testEnv } from './setup/test-env';
+import { eventually, resetState, sql, startApp, TestApp } from './utils/app';
+import { closeAllSockets, connect, emitAck } from './utils/sockets';
+import { auth, createRoom, createUser, TestUser } from './utils/users';
+
+function startWorker(): Promise<INestApplicationContext> {
+  const config = AppConfig.fromEnv(testEnv({ HTTP_ENABLED: 'false', WORKER_ENABLED: 'true' }));
+  return NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: false });
+}
+
+/**
+ * A message PostgreSQL refuses (NUL in text: 22021) must not keep the rest of its batch
+ * out. The poison is put in below the edge validation, the way the send path does it
+ * (pending buffer, then the queue), so this holds whatever the edge lets through.
+ */
+describe('dead letters (e2e)', () => {
+  let t: TestApp;
+  let worker: INestApplicationContext | undefined;
+  let users: TestUser[];
+  let rooms: number[];
+
+  beforeAll(async () => {
+    await resetState();
+    await sql('TRUNCATE dead_letters');
+    t = await startApp({ WORKER_ENABLED: 'false', SEND_BURST: '200', SEND_RATE_PER_SEC: '200' });
+    users = await Promise.all([0, 1, 2, 3].map((i) => createUser(t, `dl${i}`)));
+    rooms = await Promise.all([0, 1, 2].map((i) => createRoom(t, users[i], users)));
+  });
+  afterAll(async () => {
+    closeAllSockets();
+    await worker?.close();
+    await t?.close();
+  });
+
+  it('stores every other message of a busy batch, dead-letters the bad one and shows it in /health', async () => {
+    const pending = t.app.get(PendingMessageStore);
+    const history = t.app.get(ChatHistoryService);
+    const sender = { id: 0, username: 'x', nickName: '', headPic: '' };
+    // 60 messages of four users in three rooms and, in the middle, the poison: one batch.
+    const drafts = Array.from({ length: 61 }, (_, i) => {
+      const u = users[i % 4];
+      return {
+        id: uuidv7(),
+        chatroomId: rooms[i % 3],
+        senderId: u.id,
+        sender: { ...sender, id: u.id, username: u.username },
+        type: 'text' as const,
+        content: i === 30 ? 'a\u0000b' : `busy ${i}`,
+        clientMsgId: `dl-${i}`,
+        createdAt: new Date().toISOString(),
+      };
+    });
+    for (const room of rooms) await pending.seedSeq(room, 0);
+    const queued: QueuedMessage[] = [];
+    for (const d of drafts) {
+      const r = await pending.append(d);
+      if (r.status !== 'new') throw new Error(`append: ${r.status}`);
+      queued.push(r.message);
+    }
+    await Promise.all(queued.map((m) => history.enqueue(m)));
+    const queue = t.app.get<Queue>(getQueueToken(Queues.MessagePersist));
+    const jobs = await queue.getJobs(['waiting']);
+    expect(jobs.map((j) => j.data.messages.length)).toEqual([61]);
+    const poison = queued[30];
+
+    // A user sending normally right after, in the poisoned room: stored too.
+    const s = await connect(t.url, users[1].token);
+    const later = await emitAck(s, 'sendMessage', {
+      chatroomId: poison.chatroomId,
+      clientMsgId: 'after-poison',
+      message: { type: 'text', content: 'after the poison' },
+    });
+    expect(later.ok).toBe(true);
+
+    worker = await startWorker();
+    const good = [...queued.filter((m) => m.id !== poison.id).map((m) => m.id), later.data.id as string];
+    await eventually(
+      async () =>
+        (await sql<{ n: number }>('SELECT count(*)::int AS n FROM messages WHERE id = ANY($1::uuid[])', [good]))[0]
+          .n === good.length,
+      10_000,
+      'every good message stored',
+    );
+    const [dl] = await eventually(() => sql<any>('SELECT * FROM dead_letters'), 5_000, 'the dead letter');
+    expect(dl).toMatchObject({
+      message_id: poison.id,
+      chatroom_id: poison.chatroomId,
+      seq: poison.seq,
+      sender_id: poison.senderId,
+      error_code: '22021',
+      tombstoned: true,
+    });
+    // The payload keeps the refused content, NUL escaped.
+    expect(JSON.parse(dl.payload)).toMatchObject({ id: poison.id, content: 'a\u0000b' });
+
+    // History of the poisoned room: no hole; the poisoned seq is a tombstone.
+    const page = await t.http().get(`/chatrooms/${poison.chatroomId}/messages?limit=100`).set(auth(users[0]));
+    const seqs = page.body.items.map((m: any) => m.seq).reverse();
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+    expect(page.body.items.find((m: any) => m.seq === poison.seq)).toMatchObject({
+      id: poison.id,
+      deleted: true,
+      content: '',
+    });
+
+    // Nothing left behind: no pending entry, no retrying job; /health counts it.
+    for (const room of rooms) expect(await pending.range(room, 0, Infinity)).toEqual([]);
+    const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
+    expect(counts).toEqual({ waiting: 0, active: 0, delayed: 0, failed: 0 });
+    const health = await t.http().get('/health');
+    expect(health.status).toBe(200);
+    expect(health.body).toMatchObject({ status: 'ok', deadLetters: 1 });
+  });
+});

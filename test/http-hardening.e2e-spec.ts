@@ -1,0 +1,93 @@
+import { resetState, startApp, TestApp } from './utils/app';
+import { exitOf, freePort, spawnServer } from './utils/processes';
+
+const FOREIGN = 'https://evil.example';
+
+/** Security headers, a CSP the Swagger UI works under, and CORS that does not echo any origin with credentials. */
+describe('HTTP hardening (e2e)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    await resetState();
+    t = await startApp();
+  });
+  afterAll(() => t?.close());
+
+  it('sends security headers with a CSP for the web client and /docs', async () => {
+    const res = await t.http().get('/health');
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
+    expect(res.headers['referrer-policy']).toBe('no-referrer');
+    expect(res.headers['x-powered-by']).toBeUndefined();
+    const csp = res.headers['content-security-policy'];
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain("script-src 'self';");
+    expect(csp).toContain("img-src 'self' data: https:");
+    expect(csp).toContain("connect-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain('upgrade-insecure-requests');
+  });
+
+  it('serves /docs under the CSP: scripts are same-origin files, and they load', async () => {
+    const page = await t.http().get('/docs/');
+    expect(page.status).toBe(200);
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    const html = page.text;
+    const scripts = [...html.matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/g)];
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const [, attrs, body] of scripts) {
+      expect(body.trim()).toBe(''); // no inline script: script-src 'self' allows none
+      const src = /src="([^"]+)"/.exec(attrs)?.[1];
+      expect(src).toBeDefined();
+      expect(src).not.toMatch(/^(https?:)?\/\//); // same origin
+      const asset = await t.http().get(new URL(src!, `${t.url}/docs/`).pathname);
+      expect([src, asset.status]).toEqual([src, 200]);
+    }
+    const css = /href="([^"]+\.css)"/.exec(html)?.[1];
+    expect((await t.http().get(new URL(css!, `${t.url}/docs/`).pathname)).status).toBe(200);
+  });
+
+  it('by default allows any origin WITHOUT credentials, never echoing a foreign origin', async () => {
+    const res = await t.http().get('/health').set('Origin', FOREIGN);
+    expect(res.headers['access-control-allow-origin']).toBe('*');
+    expect(res.headers['access-control-allow-credentials']).toBeUndefined();
+    const pre = await t
+      .http()
+      .options('/users/me')
+      .set('Origin', FOREIGN)
+      .set('Access-Control-Request-Method', 'GET')
+      .set('Access-Control-Request-Headers', 'authorization');
+    expect(pre.headers['access-control-allow-origin']).toBe('*');
+    expect(pre.headers['access-control-allow-credentials']).toBeUndefined();
+    const io = await t.http().get('/socket.io/?EIO=4&transport=polling').set('Origin', FOREIGN);
+    expect(io.headers['access-control-allow-origin']).not.toBe(FOREIGN);
+    expect(io.headers['access-control-allow-credentials']).toBeUndefined();
+  });
+
+  it('with CORS_ORIGINS allows exactly those origins, with credentials, on REST and socket.io', async () => {
+    const listed = await startApp({ CORS_ORIGINS: 'https://chat.example,https://admin.example' });
+    try {
+      const ok = await listed.http().get('/health').set('Origin', 'https://chat.example');
+      expect(ok.headers['access-control-allow-origin']).toBe('https://chat.example');
+      expect(ok.headers['access-control-allow-credentials']).toBe('true');
+      const foreign = await listed.http().get('/health').set('Origin', FOREIGN);
+      expect(foreign.headers['access-control-allow-origin']).toBeUndefined();
+      const io = await listed.http().get('/socket.io/?EIO=4&transport=polling').set('Origin', FOREIGN);
+      expect(io.headers['access-control-allow-origin']).toBeUndefined();
+      const ioOk = await listed
+        .http()
+        .get('/socket.io/?EIO=4&transport=polling')
+        .set('Origin', 'https://admin.example');
+      expect(ioOk.headers['access-control-allow-origin']).toBe('https://admin.example');
+    } finally {
+      await listed.close();
+    }
+  });
+
+  it('refuses to start in production without CORS_ORIGINS, naming the variable', async () => {
+    const s = spawnServer({ PORT: freePort(), NODE_ENV: 'production' }); // JWT_SECRET comes from testEnv
+    expect(await exitOf(s)).toBe(1);
+    expect(s.output()).toContain('CORS_ORIGINS: is required when NODE_ENV=production');
+    expect(s.output()).not.toContain('JWT_SECRET');
+  });
+});

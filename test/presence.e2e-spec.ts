@@ -1,0 +1,116 @@
+import type { Socket } from 'socket.io-client';
+import { resetState, startApp, TestApp } from './utils/app';
+import { closeAllSockets, collect, connect, emitAck, waitFor } from './utils/sockets';
+import { createRoom, createUser, TestUser } from './utils/users';
+
+const GRACE_MS = 1500;
+
+/**
+ * Presence and the room's joinRoom/leaveRoom timeline are announced on real changes only:
+ * a user's first socket, and the last one gone for PRESENCE_GRACE_MS. Every check ends
+ * with a sentinel message from the observed user, so "nothing was announced" is read from
+ * everything that arrived before it, not from a timer.
+ */
+describe('presence and room attendance (e2e)', () => {
+  let t: TestApp;
+  let alice: TestUser, bob: TestUser;
+  let room: number;
+  let observer: Socket;
+  let events: { event: string; payload: any }[];
+
+  beforeAll(async () => {
+    await resetState();
+    t = await startApp({ PRESENCE_GRACE_MS: String(GRACE_MS) });
+    [alice, bob] = await Promise.all(['alice', 'bob'].map((n) => createUser(t, n)));
+    room = await createRoom(t, alice, [bob]);
+  });
+  beforeEach(async () => {
+    observer = await connect(t.url, bob.token);
+    await emitAck(observer, 'joinRoom', { chatroomId: room });
+    events = [];
+    observer.on('message', (p: any) => events.push({ event: 'message', payload: p }));
+    observer.on('presence', (p: any) => events.push({ event: 'presence', payload: p }));
+  });
+  afterEach(() => closeAllSockets());
+  afterAll(() => t.close());
+
+  /** Alice sends a marker; resolves with what bob saw about alice before it. */
+  async function seenBeforeSentinel(): Promise<string[]> {
+    const s = await connect(t.url, alice.token);
+    const marker = `sentinel-${Math.random()}`;
+    const arrived = waitFor(observer, 'message', (p: any) => p.message?.content === marker);
+    const ack = await emitAck(s, 'sendMessage', { chatroomId: room, message: { type: 'text', content: marker } });
+    expect(ack.ok).toBe(true);
+    await arrived;
+    s.disconnect();
+    const upTo = events.findIndex((e) => e.payload.message?.content === marker);
+    return events
+      .slice(0, upTo)
+      .filter((e) => e.payload.userId === alice.id)
+      .map((e) => (e.event === 'presence' ? `presence:${e.payload.online}` : `${e.payload.type}`));
+  }
+
+  it("announces a user's first socket in a room once, not every socket", async () => {
+    const joined = waitFor(observer, 'message', (p: any) => p.type === 'joinRoom' && p.userId === alice.id);
+    const a1 = await connect(t.url, alice.token);
+    await emitAck(a1, 'joinRoom', { chatroomId: room });
+    await joined;
+    const a2 = await connect(t.url, alice.token);
+    await emitAck(a2, 'joinRoom', { chatroomId: room });
+    await emitAck(a2, 'joinRoom', { chatroomId: room }); // the same socket again
+    const seen = await seenBeforeSentinel();
+    expect(seen.filter((e) => e === 'joinRoom')).toHaveLength(1);
+    expect(seen.filter((e) => e === 'presence:true')).toHaveLength(1);
+  });
+
+  it('says nothing when every socket of a user reconnects within the grace period', async () => {
+    const sockets = await Promise.all([1, 2, 3].map(() => connect(t.url, alice.token)));
+    for (const s of sockets) await emitAck(s, 'joinRoom', { chatroomId: room });
+    await new Promise((r) => setTimeout(r, GRACE_MS + 300)); // alice is settled in
+    events.length = 0;
+    for (const s of sockets) s.disconnect(); // a restart drops them all
+    const back = await Promise.all([1, 2, 3].map(() => connect(t.url, alice.token)));
+    for (const s of back) await emitAck(s, 'joinRoom', { chatroomId: room });
+    await new Promise((r) => setTimeout(r, GRACE_MS + 300)); // past the grace of the old ones
+    expect(await seenBeforeSentinel()).toEqual([]);
+  });
+
+  it('announces leaveRoom and offline once the last socket stays away for the grace period', async () => {
+    const a = await connect(t.url, alice.token);
+    await emitAck(a, 'joinRoom', { chatroomId: room });
+    await new Promise((r) => setTimeout(r, GRACE_MS + 300));
+    const leave = waitFor(observer, 'message', (p: any) => p.type === 'leaveRoom' && p.userId === alice.id, 10_000);
+    const offline = waitFor(observer, 'presence', (p: any) => p.userId === alice.id && !p.online, 10_000);
+    const detail = () =>
+      t
+        .http()
+        .get(`/chatrooms/${room}`)
+        .set({ Authorization: `Bearer ${bob.token}` });
+    const gone = Date.now();
+    a.disconnect();
+    // Within the grace period alice still counts as online in the room's member list.
+    const during = await detail();
+    expect(during.body.members.find((m: any) => m.user.id === alice.id).online).toBe(true);
+    await Promise.all([leave, offline]);
+    expect(Date.now() - gone).toBeGreaterThanOrEqual(GRACE_MS);
+    const after = await detail();
+    expect(after.body.members.find((m: any) => m.user.id === alice.id).online).toBe(false);
+  });
+
+  it('an explicit leaveRoom is a departure too, and a later join is announced again', async () => {
+    const a = await connect(t.url, alice.token);
+    await emitAck(a, 'joinRoom', { chatroomId: room });
+    const leave = waitFor(observer, 'message', (p: any) => p.type === 'leaveRoom' && p.userId === alice.id, 10_000);
+    await emitAck(a, 'leaveRoom', { chatroomId: room });
+    await leave;
+    const again = waitFor(observer, 'message', (p: any) => p.type === 'joinRoom' && p.userId === alice.id);
+    await emitAck(a, 'joinRoom', { chatroomId: room });
+    await again;
+    const got = collect(observer, 'message');
+    await emitAck(a, 'leaveRoom', { chatroomId: room });
+    await emitAck(a, 'joinRoom', { chatroomId: room }); // back within the grace: silent
+    const seen = await seenBeforeSentinel();
+    expect(got.filter((p: any) => p.userId === alice.id && p.type !== 'sendMessage')).toEqual([]);
+    expect(seen.filter((e) => e === 'leaveRoom')).toHaveLength(1);
+  });
+});
