@@ -47,8 +47,5 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 
 /** Text PostgreSQL can store: no NUL, no lone surrogate (error messages may quote the input). */
 export function storableText(s: string, max = 2000): string {
-  return s
-    .replace(LONE_SURROGATE, '\uFFFD')
-    .replaceAll('\u0000', '\\u0000')
-    .slice(0, max);
+  return s.replace(LONE_SURROGATE, '\uFFFD').replaceAll('\u0000', '\\u0000').slice(0, max);
 }
