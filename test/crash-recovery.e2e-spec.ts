@@ -190,7 +190,9 @@ describe('crash recovery (e2e)', () => {
       // The batch in hand commits while Redis is away; the worker cannot finish the job.
       await lock.release();
       lock = undefined;
-      await sleep(1_500);
+      // Away long enough for the job's lock to expire (the batch must be reclaimed, not
+      // finished by its worker) and for a reconnect backoff to grow (BullMQ's: to 20 s).
+      await sleep(12_000);
       const back = await startRedis();
       const done = await allStored(
         acked.map((a) => a.id),

@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import { keyNamespace, RedisKeys } from '../src/common/constants';
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from './setup/test-env';
 import { eventually, startApp, TestApp } from './utils/app';
-import { closeAllSockets, collect, connect, emitAck } from './utils/sockets';
+import { closeAllSockets, collect, connect, emitAck, sleep } from './utils/sockets';
 import { createRoom, createUser, TestUser } from './utils/users';
 
 /** A database of this suite's own, dropped and recreated while Redis keeps its keys. */
@@ -119,6 +119,23 @@ describe('database identity in Redis names (e2e)', () => {
       redis.disconnect();
     }
   }, 90_000);
+
+  it('a worker whose database changed identity under it stores nothing there until it is back', async () => {
+    t = await startApp({ DATABASE_URL: DB_URL, SEND_BURST: '100' }); // with its worker
+    const { alice, room } = await world(t);
+    const [{ id }] = await rows('SELECT id::text AS id FROM database_identity');
+    await rows('UPDATE database_identity SET id = gen_random_uuid()'); // as if recreated under it
+    const ack = await send(t, alice, room, 'guarded', 'not into another history');
+    expect(ack.ok).toBe(true);
+    await sleep(1_500); // several attempts
+    expect(await rows('SELECT 1 FROM messages WHERE id = $1', [ack.data.id])).toEqual([]);
+    await rows('UPDATE database_identity SET id = $1', [id]);
+    await eventually(
+      async () => (await rows('SELECT 1 FROM messages WHERE id = $1', [ack.data.id])).length === 1,
+      10_000,
+      'stored once the identity matches',
+    );
+  }, 60_000);
 
   it('a resend must match sender and room: the same clientMsgId in another room is CONFLICT', async () => {
     t = await startApp({ DATABASE_URL: DB_URL, SEND_BURST: '100' });

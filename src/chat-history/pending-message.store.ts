@@ -150,6 +150,19 @@ export class PendingMessageStore {
     });
   }
 
+  /** The lowest-seq pending message of each room, null where the buffer is empty (one pipeline). */
+  async firstOf(chatroomIds: number[]): Promise<(QueuedMessage | null)[]> {
+    if (!chatroomIds.length) return [];
+    const pipe = this.redis.client.pipeline();
+    for (const id of chatroomIds) pipe.zrange(RedisKeys.roomPending(id), '0', '0');
+    const results = (await pipe.exec()) ?? [];
+    return results.map(([err, items]) => {
+      if (err) throw err;
+      const [first] = items as string[];
+      return first ? (JSON.parse(first) as QueuedMessage) : null;
+    });
+  }
+
   /** Pending messages of a room older than `olderThanMs` (for the sweeper). */
   async stale(chatroomId: number, olderThanMs: number): Promise<QueuedMessage[]> {
     const all = await this.range(chatroomId, 0, Infinity);

@@ -49,11 +49,16 @@ export class PendingSweeperService implements OnApplicationBootstrap, OnApplicat
   }
 
   async sweep(staleAfterMs = STALE_AFTER_MS): Promise<number> {
+    // One round trip for every room's oldest entry (seq order is send order): under load
+    // the buffers are full of fresh messages, and only rooms with a stale head are read.
+    const rooms = await this.pending.pendingRooms();
+    const heads = await this.pending.firstOf(rooms);
+    const cutoff = Date.now() - staleAfterMs;
     const stale: QueuedMessage[] = [];
-    for (const chatroomId of await this.pending.pendingRooms()) {
-      const found = await this.pending.stale(chatroomId, staleAfterMs);
-      if (found.length) stale.push(...found);
-      else await this.pending.forgetIfEmpty(chatroomId);
+    for (const [i, chatroomId] of rooms.entries()) {
+      const head = heads[i];
+      if (!head) await this.pending.forgetIfEmpty(chatroomId);
+      else if (Date.parse(head.createdAt) < cutoff) stale.push(...(await this.pending.stale(chatroomId, staleAfterMs)));
     }
     if (!stale.length) return 0;
     const live = await this.liveMessageIds();
