@@ -21,17 +21,30 @@ interface Report {
   ratio: number | null;
 }
 
-/** The bench drops its database each run: a name of its own, next to the e2e database. */
+/**
+ * The bench drops its database each run: a name of its own, derived from the e2e database's
+ * so that checkouts running tests side by side (each with its own TEST_DATABASE_URL) never
+ * share it: chat_test → chat_bench_smoke_test, chat_x_test → chat_x_bench_smoke_test.
+ */
 function benchDatabaseUrl(): string {
   const url = new URL(TEST_DATABASE_URL);
-  url.pathname = '/chat_bench_smoke_test';
+  const name = decodeURIComponent(url.pathname.slice(1)).replace(/_test$/, '');
+  url.pathname = `/${name}_bench_smoke_test`;
   return url.toString();
 }
 
-/** It deletes chat:* keys in its Redis database: not the one the other e2e files use. */
+/**
+ * It deletes chat:* keys in its Redis database: never the one the e2e files use.
+ * TEST_BENCH_REDIS_URL sets it; otherwise it is TEST_REDIS_URL's database number with bit 3
+ * flipped (15 → 7, 8 → 15 since 0 is a developer's), which is never TEST_REDIS_URL's own.
+ */
 function benchRedisUrl(): string {
+  if (process.env.TEST_BENCH_REDIS_URL) return process.env.TEST_BENCH_REDIS_URL;
   const url = new URL(TEST_REDIS_URL);
-  url.pathname = url.pathname === '/14' ? '/11' : '/14';
+  const db = Number(url.pathname.slice(1) || '0');
+  const flipped = (db ^ 8) % 16;
+  const mapped = flipped === 0 ? 15 : flipped;
+  url.pathname = `/${mapped}`;
   return url.toString();
 }
 
