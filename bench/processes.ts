@@ -53,10 +53,10 @@ export interface Started {
   url: string;
 }
 
-/** The bare socket.io server; with `redisUrl`, behind the socket.io Redis adapter. */
-export function startBaseline(redisUrl?: string): Promise<Started> {
+/** The bare socket.io server; with `redisUrl`, behind the socket.io Redis adapter; `port` 0 = any free one. */
+export function startBaseline(redisUrl?: string, port = 0): Promise<Started> {
   const script = path.join(__dirname, 'baseline-server.js');
-  const env = { ...process.env, BASELINE_PORT: '0', BASELINE_REDIS_URL: redisUrl ?? '' };
+  const env = { ...process.env, BASELINE_PORT: String(port), BASELINE_REDIS_URL: redisUrl ?? '' };
   const child = track(fork(script, [], { env }));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('baseline server did not start within 10 s')), 10_000);

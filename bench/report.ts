@@ -89,9 +89,10 @@ export function summary(reports: TargetReport[], opts: BenchOptions): { text: st
   return { text: lines.join('\n'), ratio };
 }
 
-export function writeJson(dir: string, stamp: string, data: Record<string, unknown>): string {
+/** Writes `<dir>/<name>.json`, e.g. name = "<timestamp>-delivery". */
+export function writeJson(dir: string, name: string, data: Record<string, unknown>): string {
   mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${stamp}-delivery.json`);
+  const file = path.join(dir, `${name}.json`);
   writeFileSync(file, JSON.stringify(data, null, 2) + '\n');
   return file;
 }

@@ -36,14 +36,14 @@ function benchDatabaseUrl(): string {
 /**
  * It deletes chat:* keys in its Redis database: never the one the e2e files use.
  * TEST_BENCH_REDIS_URL sets it; otherwise it is TEST_REDIS_URL's database number with bit 3
- * flipped (15 → 7, 8 → 15 since 0 is a developer's), which is never TEST_REDIS_URL's own.
+ * flipped (15 → 7, 7 → 15, and 8 → 14 since 0 is a developer's), which is never TEST_REDIS_URL's own.
  */
 function benchRedisUrl(): string {
   if (process.env.TEST_BENCH_REDIS_URL) return process.env.TEST_BENCH_REDIS_URL;
   const url = new URL(TEST_REDIS_URL);
   const db = Number(url.pathname.slice(1) || '0');
   const flipped = (db ^ 8) % 16;
-  const mapped = flipped === 0 ? 15 : flipped;
+  const mapped = flipped === 0 ? 14 : flipped;
   url.pathname = `/${mapped}`;
   return url.toString();
 }
