@@ -11,8 +11,11 @@ import { ClientEvent } from '../src/common/constants';
 import type { EventCounts, FleetCommand, FleetProgress, FleetReport, FleetSocket } from './protocol';
 import { nowMs } from './stats';
 
-const CONNECT_TIMEOUT_MS = 20_000;
-const ACK_TIMEOUT_MS = 30_000;
+const CONNECT_TIMEOUT_MS = 60_000;
+/** A handshake the server could not answer in time (busy with a join storm) is tried again. */
+const CONNECT_ATTEMPTS = 3;
+/** Long: under a join storm the server answers joins minutes late, and that is what is measured. */
+const ACK_TIMEOUT_MS = 120_000;
 const PROGRESS_MS = 500;
 const RETRY_MS = 1000;
 const MAX_ERROR_SAMPLES = 5;
@@ -31,6 +34,7 @@ let armed = false;
 let events: EventCounts = {};
 let progress: FleetProgress = fresh(0);
 let ticker: NodeJS.Timeout | null = null;
+let connectRetries = 0;
 
 function fresh(sockets: number): FleetProgress {
   return {
@@ -144,15 +148,27 @@ function connect(url: string, who: FleetSocket, reconnect: boolean): Promise<Mem
   });
 }
 
+async function connectWithRetry(url: string, who: FleetSocket, reconnect: boolean): Promise<Member> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await connect(url, who, reconnect);
+    } catch (err) {
+      if (attempt >= CONNECT_ATTEMPTS) throw err;
+      connectRetries++;
+      await new Promise((r) => setTimeout(r, RETRY_MS));
+    }
+  }
+}
+
 async function init(cmd: Extract<FleetCommand, { kind: 'init' }>): Promise<void> {
   const started = Date.now();
   for (let i = 0; i < cmd.sockets.length; i += cmd.concurrency) {
     const batch = cmd.sockets.slice(i, i + cmd.concurrency);
-    const connected = await Promise.all(batch.map((who) => connect(cmd.url, who, cmd.reconnect)));
+    const connected = await Promise.all(batch.map((who) => connectWithRetry(cmd.url, who, cmd.reconnect)));
     await Promise.all(connected.map(joinAll));
     members.push(...connected);
   }
-  report({ kind: 'ready', sockets: members.length, connectMs: Date.now() - started, events });
+  report({ kind: 'ready', sockets: members.length, connectMs: Date.now() - started, connectRetries, events });
 }
 
 function arm(): void {

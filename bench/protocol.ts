@@ -88,6 +88,6 @@ export interface FleetProgress {
 
 /** Fleet worker → harness. */
 export type FleetReport =
-  | { kind: 'ready'; sockets: number; connectMs: number; events: EventCounts }
+  | { kind: 'ready'; sockets: number; connectMs: number; connectRetries: number; events: EventCounts }
   | { kind: 'progress'; progress: FleetProgress }
   | { kind: 'error'; message: string };
