@@ -162,12 +162,17 @@ async function connectWithRetry(url: string, who: FleetSocket, reconnect: boolea
 
 async function init(cmd: Extract<FleetCommand, { kind: 'init' }>): Promise<void> {
   const started = Date.now();
+  const tell = setInterval(() => {
+    const n = Object.values(events).reduce((a, b) => a + b, 0);
+    report({ kind: 'connecting', joined: members.length, events: n });
+  }, PROGRESS_MS * 4);
   for (let i = 0; i < cmd.sockets.length; i += cmd.concurrency) {
     const batch = cmd.sockets.slice(i, i + cmd.concurrency);
     const connected = await Promise.all(batch.map((who) => connectWithRetry(cmd.url, who, cmd.reconnect)));
     await Promise.all(connected.map(joinAll));
     members.push(...connected);
   }
+  clearInterval(tell);
   report({ kind: 'ready', sockets: members.length, connectMs: Date.now() - started, connectRetries, events });
 }
 

@@ -29,6 +29,7 @@ const BOOT_SETTLE_MS = 1500;
 /** Worker reports come every 500 ms: quiet means three reports without a new event. */
 const QUIET_MS = 1500;
 const PROGRESS_EVERY_MS = 2000;
+const CONNECT_PROGRESS_MS = 10_000;
 
 export interface IdleReport {
   target: Target;
@@ -143,13 +144,16 @@ const messagesIn = (e: EventCounts) =>
 
 class Fleet {
   private latest: (FleetProgress | null)[];
+  private connecting: { joined: number; events: number }[];
   private failure: Error | null = null;
 
   private constructor(private readonly children: ChildProcess[]) {
     this.latest = children.map(() => null);
+    this.connecting = children.map(() => ({ joined: 0, events: 0 }));
     children.forEach((c, i) => {
       c.on('message', (m: FleetReport) => {
         if (m.kind === 'progress') this.latest[i] = m.progress;
+        else if (m.kind === 'connecting') this.connecting[i] = m;
         else if (m.kind === 'error') this.failure = new Error(`fleet worker ${c.pid}: ${m.message}`);
       });
       c.once('exit', (code, signal) => {
@@ -172,6 +176,14 @@ class Fleet {
     const children = slices.map(() => track(fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })));
     const fleet = new Fleet(children);
     const started = Date.now();
+    // Connecting 10,000 sockets into a join storm takes minutes: say how far it got.
+    const say = setInterval(() => {
+      const joined = fleet.connecting.reduce((n, c) => n + c.joined, 0);
+      const events = fleet.connecting.reduce((n, c) => n + c.events, 0);
+      console.log(
+        `  ... +${Math.round((Date.now() - started) / 1000)} s: ${joined} of ${sockets.length} sockets joined, ${events} events received`,
+      );
+    }, CONNECT_PROGRESS_MS);
     try {
       const ready = await Promise.all(
         children.map((c, i) => {
@@ -193,6 +205,8 @@ class Fleet {
     } catch (err) {
       await fleet.stop();
       throw err;
+    } finally {
+      clearInterval(say);
     }
   }
 

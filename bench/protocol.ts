@@ -90,4 +90,6 @@ export interface FleetProgress {
 export type FleetReport =
   | { kind: 'ready'; sockets: number; connectMs: number; connectRetries: number; events: EventCounts }
   | { kind: 'progress'; progress: FleetProgress }
+  /** While connecting: sockets connected and joined so far, events received so far. */
+  | { kind: 'connecting'; joined: number; events: number }
   | { kind: 'error'; message: string };
