@@ -302,6 +302,9 @@ class Fleet {
 
 // ---------------------------------------------------------------- targets
 
+/** The reconnect storm is given up on after 3x its limit, and at least 2 minutes. */
+const stormTimeoutMs = (opts: BenchOptions) => Math.max(3 * opts.reconnectLimitS * 1000, 120_000);
+
 interface Running {
   started: Started;
   sockets: FleetSocket[];
@@ -370,7 +373,9 @@ async function startTarget(target: Target, opts: BenchOptions, repoRoot: string,
       const t0 = nowMs();
       await stopProcess(started.child);
       const stoppedMs = nowMs() - t0;
-      started = await startServer(repoRoot, { ...env, logFile: logFile.replace(/\.log$/, '-restarted.log') });
+      // It boots into a storm of reconnecting sockets: give it as long as the storm may take.
+      const logAgain = logFile.replace(/\.log$/, '-restarted.log');
+      started = await startServer(repoRoot, { ...env, logFile: logAgain }, {}, stormTimeoutMs(opts));
       return { stoppedMs, started };
     },
     stop: () => stopProcess(started.child),
@@ -452,7 +457,7 @@ async function reconnect(
     console.log(
       `[${target}] stopped in ${Math.round(stoppedMs)} ms, answering again ${Math.round(restartedMs)} ms after SIGTERM`,
     );
-    const deadline = t0 + Math.max(3 * opts.reconnectLimitS * 1000, 120_000);
+    const deadline = t0 + stormTimeoutMs(opts);
     let p = fleet.progress();
     let nextPrint = nowMs() + PROGRESS_EVERY_MS;
     while (!(p.resynced === opts.sockets) && nowMs() < deadline) {

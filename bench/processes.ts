@@ -84,6 +84,7 @@ export async function startServer(
   repoRoot: string,
   e: ServerEnv,
   extraEnv: Record<string, string> = {},
+  healthTimeoutMs = HEALTH_TIMEOUT_MS,
 ): Promise<Started> {
   const env = {
     ...process.env,
@@ -108,7 +109,7 @@ export async function startServer(
   );
   const url = `http://127.0.0.1:${e.port}`;
   try {
-    await waitHealthy(child, url, e.logFile);
+    await waitHealthy(child, url, e.logFile, healthTimeoutMs);
   } catch (err) {
     await stopProcess(child);
     throw err;
@@ -116,8 +117,8 @@ export async function startServer(
   return { child, url };
 }
 
-async function waitHealthy(child: ChildProcess, url: string, logFile: string): Promise<void> {
-  const deadline = Date.now() + HEALTH_TIMEOUT_MS;
+async function waitHealthy(child: ChildProcess, url: string, logFile: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
   while (Date.now() < deadline) {
     if (child.exitCode !== null) {
@@ -132,7 +133,7 @@ async function waitHealthy(child: ChildProcess, url: string, logFile: string): P
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`server /health not 200 within ${HEALTH_TIMEOUT_MS / 1000} s (last: ${last})\n${tail(logFile)}`);
+  throw new Error(`server /health not 200 within ${timeoutMs / 1000} s (last: ${last})\n${tail(logFile)}`);
 }
 
 function tail(file: string, lines = 20): string {
