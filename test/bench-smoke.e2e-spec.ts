@@ -243,5 +243,5 @@ describe('bench harness (npm run bench)', () => {
       expect(t.messages).toEqual(expect.any(Number));
       expect(['PASS', 'MISS']).toContain(t.verdict);
     }
-  }, 240_000);
+  }, 300_000);
 });
