@@ -45,6 +45,16 @@ function onConnection(io: Server, socket: Socket): void {
     void socket.join(roomChannel(p.chatroomId));
     ack?.({ ok: true, data: { chatroomId: p.chatroomId, lastSeq: seqs.get(p.chatroomId) ?? 0, readSeq: 0 } });
   });
+  // The reconnect scenario's catch-up: nothing is stored here, so only the live seqs.
+  socket.on(ClientEvent.Sync, (p: { rooms?: { chatroomId: number }[] }, ack?: Ack) => {
+    const rooms = (p?.rooms ?? []).map(({ chatroomId }) => ({
+      chatroomId,
+      messages: [],
+      hasMore: false,
+      lastSeq: seqs.get(chatroomId) ?? 0,
+    }));
+    ack?.({ ok: true, data: { rooms } });
+  });
   socket.on(
     ClientEvent.SendMessage,
     (p: { chatroomId: number; clientMsgId?: string; message: { type: string; content: string } }, ack?: Ack) => {

@@ -123,6 +123,8 @@ async function warmUp(label: string, pool: WorkerPool, opts: BenchOptions): Prom
   console.log(
     `[${label}] warm-up ${opts.warmupSeconds} s at ${rate} msg/s: ${acked} acked, ${missing} missing, ${errors} ack errors`,
   );
+  const samples = results.flatMap((r) => r.errorSamples).slice(0, 3);
+  if (samples.length > 0) console.log(`[${label}] warm-up errors: ${samples.join(' | ')}`);
   return acked;
 }
 

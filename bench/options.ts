@@ -5,9 +5,10 @@
  */
 
 export type Target = 'baseline' | 'baseline-redis' | 'server';
+export type Scenario = 'delivery' | 'idle' | 'reconnect';
 
 export interface BenchOptions {
-  scenario: 'delivery';
+  scenario: Scenario;
   targets: Target[];
   clients: number;
   roomSize: number;
@@ -24,20 +25,34 @@ export interface BenchOptions {
   drainTimeoutMs: number;
   resultsDir: string;
   serverPeers: number;
+  /** Delivery: rounds of every target; the summary gives medians. */
+  repeat: number;
+  /** Delivery: the offered rate at which CPU per message is compared (goal 1). */
+  cpuRate: number;
+  /** idle / reconnect: connected sockets, one user each, each in `roomsPerSocket` rooms. */
+  sockets: number;
+  roomsPerSocket: number;
+  /** idle: wait after the last join before memory is read. */
+  settleMs: number;
+  /** reconnect: the storm passes when every socket is back and synced within this. */
+  reconnectLimitS: number;
 }
 
 /** variable → [default, description]; the table is also the --help text. */
 const VARIABLES: Record<string, [string, string]> = {
   BENCH_SCENARIO: [
     'delivery',
-    'delivery (sockets, this table) or reads (npm run bench:reads: inbox and history at 1M messages)',
+    'delivery (send rate steps), idle (memory per connected socket), reconnect (all sockets reconnect after a server restart), or reads (npm run bench:reads: inbox and history at 1M messages)',
   ],
   BENCH_TARGETS: [
     'baseline,server',
     'targets, in order: baseline (bare socket.io), baseline-redis (the same with the Redis adapter), server (dist/src/main.js)',
   ],
-  BENCH_CLIENTS: ['1000', 'sockets, one user each'],
-  BENCH_ROOM_SIZE: ['10', 'members per room (clients / room size rooms)'],
+  BENCH_CLIENTS: ['1000', 'delivery: sockets, one user each'],
+  BENCH_ROOM_SIZE: [
+    '10',
+    'members per room (delivery: clients / room size rooms); idle and reconnect default to 1000, capped at --sockets',
+  ],
   BENCH_STEPS: ['250,500,750,1000,1500,2000,2500,3000,4000,5000', 'send rates in messages/s, ascending'],
   BENCH_STEP_SECONDS: ['5', 'send window of each step'],
   BENCH_WARMUP_SECONDS: ['3', 'unreported warm-up at the first step rate (JIT, pools); 0 = none'],
@@ -58,7 +73,19 @@ const VARIABLES: Record<string, [string, string]> = {
     '0',
     'idle extra server instances on the same Redis (no clients): the measured server then publishes every broadcast, as in a cluster',
   ],
-  BENCH_RESULTS_DIR: ['bench/results', 'where the JSON results and the server log go (relative to the repo root)'],
+  BENCH_RESULTS_DIR: [
+    'bench/results',
+    'where the JSON results, the plot and the server log go (relative to the repo root)',
+  ],
+  BENCH_REPEAT: ['1', 'delivery: rounds of every target (interleaved); the summary reports medians and min-max'],
+  BENCH_CPU_RATE: [
+    '1000',
+    'delivery: offered rate (msg/s) at which CPU per message is compared (or the highest below)',
+  ],
+  BENCH_SOCKETS: ['10000', 'idle / reconnect: connected sockets, one user each'],
+  BENCH_ROOMS_PER_SOCKET: ['', 'idle / reconnect: rooms each socket joins (default: idle 3, reconnect 1)'],
+  BENCH_SETTLE_MS: ['3000', 'idle: wait after the last join before reading memory'],
+  BENCH_RECONNECT_LIMIT_S: ['30', 'reconnect: every socket back in its rooms with sync done within this'],
 };
 
 export function usage(): string {
@@ -121,14 +148,21 @@ function parseTargets(raw: string): Target[] {
 
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptions {
   const cli = parseArgv(argv);
-  const get = (name: string) => cli[name] ?? env[name] ?? VARIABLES[name][0];
+  const given = (name: string) => cli[name] ?? env[name];
+  const get = (name: string) => given(name) ?? VARIABLES[name][0];
   const scenario = get('BENCH_SCENARIO');
-  if (scenario !== 'delivery') throw new Error(`BENCH_SCENARIO: unknown scenario "${scenario}"`);
+  if (!['delivery', 'idle', 'reconnect'].includes(scenario)) {
+    throw new Error(`BENCH_SCENARIO: unknown scenario "${scenario}"`);
+  }
+  const fleet = scenario !== 'delivery';
+  const sockets = positiveInt('BENCH_SOCKETS', get('BENCH_SOCKETS'));
   const opts: BenchOptions = {
-    scenario,
+    scenario: scenario as Scenario,
     targets: parseTargets(get('BENCH_TARGETS')),
     clients: positiveInt('BENCH_CLIENTS', get('BENCH_CLIENTS')),
-    roomSize: positiveInt('BENCH_ROOM_SIZE', get('BENCH_ROOM_SIZE')),
+    roomSize: fleet
+      ? Math.min(sockets, positiveInt('BENCH_ROOM_SIZE', given('BENCH_ROOM_SIZE') ?? '1000'))
+      : positiveInt('BENCH_ROOM_SIZE', get('BENCH_ROOM_SIZE')),
     steps: parseSteps(get('BENCH_STEPS')),
     stepSeconds: Number(get('BENCH_STEP_SECONDS')),
     warmupSeconds: Number(get('BENCH_WARMUP_SECONDS')),
@@ -142,8 +176,33 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     drainTimeoutMs: positiveInt('BENCH_DRAIN_TIMEOUT_MS', get('BENCH_DRAIN_TIMEOUT_MS')),
     resultsDir: get('BENCH_RESULTS_DIR'),
     serverPeers: nonNegativeInt('BENCH_SERVER_PEERS', get('BENCH_SERVER_PEERS')),
+    repeat: positiveInt('BENCH_REPEAT', get('BENCH_REPEAT')),
+    cpuRate: positiveInt('BENCH_CPU_RATE', get('BENCH_CPU_RATE')),
+    sockets,
+    roomsPerSocket: positiveInt(
+      'BENCH_ROOMS_PER_SOCKET',
+      given('BENCH_ROOMS_PER_SOCKET') || (scenario === 'idle' ? '3' : '1'),
+    ),
+    settleMs: nonNegativeInt('BENCH_SETTLE_MS', get('BENCH_SETTLE_MS')),
+    reconnectLimitS: positiveInt('BENCH_RECONNECT_LIMIT_S', get('BENCH_RECONNECT_LIMIT_S')),
   };
-  return validate(opts);
+  return opts.scenario === 'delivery' ? validate(opts) : validateFleet(opts);
+}
+
+/** idle / reconnect: rooms are whole (sockets a multiple of the room size), one room per layer. */
+function validateFleet(o: BenchOptions): BenchOptions {
+  if (o.roomSize < 2) throw new Error('BENCH_ROOM_SIZE must be at least 2');
+  if (o.sockets % o.roomSize !== 0) {
+    throw new Error(`BENCH_SOCKETS (${o.sockets}) must be a multiple of BENCH_ROOM_SIZE (${o.roomSize})`);
+  }
+  if (o.roomsPerSocket > 100) throw new Error('BENCH_ROOMS_PER_SOCKET: at most 100 (one sync call)');
+  if (o.sockets < o.workers) throw new Error(`BENCH_WORKERS (${o.workers}) exceeds BENCH_SOCKETS (${o.sockets})`);
+  const db = new URL(o.databaseUrl).pathname.slice(1);
+  if (o.targets.includes('server') && !/bench/i.test(db)) {
+    throw new Error(`BENCH_DATABASE_URL: database "${db}" is dropped each run, so its name must contain "bench"`);
+  }
+  if (o.jwtSecret.length < 32) throw new Error('BENCH_JWT_SECRET must be at least 32 characters');
+  return o;
 }
 
 function validate(o: BenchOptions): BenchOptions {

@@ -53,10 +53,10 @@ export interface Started {
   url: string;
 }
 
-/** The bare socket.io server; with `redisUrl`, behind the socket.io Redis adapter. */
-export function startBaseline(redisUrl?: string): Promise<Started> {
+/** The bare socket.io server; with `redisUrl`, behind the socket.io Redis adapter; `port` 0 = any free one. */
+export function startBaseline(redisUrl?: string, port = 0): Promise<Started> {
   const script = path.join(__dirname, 'baseline-server.js');
-  const env = { ...process.env, BASELINE_PORT: '0', BASELINE_REDIS_URL: redisUrl ?? '' };
+  const env = { ...process.env, BASELINE_PORT: String(port), BASELINE_REDIS_URL: redisUrl ?? '' };
   const child = track(fork(script, [], { env }));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('baseline server did not start within 10 s')), 10_000);
@@ -84,6 +84,7 @@ export async function startServer(
   repoRoot: string,
   e: ServerEnv,
   extraEnv: Record<string, string> = {},
+  healthTimeoutMs = HEALTH_TIMEOUT_MS,
 ): Promise<Started> {
   const env = {
     ...process.env,
@@ -110,7 +111,7 @@ export async function startServer(
   );
   const url = `http://127.0.0.1:${e.port}`;
   try {
-    await waitHealthy(child, url, e.logFile);
+    await waitHealthy(child, url, e.logFile, healthTimeoutMs);
   } catch (err) {
     await stopProcess(child);
     throw err;
@@ -118,8 +119,8 @@ export async function startServer(
   return { child, url };
 }
 
-async function waitHealthy(child: ChildProcess, url: string, logFile: string): Promise<void> {
-  const deadline = Date.now() + HEALTH_TIMEOUT_MS;
+async function waitHealthy(child: ChildProcess, url: string, logFile: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
   while (Date.now() < deadline) {
     if (child.exitCode !== null) {
@@ -134,7 +135,7 @@ async function waitHealthy(child: ChildProcess, url: string, logFile: string): P
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`server /health not 200 within ${HEALTH_TIMEOUT_MS / 1000} s (last: ${last})\n${tail(logFile)}`);
+  throw new Error(`server /health not 200 within ${timeoutMs / 1000} s (last: ${last})\n${tail(logFile)}`);
 }
 
 function tail(file: string, lines = 20): string {

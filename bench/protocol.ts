@@ -50,3 +50,46 @@ export type WorkerReport =
   | { kind: 'ready'; sockets: number; connectMs: number }
   | { kind: 'stepDone'; step: number; result: WorkerStepResult }
   | { kind: 'error'; message: string };
+
+/** idle / reconnect: one socket of the fleet (one user) and the rooms it joins. */
+export interface FleetSocket {
+  userId: number;
+  token: string;
+  rooms: number[];
+}
+
+/** Server events a fleet received, by name (`message` by its `type`: `message:joinRoom`). */
+export type EventCounts = Record<string, number>;
+
+/** Harness → fleet worker. */
+export type FleetCommand =
+  | { kind: 'init'; url: string; sockets: FleetSocket[]; concurrency: number; reconnect: boolean }
+  /** Zero the counters: from now on every socket that drops reconnects, re-joins and syncs. */
+  | { kind: 'arm' }
+  | { kind: 'stop' };
+
+/** One fleet worker's account of a reconnection storm so far. */
+export interface FleetProgress {
+  sockets: number;
+  /** Sockets that dropped since arm (whether back or not). */
+  disconnected: number;
+  /** Reconnections (a socket may reconnect more than once). */
+  reconnected: number;
+  /** Sockets that dropped and are back in every room with `sync` answered. */
+  resynced: number;
+  firstDisconnectAt: number;
+  lastReconnectAt: number;
+  lastResyncAt: number;
+  joinErrors: number;
+  syncErrors: number;
+  events: EventCounts;
+  errorSamples: string[];
+}
+
+/** Fleet worker → harness. */
+export type FleetReport =
+  | { kind: 'ready'; sockets: number; connectMs: number; connectRetries: number; events: EventCounts }
+  | { kind: 'progress'; progress: FleetProgress }
+  /** While connecting: sockets connected and joined so far, events received so far. */
+  | { kind: 'connecting'; joined: number; events: number }
+  | { kind: 'error'; message: string };

@@ -3,10 +3,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { StepReport } from './delivery';
-import type { BenchOptions } from './options';
+import { cpuPerMessage } from './goals';
+import type { BenchOptions, Target } from './options';
 import type { TargetReport } from './targets';
 
-type Column = [header: string, cell: (s: StepReport) => string];
+type Column = [header: string, cell: (s: StepReport, target: Target) => string];
 
 const ms = (v: number | null) => (v === null ? '-' : v.toFixed(1));
 const int = (v: number | null) => (v === null ? '-' : String(Math.round(v)));
@@ -34,11 +35,13 @@ const COLUMNS: Column[] = [
   ['cpu pg', (s) => pct(s.resources.cpuPostgres)],
   ['cpu redis', (s) => pct(s.resources.cpuRedis)],
   ['rss MiB', (s) => int(s.resources.rssMiB)],
+  // CPU ms per message sent, counted as goal 1 counts it for this target (goals.ts).
+  ['cpu ms/msg', (s, t) => cpuPerMessage(t, s)?.totalMs.toFixed(3) ?? '-'],
   ['verdict', (s) => s.verdict],
 ];
 
 export function table(r: TargetReport): string {
-  const rows = [COLUMNS.map(([h]) => h), ...r.steps.map((s) => COLUMNS.map(([, cell]) => cell(s)))];
+  const rows = [COLUMNS.map(([h]) => h), ...r.steps.map((s) => COLUMNS.map(([, cell]) => cell(s, r.target)))];
   const widths = COLUMNS.map((_, c) => Math.max(...rows.map((row) => row[c].length)));
   const line = (row: string[]) => row.map((v, c) => (c === row.length - 1 ? v : v.padStart(widths[c]))).join('  ');
   const out = [`== ${r.target} (${r.url}); latencies in ms ==`, ...rows.map(line)];
@@ -89,9 +92,10 @@ export function summary(reports: TargetReport[], opts: BenchOptions): { text: st
   return { text: lines.join('\n'), ratio };
 }
 
-export function writeJson(dir: string, stamp: string, data: Record<string, unknown>): string {
+/** Writes `<dir>/<name>.json`, e.g. name = "<timestamp>-delivery". */
+export function writeJson(dir: string, name: string, data: Record<string, unknown>): string {
   mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${stamp}-delivery.json`);
+  const file = path.join(dir, `${name}.json`);
   writeFileSync(file, JSON.stringify(data, null, 2) + '\n');
   return file;
 }

@@ -141,3 +141,64 @@ export async function seed(
     await db.end();
   }
 }
+
+/** Room (0-based, over all layers) of the user at index `i` in layer `j` (see fleetLayout). */
+export function fleetRoomIndex(
+  i: number,
+  j: number,
+  sockets: number,
+  roomSize: number,
+  roomsPerSocket: number,
+): number {
+  const perLayer = sockets / roomSize;
+  const shift = Math.floor((j * roomSize) / roomsPerSocket);
+  return j * perLayer + Math.floor(((i + shift) % sockets) / roomSize);
+}
+
+/**
+ * idle / reconnect: `sockets` users, and `roomsPerSocket` layers of rooms of `roomSize`, each
+ * layer partitioning every user (shifted, so two layers group different neighbours). One
+ * set-based statement per table, however many users: the same formula as fleetRoomIndex.
+ * Returns user ids (in username order) and room ids (in name order).
+ */
+export async function seedFleet(
+  url: string,
+  sockets: number,
+  roomSize: number,
+  roomsPerSocket: number,
+): Promise<{ userIds: number[]; roomIds: number[] }> {
+  const db = new Client({ connectionString: url });
+  await db.connect();
+  const perLayer = sockets / roomSize;
+  try {
+    const users = await db.query<{ id: number }>(
+      `INSERT INTO users (username, password_hash, nick_name, updated_at)
+       SELECT 'bench_u' || lpad(i::text, 6, '0'), 'bench-no-login', 'Bench ' || i, now()
+         FROM generate_series(1, $1::int) i
+       RETURNING id`,
+      [sockets],
+    );
+    const rooms = await db.query<{ id: number }>(
+      `INSERT INTO chatrooms (name, type)
+       SELECT 'bench room ' || lpad(r::text, 6, '0'), 'group' FROM generate_series(1, $1::int) r
+       RETURNING id`,
+      [perLayer * roomsPerSocket],
+    );
+    await db.query(
+      `INSERT INTO chatroom_members (chatroom_id, user_id)
+       SELECT r.id, u.id
+         FROM (SELECT id, row_number() OVER (ORDER BY username) - 1 AS i FROM users) u
+        CROSS JOIN generate_series(0, $4::int - 1) j
+         JOIN (SELECT id, row_number() OVER (ORDER BY name) - 1 AS k FROM chatrooms) r
+           ON r.k = j * $1::int + ((u.i + (j * $2::int) / $4::int) % $3::int) / $2::int`,
+      [perLayer, roomSize, sockets, roomsPerSocket],
+    );
+    const userIds = (await db.query<{ id: number }>('SELECT id FROM users ORDER BY username')).rows.map((r) => r.id);
+    const roomIds = (await db.query<{ id: number }>('SELECT id FROM chatrooms ORDER BY name')).rows.map((r) => r.id);
+    if (users.rowCount !== sockets || rooms.rowCount !== roomIds.length) throw new Error('fleet seed: short insert');
+    await db.query('ANALYZE');
+    return { userIds, roomIds };
+  } finally {
+    await db.end();
+  }
+}

@@ -28,6 +28,8 @@ export interface TargetReport extends DeliveryResult {
   connectMs: number;
   drain?: DrainReport;
   serverLog?: string;
+  /** 1-based round of a `--repeat` run. */
+  round?: number;
 }
 
 async function connectAndRun(
