@@ -33,9 +33,9 @@ export class AuthController {
   @Public()
   @UseGuards(AuthThrottleGuard)
   @HttpCode(200)
-  @ApiOperation({ summary: 'Get an access token; 401 does not say which part was wrong' })
+  @ApiOperation({ summary: 'Get an access token; 401 does not say which part was wrong; 403 for a disabled account' })
   @ApiOkResponse({ type: LoginResponseDto })
-  @ApiErrors(400, 401, 413, 429)
+  @ApiErrors(400, 401, 403, 413, 429)
   login(@Body() dto: LoginDto) {
     return this.auth.login(dto);
   }
@@ -45,7 +45,7 @@ export class AuthController {
   @ApiBearerAuth(BEARER)
   @ApiOperation({ summary: 'Revoke the presented token (its sockets are disconnected)' })
   @ApiNoContent()
-  @ApiErrors(401)
+  @ApiErrors(401, 429)
   async logout(@CurrentUser() user: AuthUser): Promise<void> {
     await this.sessions.logout(user);
   }
@@ -55,7 +55,7 @@ export class AuthController {
   @ApiBearerAuth(BEARER)
   @ApiOperation({ summary: "Revoke every token of the caller and disconnect all the caller's sockets" })
   @ApiNoContent()
-  @ApiErrors(401)
+  @ApiErrors(401, 429)
   async logoutAll(@CurrentUser() user: AuthUser): Promise<void> {
     await this.sessions.logoutAll(user);
   }

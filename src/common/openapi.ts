@@ -168,9 +168,12 @@ export function ApiErrors(...statuses: ErrorStatus[]): MethodDecorator & ClassDe
   );
 }
 
-/** Controller level: bearer token required; 401 on every route, and the server-side failures. */
+/**
+ * Controller level: bearer token required; 401 on every route, 429 from the per-user REST
+ * budget (REST_REQUESTS_PER_MIN), and the server-side failures.
+ */
 export function ApiProtected(): ClassDecorator {
-  return applyDecorators(ApiBearerAuth(BEARER), ApiExtraModels(ErrorDto, FieldErrorDto), ApiErrors(401, 500, 503));
+  return applyDecorators(ApiBearerAuth(BEARER), ApiExtraModels(ErrorDto, FieldErrorDto), ApiErrors(401, 429, 500, 503));
 }
 
 /** Controller level: no token needed; only the server-side failures are common to all routes. */

@@ -76,7 +76,7 @@ async function openApiDocument(url: string): Promise<unknown> {
 /** Empties every table and the test Redis db: each suite starts from nothing. */
 export async function resetState(): Promise<void> {
   await sql(
-    'TRUNCATE users, chatrooms, chatroom_members, messages, message_reads, message_hidden, admin_audit RESTART IDENTITY CASCADE',
+    'TRUNCATE users, chatrooms, chatroom_members, messages, message_reads, message_hidden, admin_audit, dead_letters RESTART IDENTITY CASCADE',
   );
   const redis = new Redis(TEST_REDIS_URL);
   try {

@@ -69,6 +69,7 @@ export function controllerRoutes(app: INestApplication): ControllerRoute[] {
         };
         for (const p of Array.isArray(sub) ? sub : [sub]) {
           const path = toOpenApiPath(`/${[base, p].filter((s) => s && s !== '/').join('/')}`.replace(/\/+/g, '/'));
+          if (isDocsPath(path)) continue; // the documents themselves (/docs/asyncapi*), as in servedRoutes
           routes.push({
             method,
             path,

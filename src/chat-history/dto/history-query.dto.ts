@@ -32,7 +32,7 @@ export class HistoryQueryDto extends LimitQueryDto {
 }
 
 export class ChatHistoryListQueryDto extends LimitQueryDto {
-  @ApiProperty({ type: 'integer', minimum: 1 })
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: MAX_INT4 })
   @Type(() => Number)
   @IsId()
   chatroomId: number;

@@ -12,7 +12,7 @@ export class CreateChatroomDto {
 
   @ApiPropertyOptional({
     type: 'array',
-    items: { type: 'integer', minimum: 1 },
+    items: { type: 'integer', minimum: 1, maximum: 2147483647 },
     maxItems: MAX_MEMBERS_PER_REQUEST,
     description: 'Users to add besides the creator',
   })
@@ -32,7 +32,7 @@ export class DirectChatroomDto {
 export class AddMembersDto {
   @ApiProperty({
     type: 'array',
-    items: { type: 'integer', minimum: 1 },
+    items: { type: 'integer', minimum: 1, maximum: 2147483647 },
     minItems: 1,
     maxItems: MAX_MEMBERS_PER_REQUEST,
   })
