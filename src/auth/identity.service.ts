@@ -65,7 +65,7 @@ export class IdentityService implements OnModuleInit, OnApplicationShutdown {
     this.channel = `chat:identity-changed#${db}`;
   }
 
-  async onModuleInit(): Promise<void> {
+  onModuleInit(): void {
     this.sub = this.redis.duplicate({
       connectionName: 'identity-sub',
       enableOfflineQueue: true,
@@ -74,7 +74,9 @@ export class IdentityService implements OnModuleInit, OnApplicationShutdown {
     this.sub.on('message', (_channel: string, raw: string) => this.applyRemote(raw));
     // Changes published while the subscription was down were missed: forget everything cached.
     this.sub.on('ready', () => this.clearCaches());
-    await this.sub.subscribe(this.channel).catch((e: Error) => this.logger.warn(`subscribe: ${e.message}`));
+    // Not awaited: with Redis down at boot the subscription waits for it (offline queue), and
+    // the server must still come up and answer /health with 503 meanwhile.
+    this.sub.subscribe(this.channel).catch((e: Error) => this.logger.warn(`subscribe: ${e.message}`));
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -57,7 +57,14 @@ export class MessagePersistProcessor extends WorkerHost implements BeforeApplica
    * retried later, which is harmless because storing is idempotent.
    */
   async beforeApplicationShutdown(): Promise<void> {
-    await this.worker.close(this.redis.client.status !== 'ready');
+    // The app can be closed before @nestjs/bullmq created the worker (a boot that failed).
+    let worker: WorkerHost['worker'];
+    try {
+      worker = this.worker;
+    } catch {
+      return;
+    }
+    await worker.close(this.redis.client.status !== 'ready');
   }
 
   /**
