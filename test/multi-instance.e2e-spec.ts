@@ -14,7 +14,7 @@ describe('several instances (e2e)', () => {
     await resetState();
     a = spawnServer({ PORT: freePort(), WORKER_ENABLED: 'false' });
     b = spawnServer({ PORT: freePort(), WORKER_ENABLED: 'false' });
-    worker = spawnServer({ PORT: freePort() }, ['--worker']);
+    worker = spawnServer({ PORT: freePort(), LOG_LEVEL: 'log' }, ['--worker']); // its start line is checked
     await Promise.all([waitHealthy(a), waitHealthy(b)]);
   });
   afterAll(async () => {
