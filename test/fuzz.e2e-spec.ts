@@ -1,3 +1,4 @@
+import { ERROR_CODES } from '@chat-backend/protocol';
 import http from 'node:http';
 import path from 'node:path';
 import type { Socket } from 'socket.io-client';
@@ -37,16 +38,8 @@ const WS_TARGET = Number(process.env.FUZZ_WS ?? 2_200);
 const HTTP_CONCURRENCY = 8;
 const WS_SOCKETS = 4;
 const WS_IN_FLIGHT = 4;
-const CODES = [
-  'UNAUTHORIZED',
-  'FORBIDDEN',
-  'NOT_FOUND',
-  'VALIDATION_FAILED',
-  'CONFLICT',
-  'RATE_LIMITED',
-  'PAYLOAD_TOO_LARGE',
-  'UNAVAILABLE',
-];
+/** Every contract error code a refusal may carry: all of them but INTERNAL. */
+const CODES: string[] = ERROR_CODES.filter((c) => c !== 'INTERNAL');
 // Not 'connect', 'disconnect' etc.: socket.io's parser treats those as a protocol violation and
 // closes the connection, by design.
 const UNKNOWN_EVENTS = ['noSuchEvent', 'message', 'exception', '__proto__', 'constructor', 'sendmessage', '\u0000', ''];

@@ -1,17 +1,10 @@
+import { ERROR_CODES } from '@chat-backend/protocol';
 import { resetState, startApp, TestApp } from './utils/app';
 import { closeAllSockets, connect, emitAck, sleep } from './utils/sockets';
 import { createRoom, createUser } from './utils/users';
 
-const CODES = [
-  'UNAUTHORIZED',
-  'FORBIDDEN',
-  'NOT_FOUND',
-  'VALIDATION_FAILED',
-  'CONFLICT',
-  'RATE_LIMITED',
-  'PAYLOAD_TOO_LARGE',
-  'UNAVAILABLE',
-];
+/** Every contract error code a refusal may carry: all of them but INTERNAL. */
+const CODES: string[] = ERROR_CODES.filter((c) => c !== 'INTERNAL');
 const EVENTS = ['joinRoom', 'leaveRoom', 'sendMessage', 'sync', 'typing', 'noSuchEvent'];
 
 /** A deterministic stream of hostile values (seeded LCG, so a failure replays). */

@@ -45,7 +45,7 @@ export class AuthController {
   @ApiBearerAuth(BEARER)
   @ApiOperation({ summary: 'Revoke the presented token (its sockets are disconnected)' })
   @ApiNoContent()
-  @ApiErrors(401, 429)
+  @ApiErrors(400, 401, 413, 429) // no body is read, but a malformed or huge one is refused first
   async logout(@CurrentUser() user: AuthUser): Promise<void> {
     await this.sessions.logout(user);
   }
@@ -55,7 +55,7 @@ export class AuthController {
   @ApiBearerAuth(BEARER)
   @ApiOperation({ summary: "Revoke every token of the caller and disconnect all the caller's sockets" })
   @ApiNoContent()
-  @ApiErrors(401, 429)
+  @ApiErrors(400, 401, 413, 429) // no body is read, but a malformed or huge one is refused first
   async logoutAll(@CurrentUser() user: AuthUser): Promise<void> {
     await this.sessions.logoutAll(user);
   }
