@@ -32,6 +32,7 @@ export const userSchema = {
     email: { type: ['string', 'null'] },
     role: { type: 'string', enum: ['user', 'admin'] },
   },
+  required: [...publicUserSchema.required, 'email', 'role'],
 } as const;
 
 export const loginResultSchema = {
@@ -71,7 +72,7 @@ export const chatroomMemberSchema = {
     readSeq: count,
     online: { type: 'boolean' },
   },
-  required: ['user', 'role', 'readSeq'],
+  required: ['user', 'role', 'readSeq', 'online'],
   additionalProperties: false,
 } as const;
 
