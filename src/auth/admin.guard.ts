@@ -3,10 +3,7 @@ import { AppError } from '../common/errors';
 import type { AuthUser } from './auth.types';
 import { IdentityService } from './identity.service';
 
-/**
- * Admin routes read the role from the database on every call, past the identity cache:
- * a role changed outside the API (SQL, `admin:create`) is not even a cache TTL late here.
- */
+/** Admin routes read the role from the database on every call (IdentityService.isAdmin). */
 @Injectable()
 export class AdminGuard implements CanActivate {
   constructor(private readonly identity: IdentityService) {}
@@ -14,8 +11,7 @@ export class AdminGuard implements CanActivate {
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
     const user = ctx.switchToHttp().getRequest<{ user?: AuthUser }>().user;
     if (!user) return false;
-    const row = await this.identity.user(user.id, true);
-    if (row?.role !== 'admin' || row.disabled) throw AppError.forbidden('Admin only');
+    if (!(await this.identity.isAdmin(user.id))) throw AppError.forbidden('Admin only');
     return true;
   }
 }

@@ -94,6 +94,15 @@ export class IdentityService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** The user as stored (null: deleted), from the cache unless `fresh`. */
+  /**
+   * The role as stored, past the cache: admin rights end at once with a demotion or a
+   * disable, even one made outside the API (SQL, `admin:create`).
+   */
+  async isAdmin(id: number): Promise<boolean> {
+    const row = await this.user(id, true);
+    return row?.role === 'admin' && !row.disabled;
+  }
+
   async user(id: number, fresh = false): Promise<LiveUser | null> {
     const hit = !fresh && this.users.get(id);
     if (hit) return hit.user;

@@ -1,3 +1,4 @@
+import { IdentityService } from '../auth/identity.service';
 import { Injectable, ParseUUIDPipe } from '@nestjs/common';
 import { Broadcaster } from '../chat/broadcaster.service';
 import { ChatHistoryService } from '../chat-history/chat-history.service';
@@ -35,6 +36,7 @@ export class MessageActions {
     private readonly broadcaster: Broadcaster,
     private readonly readState: ReadStateService,
     private readonly pending: PendingMessageStore,
+    private readonly identity: IdentityService,
   ) {}
 
   /** Messages by id, stored or still queued. */
@@ -62,7 +64,7 @@ export class MessageActions {
     const rooms = await this.repo.memberOf(callerId, [...new Set(messages.map((m) => m.chatroomId))]);
     const own = (m: MessageView) => rooms.has(m.chatroomId) && m.senderId === callerId;
     // The role is read only when it matters: the common case (own messages) costs no query.
-    const asAdmin = !messages.every(own) && (await this.repo.isAdmin(callerId));
+    const asAdmin = !messages.every(own) && (await this.identity.isAdmin(callerId));
     const invisible = [...new Set(ids)].filter((id) => {
       const m = found.get(id);
       return !m || (!asAdmin && !rooms.has(m.chatroomId));

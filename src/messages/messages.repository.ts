@@ -75,10 +75,4 @@ export class MessagesRepository {
     });
     return new Set(rows.map((r) => r.chatroomId));
   }
-
-  /** The role as stored, not as the token says: a demoted admin loses the rights at once (as AdminGuard). */
-  async isAdmin(userId: number): Promise<boolean> {
-    const row = await this.prisma.user.findUnique({ where: { id: userId }, select: { role: true } });
-    return row?.role === 'admin';
-  }
 }

@@ -1,3 +1,4 @@
+import { IdentityService } from '../auth/identity.service';
 import { Injectable } from '@nestjs/common';
 import type { AuthUser } from '../auth/auth.types';
 import type { Page } from '../chat-history/chat-history.service';
@@ -26,6 +27,7 @@ export class MessagesService {
     private readonly actions: MessageActions,
     private readonly repo: MessagesRepository,
     private readonly config: AppConfig,
+    private readonly identity: IdentityService,
   ) {}
 
   /**
@@ -56,7 +58,7 @@ export class MessagesService {
     this.checkLength(dto.content);
     if (message.deleted) throw new AppError(ErrorCode.Conflict, 'A retracted message cannot be edited');
     // A sender who is also an admin keeps the admin's "anytime": the role is read only then.
-    if (!asAdmin && this.windowPassed(message) && !(await this.repo.isAdmin(user.id))) {
+    if (!asAdmin && this.windowPassed(message) && !(await this.identity.isAdmin(user.id))) {
       throw AppError.forbidden(
         `The edit window has passed: messages can be edited for ${this.config.messageEditWindowS} s after sending`,
       );
