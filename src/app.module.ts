@@ -21,7 +21,7 @@ import { MessagesModule } from './messages/messages.module';
 import { PrismaModule } from './prisma/prisma.module';
 import { DatabaseIdentity } from './redis/database-identity';
 import { RedisModule } from './redis/redis.module';
-import { reconnectDelay } from './redis/redis.service';
+import { reconnectDelay, RedisService } from './redis/redis.service';
 import { UsersModule } from './users/users.module';
 
 @Module({})
@@ -43,9 +43,11 @@ export class AppModule implements NestModule {
       BullModule.forRootAsync({
         // BullMQ 6 takes the URL itself; workers need unlimited retries on their blocking reads.
         // The prefix carries the database identity (read first), like every Redis name.
-        inject: [DatabaseIdentity],
-        useFactory: () => ({
-          connection: { url: config.redisUrl, maxRetriesPerRequest: null, retryStrategy: reconnectDelay },
+        inject: [DatabaseIdentity, RedisService],
+        useFactory: (_identity: DatabaseIdentity, redis: RedisService) => ({
+          connection: redis.isCluster
+            ? redis.duplicate({ connectionName: 'bullmq', maxRetriesPerRequest: null, enableOfflineQueue: true })
+            : { url: config.redisUrl, maxRetriesPerRequest: null, retryStrategy: reconnectDelay },
           prefix: queuePrefix(),
         }),
       }),

@@ -112,9 +112,9 @@ describe('database identity in Redis names (e2e)', () => {
     // The old history's keys are still there, under the old namespace, untouched.
     const redis = new Redis(TEST_REDIS_URL);
     try {
-      expect(await redis.get(`chat:${oldNamespace}:room:${room}:seq`)).toBe('5');
+      expect(await redis.get(`chat:${oldNamespace}:{r:${room}}:seq`)).toBe('5');
       expect(await redis.get(RedisKeys.roomSeq(room))).toBe('5');
-      expect(RedisKeys.roomSeq(room)).not.toBe(`chat:${oldNamespace}:room:${room}:seq`);
+      expect(RedisKeys.roomSeq(room)).not.toBe(`chat:${oldNamespace}:{r:${room}}:seq`);
     } finally {
       redis.disconnect();
     }
@@ -137,7 +137,7 @@ describe('database identity in Redis names (e2e)', () => {
     );
   }, 60_000);
 
-  it('a resend must match sender and room: the same clientMsgId in another room is CONFLICT', async () => {
+  it('a resend must match sender and room: the same clientMsgId in another room is another message', async () => {
     t = await startApp({ DATABASE_URL: DB_URL, SEND_BURST: '100' });
     const { alice, bob, room } = await world(t);
     const other = await createRoom(t, alice, [bob]);
@@ -145,9 +145,17 @@ describe('database identity in Redis names (e2e)', () => {
     expect(first.ok).toBe(true);
     const resend = await send(t, alice, room, 'twice', 'hello');
     expect(resend).toMatchObject({ ok: true, data: { id: first.data.id, seq: first.data.seq } });
-    const elsewhere = await send(t, alice, other, 'twice', 'hello');
-    expect(elsewhere).toMatchObject({ ok: false, error: { code: 'CONFLICT' } });
+    // A clientMsgId is the sender's within one room: elsewhere it names another message.
+    const elsewhere = await send(t, alice, other, 'twice', 'hello there');
+    expect(elsewhere).toMatchObject({ ok: true, data: { chatroomId: other, seq: 1, content: 'hello there' } });
+    expect(elsewhere.data.id).not.toBe(first.data.id);
+    expect((await send(t, alice, other, 'twice', 'hello there')).data.id).toBe(elsewhere.data.id);
     // Another sender may use the same clientMsgId.
     expect((await send(t, bob, room, 'twice', 'hi')).ok).toBe(true);
+    await eventually(
+      async () => (await rows("SELECT 1 FROM messages WHERE client_msg_id = 'twice'")).length === 3,
+      10_000,
+      'all three stored',
+    );
   }, 60_000);
 });

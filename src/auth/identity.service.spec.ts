@@ -16,8 +16,8 @@ function setup() {
   const findUnique = jest.fn();
   const publish = jest.fn().mockResolvedValue(1);
   const prisma = { user: { findUnique } } as unknown as PrismaService;
-  const redis = { client: { publish, exists: jest.fn().mockResolvedValue(0) } } as unknown as RedisService;
-  const config = { identityCacheMs: 5000, redisUrl: 'redis://127.0.0.1:6379/3' } as AppConfig;
+  const redis = { client: { publish, exists: jest.fn().mockResolvedValue(0) }, db: 3 } as unknown as RedisService;
+  const config = { identityCacheMs: 5000 } as AppConfig;
   return { identity: new IdentityService(prisma, redis, config), findUnique, publish };
 }
 

@@ -1,12 +1,11 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import type Redis from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { Server } from 'socket.io';
 import { userChannel } from '../common/constants';
 import { AppConfig } from '../config/app-config';
 import type { UserRole } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
-import { closeRedis, RedisService } from '../redis/redis.service';
+import { closeRedis, RedisClient, RedisService } from '../redis/redis.service';
 
 /** What every request and handshake needs to know about the token's user, as stored now. */
 export interface LiveUser {
@@ -47,7 +46,7 @@ export class IdentityService implements OnModuleInit, OnApplicationShutdown {
   /** Bumped by every change: a load that started before one must not refill the cache. */
   private generation = 0;
   private readonly channel: string;
-  private sub: Redis | undefined;
+  private sub: RedisClient | undefined;
   private server: Server | undefined;
   private readonly cacheEnabled: boolean;
 
@@ -61,8 +60,7 @@ export class IdentityService implements OnModuleInit, OnApplicationShutdown {
     this.revoked = new LRUCache({ max: 100_000, ttl: Math.max(ttl, 1) });
     this.cacheEnabled = ttl > 0;
     // Pub/sub channels span the Redis server, not one database: scope it like the adapter does.
-    const db = new URL(config.redisUrl).pathname.slice(1) || '0';
-    this.channel = `chat:identity-changed#${db}`;
+    this.channel = `chat:identity-changed#${redis.db}`;
   }
 
   onModuleInit(): void {

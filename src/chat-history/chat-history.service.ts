@@ -76,6 +76,7 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
 
   private async addJob(messages: QueuedMessage[]): Promise<void> {
     try {
+      await this.pending.index(messages);
       await this.queue.add(Jobs.PersistBatch, { messages }, persistJobOptions);
     } catch (err) {
       // The room has seen these messages and history serves them (pending buffer), but they
@@ -91,7 +92,11 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
     if (this.stopping) return; // the sweeper picks them up from the pending buffer
     const timer = setTimeout(() => {
       this.retries.delete(timer);
-      this.queue.add(Jobs.PersistBatch, { messages }, persistJobOptions).catch((err: Error) => {
+      const add = async () => {
+        await this.pending.index(messages);
+        await this.queue.add(Jobs.PersistBatch, { messages }, persistJobOptions);
+      };
+      add().catch((err: Error) => {
         if (attempt < ADD_RETRIES) return this.retryAdd(messages, attempt + 1);
         this.logger.warn(
           `queueing ${messages.length} messages failed ${attempt + 1} times (${err.message}); the sweeper will store them`,

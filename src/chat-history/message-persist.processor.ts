@@ -8,6 +8,7 @@ import { MessageBatchWriter } from './message-batch-writer';
 import { MessageRepository } from './message.repository';
 import { classifyPersistError } from './persist-errors';
 import { PendingMessageStore } from './pending-message.store';
+import type { QueuedMessage } from './message.types';
 import { cappedBackoff, PersistBatchJob } from './persist-job';
 
 /**
@@ -72,17 +73,19 @@ export class MessagePersistProcessor extends WorkerHost implements BeforeApplica
    * waited was recorded in Redis and is applied now, so the stored row never goes back to
    * the old content (one MGET per batch; UPDATEs only for the rare edited ones).
    */
-  private async reapplyMutations(ids: string[]): Promise<void> {
-    const patches = await this.pending.mutationsOf(ids);
-    const edited = ids.filter((_, i) => patches[i]);
-    for (const id of edited) {
+  private async reapplyMutations(messages: QueuedMessage[]): Promise<void> {
+    const patches = await this.pending.mutationsOf(messages);
+    const edited = messages.filter((_, i) => patches[i]);
+    for (const [i, m] of messages.entries()) {
+      const patch = patches[i];
+      if (!patch) continue;
       try {
-        await this.repo.applyPatch(id, patches[ids.indexOf(id)]!);
+        await this.repo.applyPatch(m.id, patch);
       } catch (err) {
         // An edit PostgreSQL refuses as data must not hold up the batch: the row keeps its
         // stored content.
         if (classifyPersistError(err) !== 'data') throw err;
-        this.logger.error(`edit of message ${id} refused by PostgreSQL, not applied: ${(err as Error).message}`);
+        this.logger.error(`edit of message ${m.id} refused by PostgreSQL, not applied: ${(err as Error).message}`);
       }
     }
     await this.pending.forgetMutations(edited);
@@ -108,7 +111,7 @@ export class MessagePersistProcessor extends WorkerHost implements BeforeApplica
         messages.length - refused.length,
       );
       if (refused.length) this.metrics.deadLettered(refused.length);
-      await this.reapplyMutations(messages.map((m) => m.id));
+      await this.reapplyMutations(messages);
       if (refused.length) await this.pending.tombstoned(refused.map((r) => r.message));
       await this.pending.removeStored(messages);
       return messages.length - refused.length;

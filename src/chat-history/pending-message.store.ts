@@ -3,71 +3,21 @@ import { Injectable } from '@nestjs/common';
 import { RedisKeys } from '../common/constants';
 import { RedisService } from '../redis/redis.service';
 import type { QueuedMessage } from './message.types';
+import { appendMessageScript } from './scripts/append-message.script';
+import { forgetQuietRoomScript } from './scripts/forget-quiet-room.script';
+import { patchPendingScript } from './scripts/patch-pending.script';
 
-/** How long a (sender, clientMsgId) pair answers resends from Redis. The unique key in PostgreSQL backs it. */
+/** How long a (room, sender, clientMsgId) answers resends from Redis. */
 const CLIENT_MSG_TTL_S = 24 * 3600;
 
 /**
- * One round trip for the whole Redis side of a send, atomically:
- *  - a resend of a known (sender, clientMsgId) returns the first message, changing nothing;
- *  - otherwise the room's next seq (INCR), the message into the room's pending buffer
- *    (scored by seq, so history can merge it by seq before it is stored), the room into the
- *    sweeper's set, and the dedupe key.
- * A resend is the same sender and room: a known clientMsgId of the sender in another room
- * answers {2} (the database keeps one clientMsgId per sender, so it cannot be a second
- * message either: the caller refuses it with CONFLICT).
- * Returns {0, seq} for a new message, {1, json} for a resend, {2} for a clientMsgId used in
- * another room, {-1} when the counter is missing (first message since Redis lost it: the
- * caller seeds it from PostgreSQL).
- * ARGV[1] is the message JSON without seq; its opening brace is replaced by `{"seq":N,`.
+ * How long this instance trusts its own mark of a room in the sweeper's set
+ * (markPending). Far below FORGET_QUIET_ROOM_MS: a mark this instance relies on is never
+ * old enough to be forgotten.
  */
-const SEND_SCRIPT = `
-if KEYS[3] ~= '' then
-  local first = redis.call('GET', KEYS[3])
-  if first then
-    local m = cjson.decode(first)
-    if tostring(m.chatroomId) == ARGV[2] and tostring(m.senderId) == ARGV[5] then return {1, first} end
-    return {2}
-  end
-end
-if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
-local seq = redis.call('INCR', KEYS[1])
-local json = '{"seq":' .. seq .. ',' .. string.sub(ARGV[1], 2)
-redis.call('ZADD', KEYS[2], seq, json)
-redis.call('SADD', KEYS[4], ARGV[2])
-redis.call('HSET', KEYS[5], ARGV[4], ARGV[2] .. ':' .. seq)
-if KEYS[3] ~= '' then redis.call('SET', KEYS[3], json, 'EX', ARGV[3]) end
-return {0, seq}
-`;
-
-/**
- * Records a mutation of a message and applies it to its pending entry (if still queued), in
- * one atomic step. The record merges with earlier ones (an edit then a retraction keeps both
- * times), and a retraction is final: a later edit neither un-deletes nor restores content.
- * The pending entry is patched by the same rules (cjson decodes and re-encodes inside Redis,
- * so the worker's store cannot interleave).
- * KEYS: pending zset, mutation key. ARGV: seq, JSON patch, TTL s. Returns the merged record.
- */
-const PATCH_SCRIPT = `
-local patch = cjson.decode(ARGV[2])
-local function merge(into)
-  if into.deletedAt and not patch.deletedAt then return into end
-  for k, v in pairs(patch) do into[k] = v end
-  if into.deletedAt then into.content = '' end
-  return into
-end
-local prior = redis.call('GET', KEYS[2])
-local record = merge(prior and cjson.decode(prior) or {})
-local encoded = cjson.encode(record)
-redis.call('SET', KEYS[2], encoded, 'EX', ARGV[3])
-local items = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1])
-if #items > 0 then
-  local msg = merge(cjson.decode(items[1]))
-  redis.call('ZREMRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1])
-  redis.call('ZADD', KEYS[1], ARGV[1], cjson.encode(msg))
-end
-return encoded
-`;
+const MARK_REFRESH_MS = 1_000;
+/** The sweeper forgets a room with an empty buffer once nobody marked it for this long. */
+export const FORGET_QUIET_ROOM_MS = 60_000;
 
 /** Fields an edit, retraction or moderation changes. */
 export interface MessagePatch {
@@ -80,8 +30,7 @@ export interface MessagePatch {
 /** Mutations of queued messages are kept this long for the worker to re-apply. */
 const MUTATION_TTL_S = 7 * 24 * 3600;
 
-export type AppendResult =
-  { status: 'new' | 'duplicate'; message: QueuedMessage } | { status: 'unseeded' } | { status: 'conflict' };
+export type AppendResult = { status: 'new' | 'duplicate'; message: QueuedMessage } | { status: 'unseeded' };
 
 /**
  * The Redis side of messages that are acknowledged but maybe not yet in PostgreSQL:
@@ -90,33 +39,60 @@ export type AppendResult =
  */
 @Injectable()
 export class PendingMessageStore {
+  private readonly appendMessage: ReturnType<typeof appendMessageScript.on>;
+  private readonly patch: ReturnType<typeof patchPendingScript.on>;
+  private readonly forgetQuietRoom: ReturnType<typeof forgetQuietRoomScript.on>;
+  /** Rooms this instance marked in the sweeper's set, and when. */
+  private readonly marked = new Map<number, number>();
+
   constructor(private readonly redis: RedisService) {
-    this.redis.client.defineCommand('chatAppend', { numberOfKeys: 5, lua: SEND_SCRIPT });
-    this.redis.client.defineCommand('chatPatchPending', { numberOfKeys: 2, lua: PATCH_SCRIPT });
+    this.appendMessage = appendMessageScript.on(redis.client);
+    this.patch = patchPendingScript.on(redis.client);
+    this.forgetQuietRoom = forgetQuietRoomScript.on(redis.client);
   }
 
   async append(draft: Omit<QueuedMessage, 'seq'>): Promise<AppendResult> {
-    const cmidKey = draft.clientMsgId ? RedisKeys.clientMsg(draft.senderId, draft.clientMsgId) : '';
-    const client = this.redis.client as unknown as {
-      chatAppend(...args: (string | number)[]): Promise<[number, (string | number)?]>;
-    };
-    const [code, value] = await client.chatAppend(
-      RedisKeys.roomSeq(draft.chatroomId),
-      RedisKeys.roomPending(draft.chatroomId),
-      cmidKey,
-      RedisKeys.pendingRooms(),
-      RedisKeys.pendingIndex(),
+    await this.markPending(draft.chatroomId);
+    const reply = await this.appendMessage(
+      {
+        seq: RedisKeys.roomSeq(draft.chatroomId),
+        pending: RedisKeys.roomPending(draft.chatroomId),
+        dedupe: RedisKeys.clientMsg(draft.chatroomId, draft.senderId, draft.clientMsgId ?? ''),
+      },
       JSON.stringify(draft),
-      draft.chatroomId,
       CLIENT_MSG_TTL_S,
-      draft.id,
-      draft.senderId,
+      draft.clientMsgId ? '1' : '0',
     );
-    if (code === -1) return { status: 'unseeded' };
-    if (code === 2) return { status: 'conflict' };
-    if (code === 1) return { status: 'duplicate', message: JSON.parse(String(value)) as QueuedMessage };
+    if (reply[0] === -1) return { status: 'unseeded' };
+    if (reply[0] === 1) return { status: 'duplicate', message: JSON.parse(reply[1]) as QueuedMessage };
     // New: the stored JSON is the draft plus its seq, so no need to parse it back.
-    return { status: 'new', message: { seq: Number(value), ...draft } };
+    return { status: 'new', message: { seq: Number(reply[1]), ...draft } };
+  }
+
+  /**
+   * Puts the room into the sweeper's set before a message goes into its buffer, so a
+   * message whose queue job is never added (the server died in between) is found. The
+   * script cannot do it (another hash slot on a cluster); once a second per room and
+   * instance is enough (see forgetQuietRoomScript).
+   */
+  private async markPending(chatroomId: number): Promise<void> {
+    const now = Date.now();
+    if (now - (this.marked.get(chatroomId) ?? 0) < MARK_REFRESH_MS) return;
+    await this.redis.client.zadd(RedisKeys.pendingRooms(), now, chatroomId);
+    if (this.marked.size > 10_000) this.marked.clear();
+    this.marked.set(chatroomId, now);
+  }
+
+  /**
+   * Where queued messages are, by id (edits and retractions act by id): written with their
+   * job, before its add, so a message is indexed by the time its sender has the ack.
+   */
+  async index(messages: Pick<QueuedMessage, 'id' | 'chatroomId' | 'seq'>[]): Promise<void> {
+    if (!messages.length) return;
+    await this.redis.client.hset(
+      RedisKeys.pendingIndex(),
+      Object.fromEntries(messages.map((m) => [m.id, `${m.chatroomId}:${m.seq}`])),
+    );
   }
 
   /** Seeds a missing counter from the highest stored seq; NX so a racing seeder cannot lower it. */
@@ -127,7 +103,7 @@ export class PendingMessageStore {
   /** Live last seq of rooms (null where no counter exists yet). One MGET. */
   async lastSeqs(chatroomIds: number[]): Promise<(number | null)[]> {
     if (!chatroomIds.length) return [];
-    const values = await this.redis.client.mget(chatroomIds.map((id) => RedisKeys.roomSeq(id)));
+    const values = await this.redis.mget(chatroomIds.map((id) => RedisKeys.roomSeq(id)));
     return values.map((v) => (v === null ? null : Number(v)));
   }
 
@@ -138,29 +114,16 @@ export class PendingMessageStore {
     return items.map((s) => JSON.parse(s) as QueuedMessage);
   }
 
-  /** Every pending message of each room (one pipeline), ascending by seq. */
+  /** Every pending message of each room (one round trip), ascending by seq. */
   async ofRooms(chatroomIds: number[]): Promise<QueuedMessage[][]> {
-    if (!chatroomIds.length) return [];
-    const pipe = this.redis.client.pipeline();
-    for (const id of chatroomIds) pipe.zrange(RedisKeys.roomPending(id), '0', '-1');
-    const results = (await pipe.exec()) ?? [];
-    return results.map(([err, items]) => {
-      if (err) throw err;
-      return (items as string[]).map((s) => JSON.parse(s) as QueuedMessage);
-    });
+    const results = await this.redis.each(chatroomIds, (c, id) => c.zrange(RedisKeys.roomPending(id), '0', '-1'));
+    return results.map((items) => items.map((s) => JSON.parse(s) as QueuedMessage));
   }
 
-  /** The lowest-seq pending message of each room, null where the buffer is empty (one pipeline). */
+  /** The lowest-seq pending message of each room, null where the buffer is empty (one round trip). */
   async firstOf(chatroomIds: number[]): Promise<(QueuedMessage | null)[]> {
-    if (!chatroomIds.length) return [];
-    const pipe = this.redis.client.pipeline();
-    for (const id of chatroomIds) pipe.zrange(RedisKeys.roomPending(id), '0', '0');
-    const results = (await pipe.exec()) ?? [];
-    return results.map(([err, items]) => {
-      if (err) throw err;
-      const [first] = items as string[];
-      return first ? (JSON.parse(first) as QueuedMessage) : null;
-    });
+    const results = await this.redis.each(chatroomIds, (c, id) => c.zrange(RedisKeys.roomPending(id), '0', '0'));
+    return results.map(([first]) => (first ? (JSON.parse(first) as QueuedMessage) : null));
   }
 
   /** Pending messages of a room older than `olderThanMs` (for the sweeper). */
@@ -170,17 +133,18 @@ export class PendingMessageStore {
     return all.filter((m) => Date.parse(m.createdAt) < cutoff);
   }
 
+  /** Rooms that may have queued messages (the sweeper's set). */
   async pendingRooms(): Promise<number[]> {
-    return (await this.redis.client.smembers(RedisKeys.pendingRooms())).map(Number);
+    return (await this.redis.client.zrange(RedisKeys.pendingRooms(), '0', '-1')).map(Number);
   }
 
-  /** Drops stored messages from their rooms' buffers (one pipeline for a whole batch). */
+  /** Drops stored messages from their rooms' buffers and the index (one round trip for a whole batch). */
   async removeStored(messages: Pick<QueuedMessage, 'id' | 'chatroomId' | 'seq'>[]): Promise<void> {
     if (!messages.length) return;
-    const pipe = this.redis.client.pipeline();
-    for (const m of messages) pipe.zremrangebyscore(RedisKeys.roomPending(m.chatroomId), m.seq, m.seq);
-    pipe.hdel(RedisKeys.pendingIndex(), ...messages.map((m) => m.id));
-    await pipe.exec();
+    await Promise.all([
+      this.redis.each(messages, (c, m) => c.zremrangebyscore(RedisKeys.roomPending(m.chatroomId), m.seq, m.seq)),
+      this.redis.client.hdel(RedisKeys.pendingIndex(), ...messages.map((m) => m.id)),
+    ]);
   }
 
   /**
@@ -188,12 +152,12 @@ export class PendingMessageStore {
    * stale (as after a retraction, see UnreadCache), and their recorded edits are moot.
    */
   async tombstoned(messages: Pick<QueuedMessage, 'id' | 'chatroomId'>[]): Promise<void> {
-    const pipe = this.redis.client.pipeline();
-    for (const room of new Set(messages.map((m) => m.chatroomId))) {
-      pipe.set(RedisKeys.roomCountsToken(room), randomUUID());
-    }
-    pipe.del(...messages.map((m) => RedisKeys.mutation(m.id)));
-    await pipe.exec();
+    await Promise.all([
+      this.redis.each([...new Set(messages.map((m) => m.chatroomId))], (c, room) =>
+        c.set(RedisKeys.roomCountsToken(room), randomUUID()),
+      ),
+      this.redis.del(messages.map((m) => RedisKeys.mutation(m.chatroomId, m.id))),
+    ]);
   }
 
   /** The pending message with this id, if it is still queued. */
@@ -210,35 +174,30 @@ export class PendingMessageStore {
    * for the worker, which re-applies it after storing the job's older copy.
    */
   async patchPending(m: Pick<QueuedMessage, 'id' | 'chatroomId' | 'seq'>, patch: MessagePatch): Promise<void> {
-    const client = this.redis.client as unknown as { chatPatchPending(...a: (string | number)[]): Promise<string> };
-    await client.chatPatchPending(
-      RedisKeys.roomPending(m.chatroomId),
-      RedisKeys.mutation(m.id),
+    await this.patch(
+      { pending: RedisKeys.roomPending(m.chatroomId), mutation: RedisKeys.mutation(m.chatroomId, m.id) },
       m.seq,
       JSON.stringify(patch),
       MUTATION_TTL_S,
     );
   }
 
-  /** Recorded mutations for these ids (null where none). One MGET. */
-  async mutationsOf(ids: string[]): Promise<(MessagePatch | null)[]> {
-    if (!ids.length) return [];
-    const values = await this.redis.client.mget(ids.map((id) => RedisKeys.mutation(id)));
+  /** Recorded mutations of these messages (null where none). One MGET (per room on a cluster). */
+  async mutationsOf(messages: Pick<QueuedMessage, 'id' | 'chatroomId'>[]): Promise<(MessagePatch | null)[]> {
+    const values = await this.redis.mget(messages.map((m) => RedisKeys.mutation(m.chatroomId, m.id)));
     return values.map((v) => (v ? (JSON.parse(v) as MessagePatch) : null));
   }
 
-  async forgetMutations(ids: string[]): Promise<void> {
-    if (ids.length) await this.redis.client.del(...ids.map((id) => RedisKeys.mutation(id)));
+  async forgetMutations(messages: Pick<QueuedMessage, 'id' | 'chatroomId'>[]): Promise<void> {
+    await this.redis.del(messages.map((m) => RedisKeys.mutation(m.chatroomId, m.id)));
   }
 
-  /** Forgets a room in the sweeper's set once its buffer is empty (checked atomically). */
-  async forgetIfEmpty(chatroomId: number): Promise<void> {
-    await this.redis.client.eval(
-      `if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[1]) end return 0`,
-      2,
-      RedisKeys.roomPending(chatroomId),
-      RedisKeys.pendingRooms(),
-      String(chatroomId),
-    );
+  /**
+   * Forgets a room in the sweeper's set: its buffer was seen empty, and nobody marked it
+   * for FORGET_QUIET_ROOM_MS (a room in use stays, instead of being marked again).
+   */
+  async forgetIfQuiet(chatroomId: number): Promise<boolean> {
+    const cutoff = Date.now() - FORGET_QUIET_ROOM_MS;
+    return (await this.forgetQuietRoom({ marks: RedisKeys.pendingRooms() }, chatroomId, cutoff)) === 1;
   }
 }

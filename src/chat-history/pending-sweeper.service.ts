@@ -18,7 +18,7 @@ const JOB_MESSAGES = 200;
  * pending buffer and the queue, background queue retries that gave up, a job that failed
  * for good or was lost. Whatever state other jobs are in (a backlog, retries, a delayed
  * job), it re-queues the messages pending for longer than STALE_AFTER_MS that no live job
- * holds, and forgets rooms whose buffer is empty. Job data is read only when stale entries
+ * holds, and forgets rooms whose buffer is empty and that nobody sends to. Job data is read only when stale entries
  * exist. Re-storing is harmless (idempotent inserts), so racing a job that just finished,
  * or a second worker's sweeper, costs a no-op insert.
  */
@@ -57,14 +57,16 @@ export class PendingSweeperService implements OnApplicationBootstrap, OnApplicat
     const stale: QueuedMessage[] = [];
     for (const [i, chatroomId] of rooms.entries()) {
       const head = heads[i];
-      if (!head) await this.pending.forgetIfEmpty(chatroomId);
+      if (!head) await this.pending.forgetIfQuiet(chatroomId);
       else if (Date.parse(head.createdAt) < cutoff) stale.push(...(await this.pending.stale(chatroomId, staleAfterMs)));
     }
     if (!stale.length) return 0;
     const live = await this.liveMessageIds();
     const orphans = stale.filter((m) => !live.has(m.id));
     for (let i = 0; i < orphans.length; i += JOB_MESSAGES) {
-      await this.queue.add(Jobs.PersistBatch, { messages: orphans.slice(i, i + JOB_MESSAGES) }, persistJobOptions);
+      const messages = orphans.slice(i, i + JOB_MESSAGES);
+      await this.pending.index(messages);
+      await this.queue.add(Jobs.PersistBatch, { messages }, persistJobOptions);
     }
     if (orphans.length) this.logger.warn(`re-queued ${orphans.length} messages pending for over ${staleAfterMs} ms`);
     return orphans.length;

@@ -123,11 +123,6 @@ export class ChatService {
       result = await this.pending.append(draft);
     }
     if (result.status === 'unseeded') throw new AppError('UNAVAILABLE', 'Could not assign a sequence number');
-    if (result.status === 'conflict') {
-      // One clientMsgId per sender (the database's unique key): reused in another room it is
-      // neither a resend of that message nor storable as a new one.
-      throw new AppError('CONFLICT', 'clientMsgId was already used for a message in another room');
-    }
     return { message: result.message, duplicate: result.status === 'duplicate' };
   }
 

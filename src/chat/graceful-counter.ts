@@ -1,4 +1,4 @@
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis/redis.service';
 
 /**
  * A cluster-wide count of one user's sockets somewhere (online at all, or in one room's
@@ -42,7 +42,7 @@ export class GracefulCounter {
   private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(
-    private readonly redis: () => Redis,
+    private readonly redis: () => RedisClient,
     readonly graceMs: number,
   ) {}
 

@@ -1,21 +1,28 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
+import { createShardedAdapter } from '@socket.io/redis-adapter';
 import type Redis from 'ioredis';
 import type { Server, ServerOptions } from 'socket.io';
 import { AppConfig } from '../config/app-config';
 import { corsOptions } from '../config/cors';
-import { closeRedis, RedisService } from '../redis/redis.service';
-import { createInstanceAwareAdapter } from './instance-aware-redis-adapter';
+import { closeRedis, RedisClient, RedisService } from '../redis/redis.service';
+import { adapterKey, createInstanceAwareAdapter } from './instance-aware-redis-adapter';
 
 /**
  * socket.io with the Redis adapter: a broadcast on one instance reaches the room's sockets
- * on every instance (and skips Redis while there is no other instance to reach). Also
- * where the server-wide socket limits are set.
+ * on every instance. Also where the server-wide socket limits are set.
+ *
+ * - Single Redis: the Redis adapter, skipping Redis while there is no other instance to reach
+ *   (InstanceAwareRedisAdapter).
+ * - Redis Cluster: classic pub/sub copies every message to every node of the cluster, so the
+ *   sharded adapter (Redis 7 SPUBLISH/SSUBSCRIBE): a room's channel lives on one shard, and
+ *   an instance subscribes to a room's channel only while it has sockets in the room, so a
+ *   broadcast reaches only the instances that have members of the room.
  */
 export class RedisIoAdapter extends IoAdapter {
   private readonly config: AppConfig;
   private readonly redis: RedisService;
-  private readonly connections: Redis[] = [];
+  private readonly connections: RedisClient[] = [];
 
   constructor(app: INestApplicationContext) {
     super(app);
@@ -33,18 +40,15 @@ export class RedisIoAdapter extends IoAdapter {
     };
     const server: Server = super.createIOServer(port, opts as ServerOptions);
     // The adapter's pub/sub needs connections of its own that may queue while reconnecting.
-    const pub = this.redis.duplicate({
-      connectionName: 'io-pub',
-      enableOfflineQueue: true,
-      maxRetriesPerRequest: null,
-    });
-    const sub = this.redis.duplicate({
-      connectionName: 'io-sub',
-      enableOfflineQueue: true,
-      maxRetriesPerRequest: null,
-    });
+    const own = { enableOfflineQueue: true, maxRetriesPerRequest: null };
+    const pub = this.redis.duplicate({ connectionName: 'io-pub', ...own });
+    const sub = this.redis.duplicate({ connectionName: 'io-sub', shardedSubscribers: true, ...own });
     this.connections.push(pub, sub);
-    server.adapter(createInstanceAwareAdapter(pub, sub));
+    server.adapter(
+      this.redis.isCluster
+        ? createShardedAdapter(pub, sub, { channelPrefix: adapterKey(0), subscriptionMode: 'dynamic' })
+        : createInstanceAwareAdapter(pub as Redis, sub as Redis),
+    );
     return server;
   }
 

@@ -61,16 +61,9 @@ export class RoomSummaryService {
    */
   async online(userIds: number[]): Promise<Set<number>> {
     if (!userIds.length) return new Set();
-    const pipeline = this.redis.client.pipeline();
-    for (const id of userIds) pipeline.hmget(RedisKeys.presence(id), 'n', 'g');
-    const results = (await pipeline.exec()) ?? [];
+    const results = await this.redis.each(userIds, (c, id) => c.hmget(RedisKeys.presence(id), 'n', 'g'));
     const now = Date.now();
-    return new Set(
-      userIds.filter((_, i) => {
-        const [err, fields] = results[i] ?? [];
-        return !err && GracefulCounter.present(fields as (string | null)[], now);
-      }),
-    );
+    return new Set(userIds.filter((_, i) => GracefulCounter.present(results[i], now)));
   }
 
   private async memberCounts(ids: number[]): Promise<Map<number, number>> {

@@ -32,7 +32,7 @@ export const roomChannel = (chatroomId: number): string => `room:${chatroomId}`;
  * database it serves (database_identity, read at boot by RedisModule). A database that was
  * dropped and recreated, or a second one on the same Redis, gets other counters, dedupe
  * keys, pending buffers, queue and socket.io channels: two histories can never mix. A plain
- * string part (no braces), so per-room Redis Cluster hash tags can be added later.
+ * string part (no braces): hash tags come after it.
  */
 let namespace: string | undefined;
 
@@ -49,8 +49,12 @@ export function keyNamespace(): string {
 
 const chat = () => `chat:${keyNamespace()}:`;
 
-/** BullMQ's prefix: queue keys are `bull:<namespace>:message-persist:...`. */
-export const queuePrefix = (): string => `bull:${keyNamespace()}`;
+/**
+ * BullMQ's prefix: queue keys are `{bull:<namespace>}:message-persist:...`. The braces are a
+ * Redis Cluster hash tag: BullMQ's scripts touch several keys of a queue at once, so they
+ * must all live in one slot.
+ */
+export const queuePrefix = (): string => `{bull:${keyNamespace()}}`;
 
 /**
  * The socket.io adapter's channel prefix. Pub/sub channels belong to the whole Redis server,
@@ -59,26 +63,57 @@ export const queuePrefix = (): string => `bull:${keyNamespace()}`;
 export const ioChannelPrefix = (redisDb: number): string =>
   `socket.io-${keyNamespace()}${redisDb === 0 ? '' : `-db${redisDb}`}`;
 
-/** Redis keys, all under `chat:<namespace>:` so an operator can tell the service's keys apart. */
+/**
+ * A room's hash tag. Every key the send path's script touches at once (seq, pending buffer,
+ * dedupe record, edits of queued messages) is a room key, so on a Redis Cluster one room's
+ * keys share a slot and rooms spread over the shards.
+ */
+const room = (chatroomId: number) => `${chat()}{r:${chatroomId}}:`;
+
+/**
+ * Redis keys, all under `chat:<namespace>:` so an operator can tell the service's keys apart.
+ * Keys that no script combines with others (per user, global sets) carry no hash tag.
+ */
 export const RedisKeys = {
   /** Next seq of a room (INCR). Never expires: losing it could reuse a seq. */
-  roomSeq: (chatroomId: number) => `${chat()}room:${chatroomId}:seq`,
+  roomSeq: (chatroomId: number) => `${room(chatroomId)}seq`,
   /** Acked messages not yet in PostgreSQL, scored by seq (read-your-writes). */
-  roomPending: (chatroomId: number) => `${chat()}room:${chatroomId}:pending`,
-  /** Rooms that have messages in their pending buffer: what the re-enqueue sweeper visits. */
-  pendingRooms: () => `${chat()}pending-rooms`,
-  /** First ack of (sender, clientMsgId), so a resend gets the same answer. */
-  clientMsg: (senderId: number, clientMsgId: string) => `${chat()}cmid:${senderId}:${clientMsgId}`,
-  /** Where a pending message is: id → "chatroomId:seq" (edits and retractions act by id). */
-  pendingIndex: () => `${chat()}pending-ids`,
+  roomPending: (chatroomId: number) => `${room(chatroomId)}pending`,
+  /**
+   * First ack of (sender, clientMsgId) in the room, so a resend gets the same answer. A
+   * clientMsgId is the sender's within one room (as a Matrix transaction id is per request
+   * path): the same one in another room is another message.
+   */
+  clientMsg: (chatroomId: number, senderId: number, clientMsgId: string) =>
+    `${room(chatroomId)}cmid:${senderId}:${clientMsgId}`,
   /** An edit or retraction of a message that was still queued, applied again once stored. */
-  mutation: (messageId: string) => `${chat()}mutation:${messageId}`,
+  mutation: (chatroomId: number, messageId: string) => `${room(chatroomId)}mutation:${messageId}`,
   /** Replaced after a tombstone in the room: members' cached unread counts of it are stale. */
-  roomCountsToken: (chatroomId: number) => `${chat()}room:${chatroomId}:counts`,
+  roomCountsToken: (chatroomId: number) => `${room(chatroomId)}counts`,
+  /** A user's sockets in a room's broadcast across instances (joinRoom/leaveRoom timeline). */
+  roomAttendance: (chatroomId: number, userId: number) => `${room(chatroomId)}in:${userId}`,
+  /**
+   * Rooms that may have messages in their pending buffer, scored by when a sender last said
+   * so (ms): what the re-enqueue sweeper visits (PendingMessageStore.markPending).
+   */
+  pendingRooms: () => `${chat()}pending-room-marks`,
+  /** Where a queued message is: id → "chatroomId:seq" (edits and retractions act by id). */
+  pendingIndex: () => `${chat()}pending-ids`,
   /** A member's cached unread counts per room, with their member tokens (UnreadCache). */
   unreadCounts: (userId: number) => `${chat()}unread:${userId}`,
   /** A user's sockets across instances, with the grace of a count that fell to 0 (presence). */
   presence: (userId: number) => `${chat()}online:${userId}`,
-  /** A user's sockets in a room's broadcast across instances (joinRoom/leaveRoom timeline). */
-  roomAttendance: (chatroomId: number, userId: number) => `${chat()}room:${chatroomId}:in:${userId}`,
 } as const;
+
+/** Key names of the layout before room hash tags (LegacyKeyMigration renames them). */
+export const LegacyRedisKeys = {
+  roomKeyPattern: () => `${chat()}room:*`,
+  /** `chat:<ns>:room:<id>:<rest>` → the room id and the rest, or null. */
+  parse: (key: string): { chatroomId: number; rest: string } | null => {
+    const m = new RegExp(`^${chat()}room:(\\d+):(.+)$`).exec(key);
+    return m ? { chatroomId: Number(m[1]), rest: m[2] } : null;
+  },
+  mutationPattern: () => `${chat()}mutation:*`,
+  /** A set of room ids (the new key is a sorted set under another name). */
+  pendingRooms: () => `${chat()}pending-rooms`,
+};

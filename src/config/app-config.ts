@@ -10,6 +10,9 @@ export class AppConfig {
   readonly port: number;
   readonly databaseUrl: string;
   readonly redisUrl: string;
+  /** Seed nodes of a Redis Cluster; empty: the single Redis at redisUrl. */
+  readonly redisClusterNodes: { host: string; port: number }[];
+  readonly redisClusterPassword: string | undefined;
   readonly jwtSecret: string;
   /** Seconds as a number, or a duration string ("15m", "12h"): jsonwebtoken reads a bare numeric string as ms. */
   readonly jwtExpiresIn: string | number;
@@ -44,6 +47,15 @@ export class AppConfig {
     this.port = env.PORT;
     this.databaseUrl = env.DATABASE_URL;
     this.redisUrl = env.REDIS_URL;
+    this.redisClusterNodes = (env.REDIS_CLUSTER_NODES ?? '')
+      .split(',')
+      .map((n) => n.trim())
+      .filter(Boolean)
+      .map((n) => {
+        const at = n.lastIndexOf(':');
+        return { host: n.slice(0, at), port: Number(n.slice(at + 1)) };
+      });
+    this.redisClusterPassword = env.REDIS_CLUSTER_PASSWORD || undefined;
     this.jwtSecret = env.JWT_SECRET ?? DEV_JWT_SECRET;
     this.jwtExpiresIn = /^\d+$/.test(env.JWT_EXPIRES_IN) ? Number(env.JWT_EXPIRES_IN) : env.JWT_EXPIRES_IN;
     const origins = (env.CORS_ORIGINS ?? '*')

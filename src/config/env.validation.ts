@@ -22,6 +22,21 @@ export class EnvironmentVariables {
   @Matches(/^rediss?:\/\/.+/, { message: 'must be a redis:// URL' })
   REDIS_URL = 'redis://127.0.0.1:6379';
 
+  /**
+   * Comma-separated `host:port` seed nodes of a Redis Cluster. Set, it wins over REDIS_URL:
+   * keys, queue and socket.io adapter all run on the cluster.
+   */
+  @IsOptional()
+  @Matches(/^\s*[^\s,:]+:\d{1,5}\s*(,\s*[^\s,:]+:\d{1,5}\s*)*$/, {
+    message: 'must be host:port pairs separated by commas',
+  })
+  REDIS_CLUSTER_NODES?: string;
+
+  /** The password of the Redis Cluster's nodes (REDIS_URL carries its own). */
+  @IsOptional()
+  @IsString()
+  REDIS_CLUSTER_PASSWORD?: string;
+
   @IsOptional()
   @IsString()
   @MinLength(32, { message: 'must be at least 32 characters' })

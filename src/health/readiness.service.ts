@@ -91,15 +91,22 @@ export class ReadinessService implements OnModuleInit {
    * CLIENT LIST for the whole server, so a worker of another deployment sharing the server
    * under another database number (dev, tests, bench) would count; the `db=` field keeps
    * ours apart. BullMQ names its worker connections `<prefix>:<base64 queue name>[:w:<name>]`.
+   * On a cluster a worker blocks on the master that holds the queue's slot; every master's
+   * list is read, so the count does not depend on knowing which.
    */
   private async workerCount(): Promise<number> {
     const name = `${this.queue.opts.prefix ?? 'bull'}:${Buffer.from(this.queue.name).toString('base64')}`;
-    const db = new URL(this.config.redisUrl).pathname.slice(1) || '0';
-    const list = (await this.redis.client.client('LIST')) as string;
-    return list.split(/\r?\n/).filter((line) => {
-      const f = Object.fromEntries(line.split(' ').map((kv) => kv.split('=', 2))) as Record<string, string | undefined>;
-      return f.db === db && (f.name === name || f.name?.startsWith(`${name}:w:`));
-    }).length;
+    const db = String(this.redis.db);
+    const lists = await Promise.all(this.redis.masters().map((node) => node.client('LIST') as Promise<string>));
+    return lists
+      .flatMap((list) => list.split(/\r?\n/))
+      .filter((line) => {
+        const f = Object.fromEntries(line.split(' ').map((kv) => kv.split('=', 2))) as Record<
+          string,
+          string | undefined
+        >;
+        return f.db === db && (f.name === name || f.name?.startsWith(`${name}:w:`));
+      }).length;
   }
 
   /** Jobs not yet done, and how long ago the oldest of them was queued. */

@@ -39,6 +39,10 @@ const keyParts = (key: (id: number) => string) => key(-1).split('-1');
 const roomKeys = () => [RedisKeys.roomSeq, RedisKeys.roomCountsToken, RedisKeys.roomPending].flatMap(keyParts);
 
 /**
+ * On a single Redis, one script does the whole snapshot. It reads room keys it builds
+ * itself, which a Redis Cluster refuses (they live in other slots): there `snapshotOnCluster`
+ * reads the same keys with plain commands and compares in the server.
+ *
  * KEYS[1] the member's cache hash; ARGV[1] "room:readSeq:storedLastSeq,...", ARGV[2] the
  * maximum age, ARGV[3..8] the key name parts above. Replies "now,room,room,..." with, per
  * room in order, "lastSeq:roomToken:memberToken:count:pending", where count is -1 unless
@@ -94,12 +98,13 @@ export class UnreadCache {
   private readonly logger = new Logger(UnreadCache.name);
 
   constructor(private readonly redis: RedisService) {
-    this.redis.client.defineCommand('unreadSnapshot', { numberOfKeys: 1, lua: SNAPSHOT_SCRIPT });
+    if (!redis.isCluster) this.redis.client.defineCommand('unreadSnapshot', { numberOfKeys: 1, lua: SNAPSHOT_SCRIPT });
   }
 
   /** Every given room's count inputs as of now, and its cached count where still current. */
   async snapshot(userId: number, rooms: MemberPosition[]): Promise<RoomSnapshot[]> {
     if (!rooms.length) return [];
+    if (this.redis.isCluster) return this.snapshotOnCluster(userId, rooms);
     const packed = rooms.map((r) => `${r.chatroomId}:${r.readSeq}:${r.storedLastSeq}`).join(',');
     const client = this.redis.client as unknown as {
       unreadSnapshot(key: string, ...args: (string | number)[]): Promise<string>;
@@ -120,6 +125,39 @@ export class UnreadCache {
         memberToken,
         hasPending: pending === '1',
         unreadCount: n >= 0 ? n : null,
+        at,
+      };
+    });
+  }
+
+  /** What SNAPSHOT_SCRIPT computes, from plain commands (one round trip per node). */
+  private async snapshotOnCluster(userId: number, rooms: MemberPosition[]): Promise<RoomSnapshot[]> {
+    const [[now], cached, live] = await Promise.all([
+      this.redis.client.time(),
+      this.redis.client.hgetall(RedisKeys.unreadCounts(userId)),
+      this.redis.each(rooms, (c, r) =>
+        Promise.all([
+          c.get(RedisKeys.roomSeq(r.chatroomId)),
+          c.get(RedisKeys.roomCountsToken(r.chatroomId)),
+          c.exists(RedisKeys.roomPending(r.chatroomId)),
+        ]),
+      ),
+    ]);
+    const at = Number(now);
+    return rooms.map((r, i) => {
+      const [seq, roomToken, pending] = live[i];
+      const lastSeq = Math.max(Number(seq ?? 0), r.storedLastSeq);
+      const memberToken = cached[memberTokenField(r.chatroomId)] ?? '';
+      const inputs = `${lastSeq}:${r.readSeq}:${roomToken ?? ''}:${memberToken}:`;
+      const entry = cached[String(r.chatroomId)];
+      const [n, computedAt] = entry?.startsWith(inputs) ? entry.slice(inputs.length).split(':') : [];
+      const current = n !== undefined && /^\d+$/.test(n) && at - Number(computedAt) < MAX_AGE_S;
+      return {
+        lastSeq,
+        roomToken: roomToken ?? '',
+        memberToken,
+        hasPending: pending === 1,
+        unreadCount: current ? Number(n) : null,
         at,
       };
     });

@@ -1,6 +1,8 @@
 import { FactoryProvider, Logger } from '@nestjs/common';
 import { useKeyNamespace } from '../common/constants';
 import { PrismaService } from '../prisma/prisma.service';
+import { migrateLegacyKeys } from './legacy-keys';
+import { RedisService } from './redis.service';
 
 /**
  * The identity of the PostgreSQL database this process serves: the random id its migration
@@ -27,11 +29,14 @@ export class DatabaseIdentity {
 
 export const databaseIdentityProvider: FactoryProvider<DatabaseIdentity> = {
   provide: DatabaseIdentity,
-  inject: [PrismaService],
-  useFactory: async (prisma: PrismaService) => {
+  inject: [PrismaService, RedisService],
+  useFactory: async (prisma: PrismaService, redis: RedisService) => {
     const identity = await DatabaseIdentity.read(prisma);
     useKeyNamespace(identity.tag);
-    new Logger('DatabaseIdentity').debug(`database ${identity.id}: Redis namespace ${identity.tag}`);
+    const logger = new Logger('DatabaseIdentity');
+    logger.debug(`database ${identity.id}: Redis namespace ${identity.tag}`);
+    // Redis away at boot: nothing to move now, the server still comes up (/health says 503).
+    await migrateLegacyKeys(redis, logger).catch((e: Error) => logger.warn(`legacy Redis keys: ${e.message}`));
     return identity;
   },
 };

@@ -1,20 +1,40 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import Redis, { RedisOptions } from 'ioredis';
+import calculateSlot from 'cluster-key-slot';
+import Redis, { Cluster, ClusterOptions, RedisOptions } from 'ioredis';
 import { AppConfig } from '../config/app-config';
+
+/** A single Redis or a Redis Cluster: both speak the same commands (ioredis). */
+export type RedisClient = Redis | Cluster;
+
+/** Options of one connection, whichever the topology. */
+export type ConnectionOptions = Pick<
+  RedisOptions,
+  'connectionName' | 'enableOfflineQueue' | 'maxRetriesPerRequest' | 'lazyConnect'
+> & {
+  /** Cluster only: SSUBSCRIBE through per-shard subscribers (the sharded socket.io adapter). */
+  shardedSubscribers?: boolean;
+};
 
 /**
  * The process's command connection to Redis (seq counters, pending buffers, dedupe keys,
- * presence). Pub/sub and BullMQ's blocking reads need connections of their own: `duplicate()`.
+ * presence), a single server (REDIS_URL) or a cluster (REDIS_CLUSTER_NODES). Pub/sub and
+ * BullMQ's blocking reads need connections of their own: `duplicate()`.
+ *
+ * Both topologies run the same code: every Lua script and MULTI touches the keys of one
+ * hash tag (see RedisKeys), and commands over many keys go through `mget`/`each`, which
+ * split them by slot on a cluster. Commands sent in one tick travel together (pipelined on
+ * the connection; auto-pipelined per node on a cluster), so `each` costs one round trip.
  */
 @Injectable()
 export class RedisService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(RedisService.name);
   private readonly lastErrorLog = new Map<string, number>();
-  readonly client: Redis;
+  readonly client: RedisClient;
+  readonly isCluster: boolean;
 
-  constructor(config: AppConfig) {
-    this.client = new Redis(config.redisUrl, RedisService.options());
-    this.client.on('error', (err: Error) => this.warn('main', err));
+  constructor(private readonly config: AppConfig) {
+    this.isCluster = config.redisClusterNodes.length > 0;
+    this.client = this.connect({ connectionName: 'main' });
   }
 
   /** Reconnect errors repeat every retry; one line per connection every 10 s is enough. */
@@ -44,6 +64,11 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
    * boot (main.ts checks reachability first; /health reports it).
    */
   async onModuleInit(): Promise<void> {
+    await this.ready();
+  }
+
+  /** Resolves once connected, or after 3 s (see onModuleInit). */
+  async ready(): Promise<void> {
     if (this.client.status === 'ready') return;
     await new Promise<void>((resolve) => {
       const done = () => {
@@ -56,16 +81,85 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
     });
   }
 
-  duplicate(extra: RedisOptions = {}): Redis {
-    const copy = this.client.duplicate(extra);
-    copy.on('error', (err: Error) => this.warn(extra.connectionName ?? 'duplicate', err));
-    return copy;
+  /** A new connection of the same topology (pub/sub, BullMQ), with its own options. */
+  duplicate(extra: ConnectionOptions = {}): RedisClient {
+    return this.connect(extra);
+  }
+
+  private connect(extra: ConnectionOptions): RedisClient {
+    const { shardedSubscribers, ...own } = extra;
+    const options = { ...RedisService.options(), ...own };
+    const client = this.isCluster
+      ? new Cluster(this.config.redisClusterNodes, clusterOptions(options, this.config, shardedSubscribers))
+      : new Redis(this.config.redisUrl, options);
+    client.on('error', (err: Error) => this.warn(extra.connectionName ?? 'duplicate', err));
+    return client;
+  }
+
+  /** The Redis database number keys live in (a cluster has only 0). */
+  get db(): number {
+    return this.isCluster ? 0 : Number(new URL(this.config.redisUrl).pathname.slice(1) || '0');
+  }
+
+  /** GET of many keys: one MGET, or on a cluster one per slot (MGET cannot cross slots). */
+  async mget(keys: string[]): Promise<(string | null)[]> {
+    if (!keys.length) return [];
+    if (!this.isCluster) return this.client.mget(keys);
+    const bySlot = new Map<number, number[]>();
+    keys.forEach((key, i) => {
+      const slot = calculateSlot(key);
+      const at = bySlot.get(slot);
+      if (at) at.push(i);
+      else bySlot.set(slot, [i]);
+    });
+    const out = new Array<string | null>(keys.length).fill(null);
+    await Promise.all(
+      [...bySlot.values()].map(async (indexes) => {
+        const values = await this.client.mget(indexes.map((i) => keys[i]));
+        indexes.forEach((at, j) => (out[at] = values[j]));
+      }),
+    );
+    return out;
+  }
+
+  /** DEL of many keys: one command, or on a cluster one per key (DEL cannot cross slots). */
+  async del(keys: string[]): Promise<void> {
+    if (!keys.length) return;
+    if (this.isCluster) await Promise.all(keys.map((k) => this.client.del(k)));
+    else await this.client.del(...keys);
+  }
+
+  /**
+   * One command per item, all sent in the same tick: what a pipeline is on a single Redis,
+   * without its same-node rule on a cluster. Results in item order; the first error rejects.
+   */
+  each<I, R>(items: readonly I[], command: (client: RedisClient, item: I) => Promise<R>): Promise<R[]> {
+    return Promise.all(items.map((item) => command(this.client, item)));
+  }
+
+  /** Every master's connection (one on a single Redis): for commands about a node, not a key. */
+  masters(): Redis[] {
+    return this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
   }
 
   /** After the send path drained and the worker stopped (beforeApplicationShutdown). */
   async onApplicationShutdown(): Promise<void> {
     await closeRedis(this.client);
   }
+}
+
+/** The cluster's options from a single connection's: per-node options go to redisOptions. */
+export function clusterOptions(options: RedisOptions, config: AppConfig, shardedSubscribers?: boolean): ClusterOptions {
+  const { enableOfflineQueue, retryStrategy, ...perNode } = options;
+  return {
+    enableOfflineQueue,
+    // What lets `each` send one write per node instead of one per command.
+    enableAutoPipelining: true,
+    clusterRetryStrategy: retryStrategy ?? reconnectDelay,
+    shardedSubscribers,
+    slotsRefreshTimeout: 2000,
+    redisOptions: { ...perNode, password: config.redisClusterPassword },
+  };
 }
 
 /**
@@ -78,7 +172,7 @@ export function reconnectDelay(times: number): number {
 }
 
 /** QUIT when connected (flushes pending replies); otherwise just drop the socket, as QUIT would wait for a connection. */
-export async function closeRedis(client: Redis): Promise<void> {
+export async function closeRedis(client: RedisClient): Promise<void> {
   if (client.status !== 'ready') {
     client.disconnect();
     return;
