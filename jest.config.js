@@ -17,6 +17,19 @@ const shared = {
   },
 };
 
+/** Send, dedupe, sync, edits of queued messages, presence, two instances, the worker process. */
+const CLUSTER_SUITES = [
+  'chat-gateway',
+  'send-order',
+  'messages',
+  'presence',
+  'multi-instance',
+  'worker-process',
+  'sweeper',
+  'client-sdk',
+  'redis-cluster',
+];
+
 module.exports = {
   projects: [
     {
@@ -30,6 +43,16 @@ module.exports = {
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
       globalSetup: '<rootDir>/test/setup/global-setup.ts',
       setupFiles: ['<rootDir>/test/setup/env.ts'],
+    },
+    {
+      // The real-time path on a Redis Cluster (REDIS_CLUSTER_NODES): a local 3-master cluster
+      // started from redis-server for these suites, then stopped.
+      ...shared,
+      displayName: 'e2e-cluster',
+      testMatch: CLUSTER_SUITES.map((name) => `<rootDir>/test/${name}.e2e-spec.ts`),
+      globalSetup: '<rootDir>/test/setup/cluster-global-setup.ts',
+      globalTeardown: '<rootDir>/test/setup/cluster-global-teardown.ts',
+      setupFiles: ['<rootDir>/test/setup/on-cluster.ts', '<rootDir>/test/setup/env.ts'],
     },
   ],
 };

@@ -46,7 +46,7 @@ export class AppModule implements NestModule {
         inject: [DatabaseIdentity, RedisService],
         useFactory: (_identity: DatabaseIdentity, redis: RedisService) => ({
           connection: redis.isCluster
-            ? redis.duplicate({ connectionName: 'bullmq', maxRetriesPerRequest: null, enableOfflineQueue: true })
+            ? redis.queueClient()
             : { url: config.redisUrl, maxRetriesPerRequest: null, retryStrategy: reconnectDelay },
           prefix: queuePrefix(),
         }),

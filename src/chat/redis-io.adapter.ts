@@ -1,4 +1,4 @@
-import type { INestApplicationContext } from '@nestjs/common';
+import { type INestApplicationContext, Logger } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createShardedAdapter } from '@socket.io/redis-adapter';
 import type Redis from 'ioredis';
@@ -23,6 +23,7 @@ export class RedisIoAdapter extends IoAdapter {
   private readonly config: AppConfig;
   private readonly redis: RedisService;
   private readonly connections: RedisClient[] = [];
+  private readonly subscriptionLog = new Logger(RedisIoAdapter.name);
 
   constructor(app: INestApplicationContext) {
     super(app);
@@ -46,7 +47,10 @@ export class RedisIoAdapter extends IoAdapter {
     this.connections.push(pub, sub);
     server.adapter(
       this.redis.isCluster
-        ? createShardedAdapter(pub, sub, { channelPrefix: adapterKey(0), subscriptionMode: 'dynamic' })
+        ? createShardedAdapter(pub, observeSubscriptions(sub, this.subscriptionLog), {
+            channelPrefix: adapterKey(0),
+            subscriptionMode: 'dynamic',
+          })
         : createInstanceAwareAdapter(pub as Redis, sub as Redis),
     );
     return server;
@@ -56,4 +60,24 @@ export class RedisIoAdapter extends IoAdapter {
     await super.dispose();
     await Promise.all(this.connections.map((c) => closeRedis(c)));
   }
+}
+
+/**
+ * The sharded adapter subscribes and unsubscribes as rooms come and go and drops the
+ * promises: a failure (a shard away, the client closing at shutdown) would be an unhandled
+ * rejection, which ends a Node process. Observed here: logged, and the subscription is
+ * restored by ioredis when the shard is back.
+ */
+function observeSubscriptions(sub: RedisClient, logger: Logger): RedisClient {
+  for (const name of ['ssubscribe', 'sunsubscribe'] as const) {
+    const command = sub[name].bind(sub) as (...channels: string[]) => Promise<unknown>;
+    Object.assign(sub, {
+      [name]: (...channels: string[]) => {
+        const reply = command(...channels);
+        reply.catch((e: Error) => logger.warn(`${name} ${channels.join(' ')}: ${e.message}`));
+        return reply;
+      },
+    });
+  }
+  return sub;
 }

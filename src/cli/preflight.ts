@@ -20,7 +20,14 @@ export async function checkDependencies(
   config: AppConfig,
   opts: { allowMissingDb?: boolean } = {},
 ): Promise<{ dbExists: boolean }> {
-  const [pg, redis] = await Promise.allSettled([checkPostgres(config.databaseUrl), checkRedis(config.redisUrl)]);
+  const cluster = config.redisClusterNodes;
+  const redisAt = cluster.length
+    ? `${cluster.map((n) => `${n.host}:${n.port}`).join(', ')} (REDIS_CLUSTER_NODES)`
+    : `${where(config.redisUrl)} (REDIS_URL)`;
+  const [pg, redis] = await Promise.allSettled([
+    checkPostgres(config.databaseUrl),
+    cluster.length ? checkCluster(cluster, config.redisClusterPassword) : checkRedis(config.redisUrl),
+  ]);
   const problems: string[] = [];
   let dbExists = true;
   if (pg.status === 'rejected') {
@@ -36,9 +43,7 @@ export async function checkDependencies(
       );
   }
   if (redis.status === 'rejected') {
-    problems.push(
-      `Redis is not reachable at ${where(config.redisUrl)} (REDIS_URL): ${(redis.reason as Error).message}`,
-    );
+    problems.push(`Redis is not reachable at ${redisAt}: ${(redis.reason as Error).message}`);
   }
   if (problems.length) throw new Error(`${problems.join('; ')}. ${HINT}`);
   return { dbExists };
@@ -55,18 +60,30 @@ async function checkPostgres(url: string): Promise<void> {
   }
 }
 
-async function checkRedis(url: string): Promise<void> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: 3000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
+/** One seed node that answers and says the cluster is whole is enough to start. */
+async function checkCluster(nodes: { host: string; port: number }[], password?: string): Promise<void> {
+  const states = await Promise.allSettled(
+    nodes.map(async ({ host, port }) => {
+      const info = await ping(new Redis({ host, port, password, ...ONCE }), (r) => r.cluster('INFO'));
+      if (!/cluster_state:ok/.test(String(info))) throw new Error(`${host}:${port} says the cluster is not ok`);
+    }),
+  );
+  if (states.some((s) => s.status === 'fulfilled')) return;
+  throw (states[0] as PromiseRejectedResult).reason;
+}
+
+const ONCE = { lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 0, retryStrategy: () => null };
+
+async function ping<T>(redis: Redis, command: (r: Redis) => Promise<T>): Promise<T> {
   redis.on('error', () => undefined);
   try {
     await redis.connect();
-    await redis.ping();
+    return await command(redis);
   } finally {
     redis.disconnect();
   }
+}
+
+async function checkRedis(url: string): Promise<void> {
+  await ping(new Redis(url, ONCE), (r) => r.ping());
 }

@@ -213,11 +213,10 @@ export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables 
   return env;
 }
 
+/** Variables without a default (so not among the instance's keys). */
+const OPTIONAL = ['JWT_SECRET', 'CORS_ORIGINS', 'REDIS_CLUSTER_NODES', 'REDIS_CLUSTER_PASSWORD'];
+
 function stripEmpty(raw: Record<string, unknown>): Record<string, unknown> {
-  const known = Object.keys(new EnvironmentVariables());
-  return Object.fromEntries(
-    Object.entries(raw).filter(
-      ([k, v]) => (known.includes(k) || k === 'JWT_SECRET' || k === 'CORS_ORIGINS') && v !== '',
-    ),
-  );
+  const known = [...Object.keys(new EnvironmentVariables()), ...OPTIONAL];
+  return Object.fromEntries(Object.entries(raw).filter(([k, v]) => known.includes(k) && v !== ''));
 }

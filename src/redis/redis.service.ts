@@ -31,6 +31,7 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
   private readonly lastErrorLog = new Map<string, number>();
   readonly client: RedisClient;
   readonly isCluster: boolean;
+  private queueConnection: RedisClient | undefined;
 
   constructor(private readonly config: AppConfig) {
     this.isCluster = config.redisClusterNodes.length > 0;
@@ -79,6 +80,19 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
       const timer = setTimeout(done, 3000);
       this.client.once('ready', done);
     });
+  }
+
+  /**
+   * BullMQ's connection on a cluster (it takes a client there, not options; a single Redis
+   * gets options and BullMQ owns its connections). BullMQ never closes a client it was
+   * given, so it is closed here, after the queues.
+   */
+  queueClient(): RedisClient {
+    return (this.queueConnection ??= this.connect({
+      connectionName: 'bullmq',
+      maxRetriesPerRequest: null,
+      enableOfflineQueue: true,
+    }));
   }
 
   /** A new connection of the same topology (pub/sub, BullMQ), with its own options. */
@@ -144,7 +158,7 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
 
   /** After the send path drained and the worker stopped (beforeApplicationShutdown). */
   async onApplicationShutdown(): Promise<void> {
-    await closeRedis(this.client);
+    await Promise.all([closeRedis(this.client), this.queueConnection && closeRedis(this.queueConnection)]);
   }
 }
 

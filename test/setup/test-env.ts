@@ -18,12 +18,20 @@ export function assertTestTargets(): void {
   }
 }
 
+/**
+ * Seed nodes of the local Redis Cluster the `e2e-cluster` project started (test/setup/env.ts
+ * sets it for that project's suites only); unset: the single test Redis.
+ */
+export const testRedisClusterNodes = (): string | undefined => process.env.TEST_REDIS_CLUSTER_NODES || undefined;
+
 /** The environment an e2e app or spawned server runs with. */
 export function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
+  const cluster = testRedisClusterNodes();
   return {
     NODE_ENV: 'test',
     DATABASE_URL: TEST_DATABASE_URL,
     REDIS_URL: TEST_REDIS_URL,
+    ...(cluster ? { REDIS_CLUSTER_NODES: cluster } : {}),
     JWT_SECRET: TEST_JWT_SECRET,
     LOG_LEVEL: 'error',
     // Offline and leave announcements after 300 ms instead of 30 s, so tests see them.

@@ -6,8 +6,9 @@ import { Client } from 'pg';
 import request from 'supertest';
 import { createApp } from '../../src/app.factory';
 import { AppConfig } from '../../src/config/app-config';
-import { TEST_DATABASE_URL, TEST_REDIS_URL, testEnv } from '../setup/test-env';
+import { TEST_DATABASE_URL, TEST_REDIS_URL, testEnv, testRedisClusterNodes } from '../setup/test-env';
 import { ConformanceChecker, ResponseCollector } from './openapi';
+import { flushCluster } from './redis-cluster';
 
 export interface TestApp {
   app: INestApplication;
@@ -78,6 +79,8 @@ export async function resetState(): Promise<void> {
   await sql(
     'TRUNCATE users, chatrooms, chatroom_members, messages, message_reads, message_hidden, admin_audit, dead_letters RESTART IDENTITY CASCADE',
   );
+  const cluster = testRedisClusterNodes();
+  if (cluster) return flushCluster(cluster);
   const redis = new Redis(TEST_REDIS_URL);
   try {
     await redis.flushdb();
