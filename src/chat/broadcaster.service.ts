@@ -45,8 +45,13 @@ export class Broadcaster implements BeforeApplicationShutdown {
     this.server?.on(PEER_EVICT_MEMBERSHIP, handler);
   }
 
-  /** Tells the other instances that a room had new messages (they run `onPeerActivity`). */
+  /**
+   * Tells the other instances that a room had new messages (they run `onPeerActivity`).
+   * Alone on Redis (InstanceAwareRedisAdapter), there is nobody to tell: that was a PUBLISH
+   * per active room every inbox window, read back and dropped by this instance.
+   */
   roomActivity(chatroomId: number): void {
+    if ((this.server?.sockets.adapter as { isAlone?: boolean } | undefined)?.isAlone) return;
     this.server?.serverSideEmit(PEER_ROOM_ACTIVITY, chatroomId);
   }
 

@@ -16,8 +16,9 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { IsId, IsSeq } from '../../common/input-rules';
+import { IsId, IsSeq, MAX_INT4 } from '../../common/input-rules';
 import { SocketPayload } from '../../common/payload-validation.pipe';
+import { unstorableReason } from '../../common/raw-input';
 /** A hard ceiling before the configurable MESSAGE_MAX_LENGTH check, so huge strings are refused cheaply. */
 const CONTENT_HARD_MAX = 100_000;
 
@@ -46,12 +47,15 @@ export class MessageContentDto {
   content: string;
 }
 
-@SocketPayload()
+const CLIENT_MSG_ID = /^[\w.:-]{1,64}$/;
+
+// The fast path of the busiest event (see FastAccept); a function declaration, so hoisted.
+@SocketPayload({ fastAccept: (value) => acceptSendMessage(value) })
 export class SendMessageDto extends RoomRefDto {
   /** The client's own id for this message: a resend with it returns the first ack. */
   @IsOptional()
   @IsString()
-  @Matches(/^[\w.:-]{1,64}$/, { message: 'clientMsgId must be 1-64 of letters, digits, _ . : -' })
+  @Matches(CLIENT_MSG_ID, { message: 'clientMsgId must be 1-64 of letters, digits, _ . : -' })
   clientMsgId?: string;
 
   // ValidateNested alone skips a missing or non-object value (class-validator README).
@@ -104,3 +108,51 @@ export class MarkReadDto extends RoomRefDto {
   @IsSeq()
   seq: number;
 }
+
+/**
+ * sendMessage's payload when it is plainly valid, as the full path would return it (a
+ * SendMessageDto holding a MessageContentDto), else undefined: the full path then decides
+ * and writes the errors. Hand-written because sendMessage is the one event sent at the full
+ * message rate (see SocketPayloadPipe). It restates the decorators above and the raw checks
+ * (raw-input.ts), and must accept nothing they refuse: send-message-fast-accept.spec.ts
+ * compares both on the fuzz suite's cases. Change both together.
+ */
+export function acceptSendMessage(v: unknown): SendMessageDto | undefined {
+  // Plain objects with only known keys: no unknown, prototype or unstorable keys; depth 2.
+  if (!isPlainRecord(v)) return undefined;
+  for (const key in v) if (!SEND_MESSAGE_KEYS.has(key)) return undefined;
+  const m = v.message;
+  if (!isPlainRecord(m)) return undefined;
+  for (const key in m) if (key !== 'type' && key !== 'content') return undefined;
+  const { chatroomId, clientMsgId, sendUserId } = v;
+  const { type, content } = m;
+  if (!isId(chatroomId) || (sendUserId != null && !isId(sendUserId))) return undefined;
+  if (clientMsgId != null && (typeof clientMsgId !== 'string' || !CLIENT_MSG_ID.test(clientMsgId))) return undefined;
+  if (type !== 'text' && type !== 'image' && type !== 'file') return undefined;
+  if (typeof content !== 'string' || !hasLength(content) || unstorableReason(content)) return undefined;
+  const message = new MessageContentDto();
+  message.type = type;
+  message.content = content;
+  const dto = new SendMessageDto();
+  // Only the keys sent, as class-transformer copies them (an optional one may be null).
+  for (const key in v) (dto as unknown as Record<string, unknown>)[key] = v[key];
+  dto.message = message;
+  return dto;
+}
+
+const SEND_MESSAGE_KEYS = new Set(['chatroomId', 'clientMsgId', 'message', 'sendUserId']);
+
+/** Parsed JSON objects only: a Buffer (socket.io binary), array or class instance takes the full path. */
+function isPlainRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+}
+
+const isId = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 1 && x <= MAX_INT4;
+
+/**
+ * @Length(1, CONTENT_HARD_MAX) as validator.js counts: a surrogate pair is one character, a
+ * character with a variation selector (U+FE0E/U+FE0F) too. That count is at most .length,
+ * and at least 1 for any non-empty string (each rule takes one off per two units, and they
+ * cannot both tile the same string); longer strings are left to the full path.
+ */
+const hasLength = (s: string): boolean => s.length >= 1 && s.length <= CONTENT_HARD_MAX;
