@@ -330,7 +330,7 @@ function layout(userIds: number[], roomIds: number[], opts: BenchOptions): Fleet
 async function startTarget(target: Target, opts: BenchOptions, repoRoot: string, logFile: string): Promise<Running> {
   const rooms = (opts.sockets / opts.roomSize) * opts.roomsPerSocket;
   const nodeArgs = opts.heapSnapshots
-    ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${path.dirname(path.resolve(logFile))}`]
+    ? ['--heapsnapshot-signal=SIGWINCH', `--diagnostic-dir=${path.dirname(path.resolve(logFile))}`]
     : [];
   if (target !== 'server') {
     const redis = target === 'baseline-redis' ? opts.redisUrl : undefined;
@@ -392,14 +392,14 @@ async function startTarget(target: Target, opts: BenchOptions, repoRoot: string,
 // ---------------------------------------------------------------- heap snapshots
 
 /**
- * Asks the target for a heap snapshot (it runs with --heapsnapshot-signal=SIGUSR2) and waits
+ * Asks the target for a heap snapshot (it runs with --heapsnapshot-signal=SIGWINCH) and waits
  * until the file is complete (its size stops changing). The snapshot starts with a full GC,
  * so it holds what is live, not what RSS still holds.
  */
 async function heapSnapshot(pid: number, dir: string): Promise<string> {
   const mine = () => new Set(readdirSync(dir).filter((f) => f.endsWith('.heapsnapshot') && f.includes(`.${pid}.`)));
   const before = mine();
-  process.kill(pid, 'SIGUSR2');
+  process.kill(pid, 'SIGWINCH');
   const deadline = Date.now() + 120_000;
   let file: string | undefined;
   let size = -1;
