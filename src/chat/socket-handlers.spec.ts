@@ -1,13 +1,11 @@
 import { EventEmitter } from 'node:events';
-import { from, mergeAll, of, throwError } from 'rxjs';
+import { from, isObservable, mergeAll, type Observable, of, throwError } from 'rxjs';
 import type { Socket } from 'socket.io';
 import { bindSocketHandlers } from './socket-handlers';
 
 /** Nest's own transform (WebSocketsController.subscribeMessages): a promise of a value or an observable. */
-const transform = (result: unknown) =>
-  from(Promise.resolve(result).then((r) => (r && typeof r === 'object' && 'subscribe' in r ? r : of(r)))).pipe(
-    mergeAll(),
-  );
+const transform = (result: unknown): Observable<unknown> =>
+  from(Promise.resolve(result).then((r): Observable<unknown> => (isObservable(r) ? r : of(r)))).pipe(mergeAll());
 
 describe('bindSocketHandlers', () => {
   const setup = (callback: (data: unknown, ack?: unknown) => unknown, isAckHandledManually = false) => {
