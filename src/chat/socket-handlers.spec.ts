@@ -18,7 +18,7 @@ describe('bindSocketHandlers', () => {
     bindSocketHandlers(
       Object.assign(socket, { emit: send }) as unknown as Socket,
       [{ message: 'ping', callback: callback as never, isAckHandledManually }],
-      transform as never,
+      transform,
       logger,
     );
     return { fire: (...args: unknown[]) => emit('ping', ...args), socket, logger };
@@ -26,7 +26,7 @@ describe('bindSocketHandlers', () => {
   const flush = () => new Promise((r) => setImmediate(r));
 
   it('calls the handler with the payload and acks with its result', async () => {
-    const handler = jest.fn(async (data: unknown) => ({ ok: true, data }));
+    const handler = jest.fn((data: unknown) => Promise.resolve({ ok: true, data }));
     const { fire } = setup(handler);
     const ack = jest.fn();
     fire({ chatroomId: 1 }, ack);
@@ -36,7 +36,7 @@ describe('bindSocketHandlers', () => {
   });
 
   it('takes a payload without an ack, and an ack without a payload', async () => {
-    const handler = jest.fn(async () => 'done');
+    const handler = jest.fn(() => Promise.resolve('done'));
     const { fire } = setup(handler);
     fire({ a: 1 });
     const ack = jest.fn();
@@ -50,14 +50,14 @@ describe('bindSocketHandlers', () => {
   });
 
   it('emits {event, data} results, skips empty ones and manual acks', async () => {
-    const { fire, socket } = setup(async (d) => (d === 'emit' ? { event: 'pong', data: 2 } : undefined));
+    const { fire, socket } = setup((d) => Promise.resolve(d === 'emit' ? { event: 'pong', data: 2 } : undefined));
     const ack = jest.fn();
     fire('emit', ack);
     fire('nothing', ack);
     await flush();
     expect(socket.emitted).toEqual([['pong', 2]]);
     expect(ack).not.toHaveBeenCalled();
-    const manual = setup(async () => 'x', true);
+    const manual = setup(() => Promise.resolve('x'), true);
     manual.fire({}, ack);
     await flush();
     expect(ack).not.toHaveBeenCalled();
