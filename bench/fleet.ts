@@ -11,8 +11,9 @@
  *   rooms again and had its `sync` answered; it reports that time and every event the
  *   clients got meanwhile.
  */
-import { type ChildProcess, fork } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { type ChildProcess, execFile, fork } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { promisify } from 'node:util';
 import * as path from 'node:path';
 import { columns, GOAL_LIMITS, type Verdict } from './goals';
 import type { BenchOptions, Target } from './options';
@@ -46,6 +47,8 @@ export interface IdleReport {
   /** CPU seconds spent while connecting: the target's (main + threads), PostgreSQL's, Redis's. */
   cpuSeconds: { target: number | null; postgres: number | null; redis: number | null };
   events: EventCounts;
+  /** With --heap-snapshots: the two snapshots and what grew per socket, by constructor. */
+  heap?: { empty: string; connected: string; summary: string };
 }
 
 export interface ReconnectReport {
@@ -326,10 +329,13 @@ function layout(userIds: number[], roomIds: number[], opts: BenchOptions): Fleet
 
 async function startTarget(target: Target, opts: BenchOptions, repoRoot: string, logFile: string): Promise<Running> {
   const rooms = (opts.sockets / opts.roomSize) * opts.roomsPerSocket;
+  const nodeArgs = opts.heapSnapshots
+    ? ['--heapsnapshot-signal=SIGWINCH', `--diagnostic-dir=${path.dirname(path.resolve(logFile))}`]
+    : [];
   if (target !== 'server') {
     const redis = target === 'baseline-redis' ? opts.redisUrl : undefined;
     const ids = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
-    let started = await startBaseline(redis);
+    let started = await startBaseline(redis, 0, nodeArgs);
     const port = Number(new URL(started.url).port);
     return {
       started,
@@ -363,6 +369,7 @@ async function startTarget(target: Target, opts: BenchOptions, repoRoot: string,
     redisUrl: opts.redisUrl,
     jwtSecret: opts.jwtSecret,
     logFile,
+    nodeArgs,
   };
   let started = await startServer(repoRoot, env);
   console.log(`[server] dist/src/main.js healthy at ${started.url} (log: ${path.relative(repoRoot, logFile)})`);
@@ -382,6 +389,42 @@ async function startTarget(target: Target, opts: BenchOptions, repoRoot: string,
   };
 }
 
+// ---------------------------------------------------------------- heap snapshots
+
+/**
+ * Asks the target for a heap snapshot (it runs with --heapsnapshot-signal=SIGWINCH) and waits
+ * until the file is complete (its size stops changing). The snapshot starts with a full GC,
+ * so it holds what is live, not what RSS still holds.
+ */
+async function heapSnapshot(pid: number, dir: string): Promise<string> {
+  const mine = () => new Set(readdirSync(dir).filter((f) => f.endsWith('.heapsnapshot') && f.includes(`.${pid}.`)));
+  const before = mine();
+  process.kill(pid, 'SIGWINCH');
+  const deadline = Date.now() + 120_000;
+  let file: string | undefined;
+  let size = -1;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 1000));
+    file ??= [...mine()].find((f) => !before.has(f));
+    if (!file) continue;
+    const now = statSync(path.join(dir, file)).size;
+    if (now === size && now > 0) return path.join(dir, file);
+    size = now;
+  }
+  throw new Error(`no heap snapshot from ${pid} within 120 s`);
+}
+
+/** Compared in a process of its own: parsing a snapshot takes several times its size. */
+async function heapSummary(empty: string, connected: string, sockets: number): Promise<string> {
+  const script = path.join(__dirname, 'heap-summary.js');
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--max-old-space-size=6144', script, empty, connected, String(sockets)],
+    { maxBuffer: 1 << 20 },
+  );
+  return stdout.trimEnd();
+}
+
 // ---------------------------------------------------------------- scenarios
 
 async function idle(target: Target, opts: BenchOptions, repoRoot: string, logFile: string): Promise<IdleReport> {
@@ -389,9 +432,11 @@ async function idle(target: Target, opts: BenchOptions, repoRoot: string, logFil
   let fleet: Fleet | undefined;
   try {
     const pid = running.started.child.pid;
+    const dir = path.dirname(path.resolve(logFile));
     // The footprint once start-up work (JIT, pools, the first GCs) has settled.
     await new Promise((r) => setTimeout(r, BOOT_SETTLE_MS));
     const empty = rssKiB(pid);
+    const emptySnapshot = opts.heapSnapshots && pid ? await heapSnapshot(pid, dir) : null;
     let peak = empty ?? 0;
     const peakTimer = setInterval(() => (peak = Math.max(peak, rssKiB(pid) ?? 0)), 250);
     const sampler = new ResourceSampler(pid, []);
@@ -410,6 +455,13 @@ async function idle(target: Target, opts: BenchOptions, repoRoot: string, logFil
     await new Promise((r) => setTimeout(r, opts.settleMs));
     const connected = rssKiB(pid);
     peak = Math.max(peak, connected ?? 0);
+    let heap: IdleReport['heap'];
+    if (emptySnapshot && pid) {
+      const connectedSnapshot = await heapSnapshot(pid, dir);
+      const summary = await heapSummary(emptySnapshot, connectedSnapshot, opts.sockets);
+      console.log(`[${target}] ${summary.replace(/\n/g, `\n[${target}] `)}`);
+      heap = { empty: emptySnapshot, connected: connectedSnapshot, summary };
+    }
     return {
       target,
       sockets: opts.sockets,
@@ -425,6 +477,7 @@ async function idle(target: Target, opts: BenchOptions, repoRoot: string, logFil
         redis: target === 'baseline' ? null : cpu(use.cpuRedis),
       },
       events: started.events,
+      heap,
     };
   } finally {
     await fleet?.stop();

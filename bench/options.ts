@@ -36,6 +36,8 @@ export interface BenchOptions {
   settleMs: number;
   /** reconnect: the storm passes when every socket is back and synced within this. */
   reconnectLimitS: number;
+  /** idle: V8 heap snapshots of each target, empty and connected, compared per socket. */
+  heapSnapshots: boolean;
 }
 
 /** variable → [default, description]; the table is also the --help text. */
@@ -86,6 +88,10 @@ const VARIABLES: Record<string, [string, string]> = {
   BENCH_ROOMS_PER_SOCKET: ['', 'idle / reconnect: rooms each socket joins (default: idle 3, reconnect 1)'],
   BENCH_SETTLE_MS: ['3000', 'idle: wait after the last join before reading memory'],
   BENCH_RECONNECT_LIMIT_S: ['30', 'reconnect: every socket back in its rooms with sync done within this'],
+  BENCH_HEAP_SNAPSHOTS: [
+    '0',
+    'idle: 1 = heap snapshots of each target (empty, connected) in the results folder, and what grew per socket',
+  ],
 };
 
 export function usage(): string {
@@ -185,6 +191,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     ),
     settleMs: nonNegativeInt('BENCH_SETTLE_MS', get('BENCH_SETTLE_MS')),
     reconnectLimitS: positiveInt('BENCH_RECONNECT_LIMIT_S', get('BENCH_RECONNECT_LIMIT_S')),
+    heapSnapshots: ['1', 'true', 'yes'].includes(get('BENCH_HEAP_SNAPSHOTS')),
   };
   return opts.scenario === 'delivery' ? validate(opts) : validateFleet(opts);
 }

@@ -54,10 +54,10 @@ export interface Started {
 }
 
 /** The bare socket.io server; with `redisUrl`, behind the socket.io Redis adapter; `port` 0 = any free one. */
-export function startBaseline(redisUrl?: string, port = 0): Promise<Started> {
+export function startBaseline(redisUrl?: string, port = 0, nodeArgs: string[] = []): Promise<Started> {
   const script = path.join(__dirname, 'baseline-server.js');
   const env = { ...process.env, BASELINE_PORT: String(port), BASELINE_REDIS_URL: redisUrl ?? '' };
-  const child = track(fork(script, [], { env }));
+  const child = track(fork(script, [], { env, execArgv: [...process.execArgv, ...nodeArgs] }));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('baseline server did not start within 10 s')), 10_000);
     child.once('exit', (code) => {
@@ -77,6 +77,8 @@ export interface ServerEnv {
   redisUrl: string;
   jwtSecret: string;
   logFile: string;
+  /** Node flags for the server alone (added to BENCH_SERVER_NODE_ARGS). */
+  nodeArgs?: string[];
 }
 
 /** `node dist/src/main.js` from the repo root, its output in `logFile`. */
@@ -105,7 +107,7 @@ export async function startServer(
   await new Promise((resolve) => log.once('open', resolve));
   // BENCH_SERVER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": profile the server alone
   // (NODE_OPTIONS would reach the load workers too, and refuses --cpu-prof anyway).
-  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const nodeArgs = [...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean), ...(e.nodeArgs ?? [])];
   const child = track(
     spawn(process.execPath, [...nodeArgs, 'dist/src/main.js'], { cwd: repoRoot, env, stdio: ['ignore', log, log] }),
   );

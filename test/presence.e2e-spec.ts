@@ -113,4 +113,24 @@ describe('presence and room attendance (e2e)', () => {
     expect(got.filter((p: any) => p.userId === alice.id && p.type !== 'sendMessage')).toEqual([]);
     expect(seen.filter((e) => e === 'leaveRoom')).toHaveLength(1);
   });
+
+  it('many arrivals at once are coalesced: fewer events, each arrival named once (userIds)', async () => {
+    const crowd = await Promise.all([1, 2, 3, 4, 5, 6].map((i) => createUser(t, `crowd${i}`)));
+    const busy = await createRoom(t, bob, crowd);
+    await emitAck(observer, 'joinRoom', { chatroomId: busy });
+    const got = collect(observer, 'message');
+    const sockets = await Promise.all(crowd.map((u) => connect(t.url, u.token)));
+    await Promise.all(sockets.map((s) => emitAck(s, 'joinRoom', { chatroomId: busy })));
+    const ids = crowd.map((u) => u.id).sort((a, b) => a - b);
+    const named = () =>
+      got
+        .filter((p: any) => p.type === 'joinRoom' && p.chatroomId === busy)
+        .flatMap((p: any) => (p.userIds as number[] | undefined) ?? [p.userId]);
+    // The window after the first announcement is at most a few seconds long.
+    for (let i = 0; i < 100 && named().length < ids.length; i++) await new Promise((r) => setTimeout(r, 100));
+    expect([...named()].sort((a, b) => a - b)).toEqual(ids);
+    const events = got.filter((p: any) => p.type === 'joinRoom' && p.chatroomId === busy);
+    expect(events.length).toBeLessThan(ids.length);
+    for (const e of events.filter((p: any) => p.userIds)) expect(e.userId).toBe(e.userIds[0]);
+  });
 });

@@ -5,17 +5,25 @@ import { PrismaService } from '../prisma/prisma.service';
 import { RedisService } from '../redis/redis.service';
 import { Broadcaster } from './broadcaster.service';
 import { GracefulCounter } from './graceful-counter';
+import { RoomAnnouncer } from './room-announcer';
+
+const TIMELINE = 'timeline';
+const PRESENCE = 'presence';
+const ONLINE = 'online';
+const OFFLINE = 'offline';
 
 /**
  * Who is around, across instances: a user's sockets (`presence` to every room of the user)
  * and a user's sockets in each room's broadcast (`message {type: joinRoom | leaveRoom}` to
  * the room). Both are announced on real changes only: the first socket arriving, and the
  * last one gone for PRESENCE_GRACE_MS (see GracefulCounter), so reconnects and restarts are
- * silent.
+ * silent. Many changes in one room at once (a deploy, a class logging in) are coalesced into
+ * one event naming them all (`userIds`; see RoomAnnouncer), so N arrivals no longer cost N².
  */
 @Injectable()
 export class PresenceService implements OnApplicationShutdown {
   private readonly counter: GracefulCounter;
+  private readonly announcer: RoomAnnouncer;
 
   constructor(
     config: AppConfig,
@@ -24,6 +32,9 @@ export class PresenceService implements OnApplicationShutdown {
     private readonly broadcaster: Broadcaster,
   ) {
     this.counter = new GracefulCounter(() => this.redis.client, config.presenceGraceMs);
+    this.announcer = new RoomAnnouncer((chatroomId, stream, kind, userIds) =>
+      stream === TIMELINE ? this.timeline(kind, chatroomId, userIds) : this.presence(kind, chatroomId, userIds),
+    );
   }
 
   async connected(userId: number): Promise<void> {
@@ -37,27 +48,36 @@ export class PresenceService implements OnApplicationShutdown {
   /** A socket of the user joined the room's broadcast. */
   async joined(userId: number, chatroomId: number): Promise<void> {
     if (await this.counter.enter(RedisKeys.roomAttendance(chatroomId, userId))) {
-      this.timeline(TimelineEvent.JoinRoom, userId, chatroomId);
+      this.announcer.announce(chatroomId, { stream: TIMELINE, kind: TimelineEvent.JoinRoom, userId });
     }
   }
 
   /** A socket of the user left the room's broadcast (leaveRoom, or its disconnect). */
   async left(userId: number, chatroomId: number): Promise<void> {
     await this.counter.exit(RedisKeys.roomAttendance(chatroomId, userId), () =>
-      this.timeline(TimelineEvent.LeaveRoom, userId, chatroomId),
+      this.announcer.announce(chatroomId, { stream: TIMELINE, kind: TimelineEvent.LeaveRoom, userId }),
     );
   }
 
   onApplicationShutdown(): void {
     this.counter.stop();
+    this.announcer.stop();
   }
 
-  private timeline(type: string, userId: number, chatroomId: number): void {
-    this.broadcaster.toRoom(chatroomId, ServerEvent.Message, { type, chatroomId, userId });
+  /** `userIds` only when the event stands for several users (additive to the v1 shape). */
+  private timeline(type: string, chatroomId: number, userIds: number[]): void {
+    const event = { type, chatroomId, userId: userIds[0], ...(userIds.length > 1 && { userIds }) };
+    this.broadcaster.toRoom(chatroomId, ServerEvent.Message, event);
+  }
+
+  private presence(kind: string, chatroomId: number, userIds: number[]): void {
+    const event = { userId: userIds[0], online: kind === ONLINE, ...(userIds.length > 1 && { userIds }) };
+    this.broadcaster.toRoom(chatroomId, ServerEvent.Presence, event);
   }
 
   private async announce(userId: number, online: boolean): Promise<void> {
     const rooms = await this.prisma.membership.findMany({ where: { userId }, select: { chatroomId: true } });
-    for (const { chatroomId } of rooms) this.broadcaster.toRoom(chatroomId, ServerEvent.Presence, { userId, online });
+    const kind = online ? ONLINE : OFFLINE;
+    for (const { chatroomId } of rooms) this.announcer.announce(chatroomId, { stream: PRESENCE, kind, userId });
   }
 }

@@ -1,12 +1,14 @@
-import { type INestApplicationContext, Logger } from '@nestjs/common';
+import { type INestApplicationContext, Logger, type WsMessageHandler } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createShardedAdapter } from '@socket.io/redis-adapter';
 import type Redis from 'ioredis';
-import type { Server, ServerOptions } from 'socket.io';
+import type { Observable } from 'rxjs';
+import type { Server, ServerOptions, Socket } from 'socket.io';
 import { AppConfig } from '../config/app-config';
 import { corsOptions } from '../config/cors';
 import { closeRedis, RedisClient, RedisService } from '../redis/redis.service';
 import { adapterKey, createInstanceAwareAdapter } from './instance-aware-redis-adapter';
+import { bindSocketHandlers } from './socket-handlers';
 
 /**
  * socket.io with the Redis adapter: a broadcast on one instance reaches the room's sockets
@@ -54,6 +56,15 @@ export class RedisIoAdapter extends IoAdapter {
         : createInstanceAwareAdapter(pub as Redis, sub as Redis),
     );
     return server;
+  }
+
+  /** Plain listeners instead of Nest's per-socket RxJS pipelines (~25 KiB per idle socket). */
+  override bindMessageHandlers(
+    socket: Socket,
+    handlers: WsMessageHandler[],
+    transform: (data: unknown) => Observable<unknown>,
+  ): void {
+    bindSocketHandlers(socket, handlers, transform, this.logger);
   }
 
   override async dispose(): Promise<void> {

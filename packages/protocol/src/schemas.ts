@@ -220,11 +220,27 @@ export function ackSchema<const Title extends string, const Data>(title: Title, 
 
 // ---------------------------------------------------------------- server → client payloads
 
+/**
+ * Several users at once (additive, v2): when many members arrive or leave a room within a
+ * moment (a deploy, a class logging in), the server sends one event for all of them instead
+ * of one per user, since N arrivals announced one by one cost N² deliveries. Present only
+ * when the event stands for two or more users; `userId` is then `userIds[0]`. A client that
+ * ignores it sees the first user only; members REST (`online`) stays the state.
+ */
+const coalescedUserIds = {
+  type: 'array',
+  items: id,
+  minItems: 2,
+  uniqueItems: true,
+  description:
+    'Every user this event stands for (the first is `userId`), when several changed at once; absent for one user.',
+} as const;
+
 const membershipEvent = <const T extends string>(type: T) =>
   ({
     title: `${type}Event`,
     type: 'object',
-    properties: { type: { const: type }, chatroomId: id, userId: id },
+    properties: { type: { const: type }, chatroomId: id, userId: id, userIds: coalescedUserIds },
     required: ['type', 'chatroomId', 'userId'],
     additionalProperties: false,
   }) as const;
@@ -281,7 +297,7 @@ export const presenceEventSchema = {
   title: 'PresenceEvent',
   description: 'A user’s first socket connected or last socket left (any instance).',
   type: 'object',
-  properties: { userId: id, online: { type: 'boolean' } },
+  properties: { userId: id, online: { type: 'boolean' }, userIds: coalescedUserIds },
   required: ['userId', 'online'],
   additionalProperties: false,
 } as const;
