@@ -198,11 +198,13 @@ export class Chat {
     store.emit(`room:${e.chatroomId}`);
   }
 
+  /** One event may stand for several users (`userIds`, when the server coalesced arrivals). */
   private onPresence(e: PresenceEvent): void {
-    this.store.presence.set(e.userId, e.online);
+    const users = e.userIds ?? [e.userId];
+    for (const user of users) this.store.presence.set(user, e.online);
     this.store.emit('rooms');
     for (const [id, d] of this.store.details) {
-      if (d.members.some((m) => m.user.id === e.userId)) this.store.emit(`room:${id}`);
+      if (d.members.some((m) => users.includes(m.user.id))) this.store.emit(`room:${id}`);
     }
   }
 
