@@ -71,7 +71,8 @@ export const messageSchema = {
 const clientMsgId = {
   type: 'string',
   pattern: '^[\\w.:-]{1,64}$',
-  description: 'The client’s id for this message: sending it again returns the first ack and broadcasts nothing.',
+  description:
+    'The client’s id for this message, unique per sender and room: sending it again to the same room returns the first ack and broadcasts nothing.',
 } as const;
 
 export const joinRoomPayloadSchema = {
