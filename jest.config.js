@@ -41,6 +41,8 @@ module.exports = {
       ...shared,
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+      // Only meaningful on the cluster the e2e-cluster project starts.
+      testPathIgnorePatterns: ['/test/redis-cluster\\.e2e-spec\\.ts$'],
       globalSetup: '<rootDir>/test/setup/global-setup.ts',
       setupFiles: ['<rootDir>/test/setup/env.ts'],
     },
