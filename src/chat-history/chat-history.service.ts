@@ -76,8 +76,7 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
 
   private async addJob(messages: QueuedMessage[]): Promise<void> {
     try {
-      await this.pending.index(messages);
-      await this.queue.add(Jobs.PersistBatch, { messages }, persistJobOptions);
+      await this.indexAndAdd(messages);
     } catch (err) {
       // The room has seen these messages and history serves them (pending buffer), but they
       // are not queued. The senders get the error now; meanwhile keep trying in the
@@ -88,15 +87,23 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
     }
   }
 
+  /**
+   * The id index (edits act by id) and the job, side by side: both are written before the
+   * ack. A worker that stores the job before its index entry lands leaves that entry behind,
+   * which lookups ignore (they check the id at its seq).
+   */
+  private async indexAndAdd(messages: QueuedMessage[]): Promise<void> {
+    await Promise.all([
+      this.pending.index(messages),
+      this.queue.add(Jobs.PersistBatch, { messages }, persistJobOptions),
+    ]);
+  }
+
   private retryAdd(messages: QueuedMessage[], attempt: number): void {
     if (this.stopping) return; // the sweeper picks them up from the pending buffer
     const timer = setTimeout(() => {
       this.retries.delete(timer);
-      const add = async () => {
-        await this.pending.index(messages);
-        await this.queue.add(Jobs.PersistBatch, { messages }, persistJobOptions);
-      };
-      add().catch((err: Error) => {
+      this.indexAndAdd(messages).catch((err: Error) => {
         if (attempt < ADD_RETRIES) return this.retryAdd(messages, attempt + 1);
         this.logger.warn(
           `queueing ${messages.length} messages failed ${attempt + 1} times (${err.message}); the sweeper will store them`,

@@ -84,8 +84,8 @@ export class PendingMessageStore {
   }
 
   /**
-   * Where queued messages are, by id (edits and retractions act by id): written with their
-   * job, before its add, so a message is indexed by the time its sender has the ack.
+   * Where queued messages are, by id (edits and retractions act by id): written alongside
+   * their job's add, so a message is indexed by the time its sender has the ack.
    */
   async index(messages: Pick<QueuedMessage, 'id' | 'chatroomId' | 'seq'>[]): Promise<void> {
     if (!messages.length) return;
