@@ -5,7 +5,7 @@ import { RedisService } from '../src/redis/redis.service';
 import { testRedisClusterNodes } from './setup/test-env';
 import { eventually, resetState, sql, startApp, TestApp } from './utils/app';
 import { closeAllSockets, collect, connect, emitAck } from './utils/sockets';
-import { createRoom, createUser, TestUser } from './utils/users';
+import { auth, createRoom, createUser, TestUser } from './utils/users';
 
 /**
  * Runs in the e2e-cluster project only (jest.config.js): the app on the local 3-master Redis
@@ -64,6 +64,18 @@ describe('on a Redis Cluster (e2e)', () => {
       10_000,
       'every message stored',
     );
+
+    // Unread counts: read with plain commands on a cluster (UnreadCache.snapshotOnCluster),
+    // counted once, then served from the cache while nothing changed.
+    const unread = async () => (await t.http().get('/inbox').set(auth(bob))).body;
+    for (let round = 0; round < 2; round++) {
+      const inbox = await unread();
+      expect(inbox.totalUnread).toBe(rooms.length);
+      expect(inbox.rooms.map((r: any) => r.unreadCount)).toEqual(rooms.map(() => 1));
+    }
+    const read = await emitAck(b, 'markRead', { chatroomId: rooms[0], seq: 1 });
+    expect(read.data).toMatchObject({ chatroomId: rooms[0], unreadCount: 0, totalUnread: rooms.length - 1 });
+    expect((await unread()).totalUnread).toBe(rooms.length - 1);
 
     // The rooms' counters live on more than one master, and each room's keys share a slot.
     const redis = t.app.get(RedisService).client as Cluster;

@@ -132,20 +132,16 @@ export class UnreadCache {
 
   /** What SNAPSHOT_SCRIPT computes, from plain commands (one round trip per node). */
   private async snapshotOnCluster(userId: number, rooms: MemberPosition[]): Promise<RoomSnapshot[]> {
-    const [[now], cached, live] = await Promise.all([
+    const [[now], cached, seqs, roomTokens, pendings] = await Promise.all([
       this.redis.client.time(),
       this.redis.client.hgetall(RedisKeys.unreadCounts(userId)),
-      this.redis.each(rooms, (c, r) =>
-        Promise.all([
-          c.get(RedisKeys.roomSeq(r.chatroomId)),
-          c.get(RedisKeys.roomCountsToken(r.chatroomId)),
-          c.exists(RedisKeys.roomPending(r.chatroomId)),
-        ]),
-      ),
+      this.redis.each(rooms, (c, r) => c.get(RedisKeys.roomSeq(r.chatroomId))),
+      this.redis.each(rooms, (c, r) => c.get(RedisKeys.roomCountsToken(r.chatroomId))),
+      this.redis.each(rooms, (c, r) => c.exists(RedisKeys.roomPending(r.chatroomId))),
     ]);
     const at = Number(now);
     return rooms.map((r, i) => {
-      const [seq, roomToken, pending] = live[i];
+      const [seq, roomToken, pending] = [seqs[i], roomTokens[i], pendings[i]];
       const lastSeq = Math.max(Number(seq ?? 0), r.storedLastSeq);
       const memberToken = cached[memberTokenField(r.chatroomId)] ?? '';
       const inputs = `${lastSeq}:${r.readSeq}:${roomToken ?? ''}:${memberToken}:`;

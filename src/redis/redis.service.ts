@@ -144,11 +144,22 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * One command per item, all sent in the same tick: what a pipeline is on a single Redis,
-   * without its same-node rule on a cluster. Results in item order; the first error rejects.
+   * One command per item in one round trip: a pipeline on a single Redis (one write); on a
+   * cluster, where a pipeline must stay on one node, the commands auto-pipelined per node.
+   * `command` must issue exactly one command on the client it is given (on a single Redis
+   * that is the pipeline, whose calls reply through exec). Results in item order; the first
+   * error rejects.
    */
-  each<I, R>(items: readonly I[], command: (client: RedisClient, item: I) => Promise<R>): Promise<R[]> {
-    return Promise.all(items.map((item) => command(this.client, item)));
+  async each<I, R>(items: readonly I[], command: (client: RedisClient, item: I) => Promise<R>): Promise<R[]> {
+    if (!items.length) return [];
+    if (this.isCluster) return Promise.all(items.map((item) => command(this.client, item)));
+    const pipeline = this.client.pipeline();
+    for (const item of items) void command(pipeline as unknown as RedisClient, item);
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.map(([err, reply]) => {
+      if (err) throw err;
+      return reply as R;
+    });
   }
 
   /** Every master's connection (one on a single Redis): for commands about a node, not a key. */
