@@ -134,8 +134,11 @@ export class PendingMessageStore {
   }
 
   /** Rooms that may have queued messages (the sweeper's set). */
-  async pendingRooms(): Promise<number[]> {
-    return (await this.redis.client.zrange(RedisKeys.pendingRooms(), '0', '-1')).map(Number);
+  async pendingRooms(): Promise<{ chatroomId: number; markedAt: number }[]> {
+    const flat = await this.redis.client.zrange(RedisKeys.pendingRooms(), '0', '-1', 'WITHSCORES');
+    const rooms: { chatroomId: number; markedAt: number }[] = [];
+    for (let i = 0; i < flat.length; i += 2) rooms.push({ chatroomId: Number(flat[i]), markedAt: Number(flat[i + 1]) });
+    return rooms;
   }
 
   /** Drops stored messages from their rooms' buffers and the index (one round trip for a whole batch). */
@@ -196,8 +199,9 @@ export class PendingMessageStore {
    * Forgets a room in the sweeper's set: its buffer was seen empty, and nobody marked it
    * for FORGET_QUIET_ROOM_MS (a room in use stays, instead of being marked again).
    */
-  async forgetIfQuiet(chatroomId: number): Promise<boolean> {
+  async forgetIfQuiet(room: { chatroomId: number; markedAt: number }): Promise<boolean> {
     const cutoff = Date.now() - FORGET_QUIET_ROOM_MS;
-    return (await this.forgetQuietRoom({ marks: RedisKeys.pendingRooms() }, chatroomId, cutoff)) === 1;
+    if (room.markedAt >= cutoff) return false; // in use: no round trip
+    return (await this.forgetQuietRoom({ marks: RedisKeys.pendingRooms() }, room.chatroomId, cutoff)) === 1;
   }
 }

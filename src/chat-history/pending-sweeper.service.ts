@@ -52,13 +52,14 @@ export class PendingSweeperService implements OnApplicationBootstrap, OnApplicat
     // One round trip for every room's oldest entry (seq order is send order): under load
     // the buffers are full of fresh messages, and only rooms with a stale head are read.
     const rooms = await this.pending.pendingRooms();
-    const heads = await this.pending.firstOf(rooms);
+    const heads = await this.pending.firstOf(rooms.map((r) => r.chatroomId));
     const cutoff = Date.now() - staleAfterMs;
     const stale: QueuedMessage[] = [];
-    for (const [i, chatroomId] of rooms.entries()) {
+    for (const [i, room] of rooms.entries()) {
       const head = heads[i];
-      if (!head) await this.pending.forgetIfQuiet(chatroomId);
-      else if (Date.parse(head.createdAt) < cutoff) stale.push(...(await this.pending.stale(chatroomId, staleAfterMs)));
+      if (!head) await this.pending.forgetIfQuiet(room);
+      else if (Date.parse(head.createdAt) < cutoff)
+        stale.push(...(await this.pending.stale(room.chatroomId, staleAfterMs)));
     }
     if (!stale.length) return 0;
     const live = await this.liveMessageIds();
