@@ -21,7 +21,7 @@ import { MessagesModule } from './messages/messages.module';
 import { PrismaModule } from './prisma/prisma.module';
 import { DatabaseIdentity } from './redis/database-identity';
 import { RedisModule } from './redis/redis.module';
-import { reconnectDelay, RedisService } from './redis/redis.service';
+import { RedisService } from './redis/redis.service';
 import { UsersModule } from './users/users.module';
 
 @Module({})
@@ -41,13 +41,10 @@ export class AppModule implements NestModule {
       RedisModule,
       BroadcastModule,
       BullModule.forRootAsync({
-        // BullMQ 6 takes the URL itself; workers need unlimited retries on their blocking reads.
         // The prefix carries the database identity (read first), like every Redis name.
         inject: [DatabaseIdentity, RedisService],
         useFactory: (_identity: DatabaseIdentity, redis: RedisService) => ({
-          connection: redis.isCluster
-            ? redis.queueClient()
-            : { url: config.redisUrl, maxRetriesPerRequest: null, retryStrategy: reconnectDelay },
+          connection: redis.queueConnection(),
           prefix: queuePrefix(),
         }),
       }),

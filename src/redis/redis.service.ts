@@ -31,7 +31,7 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
   private readonly lastErrorLog = new Map<string, number>();
   readonly client: RedisClient;
   readonly isCluster: boolean;
-  private queueConnection: RedisClient | undefined;
+  private queueClient: RedisClient | undefined;
 
   constructor(private readonly config: AppConfig) {
     this.isCluster = config.redisClusterNodes.length > 0;
@@ -83,12 +83,15 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * BullMQ's connection on a cluster (it takes a client there, not options; a single Redis
-   * gets options and BullMQ owns its connections). BullMQ never closes a client it was
-   * given, so it is closed here, after the queues.
+   * What BullMQ connects with. A single Redis: options (BullMQ 6 takes the URL itself and
+   * owns its connections); workers need unlimited retries on their blocking reads. A
+   * cluster: a client (BullMQ duplicates it for blocking reads), which BullMQ never closes
+   * since it was given, so it is closed here, after the queues.
    */
-  queueClient(): RedisClient {
-    return (this.queueConnection ??= this.connect({
+  queueConnection(): RedisClient | { url: string; maxRetriesPerRequest: null; retryStrategy: typeof reconnectDelay } {
+    if (!this.isCluster)
+      return { url: this.config.redisUrl, maxRetriesPerRequest: null, retryStrategy: reconnectDelay };
+    return (this.queueClient ??= this.connect({
       connectionName: 'bullmq',
       maxRetriesPerRequest: null,
       enableOfflineQueue: true,
@@ -169,7 +172,7 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
 
   /** After the send path drained and the worker stopped (beforeApplicationShutdown). */
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all([closeRedis(this.client), this.queueConnection && closeRedis(this.queueConnection)]);
+    await Promise.all([closeRedis(this.client), this.queueClient && closeRedis(this.queueClient)]);
   }
 }
 
