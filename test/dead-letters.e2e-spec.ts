@@ -68,8 +68,9 @@ describe('dead letters (e2e)', () => {
       if (r.status !== 'new') throw new Error(`append: ${r.status}`);
       queued.push(r.message);
     }
-    await Promise.all(queued.map((m) => history.enqueue(m)));
+    queued.forEach((m) => history.queue(m));
     const queue = t.app.get<Queue>(getQueueToken(Queues.MessagePersist));
+    await eventually(async () => (await queue.getJobs(['waiting'])).length > 0, 5_000, 'the job');
     const jobs = await queue.getJobs(['waiting']);
     expect(jobs.map((j) => j.data.messages.length)).toEqual([61]);
     const poison = queued[30];

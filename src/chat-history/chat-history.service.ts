@@ -43,7 +43,7 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
   private stopping = false;
 
   constructor(
-    @InjectQueue(Queues.MessagePersist) private readonly queue: Queue<PersistBatchJob>,
+    @InjectQueue(Queues.MessagePersist) private readonly jobs: Queue<PersistBatchJob>,
     private readonly pending: PendingMessageStore,
     private readonly repo: MessageRepository,
     private readonly membership: MembershipService,
@@ -52,7 +52,7 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
   ) {
     this.batcher = new Batcher((messages) => this.addJob(messages), MAX_JOB_MESSAGES, config.persistBatchMs);
     // Without a listener, connection errors are printed per retry; once every 10 s is enough.
-    this.queue.on('error', (err: Error) => {
+    this.jobs.on('error', (err: Error) => {
       if (Date.now() - this.lastErrorLog < 10_000) return;
       this.lastErrorLog = Date.now();
       this.logger.warn(`queue: ${err.message}`);
@@ -66,44 +66,44 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
 
   /** Job counts of the persistence queue (for /health). */
   queueCounts(): Promise<Record<string, number>> {
-    return this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
-  }
-
-  /** Resolves once the queue holds the message: from then on it cannot be lost. */
-  enqueue(message: QueuedMessage): Promise<void> {
-    return this.batcher.add(message);
-  }
-
-  private async addJob(messages: QueuedMessage[]): Promise<void> {
-    try {
-      await this.indexAndAdd(messages);
-    } catch (err) {
-      // The room has seen these messages and history serves them (pending buffer), but they
-      // are not queued. The senders get the error now; meanwhile keep trying in the
-      // background, so they are stored without waiting for the sweeper (which waits until
-      // they are STALE_AFTER_MS old). Storing twice is harmless if a "failed" add did land.
-      this.retryAdd(messages, 1);
-      throw err;
-    }
+    return this.jobs.getJobCounts('waiting', 'active', 'delayed', 'failed');
   }
 
   /**
-   * The id index (edits act by id) and the job, side by side: both are written before the
-   * ack. A worker that stores the job before its index entry lands leaves that entry behind,
-   * which lookups ignore (they check the id at its seq).
+   * Hands an appended message to the persistence queue, in the batch of the next
+   * PERSIST_BATCH_MS. Nobody waits for it: the message is durable since its append (in the
+   * pending buffer of a room the sweeper visits), so the queue only decides how soon it is
+   * stored. A failed add is retried in the background.
    */
-  private async indexAndAdd(messages: QueuedMessage[]): Promise<void> {
-    await Promise.all([
-      this.pending.index(messages),
-      this.queue.add(Jobs.PersistBatch, { messages }, persistJobOptions),
-    ]);
+  queue(message: QueuedMessage): void {
+    this.batcher.add(message);
+  }
+
+  /** Never rejects: a batch whose add failed is retried in the background (retryAdd). */
+  private async addJob(messages: QueuedMessage[]): Promise<void> {
+    try {
+      await this.add(messages);
+    } catch (err) {
+      this.warnQueueing(messages.length, err as Error);
+      this.retryAdd(messages, 1);
+    }
+  }
+
+  private async add(messages: QueuedMessage[]): Promise<void> {
+    await this.jobs.add(Jobs.PersistBatch, { messages }, persistJobOptions);
+  }
+
+  private warnQueueing(count: number, err: Error): void {
+    if (Date.now() - this.lastErrorLog < 10_000) return;
+    this.lastErrorLog = Date.now();
+    this.logger.warn(`queueing ${count} messages failed (${err.message}); retrying in the background`);
   }
 
   private retryAdd(messages: QueuedMessage[], attempt: number): void {
     if (this.stopping) return; // the sweeper picks them up from the pending buffer
     const timer = setTimeout(() => {
       this.retries.delete(timer);
-      this.indexAndAdd(messages).catch((err: Error) => {
+      this.add(messages).catch((err: Error) => {
         if (attempt < ADD_RETRIES) return this.retryAdd(messages, attempt + 1);
         this.logger.warn(
           `queueing ${messages.length} messages failed ${attempt + 1} times (${err.message}); the sweeper will store them`,
@@ -148,7 +148,7 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
     const out = new Map(rows.map((r) => [r.chatroomId, viewOfRow(r)] as const));
     for (const queued of await this.pending.ofRooms(withQueued)) {
       const top = queued.at(-1);
-      if (top && (out.get(top.chatroomId)?.seq ?? 0) < top.seq) out.set(top.chatroomId, view(top));
+      if (top && (out.get(top.chatroomId)?.seq ?? 0) <= top.seq) out.set(top.chatroomId, view(top));
     }
     return out;
   }
@@ -159,16 +159,15 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
   }
 
   /**
-   * Messages by id, stored (one statement) or still queued (the pending index, only for ids
-   * the table does not have). Unknown ids are absent from the map. No authorisation here.
+   * Messages by id, still queued (the pending index) or stored (one statement), both read
+   * at once. Unknown ids are absent from the map. No authorisation here. A queued copy wins
+   * over the row (see mergeBySeq).
    */
   async findMessages(ids: string[]): Promise<Map<string, MessageView>> {
     const unique = [...new Set(ids)];
-    const found = new Map((await this.repo.findByIds(unique)).map((r) => [r.id, viewOfRow(r)] as const));
-    for (const id of unique.filter((i) => !found.has(i))) {
-      const queued = await this.pending.findById(id);
-      if (queued) found.set(id, view(queued));
-    }
+    const [rows, queued] = await Promise.all([this.repo.findByIds(unique), this.pending.findByIds(unique)]);
+    const found = new Map(rows.map((r) => [r.id, viewOfRow(r)] as const));
+    for (const [id, m] of queued) found.set(id, view(m));
     return found;
   }
 
@@ -183,18 +182,29 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
     await this.repo.applyPatch(m.id, patch);
   }
 
-  /** In-flight sends finish (their messages reach the queue, their acks go out) before connections close. */
+  /** Queues what waits for its batch now, and resolves once every add so far has settled. */
+  drain(): Promise<void> {
+    return this.batcher.drain();
+  }
+
+  /** After ChatService stopped taking sends: their batches go out before the queue closes. */
   async beforeApplicationShutdown(): Promise<void> {
-    await this.batcher.drain();
+    await this.drain();
     this.stopping = true;
     for (const timer of this.retries) clearTimeout(timer);
   }
 }
 
-/** Stored rows and pending entries of the same seq: the stored one wins (it is the durable copy). */
+/**
+ * Stored rows and pending entries of the same seq: the pending one wins. It is the newest
+ * copy: an edit patches it at once (patch-pending script), while the worker stores the
+ * job's older copy first and re-applies recorded edits to the row after; the entry leaves
+ * the buffer only once the row has caught up (MessagePersistProcessor.process). So
+ * whatever the worker's step, a reader sees every edit made so far.
+ */
 function mergeBySeq(stored: MessageView[], queued: MessageView[]): MessageView[] {
-  const seen = new Set(stored.map((m) => m.seq));
-  return [...stored, ...queued.filter((m) => !seen.has(m.seq))];
+  const seen = new Set(queued.map((m) => m.seq));
+  return [...queued, ...stored.filter((m) => !seen.has(m.seq))];
 }
 
 function toPage<T>(sorted: T[], limit: number, cursorOf: (last: T) => string): Page<T> {

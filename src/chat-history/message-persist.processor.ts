@@ -99,6 +99,16 @@ export class MessagePersistProcessor extends WorkerHost implements BeforeApplica
     this.logger.warn(`worker: ${err.message}`);
   }
 
+  /**
+   * One job, in the only order that keeps readers and edits right. Each step is idempotent,
+   * so a retry after a crash anywhere in between redoes the steps safely:
+   *  1. store the job's copies (as sent): one INSERT, refused rows set aside;
+   *  2. re-apply edits recorded while they were queued (ChatHistoryService.mutate records
+   *     before it updates the table, so each edit is in the record, in the row, or both);
+   *  3. only then drop them from the pending buffers: until then readers prefer the
+   *     buffer's copy, which every edit patched at once (mergeBySeq), so no reader ever
+   *     sees a row that is behind.
+   */
   async process(job: Job<PersistBatchJob>): Promise<number> {
     const { messages } = job.data;
     try {

@@ -1,9 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import Redis from 'ioredis';
 import { RedisKeys } from '../common/constants';
 import { RedisService } from '../redis/redis.service';
+import { TurnPipeline } from '../redis/turn-pipeline';
 import type { QueuedMessage } from './message.types';
-import { appendMessageScript } from './scripts/append-message.script';
+import {
+  AppendArgs,
+  appendIndexedMessageScript,
+  appendMessageScript,
+  AppendReply,
+} from './scripts/append-message.script';
 import { forgetQuietRoomScript } from './scripts/forget-quiet-room.script';
 import { patchPendingScript } from './scripts/patch-pending.script';
 
@@ -12,7 +19,7 @@ const CLIENT_MSG_TTL_S = 24 * 3600;
 
 /**
  * How long this instance trusts its own mark of a room in the sweeper's set
- * (markPending). Far below FORGET_QUIET_ROOM_MS: a mark this instance relies on is never
+ * (markDue). Far below FORGET_QUIET_ROOM_MS: a mark this instance relies on is never
  * old enough to be forgotten.
  */
 const MARK_REFRESH_MS = 1_000;
@@ -44,48 +51,103 @@ export class PendingMessageStore {
   private readonly forgetQuietRoom: ReturnType<typeof forgetQuietRoomScript.on>;
   /** Rooms this instance marked in the sweeper's set, and when. */
   private readonly marked = new Map<number, number>();
+  /** Single Redis: each turn's sends in one pipeline. */
+  private readonly turn: TurnPipeline | undefined;
 
   constructor(private readonly redis: RedisService) {
+    if (redis.client instanceof Redis) {
+      appendIndexedMessageScript.on(redis.client); // defines the command for pipelines
+      this.turn = new TurnPipeline(redis.client);
+    }
     this.appendMessage = appendMessageScript.on(redis.client);
     this.patch = patchPendingScript.on(redis.client);
     this.forgetQuietRoom = forgetQuietRoomScript.on(redis.client);
   }
 
+  /**
+   * Assigns the draft its seq and puts it into its room's pending buffer and the id index,
+   * after marking the room for the sweeper: from then on the message is durable (the
+   * sweeper queues it if nothing else does), readable (history merges the buffer) and
+   * editable by id. A resend returns the first message instead.
+   */
   async append(draft: Omit<QueuedMessage, 'seq'>): Promise<AppendResult> {
-    await this.markPending(draft.chatroomId);
-    const reply = await this.appendMessage(
-      {
-        seq: RedisKeys.roomSeq(draft.chatroomId),
-        pending: RedisKeys.roomPending(draft.chatroomId),
-        dedupe: RedisKeys.clientMsg(draft.chatroomId, draft.senderId, draft.clientMsgId ?? ''),
-      },
-      JSON.stringify(draft),
-      CLIENT_MSG_TTL_S,
-      draft.clientMsgId ? '1' : '0',
-    );
+    const reply = this.turn ? await this.appendInTurn(this.turn, draft) : await this.appendOnCluster(draft);
     if (reply[0] === -1) return { status: 'unseeded' };
     if (reply[0] === 1) return { status: 'duplicate', message: JSON.parse(reply[1]) as QueuedMessage };
     // New: the stored JSON is the draft plus its seq, so no need to parse it back.
     return { status: 'new', message: { seq: Number(reply[1]), ...draft } };
   }
 
-  /**
-   * Puts the room into the sweeper's set before a message goes into its buffer, so a
-   * message whose queue job is never added (the server died in between) is found. The
-   * script cannot do it (another hash slot on a cluster); once a second per room and
-   * instance is enough (see forgetQuietRoomScript).
-   */
-  private async markPending(chatroomId: number): Promise<void> {
+  /** Single Redis: the mark (when due) and the indexed append, in this turn's pipeline. */
+  private async appendInTurn(turn: TurnPipeline, draft: Omit<QueuedMessage, 'seq'>): Promise<AppendReply> {
+    const room = draft.chatroomId;
     const now = Date.now();
-    if (now - (this.marked.get(chatroomId) ?? 0) < MARK_REFRESH_MS) return;
-    await this.redis.client.zadd(RedisKeys.pendingRooms(), now, chatroomId);
-    if (this.marked.size > 10_000) this.marked.clear();
-    this.marked.set(chatroomId, now);
+    const mark = this.markDue(room, now);
+    const replies = await turn.submit((pipeline) => {
+      if (mark) pipeline.zadd(RedisKeys.pendingRooms(), now, room);
+      appendIndexedMessageScript.addTo(
+        pipeline,
+        { ...this.appendKeys(draft), index: RedisKeys.pendingIndex() },
+        ...this.appendArgs(draft),
+      );
+    });
+    const error = replies.find(([err]) => err)?.[0];
+    if (error) {
+      if (mark) this.marked.delete(room);
+      throw error;
+    }
+    return replies.at(-1)![1] as AppendReply;
   }
 
   /**
-   * Where queued messages are, by id (edits and retractions act by id): written alongside
-   * their job's add, so a message is indexed by the time its sender has the ack.
+   * Cluster: the sweeper's set and the id index live in other slots than the room's keys,
+   * so mark, append and index are separate commands, in this order.
+   */
+  private async appendOnCluster(draft: Omit<QueuedMessage, 'seq'>): Promise<AppendReply> {
+    const room = draft.chatroomId;
+    const now = Date.now();
+    if (this.markDue(room, now)) {
+      try {
+        await this.redis.client.zadd(RedisKeys.pendingRooms(), now, room);
+      } catch (err) {
+        this.marked.delete(room);
+        throw err;
+      }
+    }
+    const reply = await this.appendMessage(this.appendKeys(draft), ...this.appendArgs(draft));
+    if (reply[0] === 0) await this.index([{ id: draft.id, chatroomId: room, seq: reply[1] }]);
+    return reply;
+  }
+
+  private appendKeys(draft: Omit<QueuedMessage, 'seq'>) {
+    return {
+      seq: RedisKeys.roomSeq(draft.chatroomId),
+      pending: RedisKeys.roomPending(draft.chatroomId),
+      dedupe: RedisKeys.clientMsg(draft.chatroomId, draft.senderId, draft.clientMsgId ?? ''),
+    };
+  }
+
+  private appendArgs(draft: Omit<QueuedMessage, 'seq'>): AppendArgs {
+    return [JSON.stringify(draft), CLIENT_MSG_TTL_S, draft.clientMsgId ? '1' : '0', draft.id, draft.chatroomId];
+  }
+
+  /**
+   * The room goes into the sweeper's set before a message goes into its buffer, so a
+   * message whose queue job is never added (the server died in between) is found. The
+   * append script cannot do it (another hash slot on a cluster); once a second per room and
+   * instance is enough (see forgetQuietRoomScript). True when this send must mark (the
+   * caller marks, and forgets the time if that fails).
+   */
+  private markDue(chatroomId: number, now: number): boolean {
+    if (now - (this.marked.get(chatroomId) ?? 0) < MARK_REFRESH_MS) return false;
+    if (this.marked.size > 10_000) this.marked.clear();
+    this.marked.set(chatroomId, now);
+    return true;
+  }
+
+  /**
+   * Where queued messages are, by id (edits and retractions act by id). A send indexes its
+   * message with the append; the sweeper re-indexes what it re-queues.
    */
   async index(messages: Pick<QueuedMessage, 'id' | 'chatroomId' | 'seq'>[]): Promise<void> {
     if (!messages.length) return;
@@ -163,13 +225,26 @@ export class PendingMessageStore {
     ]);
   }
 
-  /** The pending message with this id, if it is still queued. */
-  async findById(id: string): Promise<QueuedMessage | null> {
-    const where = await this.redis.client.hget(RedisKeys.pendingIndex(), id);
-    if (!where) return null;
-    const [chatroomId, seq] = where.split(':').map(Number);
-    const [found] = await this.range(chatroomId, seq, seq);
-    return found?.id === id ? found : null;
+  /**
+   * The still-queued messages with these ids (absent: stored and dropped, or unknown): one
+   * HMGET of the index, then one round trip for the entries found.
+   */
+  async findByIds(ids: string[]): Promise<Map<string, QueuedMessage>> {
+    const found = new Map<string, QueuedMessage>();
+    if (!ids.length) return found;
+    const places = await this.redis.client.hmget(RedisKeys.pendingIndex(), ...ids);
+    const queued = ids.flatMap((id, i) => {
+      const [chatroomId, seq] = places[i]?.split(':').map(Number) ?? [];
+      return chatroomId && seq ? [{ id, chatroomId, seq }] : [];
+    });
+    const entries = await this.redis.each(queued, (c, m) =>
+      c.zrangebyscore(RedisKeys.roomPending(m.chatroomId), m.seq, m.seq),
+    );
+    queued.forEach((m, i) => {
+      const entry = entries[i][0] ? (JSON.parse(entries[i][0]) as QueuedMessage) : undefined;
+      if (entry?.id === m.id) found.set(m.id, entry);
+    });
+    return found;
   }
 
   /**

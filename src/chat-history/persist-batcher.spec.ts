@@ -4,28 +4,55 @@ describe('Batcher', () => {
   it('groups items arriving within the window into one flush', async () => {
     const flushes: number[][] = [];
     const b = new Batcher<number>((items) => Promise.resolve(void flushes.push(items)), 100, 5);
-    await Promise.all([b.add(1), b.add(2), b.add(3)]);
+    b.add(1);
+    b.add(2);
+    b.add(3);
+    await b.drain();
     expect(flushes).toEqual([[1, 2, 3]]);
   });
 
-  it('flushes at once when the batch is full', async () => {
+  it('flushes the first item after a quiet spell on the next tick, and later ones after the interval', async () => {
+    const flushes: number[][] = [];
+    const b = new Batcher<number>((items) => Promise.resolve(void flushes.push(items)), 100, 200);
+    b.add(1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(flushes).toEqual([[1]]);
+    b.add(2);
+    b.add(3);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(flushes).toEqual([[1]]); // within the interval: waiting
+    await b.drain();
+    expect(flushes).toEqual([[1], [2, 3]]);
+  });
+
+  it('flushes at once when the batch is full', () => {
     const flushes: number[][] = [];
     const b = new Batcher<number>((items) => Promise.resolve(void flushes.push(items)), 2, 10_000);
-    await Promise.all([b.add(1), b.add(2)]);
+    b.add(1);
+    b.add(2);
     expect(flushes).toEqual([[1, 2]]);
   });
 
-  it('rejects every caller of a failed flush, and only those', async () => {
+  it('a failed flush neither escapes as an unhandled rejection nor stops later flushes', async () => {
+    const flushes: number[][] = [];
     let calls = 0;
     const b = new Batcher<number>(
-      () => (++calls === 1 ? Promise.reject(new Error('queue down')) : Promise.resolve()),
-      2,
+      (items) => (++calls === 1 ? Promise.reject(new Error('queue down')) : Promise.resolve(void flushes.push(items))),
+      1,
       1,
     );
-    const first = Promise.allSettled([b.add(1), b.add(2)]);
-    const second = Promise.allSettled([b.add(3)]);
-    expect((await first).map((r) => r.status)).toEqual(['rejected', 'rejected']);
-    expect((await second).map((r) => r.status)).toEqual(['fulfilled']);
+    const unhandled = jest.fn();
+    process.on('unhandledRejection', unhandled);
+    try {
+      b.add(1);
+      b.add(2);
+      await b.drain();
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('unhandledRejection', unhandled);
+    }
+    expect(unhandled).not.toHaveBeenCalled();
+    expect(flushes).toEqual([[2]]);
   });
 
   it('drain() flushes what waits and waits for flushes in flight', async () => {
@@ -40,7 +67,7 @@ describe('Batcher', () => {
       100,
       10_000,
     );
-    void b.add(1);
+    b.add(1);
     const drained = b.drain();
     setTimeout(release, 10);
     await drained;

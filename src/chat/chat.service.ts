@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
 import type { AuthUser } from '../auth/auth.types';
 import { ChatHistoryService } from '../chat-history/chat-history.service';
 import { MessageRepository } from '../chat-history/message.repository';
@@ -25,10 +25,11 @@ export interface SyncRoomResult {
 
 /** The send path and room reads behind the gateway's events. */
 @Injectable()
-export class ChatService {
+export class ChatService implements BeforeApplicationShutdown {
   private readonly sendLimiter: TokenBucketLimiter;
   /** Per user: the last seq assignment in flight (inSendOrder). */
   private readonly sendTails = new Map<number, Promise<void>>();
+  private closing = false;
 
   constructor(
     private readonly config: AppConfig,
@@ -47,12 +48,16 @@ export class ChatService {
   }
 
   /**
-   * Assigns id and seq, broadcasts the message, puts it in the queue, and only then returns
-   * (the ack). Round trips per message: one Redis script (dedupe, seq, pending buffer) plus a
-   * share of one batched queue add; membership and sender are cached.
+   * Assigns id and seq (one Redis script, in this turn's pipeline: dedupe, seq, pending
+   * buffer, id index), broadcasts the message, hands it to the persistence queue and returns
+   * (the ack). Membership and sender are cached. Acked means durable from the append on:
+   * the message sits in the pending buffer of a room the sweeper visits, so it is stored
+   * even if this process dies before its queue batch goes out; the queue only makes that
+   * happen within milliseconds instead of the sweeper's seconds.
    */
   async send(user: AuthUser, dto: SendMessageDto): Promise<MessageView> {
     const startedAt = performance.now();
+    if (this.closing) throw new AppError('UNAVAILABLE', 'The server is shutting down: send again');
     assertSelf(user, dto.sendUserId, 'sendUserId');
     this.sendLimiter.take(user.id);
     if (dto.message.content.length > this.config.messageMaxLength) {
@@ -74,10 +79,8 @@ export class ChatService {
       });
     });
     const out = view(message);
-    // The room gets the message as soon as it has its seq and sits in the pending buffer:
-    // from there history and sync serve it, and if the queue add below fails it is queued
-    // again in the background (ChatHistoryService), the sweeper being the last resort. Waiting for the queue batch as well cost every delivery up to one batch
-    // interval plus the add's round trip (8.5 ms p50 at 250 msg/s, against 1 ms bare).
+    // A resend returns the first message, which was queued (or stored) when it was first
+    // appended: nothing to broadcast or queue again.
     if (!duplicate) {
       this.broadcaster.toRoom(dto.chatroomId, ServerEvent.Message, {
         type: TimelineEvent.SendMessage,
@@ -85,21 +88,31 @@ export class ChatService {
         userId: user.id,
         message: out,
       });
+      this.history.queue(message);
       this.inboxNotifier.touched(dto.chatroomId);
       this.metrics.messageSent(dto.chatroomId);
     }
-    // The ack waits for the queue: acked means durable. A resend may race the first send's
-    // enqueue, so it is queued again (storing is idempotent) for its ack to mean it too.
-    await this.history.enqueue(message);
     this.metrics.messageAcked(startedAt);
     return out;
+  }
+
+  /**
+   * Shutdown: new sends are refused (the client resends, to another instance), sends in
+   * flight finish their append and ack, and their queue batches go out before the queue
+   * closes, so they are stored at once rather than by another instance's sweeper. Hooks run
+   * in no set order across modules: ChatHistoryService drains too, and draining is idempotent.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.closing = true;
+    await Promise.allSettled([...this.sendTails.values()]);
+    await this.history.drain();
   }
 
   /**
    * Runs a user's seq assignments one after another, in the order the sends arrived. On
    * their own, pipelined sends raced through the membership and sender lookups (a database
    * read when not cached) and could take seqs out of order (1, 3, 2). Only this prelude
-   * and the Redis script are ordered; the queue wait for the ack is not.
+   * and the Redis script are ordered.
    */
   private inSendOrder<T>(userId: number, assign: () => Promise<T>): Promise<T> {
     const prev = this.sendTails.get(userId);

@@ -94,7 +94,7 @@ export const RedisKeys = {
   roomAttendance: (chatroomId: number, userId: number) => `${room(chatroomId)}in:${userId}`,
   /**
    * Rooms that may have messages in their pending buffer, scored by when a sender last said
-   * so (ms): what the re-enqueue sweeper visits (PendingMessageStore.markPending).
+   * so (ms): what the re-enqueue sweeper visits (PendingMessageStore.markDue).
    */
   pendingRooms: () => `${chat()}pending-room-marks`,
   /** Where a queued message is: id → "chatroomId:seq" (edits and retractions act by id). */

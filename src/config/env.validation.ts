@@ -131,14 +131,15 @@ export class EnvironmentVariables {
   /**
    * How long sends gather before they go into the persistence queue as one job. Every job
    * costs the same bookkeeping (queue scripts, one INSERT, buffer cleanup) whatever its size,
-   * so a longer interval stores more cheaply; acks wait for the job, so it adds up to this
-   * much to an ack (not to delivery). A send after a quiet spell goes at once.
+   * so a longer interval stores more cheaply. Neither acks nor deliveries wait for it (a
+   * message is durable once in its room's pending buffer); it is how long a message may sit
+   * there before its job is queued. A send after a quiet spell goes at once.
    */
   @Transform(toInt)
   @IsInt()
   @Min(1)
   @Max(1000)
-  PERSIST_BATCH_MS = 25;
+  PERSIST_BATCH_MS = 100;
 
   /** Run the message persistence worker inside this process. */
   @Transform(toBool)
