@@ -23,12 +23,20 @@ export class DbCounter {
   private loop: Promise<void> = Promise.resolve();
   private failure: Error | null = null;
 
-  private constructor(private readonly db: Client) {}
+  /**
+   * The PostgreSQL backend serving these counts: its CPU is the harness's, not the server's,
+   * so the CPU figures leave it out (ResourceSampler).
+   */
+  private constructor(
+    private readonly db: Client,
+    readonly backendPid: number,
+  ) {}
 
   static async start(url: string): Promise<DbCounter> {
     const db = new Client({ connectionString: url });
     await db.connect();
-    const counter = new DbCounter(db);
+    const { rows } = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    const counter = new DbCounter(db, rows[0].pid);
     counter.loop = counter.poll();
     return counter;
   }

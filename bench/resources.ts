@@ -30,12 +30,19 @@ interface Ticks {
 
 const TICKS_PER_S = 100; // USER_HZ: 100 on every Linux this runs on (`getconf CLK_TCK`)
 
-/** utime + stime of a /proc stat line, and the command name. */
-function parseStat(text: string): { comm: string; ticks: number } {
+/**
+ * utime + stime of a /proc stat line, the command name, and cutime + cstime: the ticks of
+ * the process's children that exited and were waited for.
+ */
+function parseStat(text: string): { comm: string; ticks: number; reapedTicks: number } {
   const close = text.lastIndexOf(')');
   const fields = text.slice(close + 2).split(' ');
-  // Fields after the name start at "state" (field 3): utime is field 14, stime 15.
-  return { comm: text.slice(text.indexOf('(') + 1, close), ticks: Number(fields[11]) + Number(fields[12]) };
+  // Fields after the name start at "state" (field 3): utime is field 14, stime 15, cutime 16, cstime 17.
+  return {
+    comm: text.slice(text.indexOf('(') + 1, close),
+    ticks: Number(fields[11]) + Number(fields[12]),
+    reapedTicks: Number(fields[13]) + Number(fields[14]),
+  };
 }
 
 function read(file: string): string | null {
@@ -51,27 +58,38 @@ function processTicks(pid: number): number {
   return stat ? parseStat(stat).ticks : 0;
 }
 
-/** Ticks of all processes whose name starts with one of these (a scan of /proc). */
-function ticksByName(prefixes: string[]): number[] {
+/**
+ * Ticks of all processes whose name starts with one of these (a scan of /proc), including
+ * their exited children's. PostgreSQL's backends and autovacuum workers come and go: a
+ * process that exits during a window takes its ticks out of a plain sum, which then came
+ * out lower than at the start (read as 0 % PostgreSQL at busy steps). Once the postmaster
+ * has waited for it, its ticks are in the postmaster's cutime + cstime, so they stay
+ * counted. A child that exited but was not yet waited for is missed until it is.
+ */
+function ticksByName(prefixes: string[], exclude: ReadonlySet<string>): number[] {
   const out = prefixes.map(() => 0);
   for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+    if (!/^\d+$/.test(entry) || exclude.has(entry)) continue;
     const stat = read(`/proc/${entry}/stat`);
     if (!stat) continue;
-    const { comm, ticks } = parseStat(stat);
+    const { comm, ticks, reapedTicks } = parseStat(stat);
     const i = prefixes.findIndex((p) => comm.startsWith(p));
-    if (i >= 0) out[i] += ticks;
+    if (i >= 0) out[i] += ticks + reapedTicks;
   }
   return out;
 }
 
 export class ResourceSampler {
   private readonly supported: boolean;
+  private readonly exclude: ReadonlySet<string>;
 
+  /** `harnessPids`: processes that match a service's name but work for the harness (its row counter's backend). */
   constructor(
     private readonly targetPid: number | undefined,
     private readonly loadPids: number[],
+    harnessPids: number[] = [],
   ) {
+    this.exclude = new Set(harnessPids.map(String));
     this.supported = process.platform === 'linux' && targetPid !== undefined && read('/proc/self/stat') !== null;
   }
 
@@ -83,7 +101,7 @@ export class ResourceSampler {
     const total = processTicks(pid);
     const mainStat = read(`/proc/${pid}/task/${pid}/stat`);
     const main = mainStat ? parseStat(mainStat).ticks : 0;
-    const [postgres, redis] = ticksByName(['postgres', 'redis-server']);
+    const [postgres, redis] = ticksByName(['postgres', 'redis-server'], this.exclude);
     return {
       at: performance.now(),
       main,

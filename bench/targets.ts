@@ -44,7 +44,7 @@ async function connectAndRun(
   const pool = await WorkerPool.start(url, sliceRooms(rooms, opts.workers), opts.connectConcurrency);
   const connectMs = Date.now() - started;
   console.log(`[${target}] ${opts.clients} sockets in ${rooms.length} rooms connected and joined in ${connectMs} ms`);
-  const sampler = new ResourceSampler(server.pid, pool.pids);
+  const sampler = new ResourceSampler(server.pid, pool.pids, counter ? [counter.backendPid] : []);
   try {
     return { target, url, connectMs, ...(await runDelivery(target, pool, sampler, opts, counter)) };
   } finally {

@@ -1,7 +1,9 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import type DataLoader from 'dataloader';
 import { LRUCache } from 'lru-cache';
 import type { Server } from 'socket.io';
 import { userChannel } from '../common/constants';
+import { turnLoader } from '../common/turn-loader';
 import { AppConfig } from '../config/app-config';
 import type { UserRole } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
@@ -49,6 +51,9 @@ export class IdentityService implements OnModuleInit, OnApplicationShutdown {
   private sub: RedisClient | undefined;
   private server: Server | undefined;
   private readonly cacheEnabled: boolean;
+  /** Cache misses of one turn in one query (a restart's reconnect storm misses for every user). */
+  private readonly userLoader: DataLoader<number, LiveUser | null>;
+  private readonly revokedLoader: DataLoader<string, boolean>;
 
   constructor(
     private readonly prisma: PrismaService,
@@ -61,6 +66,10 @@ export class IdentityService implements OnModuleInit, OnApplicationShutdown {
     this.cacheEnabled = ttl > 0;
     // Pub/sub channels span the Redis server, not one database: scope it like the adapter does.
     this.channel = `chat:identity-changed#${redis.db}`;
+    this.userLoader = turnLoader((ids) => this.loadUsers(ids));
+    this.revokedLoader = turnLoader(async (sessionIds) =>
+      (await this.redis.mget(sessionIds.map((id) => REVOKED_PREFIX + id))).map((v) => v !== null),
+    );
   }
 
   onModuleInit(): void {
@@ -105,20 +114,30 @@ export class IdentityService implements OnModuleInit, OnApplicationShutdown {
     const hit = !fresh && this.users.get(id);
     if (hit) return hit.user;
     const gen = this.generation;
-    const row = await this.prisma.user.findUnique({
-      where: { id },
-      select: { id: true, username: true, role: true, disabledAt: true, tokenVersion: true, keptSessionId: true },
-    });
-    const user: LiveUser | null = row && {
-      id: row.id,
-      username: row.username,
-      role: row.role,
-      disabled: row.disabledAt !== null,
-      tokenVersion: row.tokenVersion,
-      keptSessionId: row.keptSessionId,
-    };
+    const user = await this.userLoader.load(id);
     if (this.cacheEnabled && gen === this.generation) this.users.set(id, { user });
     return user;
+  }
+
+  private async loadUsers(ids: readonly number[]): Promise<(LiveUser | null)[]> {
+    const rows = await this.prisma.user.findMany({
+      where: { id: { in: [...new Set(ids)] } },
+      select: { id: true, username: true, role: true, disabledAt: true, tokenVersion: true, keptSessionId: true },
+    });
+    const byId = new Map(
+      rows.map((row) => [
+        row.id,
+        {
+          id: row.id,
+          username: row.username,
+          role: row.role,
+          disabled: row.disabledAt !== null,
+          tokenVersion: row.tokenVersion,
+          keptSessionId: row.keptSessionId,
+        },
+      ]),
+    );
+    return ids.map((id) => byId.get(id) ?? null);
   }
 
   /** Whether this one token (jti) was logged out. */
@@ -126,7 +145,7 @@ export class IdentityService implements OnModuleInit, OnApplicationShutdown {
     const hit = this.revoked.get(sessionId);
     if (hit) return hit.revoked;
     const gen = this.generation;
-    const revoked = (await this.redis.client.exists(REVOKED_PREFIX + sessionId)) === 1;
+    const revoked = await this.revokedLoader.load(sessionId);
     if (this.cacheEnabled && gen === this.generation) this.revoked.set(sessionId, { revoked });
     return revoked;
   }

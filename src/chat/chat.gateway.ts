@@ -74,16 +74,18 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
         });
     });
     // Joined to `user:<id>` before the last check: a revocation landing while a check ran is
-    // seen by the next one (checked again until none landed); one landing after finds the
-    // socket in the channel.
+    // seen by the next one (checked again until none landed since the check began); one
+    // landing after finds the socket in the channel.
     const authenticate = async (socket: AuthedSocket) => {
       const token = handshakeToken(socket);
-      const user = await this.tokens.verify(token);
+      let seen = this.identity.changes;
+      let user = await this.tokens.verify(token);
       await socket.join(userChannel(user.id));
-      for (let seen = -1, tries = 0; seen !== this.identity.changes && tries < 5; tries++) {
+      for (let tries = 0; seen !== this.identity.changes && tries < 5; tries++) {
         seen = this.identity.changes;
-        socket.data.user = await this.tokens.verify(token);
+        user = await this.tokens.verify(token);
       }
+      socket.data.user = user;
     };
   }
 

@@ -142,8 +142,21 @@ export class ChatService implements BeforeApplicationShutdown {
   async join(user: AuthUser, chatroomId: number, claimedUserId?: number) {
     assertSelf(user, claimedUserId, 'userId');
     const m = await this.membership.require(user.id, chatroomId);
-    const [lastSeq] = await this.pending.lastSeqs([chatroomId]);
-    return { chatroomId, lastSeq: lastSeq ?? (await this.repo.highestSeq(chatroomId)), readSeq: m.readSeq };
+    return { chatroomId, lastSeq: await this.liveSeq(chatroomId), readSeq: m.readSeq };
+  }
+
+  /**
+   * The room's live last seq. A room without a counter in Redis (no message since Redis
+   * started, or a quiet room) gets one seeded from the stored maximum, as its first send
+   * would: the next join and every sync then answer from Redis, where otherwise every join
+   * of a quiet room cost a query (a restart's reconnect storm: one per socket).
+   */
+  private async liveSeq(chatroomId: number): Promise<number> {
+    const [live] = await this.pending.lastSeqs([chatroomId]);
+    if (live !== null) return live;
+    await this.pending.seedSeq(chatroomId, await this.repo.highestSeq(chatroomId));
+    const [seeded] = await this.pending.lastSeqs([chatroomId]);
+    return seeded ?? 0;
   }
 
   forgetMembership(userId: number, chatroomId: number): void {
@@ -155,17 +168,24 @@ export class ChatService implements BeforeApplicationShutdown {
     await this.membership.requireCached(user.id, chatroomId);
   }
 
-  /** Everything after each room's `afterSeq`, tombstones included, plus the live last seq. */
+  /**
+   * Everything after each room's `afterSeq`, tombstones included, plus the live last seq.
+   * Membership comes from the socket path's cache (the join just filled it). A room whose
+   * live seq is not past `afterSeq` has nothing to send: no history read, which is the usual
+   * case after a reconnect (join, then sync from the seq the join returned), so a storm of
+   * reconnects costs no query per socket here.
+   */
   async sync(user: AuthUser, dto: SyncDto): Promise<{ rooms: SyncRoomResult[] }> {
     const limit = dto.limit ?? SYNC_MAX_LIMIT;
+    await Promise.all(dto.rooms.map(({ chatroomId }) => this.membership.requireCached(user.id, chatroomId)));
+    const live = await this.pending.lastSeqs(dto.rooms.map((r) => r.chatroomId));
     const rooms = await Promise.all(
-      dto.rooms.map(async ({ chatroomId, afterSeq }) => {
-        await this.membership.require(user.id, chatroomId);
-        const [page, [live]] = await Promise.all([
-          this.history.after(chatroomId, afterSeq, limit),
-          this.pending.lastSeqs([chatroomId]),
-        ]);
-        const lastSeq = Math.max(live ?? 0, page.items.at(-1)?.seq ?? 0);
+      dto.rooms.map(async ({ chatroomId, afterSeq }, i) => {
+        const liveSeq = live[i];
+        if (liveSeq !== null && liveSeq <= afterSeq)
+          return { chatroomId, messages: [], hasMore: false, lastSeq: liveSeq };
+        const page = await this.history.after(chatroomId, afterSeq, limit);
+        const lastSeq = Math.max(liveSeq ?? 0, page.items.at(-1)?.seq ?? 0);
         return { chatroomId, messages: page.items, hasMore: page.hasMore, lastSeq };
       }),
     );

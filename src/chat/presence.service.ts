@@ -1,5 +1,7 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import type DataLoader from 'dataloader';
 import { RedisKeys, ServerEvent, TimelineEvent } from '../common/constants';
+import { turnLoader } from '../common/turn-loader';
 import { AppConfig } from '../config/app-config';
 import { PrismaService } from '../prisma/prisma.service';
 import { RedisService } from '../redis/redis.service';
@@ -24,6 +26,7 @@ const OFFLINE = 'offline';
 export class PresenceService implements OnApplicationShutdown {
   private readonly counter: GracefulCounter;
   private readonly announcer: RoomAnnouncer;
+  private readonly roomsOf: DataLoader<number, number[]>;
 
   constructor(
     config: AppConfig,
@@ -31,6 +34,7 @@ export class PresenceService implements OnApplicationShutdown {
     private readonly prisma: PrismaService,
     private readonly broadcaster: Broadcaster,
   ) {
+    this.roomsOf = turnLoader((userIds) => this.loadRooms(userIds));
     this.counter = new GracefulCounter(() => this.redis.client, config.presenceGraceMs);
     this.announcer = new RoomAnnouncer((chatroomId, stream, kind, userIds) =>
       stream === TIMELINE ? this.timeline(kind, chatroomId, userIds) : this.presence(kind, chatroomId, userIds),
@@ -76,8 +80,19 @@ export class PresenceService implements OnApplicationShutdown {
   }
 
   private async announce(userId: number, online: boolean): Promise<void> {
-    const rooms = await this.prisma.membership.findMany({ where: { userId }, select: { chatroomId: true } });
+    const rooms = await this.roomsOf.load(userId);
     const kind = online ? ONLINE : OFFLINE;
-    for (const { chatroomId } of rooms) this.announcer.announce(chatroomId, { stream: PRESENCE, kind, userId });
+    for (const chatroomId of rooms) this.announcer.announce(chatroomId, { stream: PRESENCE, kind, userId });
+  }
+
+  /** The rooms of the users who came online (or went offline) in one turn: one query. */
+  private async loadRooms(userIds: readonly number[]): Promise<number[][]> {
+    const rows = await this.prisma.membership.findMany({
+      where: { userId: { in: [...new Set(userIds)] } },
+      select: { userId: true, chatroomId: true },
+    });
+    const byUser = new Map<number, number[]>();
+    for (const r of rows) byUser.set(r.userId, [...(byUser.get(r.userId) ?? []), r.chatroomId]);
+    return userIds.map((id) => byUser.get(id) ?? []);
   }
 }

@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import type DataLoader from 'dataloader';
 import { AppError } from '../common/errors';
+import { turnLoader } from '../common/turn-loader';
 import type { MemberRole } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 
@@ -16,6 +18,12 @@ export interface MembershipInfo {
 const CACHE_TTL_MS = 60_000;
 const ttl = () => CACHE_TTL_MS * (1 + Math.random() * 0.5);
 
+/** The memberships of (user, room) pairs, in one statement (see MembershipService.get). */
+const MEMBERSHIPS_SQL = `
+  SELECT k.i, cm.role::text AS role, cm.read_seq AS "readSeq"
+    FROM unnest($1::int[], $2::int[]) WITH ORDINALITY AS k(user_id, chatroom_id, i)
+    JOIN chatroom_members cm ON cm.user_id = k.user_id AND cm.chatroom_id = k.chatroom_id`;
+
 /**
  * "Is this user in this room?" — asked on every room event and REST call. A non-member
  * always gets 404 (rooms are not enumerable). Positive answers are cached in process for
@@ -26,14 +34,30 @@ const ttl = () => CACHE_TTL_MS * (1 + Math.random() * 0.5);
 export class MembershipService {
   private readonly cache = new Map<string, number>();
   private readonly membersCache = new Map<number, { ids: number[]; until: number }>();
+  private readonly loader: DataLoader<{ userId: number; chatroomId: number }, MembershipInfo | null>;
 
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(private readonly prisma: PrismaService) {
+    this.loader = turnLoader((keys) => this.load(keys));
+  }
 
-  async get(userId: number, chatroomId: number): Promise<MembershipInfo | null> {
-    return this.prisma.membership.findUnique({
-      where: { chatroomId_userId: { chatroomId, userId } },
-      select: { role: true, readSeq: true },
+  /**
+   * The lookups of one event-loop turn go to PostgreSQL as one statement: joins and syncs
+   * after a restart ask for thousands at once. Plain SQL on the pool, as for the other hot
+   * statements.
+   */
+  get(userId: number, chatroomId: number): Promise<MembershipInfo | null> {
+    return this.loader.load({ userId, chatroomId });
+  }
+
+  private async load(keys: readonly { userId: number; chatroomId: number }[]): Promise<(MembershipInfo | null)[]> {
+    const { rows } = await this.prisma.pool.query<{ i: string; role: MemberRole; readSeq: number }>({
+      name: 'membership.of',
+      text: MEMBERSHIPS_SQL,
+      values: [keys.map((k) => k.userId), keys.map((k) => k.chatroomId)],
     });
+    const out = new Array<MembershipInfo | null>(keys.length).fill(null);
+    for (const r of rows) out[Number(r.i) - 1] = { role: r.role, readSeq: r.readSeq };
+    return out;
   }
 
   /** Throws NOT_FOUND unless the user is a member; returns the membership. */
