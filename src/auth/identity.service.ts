@@ -32,6 +32,11 @@ export interface IdentityChange {
 
 const REVOKED_PREFIX = 'auth:revoked:';
 
+const LIVE_USERS_SQL = `
+  SELECT id, username, role::text AS role, disabled_at IS NOT NULL AS disabled,
+         token_version AS "tokenVersion", kept_session_id AS "keptSessionId"
+    FROM users WHERE id = ANY($1::int[])`;
+
 /**
  * The live side of authentication. Tokens are checked against the user as stored (exists,
  * not disabled, token version, role) and against the per-token deny-list, on every REST
@@ -119,24 +124,14 @@ export class IdentityService implements OnModuleInit, OnApplicationShutdown {
     return user;
   }
 
+  /** Plain SQL on the pool, as for the other hot statements: every handshake after a restart asks. */
   private async loadUsers(ids: readonly number[]): Promise<(LiveUser | null)[]> {
-    const rows = await this.prisma.user.findMany({
-      where: { id: { in: [...new Set(ids)] } },
-      select: { id: true, username: true, role: true, disabledAt: true, tokenVersion: true, keptSessionId: true },
+    const { rows } = await this.prisma.pool.query<LiveUser>({
+      name: 'users.live',
+      text: LIVE_USERS_SQL,
+      values: [[...new Set(ids)]],
     });
-    const byId = new Map(
-      rows.map((row) => [
-        row.id,
-        {
-          id: row.id,
-          username: row.username,
-          role: row.role,
-          disabled: row.disabledAt !== null,
-          tokenVersion: row.tokenVersion,
-          keptSessionId: row.keptSessionId,
-        },
-      ]),
-    );
+    const byId = new Map(rows.map((row) => [row.id, row]));
     return ids.map((id) => byId.get(id) ?? null);
   }
 

@@ -27,7 +27,8 @@ export class RoomRefDto {
   chatroomId: number;
 }
 
-@SocketPayload()
+// Fast paths (see FastAccept) of the events every reconnect sends; hoisted functions below.
+@SocketPayload({ fastAccept: (value) => acceptJoinRoom(value) })
 export class JoinRoomDto extends RoomRefDto {
   /** Accepted for old clients; must be the caller's own id. */
   @IsOptional()
@@ -79,7 +80,7 @@ export class SyncRoomDto extends RoomRefDto {
 export const SYNC_MAX_ROOMS = 100;
 export const SYNC_MAX_LIMIT = 500;
 
-@SocketPayload()
+@SocketPayload({ fastAccept: (value) => acceptSync(value) })
 export class SyncDto {
   @IsArray()
   @ArrayMinSize(1)
@@ -148,6 +149,35 @@ function isPlainRecord(v: unknown): v is Record<string, unknown> {
 }
 
 const isId = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 1 && x <= MAX_INT4;
+const isSeq = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= MAX_INT4;
+
+/** joinRoom's payload when plainly valid, as the full path would return it; else undefined. */
+export function acceptJoinRoom(v: unknown): JoinRoomDto | undefined {
+  if (!isPlainRecord(v)) return undefined;
+  for (const key in v) if (key !== 'chatroomId' && key !== 'userId') return undefined;
+  if (!isId(v.chatroomId) || (v.userId != null && !isId(v.userId))) return undefined;
+  return Object.assign(new JoinRoomDto(), v);
+}
+
+/** sync's payload when plainly valid, as the full path would return it; else undefined. */
+export function acceptSync(v: unknown): SyncDto | undefined {
+  if (!isPlainRecord(v)) return undefined;
+  for (const key in v) if (key !== 'rooms' && key !== 'limit') return undefined;
+  const { rooms, limit } = v;
+  if (limit != null && !(typeof limit === 'number' && Number.isInteger(limit) && limit >= 1 && limit <= SYNC_MAX_LIMIT))
+    return undefined;
+  if (!Array.isArray(rooms) || rooms.length < 1 || rooms.length > SYNC_MAX_ROOMS) return undefined;
+  const refs: SyncRoomDto[] = [];
+  for (const r of rooms as unknown[]) {
+    if (!isPlainRecord(r)) return undefined;
+    for (const key in r) if (key !== 'chatroomId' && key !== 'afterSeq') return undefined;
+    if (!isId(r.chatroomId) || !isSeq(r.afterSeq)) return undefined;
+    refs.push(Object.assign(new SyncRoomDto(), r));
+  }
+  const dto = Object.assign(new SyncDto(), v);
+  dto.rooms = refs;
+  return dto;
+}
 
 /**
  * @Length(1, CONTENT_HARD_MAX) as validator.js counts: a surrogate pair is one character, a
