@@ -52,19 +52,19 @@ export class GracefulCounter {
   }
 
   /**
-   * A socket left. When it was the last, `onGone` runs once the grace period has passed
-   * with no socket back, on this instance. An instance that stops before then loses the
+   * A socket left. When it was the last, `onGone` runs once the grace period (`graceMs`,
+   * the counter's own by default) has passed with no socket back, on this instance. An instance that stops before then loses the
    * announcement (not the count: readers see the grace end by the clock).
    */
-  async exit(key: string, onGone: () => void): Promise<void> {
-    const last = await this.redis().eval(EXIT, 1, key, Date.now() + this.graceMs, COUNTER_TTL_S);
+  async exit(key: string, onGone: () => void, graceMs = this.graceMs): Promise<void> {
+    const last = await this.redis().eval(EXIT, 1, key, Date.now() + graceMs, COUNTER_TTL_S);
     if (last !== 1) return;
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       this.settle(key)
         .then((gone) => gone && onGone())
         .catch(() => undefined); // Redis away: the count fades with its TTL, nobody is told
-    }, this.graceMs + 50);
+    }, graceMs + 50);
     timer.unref();
     this.timers.add(timer);
   }

@@ -1,4 +1,4 @@
-import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type DataLoader from 'dataloader';
 import { RedisKeys, ServerEvent, TimelineEvent } from '../common/constants';
 import { turnLoader } from '../common/turn-loader';
@@ -13,6 +13,8 @@ const TIMELINE = 'timeline';
 const PRESENCE = 'presence';
 const ONLINE = 'online';
 const OFFLINE = 'offline';
+/** Grace of the sockets an instance drops as it shuts down (see shuttingDown). */
+export const RESTART_GRACE_MS = 120_000;
 
 /**
  * Who is around, across instances: a user's sockets (`presence` to every room of the user)
@@ -23,10 +25,11 @@ const OFFLINE = 'offline';
  * one event naming them all (`userIds`; see RoomAnnouncer), so N arrivals no longer cost N².
  */
 @Injectable()
-export class PresenceService implements OnApplicationShutdown {
+export class PresenceService implements BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly counter: GracefulCounter;
   private readonly announcer: RoomAnnouncer;
   private readonly roomsOf: DataLoader<number, number[]>;
+  private exitGraceMs: number;
 
   constructor(
     config: AppConfig,
@@ -35,6 +38,7 @@ export class PresenceService implements OnApplicationShutdown {
     private readonly broadcaster: Broadcaster,
   ) {
     this.roomsOf = turnLoader((userIds) => this.loadRooms(userIds));
+    this.exitGraceMs = config.presenceGraceMs;
     this.counter = new GracefulCounter(() => this.redis.client, config.presenceGraceMs);
     this.announcer = new RoomAnnouncer((chatroomId, stream, kind, userIds) =>
       stream === TIMELINE ? this.timeline(kind, chatroomId, userIds) : this.presence(kind, chatroomId, userIds),
@@ -45,8 +49,23 @@ export class PresenceService implements OnApplicationShutdown {
     if (await this.counter.enter(RedisKeys.presence(userId))) await this.announce(userId, true);
   }
 
+  /**
+   * This instance is shutting down: the sockets it drops now come back within its restart
+   * (or to another instance), so their departures get RESTART_GRACE_MS. A restart of an
+   * instance with 10,000 sockets takes longer than the usual grace for the last of them to
+   * be back (bench, reconnect scenario), and each one announced as new cost its rooms a
+   * joinRoom and a presence event to every member, which slowed the rest further.
+   */
+  beforeApplicationShutdown(): void {
+    if (this.counter.graceMs > 0) this.exitGraceMs = Math.max(this.counter.graceMs, RESTART_GRACE_MS);
+  }
+
   async disconnected(userId: number): Promise<void> {
-    await this.counter.exit(RedisKeys.presence(userId), () => void this.announce(userId, false).catch(() => undefined));
+    await this.counter.exit(
+      RedisKeys.presence(userId),
+      () => void this.announce(userId, false).catch(() => undefined),
+      this.exitGraceMs,
+    );
   }
 
   /** A socket of the user joined the room's broadcast. */
@@ -58,8 +77,10 @@ export class PresenceService implements OnApplicationShutdown {
 
   /** A socket of the user left the room's broadcast (leaveRoom, or its disconnect). */
   async left(userId: number, chatroomId: number): Promise<void> {
-    await this.counter.exit(RedisKeys.roomAttendance(chatroomId, userId), () =>
-      this.announcer.announce(chatroomId, { stream: TIMELINE, kind: TimelineEvent.LeaveRoom, userId }),
+    await this.counter.exit(
+      RedisKeys.roomAttendance(chatroomId, userId),
+      () => this.announcer.announce(chatroomId, { stream: TIMELINE, kind: TimelineEvent.LeaveRoom, userId }),
+      this.exitGraceMs,
     );
   }
 
