@@ -27,6 +27,8 @@ const CLUSTER_SUITES = [
   'worker-process',
   'sweeper',
   'client-sdk',
+  'reconnect-path',
+  'durability',
   'redis-cluster',
 ];
 
