@@ -1,8 +1,7 @@
 import { ArgumentMetadata } from '@nestjs/common';
-import { WsException } from '@nestjs/websockets';
-import { Ctx, payloadCases, prng, randomJson, RawJson, toJson } from '../../../test/utils/fuzz-cases';
+import { payloadCases, prng, randomJson, RawJson, toJson } from '../../../test/utils/fuzz-cases';
+import { equals, fuzzCtx, outcome } from '../../../test/utils/fast-accept';
 import { fieldsOfClass } from '../../../test/utils/fuzz-model';
-import { toErrorBody } from '../../common/errors';
 import { SocketPayloadPipe } from '../../common/payload-validation.pipe';
 import { acceptJoinRoom, acceptSync, JoinRoomDto, LeaveRoomDto, SyncDto } from './chat-events.dto';
 
@@ -15,30 +14,8 @@ import { acceptJoinRoom, acceptSync, JoinRoomDto, LeaveRoomDto, SyncDto } from '
 const pipe = new SocketPayloadPipe();
 const MAX = 2147483647;
 
-async function outcome(run: () => Promise<unknown>): Promise<{ ok: unknown } | { error: unknown }> {
-  try {
-    return { ok: await run() };
-  } catch (e) {
-    return { error: toErrorBody(e instanceof WsException ? e.getError() : e) };
-  }
-}
 const wire = (c: unknown) => (): unknown => (c === undefined ? undefined : JSON.parse(toJson(c)));
-const ctx: Ctx = {
-  roomId: 7,
-  userId: 3,
-  otherId: 4,
-  messageId: '019a0000-0000-7000-8000-000000000000',
-  seq: 1,
-  unique: () => 'u1',
-};
-function equals(a: unknown, b: unknown): boolean {
-  try {
-    expect(a).toStrictEqual(b);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const ctx = fuzzCtx;
 
 const room = { chatroomId: 7, afterSeq: 0 };
 const cases = {

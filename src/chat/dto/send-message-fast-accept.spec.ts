@@ -1,35 +1,18 @@
 import { ArgumentMetadata } from '@nestjs/common';
-import { WsException } from '@nestjs/websockets';
-import { Ctx, payloadCases, prng, randomJson, RawJson, toJson } from '../../../test/utils/fuzz-cases';
+import { payloadCases, prng, randomJson, RawJson, toJson } from '../../../test/utils/fuzz-cases';
+import { equals, fuzzCtx, outcome } from '../../../test/utils/fast-accept';
 import { fieldsOfClass } from '../../../test/utils/fuzz-model';
-import { toErrorBody } from '../../common/errors';
 import { SocketPayloadPipe } from '../../common/payload-validation.pipe';
 import { acceptSendMessage, SendMessageDto } from './chat-events.dto';
 
 const meta: ArgumentMetadata = { type: 'body', metatype: SendMessageDto };
 const pipe = new SocketPayloadPipe();
 
-/** What the full path (raw checks, class-transformer, class-validator) makes of a payload. */
-async function outcome(run: () => Promise<unknown>): Promise<{ ok: unknown } | { error: unknown }> {
-  try {
-    return { ok: await run() };
-  } catch (e) {
-    return { error: toErrorBody(e instanceof WsException ? e.getError() : e) };
-  }
-}
-
 /** A payload as the gateway gets it: JSON parsed by socket.io-parser (a fresh copy per use). */
 const wire = (c: unknown) => (): unknown => (c instanceof RawJson || isJsonable(c) ? JSON.parse(toJson(c)) : c);
 const isJsonable = (c: unknown) => c !== undefined && !(c instanceof Buffer);
 
-const ctx: Ctx = {
-  roomId: 7,
-  userId: 3,
-  otherId: 4,
-  messageId: '019a0000-0000-7000-8000-000000000000',
-  seq: 1,
-  unique: () => 'u1',
-};
+const ctx = fuzzCtx;
 const good = { chatroomId: 7, message: { type: 'text', content: 'hi' } };
 
 const handPicked: unknown[] = [
@@ -86,16 +69,6 @@ const labelOf = (v: unknown) => {
     return 'a deeply nested value';
   }
 };
-
-/** Same class, same own properties, nested included (jest's strict equality, as a boolean). */
-function equals(a: unknown, b: unknown): boolean {
-  try {
-    expect(a).toStrictEqual(b);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Valid, but left to the full path by design: content over 100,000 UTF-16 units (emoji count as one). */
 const leftToFullPath = (v: unknown) => {
