@@ -51,6 +51,8 @@ export class PendingMessageStore {
   private readonly forgetQuietRoom: ReturnType<typeof forgetQuietRoomScript.on>;
   /** Rooms this instance marked in the sweeper's set, and when. */
   private readonly marked = new Map<number, number>();
+  /** Cluster: marks on their way, per room (markOnCluster). */
+  private readonly marking = new Map<number, Promise<void>>();
   /** Single Redis: each turn's sends in one pipeline. */
   private readonly turn: TurnPipeline | undefined;
 
@@ -78,7 +80,11 @@ export class PendingMessageStore {
     return { status: 'new', message: { seq: Number(reply[1]), ...draft } };
   }
 
-  /** Single Redis: the mark (when due) and the indexed append, in this turn's pipeline. */
+  /**
+   * Single Redis: the mark (when due) and the indexed append, in this turn's pipeline. One
+   * connection runs commands in the order sent, so a later send of the room, which skips
+   * the mark, cannot overtake it.
+   */
   private async appendInTurn(turn: TurnPipeline, draft: Omit<QueuedMessage, 'seq'>): Promise<AppendReply> {
     const room = draft.chatroomId;
     const now = Date.now();
@@ -104,19 +110,33 @@ export class PendingMessageStore {
    * so mark, append and index are separate commands, in this order.
    */
   private async appendOnCluster(draft: Omit<QueuedMessage, 'seq'>): Promise<AppendReply> {
-    const room = draft.chatroomId;
-    const now = Date.now();
-    if (this.markDue(room, now)) {
-      try {
-        await this.redis.client.zadd(RedisKeys.pendingRooms(), now, room);
-      } catch (err) {
-        this.marked.delete(room);
-        throw err;
-      }
-    }
+    await this.markOnCluster(draft.chatroomId);
     const reply = await this.appendMessage(this.appendKeys(draft), ...this.appendArgs(draft));
-    if (reply[0] === 0) await this.index([{ id: draft.id, chatroomId: room, seq: reply[1] }]);
+    if (reply[0] === 0) await this.index([{ id: draft.id, chatroomId: draft.chatroomId, seq: reply[1] }]);
     return reply;
+  }
+
+  /**
+   * The mark and the append travel on different connections of a cluster, so a send waits
+   * for its room's mark in flight, even one another send started: no append overtakes it.
+   */
+  private markOnCluster(chatroomId: number): Promise<void> {
+    const inFlight = this.marking.get(chatroomId);
+    if (inFlight) return inFlight;
+    const now = Date.now();
+    if (!this.markDue(chatroomId, now)) return Promise.resolve();
+    const marking = this.redis.client
+      .zadd(RedisKeys.pendingRooms(), now, chatroomId)
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          this.marked.delete(chatroomId);
+          throw err;
+        },
+      )
+      .finally(() => this.marking.delete(chatroomId));
+    this.marking.set(chatroomId, marking);
+    return marking;
   }
 
   private appendKeys(draft: Omit<QueuedMessage, 'seq'>) {
