@@ -32,7 +32,7 @@ describe('PendingMessageStore on a cluster: the mark before the append', () => {
     id,
     chatroomId: 7,
     senderId: 1,
-    sender: { id: 1, username: 'u', nickName: null, headPic: null },
+    sender: { id: 1, username: 'u', nickName: 'u', headPic: '' },
     type: 'text' as const,
     content: 'x',
     createdAt: new Date().toISOString(),

@@ -1,4 +1,4 @@
-import { Logger, UseFilters, UsePipes } from '@nestjs/common';
+import { BeforeApplicationShutdown, Logger, UseFilters, UsePipes } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
@@ -21,6 +21,7 @@ import { Broadcaster } from './broadcaster.service';
 import { ChatService } from './chat.service';
 import { JoinRoomDto, LeaveRoomDto, MarkReadDto, SendMessageDto, SyncDto, TypingDto } from './dto/chat-events.dto';
 import { PresenceService } from './presence.service';
+import { TokenExpiry } from './token-expiry';
 import { WsExceptionFilter } from './ws-exception.filter';
 
 /** `joined`: the rooms whose broadcast this socket joined, to leave them on disconnect. */
@@ -43,8 +44,9 @@ const ok = <T>(data: T) => ({ ok: true as const, data });
 @WebSocketGateway()
 @UsePipes(SocketPayloadPipe)
 @UseFilters(WsExceptionFilter)
-export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
+export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, BeforeApplicationShutdown {
   private readonly logger = new Logger(ChatGateway.name);
+  private expiry: TokenExpiry | undefined;
 
   constructor(
     private readonly chat: ChatService,
@@ -58,6 +60,8 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   ) {}
 
   afterInit(server: Server): void {
+    this.expiry = new TokenExpiry(server);
+    this.expiry.start();
     this.broadcaster.attach(server);
     this.metrics.watchSockets(server);
     this.broadcaster.onPeerEviction(({ userId, chatroomId }) => this.chat.forgetMembership(userId, chatroomId));
@@ -87,6 +91,10 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
       }
       socket.data.user = user;
     };
+  }
+
+  beforeApplicationShutdown(): void {
+    this.expiry?.stop();
   }
 
   async handleConnection(socket: AuthedSocket): Promise<void> {

@@ -1,0 +1,54 @@
+import type { Socket } from 'socket.io-client';
+import { TokenExpiry } from '../src/chat/token-expiry';
+import { resetState, startApp, TestApp } from './utils/app';
+import { closeAllSockets, connect, emitAck } from './utils/sockets';
+import { createRoom, createUser } from './utils/users';
+
+/**
+ * A socket is honoured only while its access token is: once `exp` has passed, the server
+ * says why (`exception`, UNAUTHORIZED) and disconnects it, and the token opens no new one.
+ */
+describe('sockets and token expiry (e2e)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    await resetState();
+    t = await startApp({ JWT_EXPIRES_IN: '3' });
+  });
+  afterEach(() => closeAllSockets());
+  afterAll(() => t.close());
+
+  it('disconnects a socket once its token has expired, saying so, and refuses the token after', async () => {
+    const [alice, bob] = [await createUser(t, 'exalice'), await createUser(t, 'exbob')];
+    const room = await createRoom(t, alice, [bob]);
+    const s: Socket = await connect(t.url, alice.token);
+    expect((await emitAck(s, 'joinRoom', { chatroomId: room })).ok).toBe(true);
+    const said = new Promise<unknown>((resolve) => s.once('exception', resolve));
+    const closed = new Promise<string>((resolve) => s.once('disconnect', resolve));
+
+    const started = Date.now();
+    expect(await closed).toBe('io server disconnect');
+    expect(await said).toEqual({
+      event: 'connection',
+      code: 'UNAUTHORIZED',
+      message: 'The access token expired: log in again',
+    });
+    // Not before the token expired (3 s after login), and within a sweep after.
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeLessThan(3_000 + 5_000 + 1_000);
+    await expect(connect(t.url, alice.token)).rejects.toThrow();
+  }, 20_000);
+
+  it('a sweep leaves sockets with a live token alone', () => {
+    const sockets = new Map([
+      ['a', { data: { user: { expiresAt: 100 } }, emit: jest.fn(), disconnect: jest.fn() }],
+      ['b', { data: { user: { expiresAt: 200 } }, emit: jest.fn(), disconnect: jest.fn() }],
+      ['c', { data: {}, emit: jest.fn(), disconnect: jest.fn() }],
+    ]);
+    const expiry = new TokenExpiry({ sockets: { sockets } } as never);
+    expect(expiry.sweep(150)).toBe(1);
+    expect(sockets.get('a')!.disconnect).toHaveBeenCalledWith(true);
+    expect(sockets.get('b')!.disconnect).not.toHaveBeenCalled();
+    expect(sockets.get('c')!.disconnect).not.toHaveBeenCalled();
+  });
+});
