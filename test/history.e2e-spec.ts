@@ -42,6 +42,19 @@ describe('history REST (e2e)', () => {
     expect(both.body.code).toBe('VALIDATION_FAILED');
   });
 
+  it('reads only plain decimal integers from the query: 1e1, 0x10, a blank or a repeated value is refused by name', async () => {
+    for (const q of ['?limit=1e1', '?limit=0x10', '?limit=', '?limit=%2010', '?limit=5&limit=6', '?before=1e1']) {
+      const res = await page(q);
+      expect({ q, status: res.status, code: res.body.code }).toEqual({ q, status: 400, code: 'VALIDATION_FAILED' });
+      expect(res.body.details.map((d: { field: string }) => d.field)).toEqual([
+        q.includes('before') ? 'before' : 'limit',
+      ]);
+    }
+    const plain = await page('?limit=10');
+    expect(plain.status).toBe(200);
+    expect(plain.body.items).toHaveLength(10);
+  });
+
   it('pages backwards, newest first, with senders', async () => {
     const seen: number[] = [];
     let cursor: string | undefined;

@@ -3,40 +3,36 @@ import type { PrismaService } from '../prisma/prisma.service';
 import type { RedisService } from '../redis/redis.service';
 import { IdentityService } from './identity.service';
 
+/** What the live-user statement returns for user 7 (`rows: []` once deleted). */
 const row = (role: 'user' | 'admin') => ({
-  id: 7,
-  username: 'u7',
-  role,
-  disabledAt: null,
-  tokenVersion: 0,
-  keptSessionId: null,
+  rows: [{ id: 7, username: 'u7', role, disabled: false, tokenVersion: 0, keptSessionId: null }],
 });
 
 function setup() {
-  const findUnique = jest.fn();
+  const lookup = jest.fn();
   const publish = jest.fn().mockResolvedValue(1);
-  const prisma = { user: { findUnique } } as unknown as PrismaService;
+  const prisma = { pool: { query: lookup } } as unknown as PrismaService;
   const redis = { client: { publish, exists: jest.fn().mockResolvedValue(0) }, db: 3 } as unknown as RedisService;
   const config = { identityCacheMs: 5000 } as AppConfig;
-  return { identity: new IdentityService(prisma, redis, config), findUnique, publish };
+  return { identity: new IdentityService(prisma, redis, config), lookup, publish };
 }
 
 describe('IdentityService cache', () => {
   it('serves the user from memory until a change is announced, then reads it again', async () => {
-    const { identity, findUnique, publish } = setup();
-    findUnique.mockResolvedValueOnce(row('admin')).mockResolvedValueOnce(row('user'));
+    const { identity, lookup, publish } = setup();
+    lookup.mockResolvedValueOnce(row('admin')).mockResolvedValueOnce(row('user'));
     expect((await identity.user(7))?.role).toBe('admin');
     expect((await identity.user(7))?.role).toBe('admin');
-    expect(findUnique).toHaveBeenCalledTimes(1);
+    expect(lookup).toHaveBeenCalledTimes(1);
     await identity.changed({ userId: 7 });
     expect(publish).toHaveBeenCalledWith('chat:identity-changed#3', JSON.stringify({ userId: 7 }));
     expect((await identity.user(7))?.role).toBe('user');
   });
 
   it('does not let a read that started before a change refill the cache with the old row', async () => {
-    const { identity, findUnique } = setup();
+    const { identity, lookup } = setup();
     let release!: (v: unknown) => void;
-    findUnique.mockReturnValueOnce(new Promise((r) => (release = r))).mockResolvedValueOnce(row('user'));
+    lookup.mockReturnValueOnce(new Promise((r) => (release = r))).mockResolvedValueOnce(row('user'));
     const slow = identity.user(7);
     await identity.changed({ userId: 7 }); // the demotion lands while the read is in flight
     release(row('admin'));
@@ -45,10 +41,10 @@ describe('IdentityService cache', () => {
   });
 
   it('caches a deleted user as absent', async () => {
-    const { identity, findUnique } = setup();
-    findUnique.mockResolvedValue(null);
+    const { identity, lookup } = setup();
+    lookup.mockResolvedValue({ rows: [] });
     expect(await identity.user(7)).toBeNull();
     expect(await identity.user(7)).toBeNull();
-    expect(findUnique).toHaveBeenCalledTimes(1);
+    expect(lookup).toHaveBeenCalledTimes(1);
   });
 });

@@ -3,7 +3,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { AppError } from './errors';
 import { IdParamPipe } from './id-param.pipe';
-import { IsId, IsSeq, IsStrictDate, isStrictDateTime, MAX_INT4 } from './input-rules';
+import { IsId, IsSeq, IsStrictDate, isStrictDateTime, MAX_INT4, QueryInt } from './input-rules';
 
 class Probe {
   @IsId()
@@ -26,6 +26,33 @@ describe('IsId / IsSeq', () => {
   );
   it.each([0, MAX_INT4])('accepts the seq %p', (seq) => expect(errorsOf({ seq })).toEqual([]));
   it.each([-1, MAX_INT4 + 1, 0.5, '0'])('refuses the seq %p', (seq) => expect(errorsOf({ seq })).toEqual(['seq']));
+});
+
+class QueryProbe {
+  @QueryInt()
+  @IsId()
+  n: number;
+}
+const query = (n: unknown) => {
+  const dto = plainToInstance(QueryProbe, { n });
+  return { value: dto.n, errors: validateSync(dto).map((e) => e.property) };
+};
+
+describe('QueryInt', () => {
+  it.each([
+    ['7', 7],
+    ['2147483647', MAX_INT4],
+  ])('reads the query value %p as %p', (raw, n) => expect(query(raw)).toEqual({ value: n, errors: [] }));
+  it.each(['1e3', '0x10', '0b1', '0o7', ' 7', '7 ', '', '+7', '7.0', 'Infinity', '99999999999999999999'])(
+    'leaves %p as it came, for the integer rules to refuse',
+    (raw) => expect(query(raw)).toEqual({ value: raw, errors: ['n'] }),
+  );
+  it('refuses a repeated parameter (an array) instead of reading its first element', () => {
+    expect(query(['7'])).toEqual({ value: ['7'], errors: ['n'] });
+  });
+  it('reads a negative integer as one, for the range rules to refuse', () => {
+    expect(query('-3')).toEqual({ value: -3, errors: ['n'] });
+  });
 });
 
 describe('IsStrictDate', () => {

@@ -12,6 +12,17 @@ export const MAX_INT4 = 2_147_483_647;
 export const IsId = (options?: ValidationOptions) =>
   applyDecorators(IsInt(options), Min(1, options), Max(MAX_INT4, options));
 
+/**
+ * A query-string integer: only plain decimal digits (optionally signed) become a number.
+ * `Number()` (what `@Type(() => Number)` applies) also reads `1e3`, `0x10`, `0b1`, ` 7 `,
+ * an empty string (0) and a one-element array; those stay as they came, so the integer
+ * rules after this refuse them by name instead of reading a different number.
+ */
+export const QueryInt = () =>
+  Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' && /^-?\d{1,16}$/.test(value) ? Number(value) : value,
+  );
+
 /** A room sequence number or read position: an integer 0..2^31-1 (`int4`). */
 export const IsSeq = (options?: ValidationOptions) =>
   applyDecorators(IsInt(options), Min(0, options), Max(MAX_INT4, options));

@@ -1,7 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min, ValidateIf } from 'class-validator';
-import { IsId, IsSeq, MAX_INT4 } from '../../common/input-rules';
+import { IsId, IsSeq, MAX_INT4, QueryInt } from '../../common/input-rules';
 import { LimitQueryDto } from '../../common/pagination';
 
 export class HistoryQueryDto extends LimitQueryDto {
@@ -12,7 +11,7 @@ export class HistoryQueryDto extends LimitQueryDto {
     description: 'Messages with seq below this, newest first (the default page is the newest)',
   })
   @IsOptional()
-  @Type(() => Number)
+  @QueryInt()
   @IsInt()
   @Min(1)
   @Max(MAX_INT4)
@@ -26,14 +25,14 @@ export class HistoryQueryDto extends LimitQueryDto {
   })
   @ValidateIf((o: HistoryQueryDto) => o.after !== undefined || o.before === undefined)
   @IsOptional()
-  @Type(() => Number)
+  @QueryInt()
   @IsSeq()
   after?: number;
 }
 
 export class ChatHistoryListQueryDto extends LimitQueryDto {
   @ApiProperty({ type: 'integer', minimum: 1, maximum: MAX_INT4 })
-  @Type(() => Number)
+  @QueryInt()
   @IsId()
   chatroomId: number;
 }

@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
+import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsOptional, IsString, IsUUID, Length } from 'class-validator';
-import { IsId, IsStrictDate, MAX_INT4 } from '../../common/input-rules';
+import { IsId, IsStrictDate, MAX_INT4, QueryInt } from '../../common/input-rules';
 import { LimitQueryDto } from '../../common/pagination';
 
 /** Query strings carry booleans as text; anything but 'true'/'false' is left for IsBoolean to refuse. */
@@ -16,7 +16,7 @@ export class MessageCursorQueryDto extends LimitQueryDto {
 
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_INT4, description: 'Only messages of this room' })
   @IsOptional()
-  @Type(() => Number)
+  @QueryInt()
   @IsId()
   chatroomId?: number;
 }
@@ -26,7 +26,7 @@ export class SentMessagesQueryDto extends MessageCursorQueryDto {}
 export class AdminMessagesQueryDto extends MessageCursorQueryDto {
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_INT4, description: 'Only messages of this sender' })
   @IsOptional()
-  @Type(() => Number)
+  @QueryInt()
   @IsId()
   senderId?: number;
 
