@@ -177,9 +177,13 @@ export class PendingMessageStore {
     );
   }
 
-  /** Seeds a missing counter from the highest stored seq; NX so a racing seeder cannot lower it. */
-  async seedSeq(chatroomId: number, highestStoredSeq: number): Promise<void> {
-    await this.redis.client.set(RedisKeys.roomSeq(chatroomId), highestStoredSeq, 'NX');
+  /**
+   * Seeds a missing counter from the highest stored seq; NX so a racing seeder cannot lower
+   * it. Returns the counter as it now is (the racer's value if one got there first).
+   */
+  async seedSeq(chatroomId: number, highestStoredSeq: number): Promise<number> {
+    const before = await this.redis.client.set(RedisKeys.roomSeq(chatroomId), highestStoredSeq, 'NX', 'GET');
+    return before === null ? highestStoredSeq : Number(before);
   }
 
   /** Live last seq of rooms (null where no counter exists yet). One MGET. */

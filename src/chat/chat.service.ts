@@ -154,9 +154,7 @@ export class ChatService implements BeforeApplicationShutdown {
   private async liveSeq(chatroomId: number): Promise<number> {
     const [live] = await this.pending.lastSeqs([chatroomId]);
     if (live !== null) return live;
-    await this.pending.seedSeq(chatroomId, await this.repo.highestSeq(chatroomId));
-    const [seeded] = await this.pending.lastSeqs([chatroomId]);
-    return seeded ?? 0;
+    return this.pending.seedSeq(chatroomId, await this.repo.highestSeq(chatroomId));
   }
 
   forgetMembership(userId: number, chatroomId: number): void {

@@ -13,7 +13,7 @@ const TIMELINE = 'timeline';
 const PRESENCE = 'presence';
 const ONLINE = 'online';
 const OFFLINE = 'offline';
-/** Grace of the sockets an instance drops as it shuts down (see shuttingDown). */
+/** Grace of the sockets an instance drops as it shuts down (see beforeApplicationShutdown). */
 export const RESTART_GRACE_MS = 120_000;
 
 /**
@@ -113,7 +113,11 @@ export class PresenceService implements BeforeApplicationShutdown, OnApplication
       select: { userId: true, chatroomId: true },
     });
     const byUser = new Map<number, number[]>();
-    for (const r of rows) byUser.set(r.userId, [...(byUser.get(r.userId) ?? []), r.chatroomId]);
+    for (const r of rows) {
+      const rooms = byUser.get(r.userId);
+      if (rooms) rooms.push(r.chatroomId);
+      else byUser.set(r.userId, [r.chatroomId]);
+    }
     return userIds.map((id) => byUser.get(id) ?? []);
   }
 }
