@@ -1,4 +1,5 @@
 import type { Socket } from 'socket.io-client';
+import { IdentityService } from '../src/auth/identity.service';
 import { eventually, resetState, sql, startApp, TestApp } from './utils/app';
 import { closeAllSockets, connect } from './utils/sockets';
 import { auth, createUser, TestUser } from './utils/users';
@@ -36,6 +37,20 @@ describe('sessions and revocation (e2e, two instances)', () => {
     await Promise.all([a?.close(), b?.close()]);
   });
 
+  /**
+   * Runs a change on a and resolves once b has heard of it. A change reaches the other
+   * instances as a Redis message, which can still be on its way when a's response is: the
+   * guarantee is that b refuses from the moment it arrives (not after its cache expires).
+   * Both apps share this test's event loop, so under load b's next request could otherwise
+   * be read before the message.
+   */
+  async function heardOnB<T>(change: () => PromiseLike<T>): Promise<T> {
+    const before = b.app.get(IdentityService).changes;
+    const result = await change();
+    await eventually(() => b.app.get(IdentityService).changes > before, 2_000, 'b to hear the change');
+    return result;
+  }
+
   it('should require authentication on every new route', async () => {
     for (const [method, path] of [
       ['post', '/auth/logout'],
@@ -58,7 +73,7 @@ describe('sessions and revocation (e2e, two instances)', () => {
     expect((await b.http().get('/users/me').set(auth(u))).status).toBe(200); // and on b
     const gone = disconnected(sThis);
 
-    expect((await a.http().post('/auth/logout').set(auth(u))).status).toBe(204);
+    expect((await heardOnB(() => a.http().post('/auth/logout').set(auth(u)))).status).toBe(204);
 
     for (const t of [a, b]) {
       const res = await t.http().get('/users/me').set(auth(u));
@@ -130,7 +145,7 @@ describe('sessions and revocation (e2e, two instances)', () => {
       expect((await a.http().post('/auth/login').send({ username: u.username, password: PASSWORD })).status).toBe(401);
       await login(b, u.username, 'a brand new password');
       // logout-all afterwards takes the kept token too.
-      expect((await a.http().post('/auth/logout-all').set(auth(u))).status).toBe(204);
+      expect((await heardOnB(() => a.http().post('/auth/logout-all').set(auth(u)))).status).toBe(204);
       expect((await b.http().get('/users/me').set(auth(u))).status).toBe(401);
     });
   });
@@ -149,7 +164,7 @@ describe('sessions and revocation (e2e, two instances)', () => {
       expect((await b.http().get('/chatrooms').set(auth(u))).status).toBe(200); // cached on b
       const closed = Promise.all([disconnected(sa), disconnected(sb)]);
 
-      expect((await a.http().post(`/admin/users/${u.id}/disable`).set(auth(admin))).status).toBe(204);
+      expect((await heardOnB(() => a.http().post(`/admin/users/${u.id}/disable`).set(auth(admin)))).status).toBe(204);
 
       const onB = await b.http().get('/chatrooms').set(auth(u));
       expect([onB.status, onB.body.code]).toEqual([401, 'UNAUTHORIZED']);
