@@ -6,12 +6,15 @@ export interface TestUser {
   token: string;
 }
 
+/** The password every test user registers with. */
+export const TEST_PASSWORD = 'correct horse battery';
+
 let counter = 0;
 
 /** Registers and logs in a fresh user through the API. */
 export async function createUser(t: TestApp, prefix = 'user'): Promise<TestUser> {
   const username = `${prefix}_${process.pid % 1000}_${++counter}`;
-  const password = 'correct horse battery';
+  const password = TEST_PASSWORD;
   const reg = await t.http().post('/auth/register').send({ username, password });
   if (reg.status !== 201) throw new Error(`register failed: ${reg.status} ${JSON.stringify(reg.body)}`);
   const login = await t.http().post('/auth/login').send({ username, password });
