@@ -5,6 +5,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { AppModule } from './app.module';
 import { RedisIoAdapter } from './chat/redis-io.adapter';
+import { answerClientErrors } from './common/http-client-errors';
 import { AppConfig } from './config/app-config';
 import { corsOptions } from './config/cors';
 import { createLogger } from './logging/logger';
@@ -53,6 +54,7 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
   // Who may set X-Forwarded-For decides req.ip, which login throttling counts by.
   app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');
+  answerClientErrors(app.getHttpServer());
   app.useWebSocketAdapter(new RedisIoAdapter(app));
   app.enableShutdownHooks();
   setupDocs(app);

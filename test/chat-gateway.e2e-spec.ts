@@ -1,3 +1,4 @@
+import { io } from 'socket.io-client';
 import { resetState, sql, startApp, TestApp, eventually } from './utils/app';
 import { closeAllSockets, collect, connect, emitAck, sleep, waitFor } from './utils/sockets';
 import { createRoom, createUser, TestUser } from './utils/users';
@@ -31,6 +32,22 @@ describe('ChatGateway (e2e)', () => {
       await expect(connect(t.url, 'not-a-jwt')).rejects.toThrow('unauthorized');
       const forged = alice.token.slice(0, -4) + 'AAAA';
       await expect(connect(t.url, forged)).rejects.toThrow('unauthorized');
+    });
+
+    it('refuses auth that is not an object with connect_error "unauthorized", not a dropped connection', async () => {
+      for (const auth of [[alice.token], alice.token, 42, null]) {
+        const s = io(t.url, { transports: ['websocket'], auth: auth as never, forceNew: true, reconnection: false });
+        // socket.io's own parser closed such a connection ("transport close") without a reason.
+        const outcome = await new Promise<string>((resolve) => {
+          s.once('connect', () => resolve('connected'));
+          s.once('connect_error', (e) => resolve(`connect_error: ${e.message}`));
+          s.once('disconnect', (reason) => resolve(`disconnect: ${reason}`));
+        });
+        s.close();
+        expect([auth, outcome]).toEqual([auth, 'connect_error: unauthorized']);
+      }
+      // A valid handshake afterwards still works.
+      expect((await connect(t.url, alice.token)).connected).toBe(true);
     });
 
     it('accepts the token as ?token= or an Authorization header too', async () => {

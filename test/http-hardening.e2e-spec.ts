@@ -1,3 +1,4 @@
+import { connect as tcpConnect } from 'node:net';
 import { resetState, startApp, TestApp } from './utils/app';
 import { exitOf, freePort, spawnServer } from './utils/processes';
 
@@ -84,6 +85,47 @@ describe('HTTP hardening (e2e)', () => {
     }
   });
 
+  it('answers requests the HTTP parser refuses with the error body and a code, not a bare status line', async () => {
+    const huge = await rawRequest(t.url, `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(huge.statusLine).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+    expect(JSON.parse(huge.body)).toEqual({
+      statusCode: 431,
+      code: 'PAYLOAD_TOO_LARGE',
+      message: 'The request headers are too large',
+    });
+    const broken = await rawRequest(t.url, 'GET /health HTTP/1.1\r\nHost x\r\n\r\n');
+    expect(broken.statusLine).toBe('HTTP/1.1 400 Bad Request');
+    expect(JSON.parse(broken.body)).toEqual({
+      statusCode: 400,
+      code: 'VALIDATION_FAILED',
+      message: 'Malformed HTTP request',
+    });
+    // And the server still serves.
+    expect((await t.http().get('/health/live')).status).toBe(200);
+  });
+
+  it('reads path ids from plain decimal digits only: 1e3, 0x10 and padded digits are not ids', async () => {
+    const login = await t
+      .http()
+      .post('/auth/register')
+      .send({ username: 'pathids', password: 'correct horse battery' });
+    expect(login.status).toBe(201);
+    const { accessToken } = (
+      await t.http().post('/auth/login').send({ username: 'pathids', password: 'correct horse battery' })
+    ).body;
+    for (const id of ['1e3', '0x10', '%207', '7%20', '1.0', '+7']) {
+      const res = await t.http().get(`/chatrooms/${id}`).set('Authorization', `Bearer ${accessToken}`);
+      expect([id, res.status, res.body.code, res.body.details]).toEqual([
+        id,
+        400,
+        'VALIDATION_FAILED',
+        [{ field: 'id', errors: ['id must be an integer from 1 to 2147483647'] }],
+      ]);
+    }
+    const plain = await t.http().get('/chatrooms/1000').set('Authorization', `Bearer ${accessToken}`);
+    expect([plain.status, plain.body.code]).toEqual([404, 'NOT_FOUND']);
+  });
+
   it('refuses to start in production without CORS_ORIGINS, naming the variable', async () => {
     const s = spawnServer({ PORT: freePort(), NODE_ENV: 'production' }); // JWT_SECRET comes from testEnv
     expect(await exitOf(s)).toBe(1);
@@ -91,3 +133,19 @@ describe('HTTP hardening (e2e)', () => {
     expect(s.output()).not.toContain('JWT_SECRET');
   });
 });
+
+/** Writes raw bytes to the server and reads the answer until the server closes the connection. */
+function rawRequest(url: string, request: string): Promise<{ statusLine: string; body: string }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = tcpConnect(Number(port), hostname, () => socket.write(request));
+    let raw = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (raw += chunk));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const [head, body = ''] = raw.split('\r\n\r\n');
+      resolve({ statusLine: head.split('\r\n')[0], body });
+    });
+  });
+}

@@ -9,6 +9,7 @@ import { corsOptions } from '../config/cors';
 import { closeRedis, RedisClient, RedisService } from '../redis/redis.service';
 import { adapterKey, createInstanceAwareAdapter } from './instance-aware-redis-adapter';
 import { bindSocketHandlers } from './socket-handlers';
+import { lenientConnectParser } from './lenient-connect-parser';
 
 /**
  * socket.io with the Redis adapter: a broadcast on one instance reaches the room's sockets
@@ -38,6 +39,7 @@ export class RedisIoAdapter extends IoAdapter {
       ...options,
       cors: corsOptions(this.config),
       maxHttpBufferSize: this.config.wsMaxPayloadBytes,
+      parser: lenientConnectParser,
       pingInterval: 20_000,
       pingTimeout: 20_000,
     };

@@ -10,7 +10,7 @@ import { MAX_INT4 } from './input-rules';
 @Injectable()
 export class IdParamPipe implements PipeTransform<unknown, number> {
   transform(value: unknown, metadata: ArgumentMetadata): number {
-    // The app-wide pipe may already have turned the digits into a number (primitive params).
+    // Path parameters arrive as they came (PayloadValidationPipe leaves them alone).
     const n = typeof value === 'string' ? (/^\d{1,10}$/.test(value) ? Number(value) : NaN) : value;
     if (typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= MAX_INT4) return n;
     const field = metadata.data ?? 'id';

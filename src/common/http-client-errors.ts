@@ -1,0 +1,64 @@
+import type { Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { ErrorCode, type ErrorBody } from './errors';
+
+/** Node's parser error codes that have a status of their own; any other parse error is 400. */
+interface ParseErrorAnswer {
+  status: number;
+  reason: string;
+  code: ErrorCode;
+  message: string;
+}
+
+const STATUS_OF_PARSE_ERROR: Record<string, ParseErrorAnswer> = {
+  HPE_HEADER_OVERFLOW: {
+    status: 431,
+    reason: 'Request Header Fields Too Large',
+    code: ErrorCode.PayloadTooLarge,
+    message: 'The request headers are too large',
+  },
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: {
+    status: 413,
+    reason: 'Payload Too Large',
+    code: ErrorCode.PayloadTooLarge,
+    message: 'The chunk extensions are too large',
+  },
+  ERR_HTTP_REQUEST_TIMEOUT: {
+    status: 408,
+    reason: 'Request Timeout',
+    code: ErrorCode.ValidationFailed,
+    message: 'The request did not arrive in time',
+  },
+};
+const MALFORMED: ParseErrorAnswer = {
+  status: 400,
+  reason: 'Bad Request',
+  code: ErrorCode.ValidationFailed,
+  message: 'Malformed HTTP request',
+};
+
+/**
+ * Requests Node's HTTP parser refuses (headers over 16 KiB, a broken request line, bad
+ * chunking) never reach Express: Node answers them itself with a bare status line and no
+ * body. Here they get the contract's error body like every other refusal, so a client can
+ * tell `PAYLOAD_TOO_LARGE` from a dropped connection. The connection is closed after: the
+ * parser cannot tell where the next request would start.
+ */
+export function answerClientErrors(server: Server): void {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    // As Node's own handler: nothing for a peer that went away, and nothing written into a
+    // response already under way on this connection (that would corrupt it for the peer).
+    const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const e = STATUS_OF_PARSE_ERROR[err.code ?? ''] ?? MALFORMED;
+    const body: ErrorBody = { statusCode: e.status, code: e.code, message: e.message };
+    const json = JSON.stringify(body);
+    socket.end(
+      `HTTP/1.1 ${e.status} ${e.reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`,
+    );
+  });
+}
