@@ -195,6 +195,36 @@ describe('ChatGateway (e2e)', () => {
       });
     });
 
+    it('takes image and file messages only as http(s) links', async () => {
+      const a = await connect(t.url, alice.token);
+      for (const content of ['javascript:alert(1)', 'data:text/html,<b>x</b>', '/relative.png', 'https://x/a b.png']) {
+        for (const type of ['image', 'file']) {
+          const res = await emitAck(a, 'sendMessage', { chatroomId: room, message: { type, content } });
+          expect([type, content, res]).toEqual([
+            type,
+            content,
+            {
+              ok: false,
+              error: {
+                code: 'VALIDATION_FAILED',
+                message: 'Invalid fields: message.content',
+                details: [
+                  { field: 'message.content', errors: ['content must be an http(s) URL for image and file messages'] },
+                ],
+              },
+            },
+          ]);
+        }
+      }
+      const ok = await emitAck(a, 'sendMessage', {
+        chatroomId: room,
+        message: { type: 'image', content: 'https://example.com/a.png' },
+      });
+      expect(ok).toMatchObject({ ok: true, data: { type: 'image', content: 'https://example.com/a.png' } });
+      // Text is free-form: a link-looking text is just text.
+      expect((await emitAck(a, 'sendMessage', send(room, 'javascript:alert(1)'))).ok).toBe(true);
+    });
+
     it('closes a connection that sends a frame over WS_MAX_PAYLOAD_BYTES, and keeps serving', async () => {
       const a = await connect(t.url, alice.token);
       const closed = new Promise((r) => a.once('disconnect', r));

@@ -175,6 +175,31 @@ describe('messages (e2e)', () => {
       expect(long.body.details).toEqual([{ field: 'content', errors: [expect.stringContaining('4000')] }]);
     });
 
+    it('keeps an image message a link: its edit must be an http(s) URL too', async () => {
+      const s = await connect(t.url, alice.token);
+      const sent = await emitAck(s, 'sendMessage', {
+        chatroomId: room,
+        message: { type: 'image', content: 'https://example.com/a.png' },
+      });
+      expect(sent.ok).toBe(true);
+      const bad = await t
+        .http()
+        .patch(`/messages/${sent.data.id}`)
+        .set(auth(alice))
+        .send({ content: 'javascript:alert(1)' });
+      expect([bad.status, bad.body.code, bad.body.details]).toEqual([
+        400,
+        'VALIDATION_FAILED',
+        [{ field: 'content', errors: ['content must be an http(s) URL for image and file messages'] }],
+      ]);
+      const good = await t
+        .http()
+        .patch(`/messages/${sent.data.id}`)
+        .set(auth(alice))
+        .send({ content: 'https://example.com/b.png' });
+      expect([good.status, good.body.content]).toEqual([200, 'https://example.com/b.png']);
+    });
+
     it('lets the sender edit; members get an editMessage event; history shows the edit', async () => {
       const msg = await send(t, alice, room, 'typo');
       const bobSocket = await joined(t, bob, room);

@@ -3,7 +3,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { AppError } from './errors';
 import { IdParamPipe } from './id-param.pipe';
-import { IsId, IsSeq, IsStrictDate, isStrictDateTime, MAX_INT4, QueryInt } from './input-rules';
+import { IsId, isMediaUrl, IsSeq, IsStrictDate, isStrictDateTime, MAX_INT4, QueryInt } from './input-rules';
 
 class Probe {
   @IsId()
@@ -127,4 +127,23 @@ describe('IdParamPipe', () => {
       });
     },
   );
+});
+
+describe('isMediaUrl', () => {
+  it.each(['https://example.com/a.png', 'http://10.0.0.5:8080/f?x=1#y', 'HTTPS://EXAMPLE.COM/A'])('takes %p', (url) =>
+    expect(isMediaUrl(url)).toBe(true),
+  );
+
+  it.each([
+    'javascript:alert(1)',
+    'data:image/png;base64,AAAA',
+    'file:///etc/passwd',
+    '/relative.png',
+    '//example.com/a.png',
+    'https://',
+    'https://exa mple.com/a.png',
+    'https://example.com/a.png\n',
+    ' https://example.com/a.png',
+    'ftp://example.com/a.png',
+  ])('refuses %p', (url) => expect(isMediaUrl(url)).toBe(false));
 });

@@ -75,3 +75,32 @@ export const IsStrictDate = (options?: ValidationOptions) =>
       options,
     ),
   );
+
+/**
+ * Image and file messages carry a link: an absolute `https:` or `http:` URL without spaces or
+ * control characters. Anything else (`javascript:`, `data:`, `file:`, a relative path) would
+ * be a link that every client rendering the room has to defend against; the web client
+ * already shows only `https:` images.
+ */
+export function isMediaUrl(content: string): boolean {
+  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
+  return /^https?:\/\/[^\s\u0000-\u001f\u007f]+$/i.test(content) && URL.canParse(content);
+}
+
+export const MEDIA_URL_RULE = 'must be an http(s) URL for image and file messages';
+
+/** On a message's `content`: an http(s) URL when the sibling `type` is `image` or `file`. */
+export const IsContentForType = (options?: ValidationOptions) =>
+  ValidateBy(
+    {
+      name: 'isContentForType',
+      validator: {
+        validate: (value: unknown, args) => {
+          const type = (args?.object as { type?: unknown } | undefined)?.type;
+          return (type !== 'image' && type !== 'file') || typeof value !== 'string' || isMediaUrl(value);
+        },
+        defaultMessage: () => `content ${MEDIA_URL_RULE}`,
+      },
+    },
+    options,
+  );

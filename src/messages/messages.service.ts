@@ -4,6 +4,7 @@ import type { AuthUser } from '../auth/auth.types';
 import type { Page } from '../chat-history/chat-history.service';
 import { MessageView, viewOfRow } from '../chat-history/message.types';
 import { AppError, ErrorCode } from '../common/errors';
+import { isMediaUrl, MEDIA_URL_RULE } from '../common/input-rules';
 import { AppConfig } from '../config/app-config';
 import type { EditMessageDto } from './dto/message-body.dto';
 import type { SentMessagesQueryDto } from './dto/message-query.dto';
@@ -56,6 +57,11 @@ export class MessagesService {
       asAdmin,
     } = await this.actions.authorize(user.id, [id]);
     this.checkLength(dto.content);
+    if (message.type !== 'text' && !isMediaUrl(dto.content)) {
+      throw AppError.validation('Invalid fields: content', [
+        { field: 'content', errors: [`content ${MEDIA_URL_RULE}`] },
+      ]);
+    }
     if (message.deleted) throw new AppError(ErrorCode.Conflict, 'A retracted message cannot be edited');
     // A sender who is also an admin keeps the admin's "anytime": the role is read only then.
     if (!asAdmin && this.windowPassed(message) && !(await this.identity.isAdmin(user.id))) {

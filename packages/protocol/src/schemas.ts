@@ -96,7 +96,14 @@ export const sendMessagePayloadSchema = {
     clientMsgId,
     message: {
       type: 'object',
-      properties: { type: messageTypeSchema, content: { type: 'string', minLength: 1 } },
+      properties: {
+        type: messageTypeSchema,
+        content: {
+          type: 'string',
+          minLength: 1,
+          description: 'Free text for `text`; an absolute http(s) URL for `image` and `file`.',
+        },
+      },
       required: ['type', 'content'],
       additionalProperties: false,
     },

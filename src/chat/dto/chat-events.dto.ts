@@ -16,7 +16,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { IsId, IsSeq, MAX_INT4 } from '../../common/input-rules';
+import { IsContentForType, IsId, isMediaUrl, IsSeq, MAX_INT4 } from '../../common/input-rules';
 import { SocketPayload } from '../../common/payload-validation.pipe';
 import { unstorableReason } from '../../common/raw-input';
 /** A hard ceiling before the configurable MESSAGE_MAX_LENGTH check, so huge strings are refused cheaply. */
@@ -45,6 +45,7 @@ export class MessageContentDto {
 
   @IsString()
   @Length(1, CONTENT_HARD_MAX)
+  @IsContentForType()
   content: string;
 }
 
@@ -131,6 +132,7 @@ export function acceptSendMessage(v: unknown): SendMessageDto | undefined {
   if (clientMsgId != null && (typeof clientMsgId !== 'string' || !CLIENT_MSG_ID.test(clientMsgId))) return undefined;
   if (type !== 'text' && type !== 'image' && type !== 'file') return undefined;
   if (typeof content !== 'string' || !hasLength(content) || unstorableReason(content)) return undefined;
+  if (type !== 'text' && !isMediaUrl(content)) return undefined;
   const message = new MessageContentDto();
   message.type = type;
   message.content = content;
