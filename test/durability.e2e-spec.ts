@@ -69,6 +69,15 @@ describe('durability (e2e)', () => {
       expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
       const after = await t.http().get(`/chatrooms/${room}/messages?limit=100`).set(auth(bob));
       expect(after.body.items).toHaveLength(25);
+      // Stored messages leave the pending buffer and the id index, every one of them.
+      const redis = new Redis(testEnv().REDIS_URL);
+      try {
+        await eventually(async () => (await redis.zcard(RedisKeys.roomPending(room))) === 0, 5_000, 'buffer emptied');
+        const ids = sent.map((m) => m.id);
+        expect(await redis.hmget(RedisKeys.pendingIndex(), ...ids)).toEqual(ids.map(() => null));
+      } finally {
+        redis.disconnect();
+      }
     } finally {
       await worker.close();
     }

@@ -227,11 +227,17 @@ export class PendingMessageStore {
     return rooms;
   }
 
-  /** Drops stored messages from their rooms' buffers and the index (one round trip for a whole batch). */
+  /**
+   * Drops stored messages from their rooms' buffers and the index (one round trip for a whole
+   * batch). A room's messages in one batch are mostly consecutive seqs, so each run of them
+   * goes in one ZREMRANGEBYSCORE: a command per message was most of Redis's commands after
+   * the sends themselves.
+   */
   async removeStored(messages: Pick<QueuedMessage, 'id' | 'chatroomId' | 'seq'>[]): Promise<void> {
     if (!messages.length) return;
+    const runs = seqRunsByRoom(messages);
     await Promise.all([
-      this.redis.each(messages, (c, m) => c.zremrangebyscore(RedisKeys.roomPending(m.chatroomId), m.seq, m.seq)),
+      this.redis.each(runs, (c, [room, from, to]) => c.zremrangebyscore(RedisKeys.roomPending(room), from, to)),
       this.redis.client.hdel(RedisKeys.pendingIndex(), ...messages.map((m) => m.id)),
     ]);
   }
@@ -303,4 +309,28 @@ export class PendingMessageStore {
     if (room.markedAt >= cutoff) return false; // in use: no round trip
     return (await this.forgetQuietRoom({ marks: RedisKeys.pendingRooms() }, room.chatroomId, cutoff)) === 1;
   }
+}
+
+/**
+ * Each room's seqs as runs of consecutive numbers, `[room, from, to]`: removing the score
+ * range of a run removes exactly those messages, since every seq in it is one of them.
+ */
+export function seqRunsByRoom(messages: Pick<QueuedMessage, 'chatroomId' | 'seq'>[]): [number, number, number][] {
+  const byRoom = new Map<number, number[]>();
+  for (const { chatroomId, seq } of messages) {
+    const seqs = byRoom.get(chatroomId);
+    if (seqs) seqs.push(seq);
+    else byRoom.set(chatroomId, [seq]);
+  }
+  const runs: [number, number, number][] = [];
+  for (const [room, seqs] of byRoom) {
+    seqs.sort((a, b) => a - b);
+    let from = seqs[0];
+    for (let i = 1; i <= seqs.length; i++) {
+      if (i < seqs.length && seqs[i] <= seqs[i - 1] + 1) continue; // consecutive (or a repeat)
+      runs.push([room, from, seqs[i - 1]]);
+      from = seqs[i];
+    }
+  }
+  return runs;
 }
