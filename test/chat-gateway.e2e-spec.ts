@@ -257,4 +257,46 @@ describe('ChatGateway rate limit (e2e)', () => {
     expect((await emitAck(s, 'sendMessage', send(room, 'later'))).ok).toBe(true);
     closeAllSockets();
   });
+
+  // One client looping on cheap-looking events (typing fans out to the whole room, sync reads
+  // history) must not slow everyone else: each socket has a budget for them.
+  it('answers a socket that floods other events with RATE_LIMITED; its typing reaches others at most at its budget', async () => {
+    await t.close();
+    await resetState();
+    t = await startApp({ SOCKET_EVENT_RATE_PER_SEC: '5', SOCKET_EVENT_BURST: '20' });
+    const [mallory, bob] = [await createUser(t, 'mallory'), await createUser(t, 'bobby')];
+    const room = await createRoom(t, mallory, [bob]);
+    const flood = await connect(t.url, mallory.token);
+    const other = await connect(t.url, mallory.token);
+    const b = await connect(t.url, bob.token);
+    expect((await emitAck(b, 'joinRoom', { chatroomId: room })).ok).toBe(true);
+    const typingAtBob = collect(b, 'typing');
+
+    const typing = await Promise.all(
+      Array.from({ length: 100 }, () => emitAck(flood, 'typing', { chatroomId: room, typing: true })),
+    );
+    const typed = typing.filter((a) => a.ok).length;
+    expect(typed).toBeGreaterThanOrEqual(10); // the typing burst
+    expect(typed).toBeLessThan(15); // plus what refilled at 2 per second meanwhile
+    expect(typing.find((a) => !a.ok)).toMatchObject({
+      ok: false,
+      error: { code: 'RATE_LIMITED', details: { retryAfterMs: expect.any(Number) } },
+    });
+    await sleep(200);
+    expect(typingAtBob.length).toBe(typed);
+
+    const syncs = await Promise.all(
+      Array.from({ length: 40 }, () => emitAck(flood, 'sync', { rooms: [{ chatroomId: room, afterSeq: 0 }] })),
+    );
+    expect(syncs.filter((a) => a.ok).length).toBeGreaterThanOrEqual(20);
+    expect(syncs.filter((a) => a.ok).length).toBeLessThan(25);
+    expect(syncs.filter((a) => !a.ok).every((a) => a.error?.code === 'RATE_LIMITED')).toBe(true);
+
+    // The budget is the socket's: another socket of the same user, and other users, go on.
+    expect((await emitAck(other, 'sync', { rooms: [{ chatroomId: room, afterSeq: 0 }] })).ok).toBe(true);
+    expect((await emitAck(b, 'typing', { chatroomId: room, typing: true })).ok).toBe(true);
+    // And sends have their own limit, untouched by the flood.
+    expect((await emitAck(flood, 'sendMessage', send(room, 'still here'))).ok).toBe(true);
+    closeAllSockets();
+  });
 });

@@ -71,7 +71,15 @@ describe('fuzz: every route and event, generated from the OpenAPI document and D
   it('answers hostile input with contract errors only, and keeps serving normal traffic', async () => {
     console.log(`fuzz seed ${SEED} (replay: FUZZ_SEED=${SEED})`);
     await resetState();
-    t = await startApp({ SEND_RATE_PER_SEC: '100000', SEND_BURST: '100000' });
+    // Budgets out of the way: this suite is about what validation answers, not about limits.
+    t = await startApp({
+      SEND_RATE_PER_SEC: '100000',
+      SEND_BURST: '100000',
+      SOCKET_EVENT_RATE_PER_SEC: '100000',
+      SOCKET_EVENT_BURST: '100000',
+      SOCKET_TYPING_RATE_PER_SEC: '100000',
+      SOCKET_TYPING_BURST: '100000',
+    });
     agent = new http.Agent({ keepAlive: true, maxSockets: HTTP_CONCURRENCY });
     const r = prng(SEED);
 

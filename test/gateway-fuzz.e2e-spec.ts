@@ -66,7 +66,14 @@ describe('gateway fuzz (e2e)', () => {
 
   it('survives hundreds of malformed payloads and still answers correctly afterwards', async () => {
     await resetState();
-    t = await startApp({ SEND_RATE_PER_SEC: '10000', SEND_BURST: '10000' });
+    t = await startApp({
+      SEND_RATE_PER_SEC: '10000',
+      SEND_BURST: '10000',
+      SOCKET_EVENT_RATE_PER_SEC: '10000',
+      SOCKET_EVENT_BURST: '10000',
+      SOCKET_TYPING_RATE_PER_SEC: '10000',
+      SOCKET_TYPING_BURST: '10000',
+    });
     const u = await createUser(t, 'fuzzer');
     const room = await createRoom(t, u);
     const s = await connect(t.url, u.token);

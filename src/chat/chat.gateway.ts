@@ -23,6 +23,8 @@ import { JoinRoomDto, LeaveRoomDto, MarkReadDto, SendMessageDto, SyncDto, Typing
 import { PresenceService } from './presence.service';
 import { TokenExpiry } from './token-expiry';
 import { WsExceptionFilter } from './ws-exception.filter';
+import { AppConfig } from '../config/app-config';
+import { EventBudget, limitSocketEvents } from './socket-event-budget';
 
 /** `joined`: the rooms whose broadcast this socket joined, to leave them on disconnect. */
 type AuthedSocket = Socket<
@@ -47,6 +49,7 @@ const ok = <T>(data: T) => ({ ok: true as const, data });
 export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, BeforeApplicationShutdown {
   private readonly logger = new Logger(ChatGateway.name);
   private expiry: TokenExpiry | undefined;
+  private readonly budgets: { events: EventBudget; typing: EventBudget };
 
   constructor(
     private readonly chat: ChatService,
@@ -57,7 +60,13 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     private readonly inboxNotifier: InboxNotifier,
     private readonly identity: IdentityService,
     private readonly metrics: MetricsService,
-  ) {}
+    config: AppConfig,
+  ) {
+    this.budgets = {
+      events: { ratePerSec: config.socketEventRatePerSec, burst: config.socketEventBurst },
+      typing: { ratePerSec: config.socketTypingRatePerSec, burst: config.socketTypingBurst },
+    };
+  }
 
   afterInit(server: Server): void {
     this.expiry = new TokenExpiry(server);
@@ -98,6 +107,8 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   }
 
   async handleConnection(socket: AuthedSocket): Promise<void> {
+    // First, synchronously: no event of this socket runs before its budget is in place.
+    limitSocketEvents(socket, this.budgets, () => this.metrics.rateLimited('socket_events'));
     const { user } = socket.data;
     await socket.join(userChannel(user.id));
     this.logger.debug({ msg: 'socket connected', socketId: socket.id, userId: user.id });

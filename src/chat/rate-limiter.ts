@@ -1,8 +1,21 @@
 import { AppError, ErrorCode } from '../common/errors';
 
-interface Bucket {
+/** One token bucket's state: tokens left, as of `at` (ms). */
+export interface Bucket {
   tokens: number;
   at: number;
+}
+
+/**
+ * Refills `b` to time `t` and takes a token: 0 when one was there, else how many ms until
+ * one will be. The arithmetic of every bucket here.
+ */
+export function takeToken(b: Bucket, ratePerSec: number, burst: number, t: number): number {
+  b.tokens = Math.min(burst, b.tokens + ((t - b.at) / 1000) * ratePerSec);
+  b.at = t;
+  if (b.tokens < 1) return Math.ceil(((1 - b.tokens) / ratePerSec) * 1000);
+  b.tokens -= 1;
+  return 0;
 }
 
 /**
@@ -24,16 +37,12 @@ export class TokenBucketLimiter {
   take(key: number): void {
     const t = this.now();
     const b = this.buckets.get(key) ?? { tokens: this.burst, at: t };
-    b.tokens = Math.min(this.burst, b.tokens + ((t - b.at) / 1000) * this.ratePerSec);
-    b.at = t;
-    if (b.tokens < 1) {
-      this.buckets.set(key, b);
+    const retryAfterMs = takeToken(b, this.ratePerSec, this.burst, t);
+    this.buckets.set(key, b);
+    if (retryAfterMs) {
       this.onLimited();
-      const retryAfterMs = Math.ceil(((1 - b.tokens) / this.ratePerSec) * 1000);
       throw new AppError(ErrorCode.RateLimited, 'Too many messages; slow down', { retryAfterMs });
     }
-    b.tokens -= 1;
-    this.buckets.set(key, b);
     if (this.buckets.size > 100_000) this.prune(t);
   }
 

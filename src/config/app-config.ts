@@ -30,6 +30,10 @@ export class AppConfig {
   readonly messageEditWindowS: number;
   readonly sendRatePerSec: number;
   readonly sendBurst: number;
+  readonly socketEventRatePerSec: number;
+  readonly socketEventBurst: number;
+  readonly socketTypingRatePerSec: number;
+  readonly socketTypingBurst: number;
   readonly wsMaxPayloadBytes: number;
   readonly persistBatchMs: number;
   readonly workerEnabled: boolean;
@@ -75,6 +79,10 @@ export class AppConfig {
     this.messageEditWindowS = env.MESSAGE_EDIT_WINDOW_S;
     this.sendRatePerSec = env.SEND_RATE_PER_SEC;
     this.sendBurst = env.SEND_BURST;
+    this.socketEventRatePerSec = env.SOCKET_EVENT_RATE_PER_SEC;
+    this.socketEventBurst = env.SOCKET_EVENT_BURST;
+    this.socketTypingRatePerSec = env.SOCKET_TYPING_RATE_PER_SEC;
+    this.socketTypingBurst = env.SOCKET_TYPING_BURST;
     this.wsMaxPayloadBytes = env.WS_MAX_PAYLOAD_BYTES;
     this.persistBatchMs = env.PERSIST_BATCH_MS;
     this.workerEnabled = env.WORKER_ENABLED;

@@ -122,6 +122,32 @@ export class EnvironmentVariables {
   @Min(1)
   SEND_BURST = 40;
 
+  /**
+   * Per-socket budget for every event but sendMessage (which has the per-user limit above):
+   * joinRoom, leaveRoom, sync, markRead, typing, unknown names. The burst covers a reconnect
+   * that joins a few hundred rooms at once.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  SOCKET_EVENT_RATE_PER_SEC = 20;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  SOCKET_EVENT_BURST = 300;
+
+  /** Per-socket budget for `typing`, which fans out to the whole room (cosmetic: drop freely). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  SOCKET_TYPING_RATE_PER_SEC = 2;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  SOCKET_TYPING_BURST = 10;
+
   /** socket.io maxHttpBufferSize: the largest frame a client may send. */
   @Transform(toInt)
   @IsInt()
