@@ -14,6 +14,7 @@ import { IdentityService } from '../auth/identity.service';
 import { bearerToken, TokenService } from '../auth/token.service';
 import { ClientEvent, roomChannel, ServerEvent, userChannel } from '../common/constants';
 import { SocketPayloadPipe } from '../common/payload-validation.pipe';
+import { AppConfig } from '../config/app-config';
 import { InboxNotifier } from '../inbox/inbox-notifier.service';
 import { InboxService } from '../inbox/inbox.service';
 import { MetricsService } from '../metrics/metrics.service';
@@ -21,10 +22,9 @@ import { Broadcaster } from './broadcaster.service';
 import { ChatService } from './chat.service';
 import { JoinRoomDto, LeaveRoomDto, MarkReadDto, SendMessageDto, SyncDto, TypingDto } from './dto/chat-events.dto';
 import { PresenceService } from './presence.service';
+import { EventBudget, limitSocketEvents } from './socket-event-budget';
 import { TokenExpiry } from './token-expiry';
 import { WsExceptionFilter } from './ws-exception.filter';
-import { AppConfig } from '../config/app-config';
-import { EventBudget, limitSocketEvents } from './socket-event-budget';
 
 /** `joined`: the rooms whose broadcast this socket joined, to leave them on disconnect. */
 type AuthedSocket = Socket<

@@ -8,8 +8,8 @@ import { AppConfig } from '../config/app-config';
 import { corsOptions } from '../config/cors';
 import { closeRedis, RedisClient, RedisService } from '../redis/redis.service';
 import { adapterKey, createInstanceAwareAdapter } from './instance-aware-redis-adapter';
-import { bindSocketHandlers } from './socket-handlers';
 import { lenientConnectParser } from './lenient-connect-parser';
+import { bindSocketHandlers } from './socket-handlers';
 
 /**
  * socket.io with the Redis adapter: a broadcast on one instance reaches the room's sockets
