@@ -1,4 +1,5 @@
 import { connect as tcpConnect } from 'node:net';
+import { io as ioClient } from 'socket.io-client';
 import { resetState, startApp, TestApp } from './utils/app';
 import { exitOf, freePort, spawnServer } from './utils/processes';
 
@@ -80,6 +81,26 @@ describe('HTTP hardening (e2e)', () => {
         .get('/socket.io/?EIO=4&transport=polling')
         .set('Origin', 'https://admin.example');
       expect(ioOk.headers['access-control-allow-origin']).toBe('https://admin.example');
+      // A WebSocket upgrade is not subject to CORS: the origin is checked on the handshake.
+      const wsFrom = (origin?: string) =>
+        new Promise<string>((resolve) => {
+          const s = ioClient(listed.url, {
+            transports: ['websocket'],
+            auth: { token: 'not-a-jwt' },
+            extraHeaders: origin ? { Origin: origin } : {},
+            forceNew: true,
+            reconnection: false,
+          });
+          s.once('connect_error', (e) => {
+            s.close();
+            resolve(e.message);
+          });
+        });
+      // Refused before the handshake reaches socket.io (no "unauthorized": never got that far).
+      expect(await wsFrom(FOREIGN)).toBe('websocket error');
+      // Allowed origins and clients without an Origin (apps, servers) reach the token check.
+      expect(await wsFrom('https://chat.example')).toBe('unauthorized');
+      expect(await wsFrom()).toBe('unauthorized');
     } finally {
       await listed.close();
     }

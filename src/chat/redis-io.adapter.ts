@@ -40,6 +40,7 @@ export class RedisIoAdapter extends IoAdapter {
       cors: corsOptions(this.config),
       maxHttpBufferSize: this.config.wsMaxPayloadBytes,
       parser: lenientConnectParser,
+      allowRequest: originCheck(this.config.corsOrigins),
       pingInterval: 20_000,
       pingTimeout: 20_000,
     };
@@ -93,4 +94,20 @@ function observeSubscriptions(sub: RedisClient, logger: Logger): RedisClient {
     });
   }
   return sub;
+}
+
+/**
+ * With CORS_ORIGINS listed, a browser on any other origin may not open a socket either. CORS
+ * alone covers only HTTP long-polling: a WebSocket upgrade is not subject to it, so a page
+ * anywhere could connect with a token it holds. Requests without an Origin header (native
+ * apps, servers, Node clients) pass: browsers always send one.
+ */
+export function originCheck(corsOrigins: string[] | '*'): ServerOptions['allowRequest'] {
+  if (corsOrigins === '*') return undefined;
+  const allowed = new Set(corsOrigins);
+  return (req, callback) => {
+    const origin = req.headers.origin;
+    const ok = origin === undefined || allowed.has(origin);
+    callback(ok ? null : 'origin not allowed', ok);
+  };
 }
