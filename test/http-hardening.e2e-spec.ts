@@ -101,6 +101,9 @@ describe('HTTP hardening (e2e)', () => {
       // Allowed origins and clients without an Origin (apps, servers) reach the token check.
       expect(await wsFrom('https://chat.example')).toBe('unauthorized');
       expect(await wsFrom()).toBe('unauthorized');
+      // So do pages this server serves itself (the web client): same origin.
+      expect(await wsFrom(new URL(listed.url).origin)).toBe('unauthorized');
+      expect(await wsFrom('null')).toBe('websocket error');
     } finally {
       await listed.close();
     }

@@ -99,15 +99,24 @@ function observeSubscriptions(sub: RedisClient, logger: Logger): RedisClient {
 /**
  * With CORS_ORIGINS listed, a browser on any other origin may not open a socket either. CORS
  * alone covers only HTTP long-polling: a WebSocket upgrade is not subject to it, so a page
- * anywhere could connect with a token it holds. Requests without an Origin header (native
- * apps, servers, Node clients) pass: browsers always send one.
+ * anywhere could connect with a token it holds. Pages served by this server (the web client)
+ * are same-origin: their Origin names the host they asked for. Requests without an Origin
+ * header (native apps, servers, Node clients) pass: browsers always send one.
  */
 export function originCheck(corsOrigins: string[] | '*'): ServerOptions['allowRequest'] {
   if (corsOrigins === '*') return undefined;
   const allowed = new Set(corsOrigins);
   return (req, callback) => {
-    const origin = req.headers.origin;
-    const ok = origin === undefined || allowed.has(origin);
+    const { origin, host } = req.headers;
+    const ok = origin === undefined || allowed.has(origin) || hostOf(origin) === host;
     callback(ok ? null : 'origin not allowed', ok);
   };
+}
+
+function hostOf(origin: string): string | undefined {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return undefined;
+  }
 }
