@@ -1,5 +1,6 @@
 import { BadRequestException } from '@nestjs/common';
-import { AppError, toErrorBody } from './errors';
+import { ERROR_CODES } from '@chat-backend/protocol';
+import { AppError, ErrorCode, toErrorBody } from './errors';
 
 describe('toErrorBody', () => {
   it('keeps an AppError as it is', () => {
@@ -27,5 +28,11 @@ describe('toErrorBody', () => {
   it('never leaks an unexpected error', () => {
     const body = toErrorBody(new Error('relation "users" does not exist at SELECT * FROM users'));
     expect(body).toEqual({ statusCode: 500, code: 'INTERNAL', message: 'Internal server error' });
+  });
+});
+
+describe('ErrorCode', () => {
+  it('names every code of the contract (the protocol package), and no other', () => {
+    expect(Object.values(ErrorCode).sort()).toEqual([...ERROR_CODES].sort());
   });
 });

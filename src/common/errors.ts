@@ -1,6 +1,11 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
+import type { ErrorCode as ContractErrorCode } from '@chat-backend/protocol';
 
-/** Machine-readable error codes of the public contract (REST bodies and socket acks). */
+/**
+ * The public contract's error codes (REST bodies and socket acks), by name. The list itself
+ * is the protocol package's ERROR_CODES, which clients and the AsyncAPI document read: a
+ * name here must be one of them (`satisfies`), and every one of them needs a status below.
+ */
 export const ErrorCode = {
   Unauthorized: 'UNAUTHORIZED',
   Forbidden: 'FORBIDDEN',
@@ -11,8 +16,8 @@ export const ErrorCode = {
   PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
   Unavailable: 'UNAVAILABLE',
   Internal: 'INTERNAL',
-} as const;
-export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+} as const satisfies Record<string, ContractErrorCode>;
+export type ErrorCode = ContractErrorCode;
 
 const STATUS_OF: Record<ErrorCode, number> = {
   UNAUTHORIZED: HttpStatus.UNAUTHORIZED,
