@@ -299,4 +299,44 @@ describe('client package (e2e)', () => {
       expect(await badge).toMatchObject({ chatroomId: room, unreadCount: 0 });
     });
   });
+
+  // The server budgets each socket's events; a user in more rooms than the burst still gets
+  // every room back, because the client waits out RATE_LIMITED on its joins and rejoins.
+  describe('under a small per-socket event budget', () => {
+    let small: TestApp;
+    beforeAll(async () => {
+      small = await startApp({ SOCKET_EVENT_RATE_PER_SEC: '20', SOCKET_EVENT_BURST: '4' });
+    });
+    afterAll(() => small.close());
+
+    it('joins and, after a reconnect, rejoins and syncs every room', async () => {
+      const rooms = [];
+      for (let i = 0; i < 10; i++) rooms.push(await createRoom(small, bob, [alice], `budget${i}`));
+      const c = new ChatClient({
+        url: small.url,
+        token: bob.token,
+        ackTimeoutMs: 5000,
+        socketOptions: { reconnectionDelay: 50, reconnectionDelayMax: 200 },
+      });
+      clients.push(c);
+      const errors: ChatError[] = [];
+      c.on('error', (e) => errors.push(e as ChatError));
+      await c.connect();
+      const joined = await Promise.all(rooms.map((r) => c.joinRoom(r)));
+      expect(joined.map((j) => j.chatroomId)).toEqual(rooms);
+
+      const got = inbox(c);
+      dropTransport(c);
+      await eventually(() => c.connected, 5_000, 'reconnected');
+      // Sent while the rejoin may still be waiting out its budget: each message reaches the
+      // client live or through the sync that follows a rejoin; a room left out (its join
+      // refused) would get neither.
+      const sender = new ChatClient({ url: small.url, token: alice.token, ackTimeoutMs: 5000 });
+      clients.push(sender);
+      await sender.connect();
+      for (const r of rooms) await sender.send(r, `after ${r}`).acked;
+      await eventually(() => new Set(got.map((m) => m.chatroomId)).size === rooms.length, 10_000, 'every room');
+      expect(errors.filter((e) => e.code === 'RATE_LIMITED')).toEqual([]);
+    });
+  });
 });

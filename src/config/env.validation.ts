@@ -124,18 +124,18 @@ export class EnvironmentVariables {
 
   /**
    * Per-socket budget for every event but sendMessage (which has the per-user limit above):
-   * joinRoom, leaveRoom, sync, markRead, typing, unknown names. The burst covers a reconnect
-   * that joins a few hundred rooms at once.
+   * joinRoom, leaveRoom, sync, markRead (typing has its own below). The burst covers a
+   * reconnect that rejoins 500 rooms at once; the client SDK waits out the rest.
    */
   @Transform(toInt)
   @IsInt()
   @Min(1)
-  SOCKET_EVENT_RATE_PER_SEC = 20;
+  SOCKET_EVENT_RATE_PER_SEC = 50;
 
   @Transform(toInt)
   @IsInt()
   @Min(1)
-  SOCKET_EVENT_BURST = 300;
+  SOCKET_EVENT_BURST = 500;
 
   /** Per-socket budget for `typing`, which fans out to the whole room (cosmetic: drop freely). */
   @Transform(toInt)

@@ -83,6 +83,8 @@ type ChatSocket = Socket;
 type ClientEventName = keyof ClientPayloads;
 
 const SYNC_ROOMS_PER_CALL = 100;
+/** How often a background step waits out RATE_LIMITED (`details.retryAfterMs`) before giving up. */
+const RATE_LIMIT_RETRIES = 20;
 
 /**
  * A chat session: REST through `api`, live events through one socket.io connection.
@@ -165,7 +167,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     const room = known ?? new RoomTracker(chatroomId);
     if (!known) this.rooms.set(chatroomId, room);
     try {
-      const data = await this.request(ClientEvent.JoinRoom, { chatroomId });
+      const data = await this.patientRequest(ClientEvent.JoinRoom, { chatroomId });
       if (room.lastSeq === undefined) this.deliver(room.start(opts.afterSeq ?? data.lastSeq));
       if (data.lastSeq > (room.lastSeq ?? 0) || room.hasGap) void this.sync([room]);
       return data;
@@ -244,6 +246,25 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
 
   // ------------------------------------------------------------------ internals
 
+  /**
+   * `request` for joins and the client's own background steps (rejoin and sync after a
+   * reconnect): RATE_LIMITED is waited out as the server says (`details.retryAfterMs`) and
+   * asked again.
+   * The server budgets every socket's events, and a user in more rooms than its burst would
+   * otherwise stay out of the rest until the next reconnect.
+   */
+  private async patientRequest<E extends ClientEventName>(event: E, payload: ClientPayloads[E]): Promise<AckData[E]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.request(event, payload);
+      } catch (err) {
+        const wait = err instanceof ChatError && err.code === 'RATE_LIMITED' ? retryAfterMs(err) : undefined;
+        if (wait === undefined || attempt >= RATE_LIMIT_RETRIES) throw err;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
+  }
+
   private createSocket(): ChatSocket {
     const socket: ChatSocket = io(this.opts.url, {
       transports: ['websocket'],
@@ -276,7 +297,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     if (!rooms.length) return;
     const joined = await Promise.all(
       rooms.map((r) =>
-        this.request(ClientEvent.JoinRoom, { chatroomId: r.chatroomId }).then(
+        this.patientRequest(ClientEvent.JoinRoom, { chatroomId: r.chatroomId }).then(
           (data) => ({ room: r, data }),
           (err: ChatError) => {
             // No longer a member (removed while away): stop tracking; anything else is retried next time.
@@ -348,7 +369,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
         const next: RoomTracker[] = [];
         for (let i = 0; i < batch.length; i += SYNC_ROOMS_PER_CALL) {
           const chunk = batch.slice(i, i + SYNC_ROOMS_PER_CALL);
-          const data = await this.request(ClientEvent.Sync, {
+          const data = await this.patientRequest(ClientEvent.Sync, {
             rooms: chunk.map((r) => ({ chatroomId: r.chatroomId, afterSeq: r.lastSeq! })),
             limit: this.opts.syncLimit,
           });
@@ -439,4 +460,9 @@ export class NoAckError extends ChatError {
   constructor(event: string, reason: string) {
     super('UNAVAILABLE', `${event}: no acknowledgement (${reason})`);
   }
+}
+
+function retryAfterMs(err: ChatError): number | undefined {
+  const ms = (err.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+  return typeof ms === 'number' && ms >= 0 && ms <= 60_000 ? ms : undefined;
 }
