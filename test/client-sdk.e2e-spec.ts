@@ -320,7 +320,7 @@ describe('client package (e2e)', () => {
       });
       clients.push(c);
       const errors: ChatError[] = [];
-      c.on('error', (e) => errors.push(e as ChatError));
+      c.on('error', (e) => errors.push(e));
       await c.connect();
       const joined = await Promise.all(rooms.map((r) => c.joinRoom(r)));
       expect(joined.map((j) => j.chatroomId)).toEqual(rooms);
