@@ -24,10 +24,10 @@ describe('client package (e2e)', () => {
   });
   afterAll(() => t.close());
 
-  /** A connected client that reconnects quickly. */
-  async function session(u: TestUser): Promise<ChatClient> {
+  /** A connected client that reconnects quickly (to `app`, the suite's server by default). */
+  async function session(u: TestUser, app: TestApp = t): Promise<ChatClient> {
     const c = new ChatClient({
-      url: t.url,
+      url: app.url,
       token: u.token,
       ackTimeoutMs: 5000,
       socketOptions: { reconnectionDelay: 50, reconnectionDelayMax: 200 },
@@ -312,16 +312,9 @@ describe('client package (e2e)', () => {
     it('joins and, after a reconnect, rejoins and syncs every room', async () => {
       const rooms = [];
       for (let i = 0; i < 10; i++) rooms.push(await createRoom(small, bob, [alice], `budget${i}`));
-      const c = new ChatClient({
-        url: small.url,
-        token: bob.token,
-        ackTimeoutMs: 5000,
-        socketOptions: { reconnectionDelay: 50, reconnectionDelayMax: 200 },
-      });
-      clients.push(c);
+      const c = await session(bob, small);
       const errors: ChatError[] = [];
       c.on('error', (e) => errors.push(e));
-      await c.connect();
       const joined = await Promise.all(rooms.map((r) => c.joinRoom(r)));
       expect(joined.map((j) => j.chatroomId)).toEqual(rooms);
 
@@ -331,9 +324,7 @@ describe('client package (e2e)', () => {
       // Sent while the rejoin may still be waiting out its budget: each message reaches the
       // client live or through the sync that follows a rejoin; a room left out (its join
       // refused) would get neither.
-      const sender = new ChatClient({ url: small.url, token: alice.token, ackTimeoutMs: 5000 });
-      clients.push(sender);
-      await sender.connect();
+      const sender = await session(alice, small);
       for (const r of rooms) await sender.send(r, `after ${r}`).acked;
       await eventually(() => new Set(got.map((m) => m.chatroomId)).size === rooms.length, 10_000, 'every room');
       expect(errors.filter((e) => e.code === 'RATE_LIMITED')).toEqual([]);
