@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { preparePortClaims } from '../utils/processes';
 import { assertTestTargets, TEST_DATABASE_URL } from './test-env';
 
 /**
@@ -8,6 +9,7 @@ import { assertTestTargets, TEST_DATABASE_URL } from './test-env';
  */
 export default function globalSetup(): void {
   assertTestTargets();
+  if (!process.env.E2E_PORT_DIR) preparePortClaims();
   const root = path.resolve(__dirname, '..', '..');
   const res = spawnSync(process.execPath, [require.resolve('prisma/build/index.js'), 'migrate', 'deploy'], {
     cwd: root,

@@ -1,4 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { testEnv } from '../setup/test-env';
 
@@ -65,9 +67,35 @@ export function exitOf(s: ServerProcess, timeoutMs = 20_000): Promise<number | n
   });
 }
 
-/** A port unlikely to clash: tests that spawn servers pick from a per-run range. */
-let nextPort = 43000 + (process.pid % 500) * 4;
-export const freePort = () => String(nextPort++);
+/**
+ * A port for a spawned server, never handed out twice in one test run. Jest evaluates this
+ * module afresh for every test file, so a counter here restarted in each file and two files
+ * got the same ports: a server of an earlier file still exiting, or an outgoing connection
+ * given that port by the kernel, made the next file's server fail with EADDRINUSE. Ports are
+ * claimed by creating a file in the run's directory (E2E_PORT_DIR, made fresh by the global
+ * setup; exclusive create is atomic), and sit below the kernel's ephemeral range (32768 and
+ * up), where no outgoing connection lands.
+ */
+const PORTS_PER_RUN = 200;
+export function freePort(): string {
+  const dir = process.env.E2E_PORT_DIR ?? path.join(os.tmpdir(), `chat-e2e-ports-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  for (let n = 0; n < PORTS_PER_RUN; n++) {
+    try {
+      closeSync(openSync(path.join(dir, String(n)), 'wx'));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw err;
+    }
+    return String(20_000 + (process.pid % 60) * PORTS_PER_RUN + n);
+  }
+  throw new Error(`more than ${PORTS_PER_RUN} spawned-server ports in one run`);
+}
+
+/** Global setup: a fresh directory of claimed ports for this run (see freePort). */
+export function preparePortClaims(): void {
+  process.env.E2E_PORT_DIR = mkdtempSync(path.join(os.tmpdir(), 'chat-e2e-ports-'));
+}
 
 /** Registers and logs in `name` through a spawned server's REST API; `post` calls it as that user. */
 export async function registerOn(base: string, name: string) {
