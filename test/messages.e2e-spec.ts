@@ -1,6 +1,9 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from '../src/app.module';
+import { MessageRepository } from '../src/chat-history/message.repository';
+import { PendingMessageStore } from '../src/chat-history/pending-message.store';
+import { seqRunsByRoom } from '../src/chat-history/persist-job';
 import { AppConfig } from '../src/config/app-config';
 import { testEnv } from './setup/test-env';
 import { eventually, resetState, sql, startApp, TestApp } from './utils/app';
@@ -383,7 +386,7 @@ describe('messages still in the queue (e2e)', () => {
     ).toBe(200);
     expect((await t.http().delete(`/messages/${retracted.id}`).set(auth(alice))).status).toBe(204);
     expect((await t.http().delete(`/admin/messages/${moderated.id}`).set(auth(admin))).status).toBe(204);
-    // Two mutations of one queued message: the record merges them, the retraction wins.
+    // Two mutations of one queued message: both patch its entry, the retraction wins.
     expect((await t.http().patch(`/messages/${both.id}`).set(auth(alice)).send({ content: 'edited' })).status).toBe(
       200,
     );
@@ -407,7 +410,7 @@ describe('messages still in the queue (e2e)', () => {
           'SELECT id, content, edited_at, deleted_at, deleted_by_id FROM messages WHERE chatroom_id = $1 ORDER BY seq',
           [room],
         );
-      // The worker stores the job's original copy, then re-applies the recorded mutations.
+      // The worker stores the entries as they are now: every mutation is in them.
       const rows = await eventually(
         async () => {
           const r = await rowsOf();
@@ -456,5 +459,85 @@ describe('messages still in the queue (e2e)', () => {
     } finally {
       await worker.close();
     }
+  });
+
+  it('an edit made after an earlier attempt stored the row reaches the row (the buffer copy is stored)', async () => {
+    t = await startApp({ WORKER_ENABLED: 'false' });
+    [alice, bob] = await Promise.all(['ralice', 'rbob'].map((n) => createUser(t, n)));
+    const room = await createRoom(t, alice, [bob]);
+    const m = await send(t, alice, room, 'as sent');
+    // A worker stored the row, then died before dropping the entry from the buffer.
+    const pending = t.app.get(PendingMessageStore);
+    const [copy] = await pending.read(seqRunsByRoom([m]));
+    expect(await t.app.get(MessageRepository).insertBatch([copy.message])).toBe(1);
+
+    expect((await t.http().patch(`/messages/${m.id}`).set(auth(alice)).send({ content: 'edited later' })).status).toBe(
+      200,
+    );
+    // Still queued: the edit went to its entry, which readers see; the row is the retry's job.
+    expect((await sql<{ content: string }>('SELECT content FROM messages WHERE id = $1', [m.id]))[0].content).toBe(
+      'as sent',
+    );
+    expect(await historyItem(t, bob, room, m.id)).toMatchObject({ content: 'edited later' });
+
+    const worker = await startWorker(); // runs the send's job, as a retry would
+    try {
+      await eventually(
+        async () => (await pending.range(room, 0, Infinity)).length === 0,
+        10_000,
+        'the entry dropped from the buffer',
+      );
+      const [row] = await sql<{ content: string; edited_at: Date | null }>(
+        'SELECT content, edited_at FROM messages WHERE id = $1',
+        [m.id],
+      );
+      expect(row).toEqual({ content: 'edited later', edited_at: expect.any(Date) });
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('an entry edited while being stored stays queued until its row has the edit; an older copy never undoes one', async () => {
+    t = await startApp({ WORKER_ENABLED: 'false' });
+    [alice, bob] = await Promise.all(['salice', 'sbob'].map((n) => createUser(t, n)));
+    const room = await createRoom(t, alice, [bob]);
+    const m = await send(t, alice, room, 'as sent');
+    const pending = t.app.get(PendingMessageStore);
+    const repo = t.app.get(MessageRepository);
+    const rowOf = async () =>
+      (
+        await sql<{ content: string; deleted_at: Date | null }>(
+          'SELECT content, deleted_at FROM messages WHERE id = $1',
+          [m.id],
+        )
+      )[0];
+
+    // The worker's steps, with an edit landing between its store and its removal.
+    const copies = await pending.read(seqRunsByRoom([m]));
+    await repo.insertBatch(copies.map((c) => c.message));
+    const editedAt = new Date().toISOString();
+    expect(await pending.patchPending(m, { content: 'edit 1', editedAt })).toBe(true);
+    const changed = await pending.removeStored(copies);
+    expect(changed.map((c) => c.message)).toEqual([expect.objectContaining({ id: m.id, content: 'edit 1', editedAt })]);
+    expect(await pending.range(room, 0, Infinity)).toEqual([expect.objectContaining({ content: 'edit 1' })]);
+    expect(await historyItem(t, bob, room, m.id)).toMatchObject({ content: 'edit 1' });
+    // Next round: the row catches up, and now the bytes match.
+    expect(await repo.catchUp(changed.map((c) => c.message))).toBe(1);
+    expect(await pending.removeStored(changed)).toEqual([]);
+    expect(await pending.range(room, 0, Infinity)).toEqual([]);
+    expect((await rowOf()).content).toBe('edit 1');
+
+    // No longer queued: an edit goes to the row. A stalled duplicate of the job, holding
+    // the older copy, must not bring 'edit 1' back.
+    expect(await pending.patchPending(m, { content: 'x', editedAt: new Date().toISOString() })).toBe(false);
+    expect((await t.http().patch(`/messages/${m.id}`).set(auth(alice)).send({ content: 'edit 2' })).status).toBe(200);
+    expect(await repo.catchUp(changed.map((c) => c.message))).toBe(0);
+    expect((await rowOf()).content).toBe('edit 2');
+    // Nor un-delete a tombstone.
+    expect((await t.http().delete(`/messages/${m.id}`).set(auth(alice))).status).toBe(204);
+    expect(await repo.catchUp([{ ...changed[0].message, editedAt: new Date(Date.now() + 60_000).toISOString() }])).toBe(
+      0,
+    );
+    expect(await rowOf()).toEqual({ content: '', deleted_at: expect.any(Date) });
   });
 });

@@ -2,7 +2,7 @@ import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import type { QueuedMessage } from '../src/chat-history/message.types';
 import { PendingMessageStore } from '../src/chat-history/pending-message.store';
-import { persistJobOptions } from '../src/chat-history/persist-job';
+import { persistJobOf, persistJobOptions } from '../src/chat-history/persist-job';
 import { uuidv7 } from '../src/chat-history/uuidv7';
 import { Jobs, Queues } from '../src/common/constants';
 import { eventually, resetState, sql, startApp, TestApp } from './utils/app';
@@ -49,11 +49,10 @@ describe('pending sweeper (e2e)', () => {
     };
     // A stale message that a delayed job holds (a retry waiting out its backoff), and an orphan.
     const held = await append('held by a delayed job');
-    const delayed = await queue.add(
-      Jobs.PersistBatch,
-      { messages: [held] },
-      { ...persistJobOptions, delay: 3_600_000 },
-    );
+    const delayed = await queue.add(Jobs.PersistBatch, persistJobOf([held]), {
+      ...persistJobOptions,
+      delay: 3_600_000,
+    });
     const orphan = await append('orphan');
 
     await eventually(() => stored(orphan.id), 10_000, 'the orphan stored by the sweeper');

@@ -5,7 +5,7 @@ import { Jobs, Queues } from '../common/constants';
 import { MembershipService } from '../chatrooms/membership.service';
 import { AppConfig } from '../config/app-config';
 import { DeadLetterRepository } from './dead-letter.repository';
-import { cappedBackoff, persistJobOptions, PersistBatchJob } from './persist-job';
+import { cappedBackoff, persistJobOf, persistJobOptions, PersistBatchJob } from './persist-job';
 import { Batcher } from './persist-batcher';
 import { MessageRepository } from './message.repository';
 import { MessageView, QueuedMessage, view, viewOfRow } from './message.types';
@@ -90,7 +90,7 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
   }
 
   private async add(messages: QueuedMessage[]): Promise<void> {
-    await this.jobs.add(Jobs.PersistBatch, { messages }, persistJobOptions);
+    await this.jobs.add(Jobs.PersistBatch, persistJobOf(messages), persistJobOptions);
   }
 
   private warnQueueing(count: number, err: Error): void {
@@ -172,14 +172,12 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
   }
 
   /**
-   * Edits or tombstones a message wherever it is: the stored row, and the pending entry if
-   * it is still queued (recorded so the worker re-applies it after storing the old copy).
+   * Edits or tombstones a message wherever it is: its pending entry while it is queued (the
+   * worker stores that copy, see MessagePersistProcessor.process), else its row. An entry
+   * leaves the buffer only after its row is stored, so when there is no entry there is a row.
    */
   async mutate(m: Pick<MessageView, 'id' | 'chatroomId' | 'seq'>, patch: MessagePatch): Promise<void> {
-    // Record first, update the table second: whichever side of the worker's store this runs
-    // on, either the worker sees the record or the UPDATE finds the row.
-    await this.pending.patchPending(m, patch);
-    await this.repo.applyPatch(m.id, patch);
+    if (!(await this.pending.patchPending(m, patch))) await this.repo.applyPatch(m.id, patch);
   }
 
   /** Queues what waits for its batch now, and resolves once every add so far has settled. */
@@ -196,11 +194,10 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
 }
 
 /**
- * Stored rows and pending entries of the same seq: the pending one wins. It is the newest
- * copy: an edit patches it at once (patch-pending script), while the worker stores the
- * job's older copy first and re-applies recorded edits to the row after; the entry leaves
- * the buffer only once the row has caught up (MessagePersistProcessor.process). So
- * whatever the worker's step, a reader sees every edit made so far.
+ * Stored rows and pending entries of the same seq: the pending one wins. While a message is
+ * queued its entry is the newest copy (edits patch it, not the row), and the entry leaves
+ * the buffer only once the row holds those very bytes (PendingMessageStore.removeStored).
+ * So whatever the worker's step, a reader sees every edit made so far.
  */
 function mergeBySeq(stored: MessageView[], queued: MessageView[]): MessageView[] {
   const seen = new Set(queued.map((m) => m.seq));

@@ -9,7 +9,7 @@ import { MessageRepository } from './message.repository';
 import { classifyPersistError } from './persist-errors';
 import { PendingMessageStore } from './pending-message.store';
 import type { QueuedMessage } from './message.types';
-import { cappedBackoff, PersistBatchJob } from './persist-job';
+import { cappedBackoff, PersistBatchJob, runsOf } from './persist-job';
 
 /**
  * A job whose worker died (killed, or cut off from Redis mid-batch) is taken up again once
@@ -20,6 +20,8 @@ import { cappedBackoff, PersistBatchJob } from './persist-job';
  */
 export const LOCK_MS = 3_000;
 const STALLED_CHECK_MS = 1_000;
+/** Rounds of step 4 (process) before the job gives up and is retried. */
+const MAX_REMOVE_ROUNDS = 20;
 
 /**
  * Stores queued messages in PostgreSQL, a whole job (many messages) per INSERT. Idempotent:
@@ -68,29 +70,6 @@ export class MessagePersistProcessor extends WorkerHost implements BeforeApplica
     await worker.close(this.redis.client.status !== 'ready');
   }
 
-  /**
-   * The job carries the message as it was when sent; an edit or retraction made while it
-   * waited was recorded in Redis and is applied now, so the stored row never goes back to
-   * the old content (one MGET per batch; UPDATEs only for the rare edited ones).
-   */
-  private async reapplyMutations(messages: QueuedMessage[]): Promise<void> {
-    const patches = await this.pending.mutationsOf(messages);
-    const edited = messages.filter((_, i) => patches[i]);
-    for (const [i, m] of messages.entries()) {
-      const patch = patches[i];
-      if (!patch) continue;
-      try {
-        await this.repo.applyPatch(m.id, patch);
-      } catch (err) {
-        // An edit PostgreSQL refuses as data must not hold up the batch: the row keeps its
-        // stored content.
-        if (classifyPersistError(err) !== 'data') throw err;
-        this.logger.error(`edit of message ${m.id} refused by PostgreSQL, not applied: ${(err as Error).message}`);
-      }
-    }
-    await this.pending.forgetMutations(edited);
-  }
-
   /** Connection trouble is retried by BullMQ; say so once every 10 s, not per attempt. */
   @OnWorkerEvent('error')
   onError(err: Error): void {
@@ -100,18 +79,23 @@ export class MessagePersistProcessor extends WorkerHost implements BeforeApplica
   }
 
   /**
-   * One job, in the only order that keeps readers and edits right. Each step is idempotent,
-   * so a retry after a crash anywhere in between redoes the steps safely:
-   *  1. store the job's copies (as sent): one INSERT, refused rows set aside;
-   *  2. re-apply edits recorded while they were queued (ChatHistoryService.mutate records
-   *     before it updates the table, so each edit is in the record, in the row, or both);
-   *  3. only then drop them from the pending buffers: until then readers prefer the
-   *     buffer's copy, which every edit patched at once (mergeBySeq), so no reader ever
-   *     sees a row that is behind.
+   * One job. Each step is idempotent, so a retry after a crash anywhere redoes them safely:
+   *  1. read the job's messages from the pending buffer, as they are now: every edit or
+   *     retraction made while they waited is already in these copies (patch-pending script);
+   *  2. store them: one INSERT, refused rows set aside as dead letters;
+   *  3. bring up to date the rows an earlier attempt stored before an edit (catchUp);
+   *  4. drop from the buffer the copies whose bytes are still those stored. An entry edited
+   *     since step 1 stays (readers keep seeing the newest copy); its row is brought up to
+   *     date and it is dropped on the next round.
+   * So an edit needs no record and no ordering with this job: it patches the entry if the
+   * message is queued, or else the row, which then exists (ChatHistoryService.mutate).
    */
   async process(job: Job<PersistBatchJob>): Promise<number> {
-    const { messages } = job.data;
+    const runs = runsOf(job.data);
     try {
+      let copies = await this.pending.read(runs);
+      const messages = copies.map((c) => c.message);
+      if (!messages.length) return 0; // stored and dropped already (a retry, or the sweeper's copy)
       const startedAt = performance.now();
       const refused = await this.writer.store(messages);
       // Stored here means now in PostgreSQL: rows a retried job had already inserted count again.
@@ -120,16 +104,44 @@ export class MessagePersistProcessor extends WorkerHost implements BeforeApplica
         (performance.now() - startedAt) / 1000,
         messages.length - refused.length,
       );
-      if (refused.length) this.metrics.deadLettered(refused.length);
-      await this.reapplyMutations(messages);
-      if (refused.length) await this.pending.tombstoned(refused.map((r) => r.message));
-      await this.pending.removeStored(messages);
+      if (refused.length) {
+        this.metrics.deadLettered(refused.length);
+        await this.pending.tombstoned(refused.map((r) => r.message));
+      }
+      await this.catchUp(messages.filter((m) => m.editedAt || m.deletedAt));
+      for (let round = 1; copies.length; round++) {
+        const changed = await this.pending.removeStored(copies);
+        if (!changed.length) break;
+        // Edits are rate-limited per user, so this ends; if it does not, the job is retried.
+        if (round >= MAX_REMOVE_ROUNDS) throw new Error(`${changed.length} messages kept changing while being stored`);
+        await this.catchUp(changed.map((c) => c.message));
+        copies = changed;
+      }
       return messages.length - refused.length;
     } catch (err) {
       this.logger.warn(
-        `job ${job.id}: storing ${messages.length} messages failed (attempt ${job.attemptsMade + 1}): ${(err as Error).message}`,
+        `job ${job.id}: storing ${runs.length} runs of messages failed (attempt ${job.attemptsMade + 1}): ${(err as Error).message}`,
       );
       throw err;
+    }
+  }
+
+  /**
+   * Step 3 of process. Edits pass the same checks as sends, but one that PostgreSQL still
+   * refuses as data must not hold up the batch: that row keeps its stored content.
+   */
+  private async catchUp(messages: QueuedMessage[]): Promise<void> {
+    if (!messages.length) return;
+    try {
+      await this.repo.catchUp(messages);
+    } catch (err) {
+      if (classifyPersistError(err) !== 'data') throw err;
+      for (const m of messages) {
+        await this.repo.catchUp([m]).catch((e: unknown) => {
+          if (classifyPersistError(e) !== 'data') throw e;
+          this.logger.error(`edit of message ${m.id} refused by PostgreSQL, not applied: ${(e as Error).message}`);
+        });
+      }
     }
   }
 }

@@ -53,6 +53,19 @@ const INSERT_BATCH_SQL = `
   SELECT (SELECT count(*)::int FROM ins) AS inserted,
          EXISTS (SELECT 1 FROM database_identity WHERE id = $12::uuid) AS "sameDatabase"`;
 
+/** See catchUp. */
+const CATCH_UP_SQL = `
+  UPDATE messages m SET
+         content = u.content,
+         edited_at = GREATEST(m.edited_at, u.edited_at),
+         deleted_at = u.deleted_at,
+         deleted_by_id = u.deleted_by_id
+    FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::int[])
+         AS u(id, content, edited_at, deleted_at, deleted_by_id)
+   WHERE m.id = u.id
+     AND m.deleted_at IS NULL
+     AND (u.deleted_at IS NOT NULL OR u.edited_at > COALESCE(m.edited_at, '-infinity'))`;
+
 /**
  * The database is not the one whose identity names this process's Redis keys (it was
  * dropped and recreated, or restored from another, while the process ran): storing the
@@ -122,6 +135,26 @@ export class MessageRepository {
         deleted_by_id = COALESCE(${patch.deletedById ?? null}::int, deleted_by_id)
       WHERE id = ${id}::uuid AND (deleted_at IS NULL OR ${patch.deletedAt ?? null}::timestamptz IS NOT NULL)`;
     return n > 0;
+  }
+
+  /**
+   * Brings stored rows up to the newer copies of their messages: those edited or retracted
+   * while queued, whose row an earlier attempt (or this one, before the edit) stored as it
+   * was. One statement. Only ever forward, so that a worker holding an older copy (a stalled
+   * duplicate of a job) cannot undo a later edit: content moves only to a later editedAt,
+   * and a tombstone stays as it is. Returns how many rows changed.
+   */
+  async catchUp(messages: QueuedMessage[]): Promise<number> {
+    if (!messages.length) return 0;
+    const col = <T>(f: (m: QueuedMessage) => T) => messages.map(f);
+    const { rowCount } = await this.prisma.pool.query(CATCH_UP_SQL, [
+      col((m) => m.id),
+      col((m) => (m.deletedAt ? '' : m.content)),
+      col((m) => m.editedAt ?? null),
+      col((m) => m.deletedAt ?? null),
+      col((m) => m.deletedById ?? null),
+    ]);
+    return rowCount ?? 0;
   }
 
   async highestSeq(chatroomId: number): Promise<number> {

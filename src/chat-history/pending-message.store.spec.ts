@@ -1,6 +1,6 @@
 import { useKeyNamespace } from '../common/constants';
 import type { RedisService } from '../redis/redis.service';
-import { PendingMessageStore, seqRunsByRoom } from './pending-message.store';
+import { PendingMessageStore } from './pending-message.store';
 
 /**
  * On a Redis Cluster the room's mark (the sweeper's set) and the append go over different
@@ -49,26 +49,5 @@ describe('PendingMessageStore on a cluster: the mark before the append', () => {
     await Promise.all([first, second]);
     expect(log[0]).toBe('mark');
     expect(log.slice(1).sort()).toEqual(['chatAppendMessage:a', 'chatAppendMessage:b'].sort());
-  });
-});
-
-describe('seqRunsByRoom', () => {
-  const m = (chatroomId: number, seq: number) => ({ chatroomId, seq });
-
-  it("turns each room's consecutive seqs into one range, and leaves gaps out", () => {
-    const runs = seqRunsByRoom([m(1, 3), m(2, 7), m(1, 1), m(1, 2), m(1, 5), m(2, 8), m(1, 6), m(3, 1)]);
-    expect(runs).toEqual([
-      [1, 1, 3],
-      [1, 5, 6],
-      [2, 7, 8],
-      [3, 1, 1],
-    ]);
-  });
-
-  it('covers exactly the seqs given, repeats included', () => {
-    const seqs = [9, 4, 4, 5, 12, 10, 11, 1];
-    const runs = seqRunsByRoom(seqs.map((s) => m(1, s)));
-    const covered = runs.flatMap(([, from, to]) => Array.from({ length: to - from + 1 }, (_, i) => from + i));
-    expect(covered).toEqual([...new Set(seqs)].sort((a, b) => a - b));
   });
 });

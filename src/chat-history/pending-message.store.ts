@@ -5,6 +5,7 @@ import { RedisKeys } from '../common/constants';
 import { RedisService } from '../redis/redis.service';
 import { TurnPipeline } from '../redis/turn-pipeline';
 import type { QueuedMessage } from './message.types';
+import { SeqRun, seqRunsByRoom } from './persist-job';
 import {
   AppendArgs,
   appendIndexedMessageScript,
@@ -34,10 +35,13 @@ export interface MessagePatch {
   deletedById?: number;
 }
 
-/** Mutations of queued messages are kept this long for the worker to re-apply. */
-const MUTATION_TTL_S = 7 * 24 * 3600;
-
 export type AppendResult = { status: 'new' | 'duplicate'; message: QueuedMessage } | { status: 'unseeded' };
+
+/** A pending entry as the worker read it: the message, and its exact bytes in the buffer. */
+export interface PendingCopy {
+  message: QueuedMessage;
+  raw: string;
+}
 
 /**
  * The Redis side of messages that are acknowledged but maybe not yet in PostgreSQL:
@@ -228,31 +232,56 @@ export class PendingMessageStore {
   }
 
   /**
-   * Drops stored messages from their rooms' buffers and the index (one round trip for a whole
-   * batch). A room's messages in one batch are mostly consecutive seqs, so each run of them
-   * goes in one ZREMRANGEBYSCORE: a command per message was most of Redis's commands after
-   * the sends themselves.
+   * The pending entries at these places, as they are now (edits applied): one round trip.
+   * Places already stored and dropped are simply absent.
    */
-  async removeStored(messages: Pick<QueuedMessage, 'id' | 'chatroomId' | 'seq'>[]): Promise<void> {
-    if (!messages.length) return;
-    const runs = seqRunsByRoom(messages);
-    await Promise.all([
-      this.redis.each(runs, (c, [room, from, to]) => c.zremrangebyscore(RedisKeys.roomPending(room), from, to)),
-      this.redis.client.hdel(RedisKeys.pendingIndex(), ...messages.map((m) => m.id)),
+  async read(runs: SeqRun[]): Promise<PendingCopy[]> {
+    const found = await this.redis.each(runs, (c, [room, from, to]) =>
+      c.zrangebyscore(RedisKeys.roomPending(room), from, to),
+    );
+    return found.flat().map((raw) => ({ message: JSON.parse(raw) as QueuedMessage, raw }));
+  }
+
+  /**
+   * Drops stored copies from their rooms' buffers, and their ids from the index: one round
+   * trip. An entry leaves only if its bytes are still the ones stored (ZREM by member), so a
+   * message edited after the worker read it stays queued, and is returned as it is now for
+   * the worker to bring its row up to date and call again with. The data carry the order: no edit
+   * can slip between a store and its removal unseen.
+   */
+  async removeStored(copies: PendingCopy[]): Promise<PendingCopy[]> {
+    if (!copies.length) return [];
+    const byRoom = new Map<number, PendingCopy[]>();
+    for (const c of copies) {
+      const list = byRoom.get(c.message.chatroomId);
+      if (list) list.push(c);
+      else byRoom.set(c.message.chatroomId, [c]);
+    }
+    const rooms = [...byRoom];
+    const [removed] = await Promise.all([
+      this.redis.each(rooms, (c, [room, list]) =>
+        c.zrem(
+          RedisKeys.roomPending(room),
+          list.map((x) => x.raw),
+        ),
+      ),
+      this.redis.client.hdel(RedisKeys.pendingIndex(), ...copies.map((c) => c.message.id)),
     ]);
+    // Rare: some entry changed since it was read. Its room's places are read again; what is
+    // still there is the newer copy (the index needs no repair: edits find it by room and seq).
+    const changedRooms = rooms.filter(([, list], i) => removed[i] < list.length);
+    if (!changedRooms.length) return [];
+    return this.read(changedRooms.flatMap(([, list]) => seqRunsByRoom(list.map((c) => c.message))));
   }
 
   /**
    * Set-aside messages became tombstones: members' cached unread counts of their rooms are
-   * stale (as after a retraction, see UnreadCache), and their recorded edits are moot.
+   * stale (as after a retraction, see UnreadCache).
    */
-  async tombstoned(messages: Pick<QueuedMessage, 'id' | 'chatroomId'>[]): Promise<void> {
-    await Promise.all([
-      this.redis.each([...new Set(messages.map((m) => m.chatroomId))], (c, room) =>
-        c.set(RedisKeys.roomCountsToken(room), randomUUID()),
-      ),
-      this.redis.del(messages.map((m) => RedisKeys.mutation(m.chatroomId, m.id))),
-    ]);
+  async tombstoned(messages: Pick<QueuedMessage, 'chatroomId'>[]): Promise<void> {
+    await this.redis.each([...new Set(messages.map((m) => m.chatroomId))], (c, room) =>
+      c.set(RedisKeys.roomCountsToken(room), randomUUID()),
+    );
   }
 
   /**
@@ -278,26 +307,11 @@ export class PendingMessageStore {
   }
 
   /**
-   * Applies a patch to a still-queued message (history then shows it at once) and records it
-   * for the worker, which re-applies it after storing the job's older copy.
+   * Applies a patch to a message's pending entry if it is still queued (history shows it at
+   * once, and the worker stores the patched copy); false if it is not queued any more.
    */
-  async patchPending(m: Pick<QueuedMessage, 'id' | 'chatroomId' | 'seq'>, patch: MessagePatch): Promise<void> {
-    await this.patch(
-      { pending: RedisKeys.roomPending(m.chatroomId), mutation: RedisKeys.mutation(m.chatroomId, m.id) },
-      m.seq,
-      JSON.stringify(patch),
-      MUTATION_TTL_S,
-    );
-  }
-
-  /** Recorded mutations of these messages (null where none). One MGET (per room on a cluster). */
-  async mutationsOf(messages: Pick<QueuedMessage, 'id' | 'chatroomId'>[]): Promise<(MessagePatch | null)[]> {
-    const values = await this.redis.mget(messages.map((m) => RedisKeys.mutation(m.chatroomId, m.id)));
-    return values.map((v) => (v ? (JSON.parse(v) as MessagePatch) : null));
-  }
-
-  async forgetMutations(messages: Pick<QueuedMessage, 'id' | 'chatroomId'>[]): Promise<void> {
-    await this.redis.del(messages.map((m) => RedisKeys.mutation(m.chatroomId, m.id)));
+  async patchPending(m: Pick<QueuedMessage, 'chatroomId' | 'seq'>, patch: MessagePatch): Promise<boolean> {
+    return (await this.patch({ pending: RedisKeys.roomPending(m.chatroomId) }, m.seq, JSON.stringify(patch))) === 1;
   }
 
   /**
@@ -309,28 +323,4 @@ export class PendingMessageStore {
     if (room.markedAt >= cutoff) return false; // in use: no round trip
     return (await this.forgetQuietRoom({ marks: RedisKeys.pendingRooms() }, room.chatroomId, cutoff)) === 1;
   }
-}
-
-/**
- * Each room's seqs as runs of consecutive numbers, `[room, from, to]`: removing the score
- * range of a run removes exactly those messages, since every seq in it is one of them.
- */
-export function seqRunsByRoom(messages: Pick<QueuedMessage, 'chatroomId' | 'seq'>[]): [number, number, number][] {
-  const byRoom = new Map<number, number[]>();
-  for (const { chatroomId, seq } of messages) {
-    const seqs = byRoom.get(chatroomId);
-    if (seqs) seqs.push(seq);
-    else byRoom.set(chatroomId, [seq]);
-  }
-  const runs: [number, number, number][] = [];
-  for (const [room, seqs] of byRoom) {
-    seqs.sort((a, b) => a - b);
-    let from = seqs[0];
-    for (let i = 1; i <= seqs.length; i++) {
-      if (i < seqs.length && seqs[i] <= seqs[i - 1] + 1) continue; // consecutive (or a repeat)
-      runs.push([room, from, seqs[i - 1]]);
-      from = seqs[i];
-    }
-  }
-  return runs;
 }

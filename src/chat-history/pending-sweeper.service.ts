@@ -3,7 +3,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { JobType, Queue } from 'bullmq';
 import { Jobs, Queues } from '../common/constants';
 import type { QueuedMessage } from './message.types';
-import { persistJobOptions, PersistBatchJob } from './persist-job';
+import { persistJobOf, persistJobOptions, PersistBatchJob, runsOf } from './persist-job';
 import { PendingMessageStore } from './pending-message.store';
 
 const SWEEP_EVERY_MS = 2_000;
@@ -62,25 +62,30 @@ export class PendingSweeperService implements OnApplicationBootstrap, OnApplicat
         stale.push(...(await this.pending.stale(room.chatroomId, staleAfterMs)));
     }
     if (!stale.length) return 0;
-    const live = await this.liveMessageIds();
-    const orphans = stale.filter((m) => !live.has(m.id));
+    const live = await this.livePlaces();
+    const orphans = stale.filter((m) => !live.has(place(m.chatroomId, m.seq)));
     for (let i = 0; i < orphans.length; i += JOB_MESSAGES) {
       const messages = orphans.slice(i, i + JOB_MESSAGES);
       await this.pending.index(messages);
-      await this.queue.add(Jobs.PersistBatch, { messages }, persistJobOptions);
+      await this.queue.add(Jobs.PersistBatch, persistJobOf(messages), persistJobOptions);
     }
     if (orphans.length) this.logger.warn(`re-queued ${orphans.length} messages pending for over ${staleAfterMs} ms`);
     return orphans.length;
   }
 
-  /** Ids of the messages that live jobs hold. */
-  private async liveMessageIds(): Promise<Set<string>> {
-    const ids = new Set<string>();
+  /** The places (room and seq) of the messages that live jobs name. */
+  private async livePlaces(): Promise<Set<string>> {
+    const places = new Set<string>();
     const PAGE = 500;
     for (let start = 0; ; start += PAGE) {
       const jobs = await this.queue.getJobs(LIVE, start, start + PAGE - 1, true);
-      for (const job of jobs) for (const m of job?.data?.messages ?? []) ids.add(m.id);
-      if (jobs.length < PAGE) return ids;
+      for (const job of jobs) {
+        if (!job?.data) continue;
+        for (const [room, from, to] of runsOf(job.data)) for (let s = from; s <= to; s++) places.add(place(room, s));
+      }
+      if (jobs.length < PAGE) return places;
     }
   }
 }
+
+const place = (chatroomId: number, seq: number) => `${chatroomId}:${seq}`;

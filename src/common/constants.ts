@@ -86,8 +86,6 @@ export const RedisKeys = {
    */
   clientMsg: (chatroomId: number, senderId: number, clientMsgId: string) =>
     `${room(chatroomId)}cmid:${senderId}:${clientMsgId}`,
-  /** An edit or retraction of a message that was still queued, applied again once stored. */
-  mutation: (chatroomId: number, messageId: string) => `${room(chatroomId)}mutation:${messageId}`,
   /** Replaced after a tombstone in the room: members' cached unread counts of it are stale. */
   roomCountsToken: (chatroomId: number) => `${room(chatroomId)}counts`,
   /** A user's sockets in a room's broadcast across instances (joinRoom/leaveRoom timeline). */
@@ -113,7 +111,6 @@ export const LegacyRedisKeys = {
     const m = new RegExp(`^${chat()}room:(\\d+):(.+)$`).exec(key);
     return m ? { chatroomId: Number(m[1]), rest: m[2] } : null;
   },
-  mutationPattern: () => `${chat()}mutation:*`,
   /** A set of room ids (the new key is a sorted set under another name). */
   pendingRooms: () => `${chat()}pending-rooms`,
 };

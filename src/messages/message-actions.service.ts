@@ -90,9 +90,8 @@ export class MessageActions {
    *
    * All or nothing: callers have found and authorised every id before this runs, so a
    * refused id has changed nothing. Then, as ChatHistoryService.mutate does for one
-   * message, the tombstones are recorded for the persistence worker first (a message still
-   * queued is tombstoned in its pending entry, and the worker re-applies the record after
-   * storing it), and every stored row is tombstoned in ONE statement, so the table changes
+   * message, a message still queued is tombstoned in its pending entry (the worker stores
+   * that copy), and every stored row is tombstoned in ONE statement, so the table changes
    * for all of them or for none. Events go out only after both steps succeeded. If Redis or
    * PostgreSQL fails in between (an outage, not a refusal), the request fails with no
    * event sent and no stored row changed; queued messages may already show as tombstones,
@@ -102,12 +101,17 @@ export class MessageActions {
     const deletedAt = new Date().toISOString();
     const live = messages.filter((m) => !m.deleted);
     if (!live.length) return;
-    await Promise.all(live.map((m) => this.pending.patchPending(m, { deletedAt, deletedById: actorId })));
-    await this.repo.tombstone(
-      live.map((m) => m.id),
-      deletedAt,
-      actorId,
+    const queued = await Promise.all(
+      live.map((m) => this.pending.patchPending(m, { deletedAt, deletedById: actorId })),
     );
+    const stored = live.filter((_, i) => !queued[i]);
+    if (stored.length) {
+      await this.repo.tombstone(
+        stored.map((m) => m.id),
+        deletedAt,
+        actorId,
+      );
+    }
     // A tombstone no longer counts as unread for anyone: the touched rooms' cached counts are renewed.
     await Promise.all([...new Set(live.map((m) => m.chatroomId))].map((id) => this.readState.roomCountsChanged(id)));
     for (const m of live) this.announce(TimelineEvent.DeleteMessage, actorId, { ...m, content: '', deleted: true });

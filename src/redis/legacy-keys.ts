@@ -5,12 +5,13 @@ import type { RedisService } from './redis.service';
 
 /**
  * Renames the Redis keys of the layout before room hash tags, once, at boot: room keys were
- * `chat:<ns>:room:<id>:<rest>`, edits of queued messages `chat:<ns>:mutation:<id>`, and the
- * sweeper's set a plain SET. What must survive an upgrade is what PostgreSQL does not have
- * yet: seq counters (a counter that went back would reuse seqs), pending buffers (acked
- * messages not stored yet; the sweeper re-queues them, as their old jobs sit under the old
- * queue prefix) and recorded edits of those. Dedupe records and presence counts are
- * short-lived and start afresh.
+ * `chat:<ns>:room:<id>:<rest>`, and the sweeper's set a plain SET. What must survive an
+ * upgrade is what PostgreSQL does not have yet: seq counters (a counter that went back would
+ * reuse seqs) and pending buffers (acked messages not stored yet; the sweeper re-queues
+ * them, as their old jobs sit under the old queue prefix). Dedupe records and presence
+ * counts are short-lived and start afresh. Recorded edits of queued messages
+ * (`chat:<ns>:mutation:<id>`) are not needed: those versions patched the pending entry as
+ * well, which is what the worker now stores; the records expire on their own.
  *
  * Single Redis only (a cluster never held the old layout), and only between stopping every
  * old instance and starting the new ones: old and new instances side by side would count
@@ -34,13 +35,6 @@ export async function migrateLegacyKeys(redis: RedisService, logger: Logger): Pr
       else if (old.rest === 'pending') await rename(key, RedisKeys.roomPending(old.chatroomId));
       else if (old.rest === 'counts') await rename(key, RedisKeys.roomCountsToken(old.chatroomId));
       else await client.del(key); // presence counts per room: rebuilt by the sockets that reconnect
-    }
-  }
-  for await (const keys of client.scanStream({ match: LegacyRedisKeys.mutationPattern(), count: 1000 })) {
-    for (const key of keys as string[]) {
-      const id = key.slice(key.lastIndexOf(':') + 1);
-      const where = await client.hget(RedisKeys.pendingIndex(), id);
-      if (where) await rename(key, RedisKeys.mutation(Number(where.split(':')[0]), id));
     }
   }
   const rooms = await client.smembers(LegacyRedisKeys.pendingRooms()).catch(() => [] as string[]);

@@ -1,39 +1,27 @@
 import { RedisScript } from '../../redis/redis-script';
 
 /**
- * Records a mutation of a message and applies it to its pending entry (if still queued), in
- * one atomic step on the room's keys. The record merges with earlier ones (an edit then a
- * retraction keeps both times), and a retraction is final: a later edit neither un-deletes
- * nor restores content. The pending entry is patched by the same rules (cjson decodes and
- * re-encodes inside Redis, so the worker's store cannot interleave). Replies the merged
- * record's JSON.
+ * Applies an edit, retraction or moderation to a message's pending entry, if it is still
+ * queued: atomically, so that the persistence worker either read the entry before (and
+ * then cannot remove the new bytes, see PendingMessageStore.removeStored) or reads the
+ * patched one. A retraction is final: a later edit neither un-deletes nor restores content,
+ * and a tombstone keeps its first deletedAt. Replies 1 if the entry was patched, 0 if the
+ * message is not queued (stored already: the caller updates the row).
  */
-export const patchPendingScript = new RedisScript<
-  'pending' | 'mutation',
-  [seq: number, patch: string, ttlS: number],
-  string
->(
+export const patchPendingScript = new RedisScript<'pending', [seq: number, patch: string], 0 | 1>(
   'chatPatchPending',
-  ['pending', 'mutation'],
+  ['pending'],
   `
-local pendingKey, mutationKey = KEYS[1], KEYS[2]
-local seq, patch, ttlS = ARGV[1], cjson.decode(ARGV[2]), ARGV[3]
-local function merge(into)
-  if into.deletedAt and not patch.deletedAt then return into end
-  for k, v in pairs(patch) do into[k] = v end
-  if into.deletedAt then into.content = '' end
-  return into
-end
-local prior = redis.call('GET', mutationKey)
-local record = merge(prior and cjson.decode(prior) or {})
-local encoded = cjson.encode(record)
-redis.call('SET', mutationKey, encoded, 'EX', ttlS)
+local pendingKey = KEYS[1]
+local seq, patch = ARGV[1], cjson.decode(ARGV[2])
 local items = redis.call('ZRANGEBYSCORE', pendingKey, seq, seq)
-if #items > 0 then
-  local msg = merge(cjson.decode(items[1]))
-  redis.call('ZREMRANGEBYSCORE', pendingKey, seq, seq)
-  redis.call('ZADD', pendingKey, seq, cjson.encode(msg))
-end
-return encoded
+if #items == 0 then return 0 end
+local msg = cjson.decode(items[1])
+if msg.deletedAt then return 1 end
+for k, v in pairs(patch) do msg[k] = v end
+if msg.deletedAt then msg.content = '' end
+redis.call('ZREMRANGEBYSCORE', pendingKey, seq, seq)
+redis.call('ZADD', pendingKey, seq, cjson.encode(msg))
+return 1
 `,
 );
