@@ -26,7 +26,14 @@ import { mintToken, benchUsername } from './topology';
 
 /** Connecting (and, on the unfixed server, the join storm) can take minutes at 10,000 sockets. */
 const CONNECT_TIMEOUT_MS = 15 * 60_000;
-const BOOT_SETTLE_MS = 1500;
+/**
+ * Before the empty reading. V8's memory reducer hands start-up garbage back some 15 s after
+ * boot, in the persistence thread too, which the forced GC (main thread only) cannot reach.
+ */
+const BOOT_SETTLE_MS = 20_000;
+/** RSS after a forced GC counts as settled once it fell by no more than 1 MiB for this long. */
+const GC_SETTLE_MS = 3000;
+const GC_SETTLE_MAX_MS = 30_000;
 /** Worker reports come every 500 ms: quiet means three reports without a new event. */
 const QUIET_MS = 1500;
 const PROGRESS_EVERY_MS = 2000;
@@ -327,11 +334,18 @@ function layout(userIds: number[], roomIds: number[], opts: BenchOptions): Fleet
   }));
 }
 
-async function startTarget(target: Target, opts: BenchOptions, repoRoot: string, logFile: string): Promise<Running> {
+async function startTarget(
+  target: Target,
+  opts: BenchOptions,
+  repoRoot: string,
+  logFile: string,
+  collectable = false,
+): Promise<Running> {
   const rooms = (opts.sockets / opts.roomSize) * opts.roomsPerSocket;
   const nodeArgs = opts.heapSnapshots
     ? ['--heapsnapshot-signal=SIGWINCH', `--diagnostic-dir=${path.dirname(path.resolve(logFile))}`]
     : [];
+  if (collectable) nodeArgs.push('--expose-gc', '-r', path.join(__dirname, 'gc-on-signal.js'));
   if (target !== 'server') {
     const redis = target === 'baseline-redis' ? opts.redisUrl : undefined;
     const ids = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
@@ -392,6 +406,27 @@ async function startTarget(target: Target, opts: BenchOptions, repoRoot: string,
 // ---------------------------------------------------------------- heap snapshots
 
 /**
+ * RSS once the target ran a full GC (SIGURG, see gc-on-signal.ts) and handed the freed
+ * pages back, which V8 and the allocator do over several seconds: read until RSS stops
+ * falling. The same state for the empty and the connected reading.
+ */
+async function rssAfterGc(pid: number | undefined): Promise<number | null> {
+  if (!pid) return null;
+  process.kill(pid, 'SIGURG');
+  const deadline = Date.now() + GC_SETTLE_MAX_MS;
+  let low = rssKiB(pid);
+  let lowSince = Date.now();
+  while (low !== null && Date.now() < deadline && Date.now() - lowSince < GC_SETTLE_MS) {
+    await new Promise((r) => setTimeout(r, 250));
+    const now = rssKiB(pid);
+    if (now === null) return null;
+    if (now < low - 1024) lowSince = Date.now(); // still falling by more than 1 MiB
+    low = Math.min(low, now);
+  }
+  return low;
+}
+
+/**
  * Asks the target for a heap snapshot (it runs with --heapsnapshot-signal=SIGWINCH) and waits
  * until the file is complete (its size stops changing). The snapshot starts with a full GC,
  * so it holds what is live, not what RSS still holds.
@@ -428,14 +463,14 @@ async function heapSummary(empty: string, connected: string, sockets: number): P
 // ---------------------------------------------------------------- scenarios
 
 async function idle(target: Target, opts: BenchOptions, repoRoot: string, logFile: string): Promise<IdleReport> {
-  const running = await startTarget(target, opts, repoRoot, logFile);
+  const running = await startTarget(target, opts, repoRoot, logFile, true);
   let fleet: Fleet | undefined;
   try {
     const pid = running.started.child.pid;
     const dir = path.dirname(path.resolve(logFile));
-    // The footprint once start-up work (JIT, pools, the first GCs) has settled.
+    // The footprint once start-up work (JIT, pools) has settled, with no garbage waiting.
     await new Promise((r) => setTimeout(r, BOOT_SETTLE_MS));
-    const empty = rssKiB(pid);
+    const empty = await rssAfterGc(pid);
     const emptySnapshot = opts.heapSnapshots && pid ? await heapSnapshot(pid, dir) : null;
     let peak = empty ?? 0;
     const peakTimer = setInterval(() => (peak = Math.max(peak, rssKiB(pid) ?? 0)), 250);
@@ -453,7 +488,7 @@ async function idle(target: Target, opts: BenchOptions, repoRoot: string, logFil
         `(${started.connectRetries} handshakes retried); settling ${opts.settleMs} ms`,
     );
     await new Promise((r) => setTimeout(r, opts.settleMs));
-    const connected = rssKiB(pid);
+    const connected = await rssAfterGc(pid);
     peak = Math.max(peak, connected ?? 0);
     let heap: IdleReport['heap'];
     if (emptySnapshot && pid) {
