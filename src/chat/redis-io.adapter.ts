@@ -11,6 +11,12 @@ import { adapterKey, createInstanceAwareAdapter } from './instance-aware-redis-a
 import { lenientConnectParser } from './lenient-connect-parser';
 import { bindSocketHandlers } from './socket-handlers';
 
+/** How long shutdown waits for the clients to answer their close frame (see close). */
+const CLOSE_HANDSHAKE_MS = 1000;
+
+/** What close needs of an engine.io client: its WebSocket, when it has one (ws: terminate). */
+type EngineClient = { transport?: { socket?: { terminate?: () => void } } };
+
 /**
  * socket.io with the Redis adapter: a broadcast on one instance reaches the room's sockets
  * on every instance. Also where the server-wide socket limits are set.
@@ -68,6 +74,30 @@ export class RedisIoAdapter extends IoAdapter {
     transform: (data: unknown) => Observable<unknown>,
   ): void {
     bindSocketHandlers(socket, handlers, transform, this.logger);
+  }
+
+  /**
+   * Shutdown. socket.io's own close runs every socket's disconnect handlers, then sends
+   * every client a close frame, then waits until every connection has ended, i.e. until
+   * each client has answered its close frame, for which ws allows 30 s: one client that
+   * never answers (network gone, frozen process) held the process's exit that long, and
+   * with many clients the exit waited for the slowest of them while the others were
+   * already waiting to reconnect to the next process. Here each client gets its close
+   * frame first, then its socket's handlers run (engine.io's close does both, socket by
+   * socket); connections still open CLOSE_HANDSHAKE_MS after the last frame went out are
+   * dropped. Their close frame is sent already, and a dropped connection is a transport
+   * close to the client, so every client still reconnects.
+   */
+  override async close(server: Server): Promise<void> {
+    if (!server.engine) return super.close(server); // a namespace: its server closes the connections
+    const open = Object.values((server.engine as unknown as { clients: Record<string, EngineClient> }).clients);
+    server.engine.close();
+    const drop = setTimeout(() => open.forEach((c) => c.transport?.socket?.terminate?.()), CLOSE_HANDSHAKE_MS);
+    try {
+      await super.close(server); // the rest of socket.io's close: adapter, HTTP server
+    } finally {
+      clearTimeout(drop);
+    }
   }
 
   override async dispose(): Promise<void> {
