@@ -1,4 +1,9 @@
+import Redis from 'ioredis';
+import { RedisScript } from '../redis/redis-script';
 import type { RedisClient } from '../redis/redis.service';
+import { TurnPipeline } from '../redis/turn-pipeline';
+
+type Arg = string | number;
 
 /**
  * A cluster-wide count of one user's sockets somewhere (online at all, or in one room's
@@ -12,34 +17,53 @@ import type { RedisClient } from '../redis/redis.service';
  * room reconnecting cost N² events. Each key is touched alone, so every script holds one
  * key (Redis Cluster can place it anywhere).
  */
-const ENTER = `
+const ENTER = new RedisScript<'key', [now: number, ttlS: number], 0 | 1>(
+  'chatCounterEnter',
+  ['key'],
+  `
 local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
 if n < 1 then n = 1; redis.call('HSET', KEYS[1], 'n', 1) end
 local g = tonumber(redis.call('HGET', KEYS[1], 'g') or '0')
 redis.call('HDEL', KEYS[1], 'g')
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 if n == 1 and g < tonumber(ARGV[1]) then return 1 end
-return 0`;
+return 0`,
+);
 
-const EXIT = `
+const EXIT = new RedisScript<'key', [graceUntil: number, ttlS: number], 0 | 1>(
+  'chatCounterExit',
+  ['key'],
+  `
 local n = redis.call('HINCRBY', KEYS[1], 'n', -1)
 if n > 0 then return 0 end
 redis.call('HSET', KEYS[1], 'n', 0, 'g', ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
-return 1`;
+return 1`,
+);
 
-const SETTLE = `
+const SETTLE = new RedisScript<'key', [now: number], 0 | 1>(
+  'chatCounterSettle',
+  ['key'],
+  `
 local v = redis.call('HMGET', KEYS[1], 'n', 'g')
 local n = tonumber(v[1] or '0')
 local g = tonumber(v[2] or '0')
 if n <= 0 and g > 0 and g <= tonumber(ARGV[1]) then redis.call('DEL', KEYS[1]); return 1 end
-return 0`;
+return 0`,
+);
 
 /** Counts of an instance that crashed fade after a day instead of pinning users forever. */
 export const COUNTER_TTL_S = 24 * 3600;
 
 export class GracefulCounter {
   private readonly timers = new Set<NodeJS.Timeout>();
+  /**
+   * Single Redis: the calls of one event-loop turn go out as one pipeline. A restart's
+   * reconnect storm enters twice per socket (online, then the room), and the shutdown
+   * before it exits twice per socket in one loop over every socket: one write each was
+   * most of that loop's time, and a share of every reconnect's.
+   */
+  private turn: { client: Redis; pipeline: TurnPipeline } | undefined;
 
   constructor(
     private readonly redis: () => RedisClient,
@@ -48,7 +72,7 @@ export class GracefulCounter {
 
   /** A socket arrived; true when this is news to the others (announce it). */
   async enter(key: string): Promise<boolean> {
-    return (await this.redis().eval(ENTER, 1, key, Date.now(), COUNTER_TTL_S)) === 1;
+    return (await this.call(ENTER, key, Date.now(), COUNTER_TTL_S)) === 1;
   }
 
   /**
@@ -57,7 +81,7 @@ export class GracefulCounter {
    * announcement (not the count: readers see the grace end by the clock).
    */
   async exit(key: string, onGone: () => void, graceMs = this.graceMs): Promise<void> {
-    const last = await this.redis().eval(EXIT, 1, key, Date.now() + graceMs, COUNTER_TTL_S);
+    const last = await this.call(EXIT, key, Date.now() + graceMs, COUNTER_TTL_S);
     if (last !== 1) return;
     const timer = setTimeout(() => {
       this.timers.delete(timer);
@@ -70,7 +94,20 @@ export class GracefulCounter {
   }
 
   private async settle(key: string): Promise<boolean> {
-    return (await this.redis().eval(SETTLE, 1, key, Date.now())) === 1;
+    return (await this.call(SETTLE, key, Date.now())) === 1;
+  }
+
+  /** In this turn's pipeline on a single Redis; on a cluster (auto-pipelined per node) directly. */
+  private async call<A extends readonly Arg[]>(script: RedisScript<'key', A, 0 | 1>, key: string, ...args: A) {
+    const client = this.redis();
+    if (!(client instanceof Redis)) return script.on(client)({ key }, ...args);
+    if (this.turn?.client !== client) {
+      for (const s of [ENTER, EXIT, SETTLE]) s.on(client); // defines the commands for pipelines
+      this.turn = { client, pipeline: new TurnPipeline(client) };
+    }
+    const [[err, reply]] = await this.turn.pipeline.submit((p) => script.addTo(p, { key }, ...args));
+    if (err) throw err;
+    return reply as 0 | 1;
   }
 
   /** Present = a socket is there, or the last one left less than the grace period ago. */
