@@ -1,4 +1,5 @@
 import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
+import type DataLoader from 'dataloader';
 import type { AuthUser } from '../auth/auth.types';
 import { ChatHistoryService } from '../chat-history/chat-history.service';
 import { MessageRepository } from '../chat-history/message.repository';
@@ -8,6 +9,7 @@ import { uuidv7 } from '../chat-history/uuidv7';
 import { MembershipService } from '../chatrooms/membership.service';
 import { AppConfig } from '../config/app-config';
 import { ServerEvent, TimelineEvent } from '../common/constants';
+import { turnLoader } from '../common/turn-loader';
 import { AppError } from '../common/errors';
 import { InboxNotifier } from '../inbox/inbox-notifier.service';
 import { MetricsService } from '../metrics/metrics.service';
@@ -30,6 +32,13 @@ export class ChatService implements BeforeApplicationShutdown {
   /** Per user: the last seq assignment in flight (inSendOrder). */
   private readonly sendTails = new Map<number, Promise<void>>();
   private closing = false;
+  /**
+   * Live seqs asked in one turn (every join and sync of a reconnect storm asks one): one
+   * MGET of the distinct rooms, instead of one per caller.
+   */
+  private readonly liveSeqs: DataLoader<number, number | null>;
+  /** Rooms whose counter is being seeded: joins arriving meanwhile wait for that one seed. */
+  private readonly seeding = new Map<number, Promise<number>>();
 
   constructor(
     private readonly config: AppConfig,
@@ -45,6 +54,12 @@ export class ChatService implements BeforeApplicationShutdown {
     this.sendLimiter = new TokenBucketLimiter(config.sendRatePerSec, config.sendBurst, Date.now, () =>
       metrics.rateLimited('socket_send'),
     );
+    this.liveSeqs = turnLoader(async (ids) => {
+      const rooms = [...new Set(ids)];
+      const seqs = await this.pending.lastSeqs(rooms);
+      const byRoom = new Map(rooms.map((id, i) => [id, seqs[i]]));
+      return ids.map((id) => byRoom.get(id) ?? null);
+    });
   }
 
   /**
@@ -152,9 +167,19 @@ export class ChatService implements BeforeApplicationShutdown {
    * of a quiet room cost a query (a restart's reconnect storm: one per socket).
    */
   private async liveSeq(chatroomId: number): Promise<number> {
-    const [live] = await this.pending.lastSeqs([chatroomId]);
+    const live = await this.liveSeqs.load(chatroomId);
     if (live !== null) return live;
-    return this.pending.seedSeq(chatroomId, await this.repo.highestSeq(chatroomId));
+    // The first joins of a quiet room all miss at once (a fleet joining): one query and one
+    // seed for all of them. The seed is SET NX, so any caller would get the same answer.
+    let seed = this.seeding.get(chatroomId);
+    if (!seed) {
+      seed = this.repo
+        .highestSeq(chatroomId)
+        .then((highest) => this.pending.seedSeq(chatroomId, highest))
+        .finally(() => this.seeding.delete(chatroomId));
+      this.seeding.set(chatroomId, seed);
+    }
+    return seed;
   }
 
   forgetMembership(userId: number, chatroomId: number): void {
@@ -176,7 +201,7 @@ export class ChatService implements BeforeApplicationShutdown {
   async sync(user: AuthUser, dto: SyncDto): Promise<{ rooms: SyncRoomResult[] }> {
     const limit = dto.limit ?? SYNC_MAX_LIMIT;
     await Promise.all(dto.rooms.map(({ chatroomId }) => this.membership.requireCached(user.id, chatroomId)));
-    const live = await this.pending.lastSeqs(dto.rooms.map((r) => r.chatroomId));
+    const live = await Promise.all(dto.rooms.map((r) => this.liveSeqs.load(r.chatroomId)));
     const rooms = await Promise.all(
       dto.rooms.map(async ({ chatroomId, afterSeq }, i) => {
         const liveSeq = live[i];
