@@ -1,4 +1,6 @@
 import { ValidationError, ValidationPipe } from '@nestjs/common';
+import * as classTransformer from 'class-transformer';
+import * as classValidator from 'class-validator';
 import { AppError } from './errors';
 
 export interface FieldError {
@@ -24,6 +26,11 @@ export function validationError(errors: ValidationError[]): AppError {
 /**
  * The options both transports use: unknown fields are rejected (not silently dropped),
  * payloads become DTO instances, and a failure names every bad field.
+ *
+ * The packages are handed over: left to itself, ValidationPipe `import()`s them, and the
+ * ESM loader translated both again (they are CommonJS, loaded by `require` already) on the
+ * main thread and the persistence thread, work that could land after the server was
+ * listening, in a restart's reconnect storm. Same modules, same metadata storage.
  */
 export function createValidationPipe(
   exceptionFactory: (errors: ValidationError[]) => unknown = validationError,
@@ -35,5 +42,7 @@ export function createValidationPipe(
     transform: true,
     validationError: { target: false, value: false },
     exceptionFactory,
+    validatorPackage: classValidator,
+    transformerPackage: classTransformer,
   });
 }
