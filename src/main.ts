@@ -14,6 +14,16 @@ import { MetricsService } from './metrics/metrics.service';
 import { PersistThread, runPersistThread } from './persist-thread';
 
 /**
+ * Connections the kernel holds for the server until it accepts them (Node's default: 511;
+ * Linux caps it at net.core.somaxconn). After a restart every client reconnects within a
+ * few seconds while each handshake costs the server some CPU: past the queue's size the
+ * kernel drops the handshake's last packet and the client waits for TCP's retransmission
+ * (1 s, then 2, 4, 8 s) on top of its own reconnect backoff. The listen-queue overflows
+ * seen in a connect storm of a few thousand sockets were gone with this size.
+ */
+const LISTEN_BACKLOG = 4096;
+
+/**
  * `node dist/src/main.js` serves HTTP + socket.io and, unless WORKER_ENABLED=false, runs the
  * persistence worker (in a thread of its own by default, see persist-thread.ts). `--worker`
  * runs only the worker (with /metrics and /health/* on WORKER_HTTP_PORT if set).
@@ -45,7 +55,9 @@ async function main(): Promise<void> {
     app.get(ShutdownHooks).register(() => thread.stop());
     installTestHook(config, thread);
   }
-  await app.listen(config.port);
+  // Nest passes listen's extra arguments on to http.Server#listen(port, backlog); its types know only a hostname.
+  const listen = app.listen.bind(app) as unknown as (port: number, backlog: number) => Promise<unknown>;
+  await listen(config.port, LISTEN_BACKLOG);
   const worker = !config.workerEnabled ? 'off' : threaded ? 'in a thread' : 'inline';
   new Logger('Main').log(`listening on :${config.port} (worker ${worker})`);
 }
