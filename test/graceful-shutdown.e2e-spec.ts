@@ -1,5 +1,5 @@
 import { eventually, resetState, sql } from './utils/app';
-import { exitOf, freePort, ServerProcess, spawnServer } from './utils/processes';
+import { exitOf, freePort, registerOn, ServerProcess, spawnServer } from './utils/processes';
 import { closeAllSockets, connect, emitAck } from './utils/sockets';
 
 /** SIGTERM on the real process: in-flight sends are acknowledged, it exits, nothing acked is lost. */
@@ -54,5 +54,24 @@ describe('graceful shutdown (e2e)', () => {
     } finally {
       await next.stop();
     }
+  });
+
+  it('does not wait for a client that never answers its close frame', async () => {
+    await resetState();
+    const s = spawnServer({ PORT: freePort() });
+    stopLater = s;
+    await eventually(async () => (await fetch(`${s.url}/health`).catch(() => null))?.status === 200, 20_000, 'healthy');
+    const { token } = await registerOn(s.url, 'frozen');
+    const frozen = await connect(s.url, token);
+    const lively = await connect(s.url, token);
+    const livelyGone = new Promise((resolve) => lively.once('disconnect', resolve));
+    // A client whose process froze (or whose network went away): it reads nothing more, so
+    // it never answers the server's WebSocket close frame. ws waits 30 s for that answer.
+    const tcp = (frozen.io.engine.transport as unknown as { ws: { _socket: { pause(): void } } }).ws._socket;
+    tcp.pause();
+    s.proc.kill('SIGTERM');
+    await livelyGone; // the others are told at once
+    await exitOf(s, 10_000);
+    expect(s.proc.signalCode).toBe('SIGTERM');
   });
 });
