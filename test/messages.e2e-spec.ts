@@ -1,6 +1,7 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from '../src/app.module';
+import { ChatHistoryService } from '../src/chat-history/chat-history.service';
 import { MessageRepository } from '../src/chat-history/message.repository';
 import { PendingMessageStore } from '../src/chat-history/pending-message.store';
 import { seqRunsByRoom } from '../src/chat-history/persist-job';
@@ -521,6 +522,9 @@ describe('messages still in the queue (e2e)', () => {
     expect(changed.map((c) => c.message)).toEqual([expect.objectContaining({ id: m.id, content: 'edit 1', editedAt })]);
     expect(await pending.range(room, 0, Infinity)).toEqual([expect.objectContaining({ content: 'edit 1' })]);
     expect(await historyItem(t, bob, room, m.id)).toMatchObject({ content: 'edit 1' });
+    // Found by id as queued, not as its row, which is behind: a retraction now would be
+    // checked against (and applied to) the newest copy.
+    expect(await t.app.get(ChatHistoryService).findMessage(m.id)).toMatchObject({ content: 'edit 1' });
     // Next round: the row catches up, and now the bytes match.
     expect(await repo.catchUp(changed.map((c) => c.message))).toBe(1);
     expect(await pending.removeStored(changed)).toEqual([]);

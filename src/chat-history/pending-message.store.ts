@@ -243,11 +243,13 @@ export class PendingMessageStore {
   }
 
   /**
-   * Drops stored copies from their rooms' buffers, and their ids from the index: one round
-   * trip. An entry leaves only if its bytes are still the ones stored (ZREM by member), so a
-   * message edited after the worker read it stays queued, and is returned as it is now for
-   * the worker to bring its row up to date and call again with. The data carry the order: no edit
-   * can slip between a store and its removal unseen.
+   * Drops stored copies from their rooms' buffers, then their ids from the index. An entry
+   * leaves only if its bytes are still the ones stored (ZREM by member), so a message edited
+   * after the worker read it stays queued, and is returned as it is now for the worker to
+   * bring its row up to date and call again with. The data carry the order: no edit can slip
+   * between a store and its removal unseen. The index keeps pointing at what stays: lookups
+   * by id prefer the queued copy to the row (ChatHistoryService.findMessages), and the row is
+   * behind until the next round.
    */
   async removeStored(copies: PendingCopy[]): Promise<PendingCopy[]> {
     if (!copies.length) return [];
@@ -258,20 +260,22 @@ export class PendingMessageStore {
       else byRoom.set(c.message.chatroomId, [c]);
     }
     const rooms = [...byRoom];
-    const [removed] = await Promise.all([
-      this.redis.each(rooms, (c, [room, list]) =>
-        c.zrem(
-          RedisKeys.roomPending(room),
-          list.map((x) => x.raw),
-        ),
+    const removed = await this.redis.each(rooms, (c, [room, list]) =>
+      c.zrem(
+        RedisKeys.roomPending(room),
+        list.map((x) => x.raw),
       ),
-      this.redis.client.hdel(RedisKeys.pendingIndex(), ...copies.map((c) => c.message.id)),
-    ]);
+    );
     // Rare: some entry changed since it was read. Its room's places are read again; what is
-    // still there is the newer copy (the index needs no repair: edits find it by room and seq).
+    // still there is the newer copy.
     const changedRooms = rooms.filter(([, list], i) => removed[i] < list.length);
-    if (!changedRooms.length) return [];
-    return this.read(changedRooms.flatMap(([, list]) => seqRunsByRoom(list.map((c) => c.message))));
+    const changed = changedRooms.length
+      ? await this.read(changedRooms.flatMap(([, list]) => seqRunsByRoom(list.map((c) => c.message))))
+      : [];
+    const staying = new Set(changed.map((c) => c.message.id));
+    const gone = copies.filter((c) => !staying.has(c.message.id)).map((c) => c.message.id);
+    if (gone.length) await this.redis.client.hdel(RedisKeys.pendingIndex(), ...gone);
+    return changed;
   }
 
   /**
