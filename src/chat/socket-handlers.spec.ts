@@ -73,4 +73,20 @@ describe('bindSocketHandlers', () => {
     expect(logger.error).toHaveBeenCalledWith(expect.objectContaining({ message: 'boom' }));
     expect(ack).toHaveBeenCalledWith('ok');
   });
+
+  it('answers a promise of an observable, a plain value, and logs a rejected promise', async () => {
+    const results: unknown[] = [
+      Promise.resolve(of('from an observable')),
+      'plain',
+      Promise.reject(new Error('late boom')),
+    ];
+    const { fire, logger } = setup(() => results.shift());
+    const acks = [jest.fn(), jest.fn(), jest.fn()];
+    for (const ack of acks) fire({}, ack);
+    await flush();
+    expect(acks[0]).toHaveBeenCalledWith('from an observable');
+    expect(acks[1]).toHaveBeenCalledWith('plain');
+    expect(acks[2]).not.toHaveBeenCalled();
+    expect(logger.error).toHaveBeenCalledWith(expect.objectContaining({ message: 'late boom' }));
+  });
 });

@@ -26,25 +26,48 @@ export function bindSocketHandlers(
   for (const { message, callback, isAckHandledManually } of handlers) {
     socket.on(message, (...args: unknown[]) => {
       const { data, ack } = mapPayload(args);
-      let result: Observable<unknown>;
+      const reply = { socket, ack, manual: isAckHandledManually, logger };
+      let result: unknown;
       try {
-        result = transform(callback(data, ack));
+        result = callback(data, ack);
       } catch (err) {
         logger.error(err);
         return;
       }
-      if (!isObservable(result)) return;
-      result.subscribe({
-        next: (response) => {
-          if (response === null || response === undefined) return;
-          const r = response as { event?: string; data?: unknown };
-          if (r.event) socket.emit(r.event, r.data);
-          else if (!isAckHandledManually && typeof ack === 'function') (ack as (r: unknown) => void)(response);
-        },
-        error: (err: unknown) => logger.error(err),
-      });
+      // Every handler here is async. Nest's transform wraps each promise in RxJS (from,
+      // mergeAll, their subscribers) to reach the same answer; awaiting it directly skips
+      // those objects on every event (sendMessage included). Anything else takes Nest's path.
+      if (result instanceof Promise) {
+        result.then(
+          (value: unknown) => (isObservable(value) ? subscribe(value, reply) : answer(value, reply)),
+          (err: unknown) => logger.error(err),
+        );
+        return;
+      }
+      const transformed = transform(result);
+      if (isObservable(transformed)) subscribe(transformed, reply);
     });
   }
+}
+
+interface Reply {
+  socket: Socket;
+  ack: unknown;
+  /** The handler acks itself (@Ack()): its result is not an ack. */
+  manual: boolean;
+  logger: Pick<Logger, 'error'>;
+}
+
+/** A handler's result: `{event, data}` is emitted, anything else but nothing is the ack. */
+function answer(response: unknown, { socket, ack, manual }: Reply): void {
+  if (response === null || response === undefined) return;
+  const r = response as { event?: string; data?: unknown };
+  if (r.event) socket.emit(r.event, r.data);
+  else if (!manual && typeof ack === 'function') (ack as (r: unknown) => void)(response);
+}
+
+function subscribe(result: Observable<unknown>, reply: Reply): void {
+  result.subscribe({ next: (response) => answer(response, reply), error: (err: unknown) => reply.logger.error(err) });
 }
 
 /** socket.io calls a listener with the payload and, last, the ack callback when there is one. */
