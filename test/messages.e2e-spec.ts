@@ -462,15 +462,20 @@ describe('messages still in the queue (e2e)', () => {
     }
   });
 
-  it('an edit made after an earlier attempt stored the row reaches the row (the buffer copy is stored)', async () => {
+  /** An app without a worker, alice and bob in a room, and alice's message in its queue. */
+  async function oneQueuedMessage(prefix: string) {
     t = await startApp({ WORKER_ENABLED: 'false' });
-    [alice, bob] = await Promise.all(['ralice', 'rbob'].map((n) => createUser(t, n)));
+    [alice, bob] = await Promise.all([`${prefix}alice`, `${prefix}bob`].map((n) => createUser(t, n)));
     const room = await createRoom(t, alice, [bob]);
     const m = await send(t, alice, room, 'as sent');
+    return { room, m, pending: t.app.get(PendingMessageStore), repo: t.app.get(MessageRepository) };
+  }
+
+  it('an edit made after an earlier attempt stored the row reaches the row (the buffer copy is stored)', async () => {
+    const { room, m, pending, repo } = await oneQueuedMessage('r');
     // A worker stored the row, then died before dropping the entry from the buffer.
-    const pending = t.app.get(PendingMessageStore);
     const [copy] = await pending.read(seqRunsByRoom([m]));
-    expect(await t.app.get(MessageRepository).insertBatch([copy.message])).toBe(1);
+    expect(await repo.insertBatch([copy.message])).toBe(1);
 
     expect((await t.http().patch(`/messages/${m.id}`).set(auth(alice)).send({ content: 'edited later' })).status).toBe(
       200,
@@ -499,12 +504,7 @@ describe('messages still in the queue (e2e)', () => {
   });
 
   it('an entry edited while being stored stays queued until its row has the edit; an older copy never undoes one', async () => {
-    t = await startApp({ WORKER_ENABLED: 'false' });
-    [alice, bob] = await Promise.all(['salice', 'sbob'].map((n) => createUser(t, n)));
-    const room = await createRoom(t, alice, [bob]);
-    const m = await send(t, alice, room, 'as sent');
-    const pending = t.app.get(PendingMessageStore);
-    const repo = t.app.get(MessageRepository);
+    const { room, m, pending, repo } = await oneQueuedMessage('s');
     const rowOf = async () =>
       (
         await sql<{ content: string; deleted_at: Date | null }>(
