@@ -100,7 +100,10 @@ export class GracefulCounter {
   /** In this turn's pipeline on a single Redis; on a cluster (auto-pipelined per node) directly. */
   private async call<A extends readonly Arg[]>(script: RedisScript<'key', A, 0 | 1>, key: string, ...args: A) {
     const client = this.redis();
-    if (!(client instanceof Redis)) return script.on(client)({ key }, ...args);
+    // A cluster auto-pipelines per node, and ioredis's auto-pipelines lack custom commands
+    // defined after they were made (redis/ioredis#1931: "results[i] is not iterable", an
+    // uncaught crash): plain EVAL there, as before.
+    if (!(client instanceof Redis)) return (await client.eval(script.lua, 1, key, ...args)) as 0 | 1;
     if (this.turn?.client !== client) {
       for (const s of [ENTER, EXIT, SETTLE]) s.on(client); // defines the commands for pipelines
       this.turn = { client, pipeline: new TurnPipeline(client) };
