@@ -128,8 +128,9 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   @SubscribeMessage(ClientEvent.JoinRoom)
   async joinRoom(@ConnectedSocket() socket: AuthedSocket, @MessageBody() dto: JoinRoomDto) {
     const { user } = socket.data;
-    const data = await this.chat.join(user, dto.chatroomId, dto.userId);
-    await socket.join(roomChannel(dto.chatroomId));
+    const data = await this.chat.join(user, dto.chatroomId, dto.userId, async () => {
+      await socket.join(roomChannel(dto.chatroomId));
+    });
     const joined = (socket.data.joined ??= new Set());
     if (!joined.has(dto.chatroomId)) {
       joined.add(dto.chatroomId);

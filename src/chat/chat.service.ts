@@ -80,9 +80,9 @@ export class ChatService implements BeforeApplicationShutdown {
         { field: 'message.content', errors: [`must be at most ${this.config.messageMaxLength} characters`] },
       ]);
     }
-    const { message, duplicate } = await this.inSendOrder(user.id, async () => {
+    const out = await this.inSendOrder(user.id, async () => {
       await this.membership.requireCached(user.id, dto.chatroomId);
-      return this.append({
+      const appended = await this.append({
         id: uuidv7(),
         chatroomId: dto.chatroomId,
         senderId: user.id,
@@ -92,23 +92,34 @@ export class ChatService implements BeforeApplicationShutdown {
         clientMsgId: dto.clientMsgId,
         createdAt: new Date().toISOString(),
       });
+      const shown = view(appended.message);
+      // A resend returns the first message, which was broadcast and queued (or stored) when
+      // it was first appended: nothing to do again.
+      if (!appended.duplicate) this.publish(appended.message, shown);
+      return shown;
     });
-    const out = view(message);
-    // A resend returns the first message, which was queued (or stored) when it was first
-    // appended: nothing to broadcast or queue again.
-    if (!duplicate) {
-      this.broadcaster.toRoom(dto.chatroomId, ServerEvent.Message, {
-        type: TimelineEvent.SendMessage,
-        chatroomId: dto.chatroomId,
-        userId: user.id,
-        message: out,
-      });
-      this.history.queue(message);
-      this.inboxNotifier.touched(dto.chatroomId);
-      this.metrics.messageSent(dto.chatroomId);
-    }
     this.metrics.messageAcked(startedAt);
     return out;
+  }
+
+  /**
+   * Broadcast, queue for storage, inbox and metrics of a new message. Called in the append
+   * reply's own continuation, the same number of steps after it for every send: replies of
+   * one connection resolve in seq order in one tick, so broadcasts leave in seq order. After
+   * inSendOrder returned it was not: a user's later send resolves its chain a few microtasks
+   * later than another user's first, and in a shared reply took its seq's place behind it.
+   */
+  private publish(message: QueuedMessage, shown: MessageView): void {
+    const { chatroomId } = message;
+    this.broadcaster.toRoom(chatroomId, ServerEvent.Message, {
+      type: TimelineEvent.SendMessage,
+      chatroomId,
+      userId: message.senderId,
+      message: shown,
+    });
+    this.history.queue(message);
+    this.inboxNotifier.touched(chatroomId);
+    this.metrics.messageSent(chatroomId);
   }
 
   /**
@@ -126,8 +137,8 @@ export class ChatService implements BeforeApplicationShutdown {
   /**
    * Runs a user's seq assignments one after another, in the order the sends arrived. On
    * their own, pipelined sends raced through the membership and sender lookups (a database
-   * read when not cached) and could take seqs out of order (1, 3, 2). Only this prelude
-   * and the Redis script are ordered.
+   * read when not cached) and could take seqs out of order (1, 3, 2). Only this prelude,
+   * the Redis script and the broadcast are ordered.
    */
   private inSendOrder<T>(userId: number, assign: () => Promise<T>): Promise<T> {
     const prev = this.sendTails.get(userId);
@@ -154,9 +165,16 @@ export class ChatService implements BeforeApplicationShutdown {
     return { message: result.message, duplicate: result.status === 'duplicate' };
   }
 
-  async join(user: AuthUser, chatroomId: number, claimedUserId?: number) {
+  /**
+   * A member's join: `enter` puts the socket in the room's broadcast, and the live seq is read
+   * only after it has, so every seq past the answer's `lastSeq` reaches the socket live
+   * (what is at or before it, the client has or syncs). Read before entering, a message sent
+   * in between was neither in `lastSeq` nor delivered.
+   */
+  async join(user: AuthUser, chatroomId: number, claimedUserId: number | undefined, enter: () => Promise<void>) {
     assertSelf(user, claimedUserId, 'userId');
     const m = await this.membership.require(user.id, chatroomId);
+    await enter();
     return { chatroomId, lastSeq: await this.liveSeq(chatroomId), readSeq: m.readSeq };
   }
 
