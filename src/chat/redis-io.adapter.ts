@@ -9,6 +9,7 @@ import { corsOptions } from '../config/cors';
 import { closeRedis, RedisClient, RedisService } from '../redis/redis.service';
 import { adapterKey, createInstanceAwareAdapter } from './instance-aware-redis-adapter';
 import { lenientConnectParser } from './lenient-connect-parser';
+import { ShardedSubscriptions } from './sharded-subscriptions';
 import { bindSocketHandlers } from './socket-handlers';
 
 /** How long shutdown waits for the clients to answer their close frame (see close). */
@@ -26,13 +27,14 @@ type EngineClient = { transport?: { socket?: { terminate?: () => void } } };
  * - Redis Cluster: classic pub/sub copies every message to every node of the cluster, so the
  *   sharded adapter (Redis 7 SPUBLISH/SSUBSCRIBE): a room's channel lives on one shard, and
  *   an instance subscribes to a room's channel only while it has sockets in the room, so a
- *   broadcast reaches only the instances that have members of the room.
+ *   broadcast reaches only the instances that have members of the room. A join ends once
+ *   this instance's subscription to the room's channel is in place (ShardedSubscriptions).
  */
 export class RedisIoAdapter extends IoAdapter {
   private readonly config: AppConfig;
   private readonly redis: RedisService;
   private readonly connections: RedisClient[] = [];
-  private readonly subscriptionLog = new Logger(RedisIoAdapter.name);
+  private readonly subscriptions = new ShardedSubscriptions(new Logger(RedisIoAdapter.name));
 
   constructor(app: INestApplicationContext) {
     super(app);
@@ -58,10 +60,12 @@ export class RedisIoAdapter extends IoAdapter {
     this.connections.push(pub, sub);
     server.adapter(
       this.redis.isCluster
-        ? createShardedAdapter(pub, observeSubscriptions(sub, this.subscriptionLog), {
-            channelPrefix: adapterKey(0),
-            subscriptionMode: 'dynamic',
-          })
+        ? this.subscriptions.joinsWaitForSubscription(
+            createShardedAdapter(pub, this.subscriptions.observe(sub), {
+              channelPrefix: adapterKey(0),
+              subscriptionMode: 'dynamic',
+            }),
+          )
         : createInstanceAwareAdapter(pub as Redis, sub as Redis),
     );
     return server;
@@ -104,26 +108,6 @@ export class RedisIoAdapter extends IoAdapter {
     await super.dispose();
     await Promise.all(this.connections.map((c) => closeRedis(c)));
   }
-}
-
-/**
- * The sharded adapter subscribes and unsubscribes as rooms come and go and drops the
- * promises: a failure (a shard away, the client closing at shutdown) would be an unhandled
- * rejection, which ends a Node process. Observed here: logged, and the subscription is
- * restored by ioredis when the shard is back.
- */
-function observeSubscriptions(sub: RedisClient, logger: Logger): RedisClient {
-  for (const name of ['ssubscribe', 'sunsubscribe'] as const) {
-    const command = sub[name].bind(sub) as (...channels: string[]) => Promise<unknown>;
-    Object.assign(sub, {
-      [name]: (...channels: string[]) => {
-        const reply = command(...channels);
-        reply.catch((e: Error) => logger.warn(`${name} ${channels.join(' ')}: ${e.message}`));
-        return reply;
-      },
-    });
-  }
-  return sub;
 }
 
 /**
