@@ -17,7 +17,8 @@ function controlledCounts() {
   return pending;
 }
 
-function setup() {
+/** `subscribed`: when the subscriber's SUBSCRIBE commands are answered (at once unless given). */
+function setup(subscribed: Promise<unknown> = Promise.resolve()) {
   const nsp = Object.assign(new EventEmitter(), {
     name: '/',
     sockets: new Map(),
@@ -27,12 +28,14 @@ function setup() {
   const sub = {
     status: 'ready',
     psubscribe: jest.fn(),
-    subscribe: jest.fn(),
+    subscribe: jest.fn(() => subscribed),
     punsubscribe: jest.fn(),
     unsubscribe: jest.fn(),
     on: jest.fn(),
     off: jest.fn(),
   };
+  /** What the subscriber does on (re)connecting: ioredis emits ready after resubscribing. */
+  const ready = () => sub.on.mock.calls.filter(([event]: [string]) => event === 'ready').forEach(([, f]) => f());
   const adapter = new InstanceAwareRedisAdapter(
     nsp as unknown as Namespace,
     pub as unknown as Redis,
@@ -41,7 +44,7 @@ function setup() {
   const published = () => pub.publish.mock.calls.map(([channel]: [string]) => channel);
   const broadcast = () =>
     adapter.broadcast({ type: 2, data: ['message', {}], nsp: '/' }, { rooms: new Set(['room:1']), except: new Set() });
-  return { adapter, nsp, sub, published, broadcast };
+  return { adapter, nsp, sub, published, broadcast, ready };
 }
 
 const flush = () => new Promise((r) => setImmediate(r));
@@ -49,12 +52,31 @@ const flush = () => new Promise((r) => setImmediate(r));
 describe('InstanceAwareRedisAdapter', () => {
   afterEach(() => jest.restoreAllMocks());
 
-  it('says hello at once and publishes until it has counted the instances', () => {
+  it('says hello once its own subscriptions are in place, and publishes until it has counted the instances', async () => {
     controlledCounts();
-    const { published, broadcast, adapter } = setup();
-    expect(published()).toEqual([`${ns}-request#/#`]); // the hello
+    let subscribed!: () => void;
+    const { published, broadcast, adapter, sub } = setup(new Promise<void>((r) => (subscribed = r)));
+    await flush();
+    // A peer that counted now would not see this instance yet: no hello before the SUBSCRIBE is answered.
+    expect(published()).toEqual([]);
+    subscribed();
+    await flush();
+    const hello = `${ns}-request#/#`;
+    expect(sub.subscribe).toHaveBeenLastCalledWith(hello); // the channel peers count
+    expect(published()).toEqual([hello]);
     broadcast();
-    expect(published()).toEqual([`${ns}-request#/#`, `${ns}#/#room:1#`]);
+    expect(published()).toEqual([hello, `${ns}#/#room:1#`]);
+    void adapter.close();
+  });
+
+  it('says hello again when its subscriber has reconnected', async () => {
+    controlledCounts();
+    const { published, adapter, ready } = setup();
+    await flush();
+    expect(published()).toHaveLength(1);
+    ready();
+    await flush();
+    expect(published()).toEqual([`${ns}-request#/#`, `${ns}-request#/#`]);
     void adapter.close();
   });
 

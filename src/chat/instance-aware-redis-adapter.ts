@@ -19,15 +19,19 @@ const INSTANCE_POLL_MS = 1000;
  *
  * Knowing that it is alone: every `INSTANCE_POLL_MS` it counts the subscribers of the
  * adapter's request channel (what `serverCount()` does), and a starting instance says hello
- * on that channel as soon as its adapter exists, before its HTTP server listens: the others
- * publish from then on, so sockets on the new instance never wait for a poll. Whenever the
- * count is unknown (Redis errors) it publishes, as the stock adapter always does.
+ * on that channel as soon as its own subscriptions are in place (and again after its
+ * subscriber reconnects): the others publish from then on, so sockets on the new instance
+ * never wait for a poll. Said earlier, a peer's count taken after the hello could still miss
+ * the new instance's subscription, and that peer stopped publishing to it until its next
+ * count (a CI run lost messages that way). Whenever the count is unknown (Redis errors) it
+ * publishes, as the stock adapter always does.
  */
 export class InstanceAwareRedisAdapter extends RedisAdapter {
   private alone = false;
   /** Bumped by each hello: a count requested before a hello arrived is stale. */
   private hellos = 0;
   private readonly poll: NodeJS.Timeout;
+  private readonly helloChannel: string;
 
   constructor(nsp: Namespace, pub: Redis, sub: Redis) {
     super(nsp, pub, sub, { key: adapterKey(pub.options.db ?? 0) });
@@ -35,7 +39,10 @@ export class InstanceAwareRedisAdapter extends RedisAdapter {
       this.hellos++;
       this.alone = false;
     });
-    this.serverSideEmit([PEER_HELLO]);
+    // The channel every adapter subscribes to at start (RedisAdapter's requestChannel).
+    this.helloChannel = `${adapterKey(pub.options.db ?? 0)}-request#${nsp.name}#`;
+    this.helloWhenSubscribed();
+    sub.on('ready', this.helloWhenSubscribed);
     this.poll = setInterval(() => this.count(), INSTANCE_POLL_MS);
     this.poll.unref();
     this.count();
@@ -45,6 +52,16 @@ export class InstanceAwareRedisAdapter extends RedisAdapter {
   get isAlone(): boolean {
     return this.alone;
   }
+
+  /**
+   * Hello, once the subscriptions the adapter asked for are in place: commands of one
+   * connection run in order, so this SUBSCRIBE of a channel it already asked for answers
+   * after those did. Said even if it fails: a peer that publishes in vain costs nothing.
+   */
+  private readonly helloWhenSubscribed = (): void => {
+    const hello = () => this.serverSideEmit([PEER_HELLO]);
+    (this.subClient as Redis).subscribe(this.helloChannel).then(hello, hello);
+  };
 
   private count(): void {
     const hellosBefore = this.hellos;
@@ -65,6 +82,7 @@ export class InstanceAwareRedisAdapter extends RedisAdapter {
 
   override close(): Promise<void> | void {
     clearInterval(this.poll);
+    (this.subClient as Redis).off('ready', this.helloWhenSubscribed);
     return super.close();
   }
 }
