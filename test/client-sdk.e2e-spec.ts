@@ -199,13 +199,16 @@ describe('client package (e2e)', () => {
       const room = await createRoom(t, alice, [bob]);
       const [a, b] = await Promise.all([session(alice), session(bob)]);
       const bGot = inbox(b);
-      await b.joinRoom(room);
+      const aGot = inbox(a);
+      await Promise.all([a.joinRoom(room), b.joinRoom(room)]);
       const syncs: unknown[] = [];
       b.socket!.onAnyOutgoing((event: string, payload: unknown) => event === 'sync' && syncs.push(payload));
 
       // Bob's socket misses seq 1's broadcast (it left the room behind the client's back).
       await b.socket!.emitWithAck('leaveRoom', { chatroomId: room });
       await a.send(room, 'missed').acked;
+      // Broadcast done: on a cluster it goes out after the adapter's publish, so after the ack.
+      await eventually(() => aGot.length === 1, 5000, 'the broadcast of seq 1');
       await b.socket!.emitWithAck('joinRoom', { chatroomId: room });
       await a.send(room, 'live').acked;
 
