@@ -27,7 +27,8 @@ import {
 
 export const clientEvents = {
   [ClientEvent.JoinRoom]: {
-    summary: 'Start getting a room’s broadcast (members only); the room gets `message {type: "joinRoom"}`.',
+    summary:
+      'Start getting a room’s broadcast (members only): from the ack on, every message after its `lastSeq` arrives live. The room gets `message {type: "joinRoom"}`.',
     payload: joinRoomPayloadSchema,
     data: joinRoomDataSchema,
     ack: ackSchema('JoinRoomAck', joinRoomDataSchema),
