@@ -1,27 +1,27 @@
 import { EventEmitter } from 'node:events';
-import { from, isObservable, mergeAll, type Observable, of, throwError } from 'rxjs';
+import { of, throwError } from 'rxjs';
 import type { Socket } from 'socket.io';
-import { bindSocketHandlers } from './socket-handlers';
+import { SocketHandlerBinder } from './socket-handlers';
 
-/** Nest's own transform (WebSocketsController.subscribeMessages): a promise of a value or an observable. */
-const transform = (result: unknown): Observable<unknown> =>
-  from(Promise.resolve(result).then((r): Observable<unknown> => (isObservable(r) ? r : of(r)))).pipe(mergeAll());
+type Callback = (data: unknown, ack?: unknown) => unknown;
 
-describe('bindSocketHandlers', () => {
-  const setup = (callback: (data: unknown, ack?: unknown) => unknown, isAckHandledManually = false) => {
-    const socket = new EventEmitter() as EventEmitter & { emitted: unknown[][] };
-    socket.emitted = [];
-    const emit = socket.emit.bind(socket);
-    // socket.emit from the server side sends to the client: record it instead of dispatching.
-    const send = jest.fn((...args: unknown[]) => socket.emitted.push(args));
+/** A socket as the server sees it: events come in through EventEmitter, emit sends to the client. */
+function fakeSocket() {
+  const socket = new EventEmitter() as EventEmitter & { emitted: unknown[][] };
+  socket.emitted = [];
+  const receive = socket.emit.bind(socket);
+  const send = jest.fn((...args: unknown[]) => socket.emitted.push(args));
+  return { socket: Object.assign(socket, { emit: send }), receive };
+}
+
+describe('SocketHandlerBinder', () => {
+  const setup = (callback: Callback, isAckHandledManually = false) => {
+    const { socket, receive } = fakeSocket();
     const logger = { error: jest.fn() };
-    bindSocketHandlers(
-      Object.assign(socket, { emit: send }) as unknown as Socket,
-      [{ message: 'ping', callback: callback as never, isAckHandledManually }],
-      transform,
-      logger,
-    );
-    return { fire: (...args: unknown[]) => emit('ping', ...args), socket, logger };
+    new SocketHandlerBinder(logger).bind(socket as unknown as Socket, [
+      { message: 'ping', callback: callback as never, isAckHandledManually },
+    ]);
+    return { fire: (...args: unknown[]) => receive('ping', ...args), socket, logger };
   };
   const flush = () => new Promise((r) => setImmediate(r));
 
@@ -88,5 +88,33 @@ describe('bindSocketHandlers', () => {
     expect(acks[1]).toHaveBeenCalledWith('plain');
     expect(acks[2]).not.toHaveBeenCalled();
     expect(logger.error).toHaveBeenCalledWith(expect.objectContaining({ message: 'late boom' }));
+  });
+
+  it("shares one listener per event among sockets, each calling its own socket's handlers", async () => {
+    const binder = new SocketHandlerBinder({ error: jest.fn() });
+    const bound = (who: string) => [
+      {
+        message: 'join',
+        callback: ((d: unknown) => Promise.resolve(`${who} joins ${String(d)}`)) as never,
+        isAckHandledManually: false,
+      },
+      {
+        message: 'leave',
+        callback: ((d: unknown) => Promise.resolve(`${who} leaves ${String(d)}`)) as never,
+        isAckHandledManually: false,
+      },
+    ];
+    const a = fakeSocket();
+    const b = fakeSocket();
+    binder.bind(a.socket as unknown as Socket, bound('a'));
+    binder.bind(b.socket as unknown as Socket, bound('b'));
+    expect(a.socket.listeners('join')[0]).toBe(b.socket.listeners('join')[0]);
+    expect(a.socket.listeners('join')[0]).not.toBe(a.socket.listeners('leave')[0]);
+    const acks = [jest.fn(), jest.fn(), jest.fn()];
+    b.receive('leave', 1, acks[0]);
+    a.receive('join', 2, acks[1]);
+    a.receive('leave', 3, acks[2]);
+    await flush();
+    expect(acks.map((ack) => ack.mock.calls[0][0])).toEqual(['b leaves 1', 'a joins 2', 'a leaves 3']);
   });
 });

@@ -2,52 +2,89 @@ import type { Logger, WsMessageHandler } from '@nestjs/common';
 import { isObservable, type Observable } from 'rxjs';
 import type { Socket } from 'socket.io';
 
-type Transform = (data: unknown) => Observable<unknown>;
+type Handler = WsMessageHandler['callback'];
+type Log = Pick<Logger, 'error'>;
+
+/** One gateway's events, in the order Nest hands them over, and a listener for each. */
+interface EventTable {
+  /** Where a socket keeps its own handlers (Nest binds each one to the socket). */
+  readonly slot: symbol;
+  readonly events: string[];
+  readonly listeners: ((this: Socket, ...args: unknown[]) => void)[];
+}
 
 /**
- * Binds a gateway's @SubscribeMessage handlers to one socket with one plain listener per
- * event: the same dispatch as Nest's IoAdapter.bindMessageHandlers (pipes, guards, filters
- * all run inside `callback`, the ack gets the result, `{event, data}` results are emitted,
- * failures are logged), without its per-socket RxJS pipelines.
+ * Binds a gateway's @SubscribeMessage handlers to each socket: the same dispatch as Nest's
+ * IoAdapter.bindMessageHandlers (pipes, guards, filters all run inside the handler, the ack
+ * gets the result, `{event, data}` results are emitted, failures are logged), without what
+ * it keeps per socket.
  *
  * Nest builds, for every socket and every handler, `fromEvent → mergeMap → takeUntil
- * (disconnect) → subscribe`, kept alive for the socket's whole life. With six handlers that
- * was ~145 closures, ~125 contexts and 24 operator subscribers per socket: about 25 KiB of
- * heap for each idle connection, more than socket.io's own socket costs (heap snapshots,
- * `npm run bench:idle -- --heap-snapshots=1`). Plain listeners die with the socket, so no
- * disconnect stream is needed to tear them down.
+ * (disconnect) → subscribe`, kept alive for the socket's whole life: about 25 KiB of heap for
+ * each idle connection (heap snapshots, `npm run bench:idle -- --heap-snapshots=1`). Then
+ * one closure and one context per handler and socket, plus Nest's handler records: still
+ * the largest part of what an idle socket costs above bare socket.io. Now the listeners are
+ * shared by every socket (EventEmitter calls them with the socket as `this`), and a socket
+ * keeps one array: its handlers, which Nest has bound to it. Listeners die with the socket,
+ * so no disconnect stream is needed to tear anything down.
  */
-export function bindSocketHandlers(
-  socket: Socket,
-  handlers: WsMessageHandler[],
-  transform: Transform,
-  logger: Pick<Logger, 'error'>,
-): void {
-  for (const { message, callback, isAckHandledManually } of handlers) {
-    socket.on(message, (...args: unknown[]) => {
-      const { data, ack } = mapPayload(args);
-      const reply = { socket, ack, manual: isAckHandledManually, logger };
-      let result: unknown;
-      try {
-        result = callback(data, ack);
-      } catch (err) {
-        logger.error(err);
-        return;
-      }
-      // Every handler here is async. Nest's transform wraps each promise in RxJS (from,
-      // mergeAll, their subscribers) to reach the same answer; awaiting it directly skips
-      // those objects on every event (sendMessage included). Anything else takes Nest's path.
-      if (result instanceof Promise) {
-        result.then(
-          (value: unknown) => (isObservable(value) ? subscribe(value, reply) : answer(value, reply)),
-          (err: unknown) => logger.error(err),
-        );
-        return;
-      }
-      const transformed = transform(result);
-      if (isObservable(transformed)) subscribe(transformed, reply);
-    });
+export class SocketHandlerBinder {
+  /** By the gateway's event names: one table per gateway, shared by all its sockets. */
+  private readonly tables = new Map<string, EventTable>();
+
+  constructor(private readonly logger: Log) {}
+
+  bind(socket: Socket, handlers: WsMessageHandler[]): void {
+    const table = this.tableFor(handlers);
+    (socket as unknown as Record<symbol, Handler[]>)[table.slot] = handlers.map((h) => h.callback);
+    for (let i = 0; i < table.events.length; i++) socket.on(table.events[i], table.listeners[i]);
   }
+
+  private tableFor(handlers: WsMessageHandler[]): EventTable {
+    const key = handlers.map((h) => `${h.message}${h.isAckHandledManually ? '!' : ''}`).join('\n');
+    let table = this.tables.get(key);
+    if (!table) {
+      const slot = Symbol('gateway handlers');
+      const { logger } = this;
+      table = {
+        slot,
+        events: handlers.map((h) => h.message),
+        listeners: handlers.map(
+          ({ isAckHandledManually }, i) =>
+            function dispatchEvent(this: Socket, ...args: unknown[]) {
+              const handler = (this as unknown as Record<symbol, Handler[]>)[slot][i];
+              dispatch(this, handler, isAckHandledManually, args, logger);
+            },
+        ),
+      };
+      this.tables.set(key, table);
+    }
+    return table;
+  }
+}
+
+/**
+ * Runs one event. Every gateway handler is async: its promise is awaited directly (Nest's
+ * transform wraps each one in RxJS, from, mergeAll and their subscribers, to reach the same
+ * answer). An observable is subscribed, anything else is the answer.
+ */
+function dispatch(socket: Socket, handler: Handler, manual: boolean, args: unknown[], logger: Log): void {
+  const { data, ack } = mapPayload(args);
+  const reply: Reply = { socket, ack, manual, logger };
+  let result: unknown;
+  try {
+    result = handler(data, ack);
+  } catch (err) {
+    logger.error(err);
+    return;
+  }
+  if (result instanceof Promise) {
+    result.then(
+      (value: unknown) => (isObservable(value) ? subscribe(value, reply) : answer(value, reply)),
+      (err: unknown) => logger.error(err),
+    );
+  } else if (isObservable(result)) subscribe(result, reply);
+  else answer(result, reply);
 }
 
 interface Reply {
@@ -55,7 +92,7 @@ interface Reply {
   ack: unknown;
   /** The handler acks itself (@Ack()): its result is not an ack. */
   manual: boolean;
-  logger: Pick<Logger, 'error'>;
+  logger: Log;
 }
 
 /** A handler's result: `{event, data}` is emitted, anything else but nothing is the ack. */
