@@ -207,7 +207,15 @@ describe('bench harness (npm run bench)', () => {
     exitOk(code, out);
     expect(out).toMatch(/memory per idle connection .* (PASS|MISS)/);
     const report = JSON.parse(readFileSync(newest('-idle.json'), 'utf8')) as {
-      targets: { target: string; sockets: number; emptyRssMiB: number; perSocketKiB: number; connectMs: number }[];
+      targets: {
+        target: string;
+        sockets: number;
+        emptyRssMiB: number;
+        emptyAnonMiB: number;
+        perSocketKiB: number;
+        perSocketAnonKiB: number;
+        connectMs: number;
+      }[];
     };
     expect(report.targets.map((t) => t.target)).toEqual(['baseline', 'server']);
     for (const t of report.targets) {
@@ -215,7 +223,10 @@ describe('bench harness (npm run bench)', () => {
       expect(t.connectMs).toEqual(expect.any(Number));
       if (process.platform === 'linux') {
         expect(t.emptyRssMiB).toBeGreaterThan(0);
+        expect(t.emptyAnonMiB).toBeGreaterThan(0);
+        expect(t.emptyAnonMiB).toBeLessThan(t.emptyRssMiB);
         expect(t.perSocketKiB).toEqual(expect.any(Number));
+        expect(t.perSocketAnonKiB).toEqual(expect.any(Number));
       }
     }
   }, 180_000);
