@@ -34,8 +34,9 @@ function setup(subscribed: Promise<unknown> = Promise.resolve()) {
     on: jest.fn(),
     off: jest.fn(),
   };
-  /** What the subscriber does on (re)connecting: ioredis emits ready after resubscribing. */
-  const ready = () => sub.on.mock.calls.filter(([event]: [string]) => event === 'ready').forEach(([, f]) => f());
+  /** What the subscriber emits: `ready` after (re)subscribing, `close` when its connection drops. */
+  const fire = (event: string) =>
+    sub.on.mock.calls.filter(([name]: [string]) => name === event).forEach(([, f]: [string, () => void]) => f());
   const adapter = new InstanceAwareRedisAdapter(
     nsp as unknown as Namespace,
     pub as unknown as Redis,
@@ -44,10 +45,15 @@ function setup(subscribed: Promise<unknown> = Promise.resolve()) {
   const published = () => pub.publish.mock.calls.map(([channel]: [string]) => channel);
   const broadcast = () =>
     adapter.broadcast({ type: 2, data: ['message', {}], nsp: '/' }, { rooms: new Set(['room:1']), except: new Set() });
-  return { adapter, nsp, sub, published, broadcast, ready };
+  return { adapter, nsp, sub, published, broadcast, fire };
 }
 
 const flush = () => new Promise((r) => setImmediate(r));
+
+/** Answers every count asked so far, oldest first. */
+function answerCounts(counts: ReturnType<typeof controlledCounts>, n: number) {
+  for (const c of counts.splice(0)) c.resolve(n);
+}
 
 describe('InstanceAwareRedisAdapter', () => {
   afterEach(() => jest.restoreAllMocks());
@@ -71,10 +77,10 @@ describe('InstanceAwareRedisAdapter', () => {
 
   it('says hello again when its subscriber has reconnected', async () => {
     controlledCounts();
-    const { published, adapter, ready } = setup();
+    const { published, adapter, fire } = setup();
     await flush();
     expect(published()).toHaveLength(1);
-    ready();
+    fire('ready');
     await flush();
     expect(published()).toEqual([`${ns}-request#/#`, `${ns}-request#/#`]);
     void adapter.close();
@@ -83,7 +89,8 @@ describe('InstanceAwareRedisAdapter', () => {
   it('keeps broadcasts local while it is the only instance, and publishes again when there are two', async () => {
     const counts = controlledCounts();
     const { published, broadcast, adapter } = setup();
-    counts.shift()!.resolve(1);
+    await flush();
+    answerCounts(counts, 1);
     await flush();
     expect(adapter.isAlone).toBe(true);
     broadcast();
@@ -100,7 +107,8 @@ describe('InstanceAwareRedisAdapter', () => {
   it("publishes from another instance's hello on, even if a count taken before it says alone", async () => {
     const counts = controlledCounts();
     const { broadcast, published, nsp, adapter } = setup();
-    counts.shift()!.resolve(1);
+    await flush();
+    answerCounts(counts, 1);
     await flush();
     expect(adapter.isAlone).toBe(true);
 
@@ -114,11 +122,29 @@ describe('InstanceAwareRedisAdapter', () => {
     void adapter.close();
   });
 
+  it('counts itself alone only from a count sent after its own subscription was answered', async () => {
+    const counts = controlledCounts();
+    let subscribed!: () => void;
+    const { adapter } = setup(new Promise<void>((r) => (subscribed = r)));
+    // Two instances starting together: this count may have been taken before Redis had this
+    // instance's SUBSCRIBE, so its 1 is the other instance.
+    answerCounts(counts, 1);
+    await flush();
+    expect(adapter.isAlone).toBe(false);
+    subscribed();
+    await flush();
+    answerCounts(counts, 1);
+    await flush();
+    expect(adapter.isAlone).toBe(true);
+    void adapter.close();
+  });
+
   it('publishes while its own subscription is down (a count of 1 is then a peer)', async () => {
     const counts = controlledCounts();
-    const { adapter, sub } = setup();
-    sub.status = 'reconnecting';
-    counts.shift()!.resolve(1);
+    const { adapter, fire } = setup();
+    await flush();
+    fire('close');
+    answerCounts(counts, 1);
     await flush();
     expect(adapter.isAlone).toBe(false);
     void adapter.close();
@@ -127,8 +153,10 @@ describe('InstanceAwareRedisAdapter', () => {
   it('publishes when the count fails', async () => {
     const counts = controlledCounts();
     const { adapter } = setup();
-    counts.shift()!.resolve(1);
     await flush();
+    answerCounts(counts, 1);
+    await flush();
+    expect(adapter.isAlone).toBe(true);
     (adapter as unknown as { count(): void }).count();
     counts.shift()!.reject(new Error('Connection is closed.'));
     await flush();

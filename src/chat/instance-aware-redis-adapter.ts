@@ -32,6 +32,11 @@ export class InstanceAwareRedisAdapter extends RedisAdapter {
   private hellos = 0;
   private readonly poll: NodeJS.Timeout;
   private readonly helloChannel: string;
+  /**
+   * This instance's own subscriptions are answered (and the connection has not dropped since):
+   * only a count sent after that includes this instance, so only such a count of 1 means alone.
+   */
+  private subscribed = false;
 
   constructor(nsp: Namespace, pub: Redis, sub: Redis) {
     super(nsp, pub, sub, { key: adapterKey(pub.options.db ?? 0) });
@@ -43,6 +48,7 @@ export class InstanceAwareRedisAdapter extends RedisAdapter {
     this.helloChannel = `${adapterKey(pub.options.db ?? 0)}-request#${nsp.name}#`;
     this.helloWhenSubscribed();
     sub.on('ready', this.helloWhenSubscribed);
+    sub.on('close', this.unsubscribed);
     this.poll = setInterval(() => this.count(), INSTANCE_POLL_MS);
     this.poll.unref();
     this.count();
@@ -60,16 +66,26 @@ export class InstanceAwareRedisAdapter extends RedisAdapter {
    */
   private readonly helloWhenSubscribed = (): void => {
     const hello = () => this.serverSideEmit([PEER_HELLO]);
-    (this.subClient as Redis).subscribe(this.helloChannel).then(hello, hello);
+    (this.subClient as Redis).subscribe(this.helloChannel).then(() => {
+      this.subscribed = true;
+      hello();
+      this.count(); // the first count that can tell whether it is alone
+    }, hello);
+  };
+
+  private readonly unsubscribed = (): void => {
+    this.subscribed = false;
   };
 
   private count(): void {
     const hellosBefore = this.hellos;
+    // A count sent before this instance's own SUBSCRIBE was answered may not include it, so
+    // its 1 may be a peer: two instances starting together each read 1 and stopped
+    // publishing to the other until the next count (a CI run lost messages that way).
+    const includesUs = this.subscribed;
     this.serverCount().then(
       (n) => {
-        // The count includes this instance only while its own subscription is up: with it
-        // reconnecting, a count of 1 is a peer, not us.
-        if (this.hellos === hellosBefore) this.alone = n <= 1 && (this.subClient as Redis).status === 'ready';
+        if (this.hellos === hellosBefore) this.alone = n <= 1 && includesUs && this.subscribed;
       },
       () => (this.alone = false),
     );
@@ -83,6 +99,7 @@ export class InstanceAwareRedisAdapter extends RedisAdapter {
   override close(): Promise<void> | void {
     clearInterval(this.poll);
     (this.subClient as Redis).off('ready', this.helloWhenSubscribed);
+    (this.subClient as Redis).off('close', this.unsubscribed);
     return super.close();
   }
 }
