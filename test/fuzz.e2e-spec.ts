@@ -26,7 +26,7 @@ import { auth, createRoom, createUser, TestUser } from './utils/users';
 
 /**
  * Schemathesis-style fuzzing of every REST route (from the running app's /docs-json) and
- * every socket event (from the gateway's @SubscribeMessage handlers and DTO metadata):
+ * every socket event (from the gateway's @OnClientEvent handlers and DTO metadata):
  * each field missing, of the wrong type, at and past each bound, hostile text, deep nesting,
  * prototype keys, plus seeded random JSON. No input may produce a 5xx or an INTERNAL ack,
  * every refusal has the contract's error shape, and normal traffic works afterwards.

@@ -1,13 +1,5 @@
-import { BeforeApplicationShutdown, Logger, UseFilters, UsePipes } from '@nestjs/common';
-import {
-  ConnectedSocket,
-  MessageBody,
-  OnGatewayConnection,
-  OnGatewayDisconnect,
-  OnGatewayInit,
-  SubscribeMessage,
-  WebSocketGateway,
-} from '@nestjs/websockets';
+import { BeforeApplicationShutdown, Logger } from '@nestjs/common';
+import { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import type { DefaultEventsMap, Server, Socket } from 'socket.io';
 import type { AuthUser } from '../auth/auth.types';
 import { IdentityService } from '../auth/identity.service';
@@ -22,6 +14,7 @@ import { Broadcaster } from './broadcaster.service';
 import { ChatService } from './chat.service';
 import { JoinRoomDto, LeaveRoomDto, MarkReadDto, SendMessageDto, SyncDto, TypingDto } from './dto/chat-events.dto';
 import { PresenceService } from './presence.service';
+import { OnClientEvent, SocketDispatcher } from './socket-dispatch';
 import { EventBudget, limitSocketEvents } from './socket-event-budget';
 import { TokenExpiry } from './token-expiry';
 import { WsExceptionFilter } from './ws-exception.filter';
@@ -38,18 +31,18 @@ const ok = <T>(data: T) => ({ ok: true as const, data });
 
 /**
  * socket.io entry point. Sockets authenticate once, at the handshake, and join their
- * `user:<id>` channel; every event payload is validated by SocketPayloadPipe, bound here
- * (raw checks, then the DTO rules REST bodies get), authorised in ChatService, and answered
- * through its acknowledgement; WsExceptionFilter shapes every failure. Server options (CORS,
- * payload limit, Redis adapter) come from RedisIoAdapter.
+ * `user:<id>` channel. Client events are the `@OnClientEvent` methods, run by
+ * SocketDispatcher: every payload is validated by SocketPayloadPipe (raw checks, then the DTO
+ * rules REST bodies get), authorised in ChatService, and answered through its
+ * acknowledgement; WsExceptionFilter shapes every failure. Server options (CORS, payload
+ * limit, Redis adapter) come from RedisIoAdapter.
  */
 @WebSocketGateway()
-@UsePipes(SocketPayloadPipe)
-@UseFilters(WsExceptionFilter)
 export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, BeforeApplicationShutdown {
   private readonly logger = new Logger(ChatGateway.name);
   private expiry: TokenExpiry | undefined;
   private readonly budgets: { events: EventBudget; typing: EventBudget };
+  private readonly events = new SocketDispatcher(this, new SocketPayloadPipe(), new WsExceptionFilter());
 
   constructor(
     private readonly chat: ChatService,
@@ -109,6 +102,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   async handleConnection(socket: AuthedSocket): Promise<void> {
     // First, synchronously: no event of this socket runs before its budget is in place.
     limitSocketEvents(socket, this.budgets, () => this.metrics.rateLimited('socket_events'));
+    this.events.attach(socket);
     const { user } = socket.data;
     await socket.join(userChannel(user.id));
     this.logger.debug({ msg: 'socket connected', socketId: socket.id, userId: user.id });
@@ -125,8 +119,8 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     );
   }
 
-  @SubscribeMessage(ClientEvent.JoinRoom)
-  async joinRoom(@ConnectedSocket() socket: AuthedSocket, @MessageBody() dto: JoinRoomDto) {
+  @OnClientEvent(ClientEvent.JoinRoom)
+  async joinRoom(socket: AuthedSocket, dto: JoinRoomDto) {
     const { user } = socket.data;
     const data = await this.chat.join(user, dto.chatroomId, dto.userId, async () => {
       await socket.join(roomChannel(dto.chatroomId));
@@ -139,8 +133,8 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     return ok(data);
   }
 
-  @SubscribeMessage(ClientEvent.LeaveRoom)
-  async leaveRoom(@ConnectedSocket() socket: AuthedSocket, @MessageBody() dto: LeaveRoomDto) {
+  @OnClientEvent(ClientEvent.LeaveRoom)
+  async leaveRoom(socket: AuthedSocket, dto: LeaveRoomDto) {
     const { user } = socket.data;
     await this.chat.assertMember(user, dto.chatroomId, dto.userId);
     await socket.leave(roomChannel(dto.chatroomId));
@@ -148,23 +142,23 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     return ok({ chatroomId: dto.chatroomId });
   }
 
-  @SubscribeMessage(ClientEvent.SendMessage)
-  async sendMessage(@ConnectedSocket() socket: AuthedSocket, @MessageBody() dto: SendMessageDto) {
+  @OnClientEvent(ClientEvent.SendMessage)
+  async sendMessage(socket: AuthedSocket, dto: SendMessageDto) {
     return ok(await this.chat.send(socket.data.user, dto));
   }
 
-  @SubscribeMessage(ClientEvent.Sync)
-  async sync(@ConnectedSocket() socket: AuthedSocket, @MessageBody() dto: SyncDto) {
+  @OnClientEvent(ClientEvent.Sync)
+  async sync(socket: AuthedSocket, dto: SyncDto) {
     return ok(await this.chat.sync(socket.data.user, dto));
   }
 
-  @SubscribeMessage(ClientEvent.MarkRead)
-  async markRead(@ConnectedSocket() socket: AuthedSocket, @MessageBody() dto: MarkReadDto) {
+  @OnClientEvent(ClientEvent.MarkRead)
+  async markRead(socket: AuthedSocket, dto: MarkReadDto) {
     return ok(await this.inbox.markRead(socket.data.user, dto.chatroomId, dto.seq));
   }
 
-  @SubscribeMessage(ClientEvent.Typing)
-  async typing(@ConnectedSocket() socket: AuthedSocket, @MessageBody() dto: TypingDto) {
+  @OnClientEvent(ClientEvent.Typing)
+  async typing(socket: AuthedSocket, dto: TypingDto) {
     const { user } = socket.data;
     await this.chat.assertMember(user, dto.chatroomId);
     const event = { chatroomId: dto.chatroomId, userId: user.id, typing: dto.typing };

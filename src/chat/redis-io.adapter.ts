@@ -1,15 +1,14 @@
-import { type INestApplicationContext, Logger, type WsMessageHandler } from '@nestjs/common';
+import { type INestApplicationContext, Logger } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createShardedAdapter } from '@socket.io/redis-adapter';
 import type Redis from 'ioredis';
-import type { Server, ServerOptions, Socket } from 'socket.io';
+import type { Server, ServerOptions } from 'socket.io';
 import { AppConfig } from '../config/app-config';
 import { corsOptions } from '../config/cors';
 import { closeRedis, RedisClient, RedisService } from '../redis/redis.service';
 import { adapterKey, createInstanceAwareAdapter } from './instance-aware-redis-adapter';
 import { lenientConnectParser } from './lenient-connect-parser';
 import { ShardedSubscriptions } from './sharded-subscriptions';
-import { SocketHandlerBinder } from './socket-handlers';
 
 /** How long shutdown waits for the clients to answer their close frame (see close). */
 const CLOSE_HANDSHAKE_MS = 1000;
@@ -34,7 +33,6 @@ export class RedisIoAdapter extends IoAdapter {
   private readonly redis: RedisService;
   private readonly connections: RedisClient[] = [];
   private readonly subscriptions = new ShardedSubscriptions(new Logger(RedisIoAdapter.name));
-  private readonly handlerBinder = new SocketHandlerBinder(this.logger);
 
   constructor(app: INestApplicationContext) {
     super(app);
@@ -72,12 +70,12 @@ export class RedisIoAdapter extends IoAdapter {
   }
 
   /**
-   * Listeners shared by every socket instead of Nest's per-socket RxJS pipelines (~25 KiB per
-   * idle socket). Nest's transform is not needed: the binder answers promises, observables
-   * and plain values itself.
+   * ChatGateway's client events are run by SocketDispatcher, so Nest hands every socket an
+   * empty list here; its default would still build a disconnect stream per socket for it.
+   * A gateway with @SubscribeMessage handlers gets Nest's own binding.
    */
-  override bindMessageHandlers(socket: Socket, handlers: WsMessageHandler[], _transform: unknown): void {
-    this.handlerBinder.bind(socket, handlers);
+  override bindMessageHandlers(...[socket, handlers, transform]: Parameters<IoAdapter['bindMessageHandlers']>): void {
+    if (handlers.length > 0) super.bindMessageHandlers(socket, handlers, transform);
   }
 
   /**
