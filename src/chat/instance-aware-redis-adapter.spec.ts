@@ -75,6 +75,20 @@ describe('InstanceAwareRedisAdapter', () => {
     void adapter.close();
   });
 
+  it('says no hello when its subscription fails or it has closed meanwhile', async () => {
+    controlledCounts();
+    const failed = setup(Promise.reject(new Error('Connection is closed.')));
+    await flush();
+    expect(failed.published()).toEqual([]);
+    let subscribed!: () => void;
+    const closing = setup(new Promise<void>((r) => (subscribed = r)));
+    void closing.adapter.close();
+    subscribed();
+    await flush();
+    expect(closing.published()).toEqual([]);
+    void failed.adapter.close();
+  });
+
   it('says hello again when its subscriber has reconnected', async () => {
     controlledCounts();
     const { published, adapter, fire } = setup();

@@ -37,6 +37,7 @@ export class InstanceAwareRedisAdapter extends RedisAdapter {
    * only a count sent after that includes this instance, so only such a count of 1 means alone.
    */
   private subscribed = false;
+  private closed = false;
 
   constructor(nsp: Namespace, pub: Redis, sub: Redis) {
     super(nsp, pub, sub, { key: adapterKey(pub.options.db ?? 0) });
@@ -62,15 +63,21 @@ export class InstanceAwareRedisAdapter extends RedisAdapter {
   /**
    * Hello, once the subscriptions the adapter asked for are in place: commands of one
    * connection run in order, so this SUBSCRIBE of a channel it already asked for answers
-   * after those did. Said even if it fails: a peer that publishes in vain costs nothing.
+   * after those did. Not said when the SUBSCRIBE fails or the adapter has closed: without its
+   * subscription this instance receives nothing anyway, and serverSideEmit drops its
+   * PUBLISH's promise, so a PUBLISH on a closed connection (shutdown with Redis away) was an
+   * unhandled rejection.
    */
   private readonly helloWhenSubscribed = (): void => {
-    const hello = () => this.serverSideEmit([PEER_HELLO]);
-    (this.subClient as Redis).subscribe(this.helloChannel).then(() => {
-      this.subscribed = true;
-      hello();
-      this.count(); // the first count that can tell whether it is alone
-    }, hello);
+    (this.subClient as Redis).subscribe(this.helloChannel).then(
+      () => {
+        if (this.closed) return;
+        this.subscribed = true;
+        this.serverSideEmit([PEER_HELLO]);
+        this.count(); // the first count that can tell whether it is alone
+      },
+      () => undefined, // ioredis resubscribes when the connection is back, then says 'ready'
+    );
   };
 
   private readonly unsubscribed = (): void => {
@@ -97,6 +104,7 @@ export class InstanceAwareRedisAdapter extends RedisAdapter {
   }
 
   override close(): Promise<void> | void {
+    this.closed = true;
     clearInterval(this.poll);
     (this.subClient as Redis).off('ready', this.helloWhenSubscribed);
     (this.subClient as Redis).off('close', this.unsubscribed);
