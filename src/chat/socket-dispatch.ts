@@ -15,9 +15,9 @@ export const OnClientEvent = (event: string): MethodDecorator => SetMetadata(CLI
 type EventHandler = (socket: Socket, dto: unknown) => Promise<unknown>;
 type Listener = (this: Socket, ...args: unknown[]) => void;
 
-/** A gateway's `@OnClientEvent` methods: the event, the method and its payload's DTO. */
-export function clientEventsOf(target: object): { event: string; method: string; dto: Type }[] {
-  const proto = Object.getPrototypeOf(target) as Record<string, unknown>;
+/** A gateway's `@OnClientEvent` methods (from its prototype): the event, the method and its payload's DTO. */
+export function clientEventsOf(prototype: object): { event: string; method: string; dto: Type }[] {
+  const proto = prototype as Record<string, unknown>;
   return Object.getOwnPropertyNames(proto).flatMap((method) => {
     const fn = proto[method];
     const event =
@@ -47,7 +47,7 @@ export class SocketDispatcher {
   private readonly listeners: [string, Listener][];
 
   constructor(target: object, pipe: PipeTransform, filter: ExceptionFilter) {
-    this.listeners = clientEventsOf(target).map(({ event, method, dto }) => {
+    this.listeners = clientEventsOf(Object.getPrototypeOf(target) as object).map(({ event, method, dto }) => {
       const handler = (target as Record<string, EventHandler>)[method].bind(target);
       const metadata = { type: 'body' as const, metatype: dto, data: undefined };
       async function run(socket: Socket, data: unknown, ack: unknown): Promise<void> {

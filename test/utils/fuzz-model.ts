@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { MetadataStorage } from 'class-transformer/types/MetadataStorage';
 import { getMetadataStorage } from 'class-validator';
-import { CLIENT_EVENT_METADATA } from '../../src/chat/socket-dispatch';
+import { clientEventsOf } from '../../src/chat/socket-dispatch';
 
 // class-transformer keeps its @Type() registry in a module it does not type for importers.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -221,14 +221,8 @@ export function routesOf(doc: OpenApiDoc, dtos: Map<string, Ctor>): Route[] {
 
 /** socket.io events of a gateway class: `@OnClientEvent` name → the payload DTO's fields. */
 export function eventsOf(gateway: Ctor): { event: string; fields: Field[] }[] {
-  const proto = gateway.prototype as Record<string, unknown>;
-  return Object.getOwnPropertyNames(proto).flatMap((method) => {
-    const fn = proto[method];
-    const event =
-      typeof fn === 'function' ? (Reflect.getMetadata(CLIENT_EVENT_METADATA, fn) as string | undefined) : undefined;
-    if (!event) return [];
-    const types = (Reflect.getMetadata('design:paramtypes', proto, method) ?? []) as Ctor[];
-    const dto = types.find((t) => typeof t === 'function' && fieldsOfClass(t).length > 0);
-    return [{ event, fields: dto ? fieldsOfClass(dto) : [] }];
-  });
+  return clientEventsOf(gateway.prototype as object).map(({ event, dto }) => ({
+    event,
+    fields: dto ? fieldsOfClass(dto) : [],
+  }));
 }
