@@ -11,8 +11,13 @@ import { MessageRepository } from './message.repository';
 import { MessageView, QueuedMessage, view, viewOfRow } from './message.types';
 import { MessagePatch, PendingMessageStore } from './pending-message.store';
 
-/** A job's messages at most: a burst beyond this goes out at once rather than wait for the interval. */
-const MAX_JOB_MESSAGES = 200;
+/**
+ * A job's messages at most: a burst beyond this goes out at once rather than wait for the
+ * interval. Large enough that at a busy server's rates jobs fill by time, not by count (a
+ * job's bookkeeping is the same at 50 rows as at 500), small enough that one INSERT stays
+ * short and a refused row is isolated in a few halvings (MessageBatchWriter).
+ */
+const MAX_JOB_MESSAGES = 500;
 
 /** Background attempts to queue a batch whose add failed (capped backoff: about a minute). */
 const ADD_RETRIES = 30;

@@ -165,7 +165,7 @@ export class EnvironmentVariables {
   @IsInt()
   @Min(1)
   @Max(1000)
-  PERSIST_BATCH_MS = 100;
+  PERSIST_BATCH_MS = 250;
 
   /** Run the message persistence worker inside this process. */
   @Transform(toBool)
