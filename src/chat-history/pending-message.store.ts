@@ -57,13 +57,16 @@ export class PendingMessageStore {
   private readonly marked = new Map<number, number>();
   /** Cluster: marks on their way, per room (markOnCluster). */
   private readonly marking = new Map<number, Promise<void>>();
-  /** Single Redis: each turn's sends in one pipeline. */
-  private readonly turn: TurnPipeline | undefined;
+  /** Single Redis: each turn's sends in one write, each an append that indexes too. */
+  private readonly single:
+    { turn: TurnPipeline; appendIndexed: ReturnType<typeof appendIndexedMessageScript.on> } | undefined;
 
   constructor(private readonly redis: RedisService) {
     if (redis.client instanceof Redis) {
-      appendIndexedMessageScript.on(redis.client); // defines the command for pipelines
-      this.turn = new TurnPipeline(redis.client);
+      this.single = {
+        turn: new TurnPipeline(redis.client),
+        appendIndexed: appendIndexedMessageScript.on(redis.client),
+      };
     }
     this.appendMessage = appendMessageScript.on(redis.client);
     this.patch = patchPendingScript.on(redis.client);
@@ -77,7 +80,7 @@ export class PendingMessageStore {
    * editable by id. A resend returns the first message instead.
    */
   async append(draft: Omit<QueuedMessage, 'seq'>): Promise<AppendResult> {
-    const reply = this.turn ? await this.appendInTurn(this.turn, draft) : await this.appendOnCluster(draft);
+    const reply = this.single ? await this.appendInTurn(this.single, draft) : await this.appendOnCluster(draft);
     if (reply[0] === -1) return { status: 'unseeded' };
     if (reply[0] === 1) return { status: 'duplicate', message: JSON.parse(reply[1]) as QueuedMessage };
     // New: the stored JSON is the draft plus its seq, so no need to parse it back.
@@ -85,28 +88,29 @@ export class PendingMessageStore {
   }
 
   /**
-   * Single Redis: the mark (when due) and the indexed append, in this turn's pipeline. One
-   * connection runs commands in the order sent, so a later send of the room, which skips
-   * the mark, cannot overtake it.
+   * Single Redis: the mark (when due) and the indexed append, written with the rest of this
+   * turn's commands. One connection runs commands in the order sent, so a later send of the
+   * room, which skips the mark, cannot overtake it.
    */
-  private async appendInTurn(turn: TurnPipeline, draft: Omit<QueuedMessage, 'seq'>): Promise<AppendReply> {
+  private async appendInTurn(
+    { turn, appendIndexed }: NonNullable<PendingMessageStore['single']>,
+    draft: Omit<QueuedMessage, 'seq'>,
+  ): Promise<AppendReply> {
     const room = draft.chatroomId;
     const now = Date.now();
     const mark = this.markDue(room, now);
-    const replies = await turn.submit((pipeline) => {
-      if (mark) pipeline.zadd(RedisKeys.pendingRooms(), now, room);
-      appendIndexedMessageScript.addTo(
-        pipeline,
-        { ...this.appendKeys(draft), index: RedisKeys.pendingIndex() },
-        ...this.appendArgs(draft),
-      );
-    });
-    const error = replies.find(([err]) => err)?.[0];
-    if (error) {
-      if (mark) this.marked.delete(room);
-      throw error;
-    }
-    return replies.at(-1)![1] as AppendReply;
+    const [, reply] = await turn.run((client) =>
+      Promise.all([
+        mark
+          ? client.zadd(RedisKeys.pendingRooms(), now, room).catch((err: unknown) => {
+              this.marked.delete(room);
+              throw err;
+            })
+          : undefined,
+        appendIndexed({ ...this.appendKeys(draft), index: RedisKeys.pendingIndex() }, ...this.appendArgs(draft)),
+      ]),
+    );
+    return reply;
   }
 
   /**

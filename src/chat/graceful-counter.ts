@@ -58,7 +58,7 @@ export const COUNTER_TTL_S = 24 * 3600;
 export class GracefulCounter {
   private readonly timers = new Set<NodeJS.Timeout>();
   /**
-   * Single Redis: the calls of one event-loop turn go out as one pipeline. A restart's
+   * Single Redis: the calls of one event-loop turn go out in one write. A restart's
    * reconnect storm enters twice per socket (online, then the room), and the shutdown
    * before it exits twice per socket in one loop over every socket: one write each was
    * most of that loop's time, and a share of every reconnect's.
@@ -97,20 +97,15 @@ export class GracefulCounter {
     return (await this.call(SETTLE, key, Date.now())) === 1;
   }
 
-  /** In this turn's pipeline on a single Redis; on a cluster (auto-pipelined per node) directly. */
+  /** With this turn's other commands on a single Redis; on a cluster (auto-pipelined per node) directly. */
   private async call<A extends readonly Arg[]>(script: RedisScript<'key', A, 0 | 1>, key: string, ...args: A) {
     const client = this.redis();
     // A cluster auto-pipelines per node, and ioredis's auto-pipelines lack custom commands
     // defined after they were made (redis/ioredis#1931: "results[i] is not iterable", an
     // uncaught crash): plain EVAL there, as before.
     if (!(client instanceof Redis)) return (await client.eval(script.lua, 1, key, ...args)) as 0 | 1;
-    if (this.turn?.client !== client) {
-      for (const s of [ENTER, EXIT, SETTLE]) s.on(client); // defines the commands for pipelines
-      this.turn = { client, pipeline: new TurnPipeline(client) };
-    }
-    const [[err, reply]] = await this.turn.pipeline.submit((p) => script.addTo(p, { key }, ...args));
-    if (err) throw err;
-    return reply as 0 | 1;
+    if (this.turn?.client !== client) this.turn = { client, pipeline: new TurnPipeline(client) };
+    return this.turn.pipeline.run(() => script.on(client)({ key }, ...args));
   }
 
   /** Present = a socket is there, or the last one left less than the grace period ago. */

@@ -1,4 +1,3 @@
-import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from './redis.service';
 
 type Arg = string | number;
@@ -22,14 +21,5 @@ export class RedisScript<K extends string, A extends readonly Arg[], R> {
     if (!(this.name in client)) client.defineCommand(this.name, { numberOfKeys: this.keys.length, lua: this.lua });
     const command = (client as unknown as Record<string, (...args: Arg[]) => Promise<R>>)[this.name].bind(client);
     return (keys, ...args) => command(...this.keys.map((k) => keys[k]), ...args);
-  }
-
-  /**
-   * Adds a call to a pipeline of a client the script is defined `on` (ioredis gives
-   * pipelines the client's custom commands); the reply comes through the pipeline's exec.
-   */
-  addTo(pipeline: ChainableCommander, keys: Record<K, string>, ...args: A): void {
-    const command = (pipeline as unknown as Record<string, (...args: Arg[]) => unknown>)[this.name];
-    command.call(pipeline, ...this.keys.map((k) => keys[k]), ...args);
   }
 }

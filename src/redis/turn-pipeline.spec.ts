@@ -1,75 +1,89 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import { Writable } from 'node:stream';
+import type { Redis } from 'ioredis';
 import { TurnPipeline } from './turn-pipeline';
 
-/** A pipeline that records its commands and answers each with its name, or an error for "bad". */
-function fakeClient(opts: { failExec?: boolean } = {}) {
-  const pipelines: string[][] = [];
-  const client = {
-    pipeline() {
-      const commands: string[] = [];
-      pipelines.push(commands);
-      const p = {
-        get length() {
-          return commands.length;
-        },
-        echo(name: string) {
-          commands.push(name);
-          return p;
-        },
-        exec: () =>
-          opts.failExec
-            ? Promise.reject(new Error('Connection is closed.'))
-            : Promise.resolve(commands.map((c) => (c === 'bad' ? [new Error(c), null] : [null, c]))),
-      };
-      return p;
-    },
-  };
-  return { client: client as unknown as Redis, pipelines };
+/** A socket that records each system-call-sized write: one entry per _write or _writev. */
+class RecordingSocket extends Writable {
+  readonly writes: string[][] = [];
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    this.writes.push([chunk.toString()]);
+    done();
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], done: () => void): void {
+    this.writes.push(chunks.map((c) => c.chunk.toString()));
+    done();
+  }
 }
 
-const echo =
-  (...names: string[]) =>
-  (p: ChainableCommander) =>
-    names.forEach((n) => p.echo(n));
+/** What TurnPipeline reads of an ioredis client; commands write straight to the stream, as ioredis does when ready. */
+function fakeClient(status = 'ready') {
+  const stream = new RecordingSocket();
+  const client = { status, stream };
+  const command = (c: typeof client, name: string) =>
+    new Promise<string>((resolve) => {
+      c.stream.write(name);
+      resolve(name);
+    });
+  return {
+    client: client as unknown as Redis,
+    stream,
+    command: command as unknown as (c: Redis, n: string) => Promise<string>,
+  };
+}
+
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('TurnPipeline', () => {
-  it('sends everything one turn asked as one pipeline, and gives each caller its own replies in order', async () => {
-    const { client, pipelines } = fakeClient();
+  it("writes one turn's commands in one write, in the order issued, and answers each caller", async () => {
+    const { client, stream, command } = fakeClient();
     const turn = new TurnPipeline(client);
-    const [a, b, c] = await Promise.all([
-      turn.submit(echo('a1', 'a2')),
-      turn.submit(echo('b1')),
-      turn.submit(echo('c1', 'c2', 'c3')),
+    const replies = await Promise.all([
+      turn.run((c) => Promise.all([command(c, 'a1'), command(c, 'a2')])),
+      turn.run((c) => command(c, 'b1')),
+      turn.run((c) => command(c, 'c1')),
     ]);
-    expect(pipelines).toEqual([['a1', 'a2', 'b1', 'c1', 'c2', 'c3']]);
-    expect(a).toEqual([
-      [null, 'a1'],
-      [null, 'a2'],
+    expect(stream.writes).toEqual([]); // nothing left before the turn's I/O was done
+    await nextTurn();
+    expect(stream.writes).toEqual([['a1', 'a2', 'b1', 'c1']]);
+    expect(replies).toEqual([['a1', 'a2'], 'b1', 'c1']);
+  });
+
+  it('a later turn gets a write of its own', async () => {
+    const { client, stream, command } = fakeClient();
+    const turn = new TurnPipeline(client);
+    await turn.run((c) => command(c, 'x'));
+    await nextTurn();
+    await turn.run((c) => command(c, 'y'));
+    await nextTurn();
+    expect(stream.writes).toEqual([['x'], ['y']]);
+  });
+
+  it("a caller's failure reaches only that caller", async () => {
+    const { client, command } = fakeClient();
+    const turn = new TurnPipeline(client);
+    const results = await Promise.allSettled([
+      turn.run((c) => command(c, 'ok')),
+      turn.run(() => Promise.reject(new Error('NOSCRIPT'))),
     ]);
-    expect(b).toEqual([[null, 'b1']]);
-    expect(c.map(([, r]) => r)).toEqual(['c1', 'c2', 'c3']);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
   });
 
-  it('a later turn gets a pipeline of its own', async () => {
-    const { client, pipelines } = fakeClient();
+  it('leaves a client that is not connected alone: ioredis queues the commands until it is', async () => {
+    const { client, stream, command } = fakeClient('connecting');
     const turn = new TurnPipeline(client);
-    await turn.submit(echo('x'));
-    await turn.submit(echo('y'));
-    expect(pipelines).toEqual([['x'], ['y']]);
+    const cork = jest.spyOn(stream, 'cork');
+    await turn.run((c) => command(c, 'queued'));
+    expect(cork).not.toHaveBeenCalled();
   });
 
-  it("one command's error reaches only its caller", async () => {
-    const { client } = fakeClient();
+  it('a socket that closes before the turn ends is not written to, and nothing throws', async () => {
+    const { client, stream, command } = fakeClient();
     const turn = new TurnPipeline(client);
-    const [good, bad] = await Promise.all([turn.submit(echo('ok')), turn.submit(echo('bad'))]);
-    expect(good).toEqual([[null, 'ok']]);
-    expect(bad[0][0]).toBeInstanceOf(Error);
-  });
-
-  it('a pipeline that fails as a whole rejects every caller of its turn', async () => {
-    const { client } = fakeClient({ failExec: true });
-    const turn = new TurnPipeline(client);
-    const results = await Promise.allSettled([turn.submit(echo('a')), turn.submit(echo('b'))]);
-    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    await turn.run((c) => command(c, 'lost'));
+    stream.destroy();
+    await nextTurn();
+    expect(stream.writes).toEqual([]);
   });
 });

@@ -1,64 +1,41 @@
-import type { ChainableCommander, Redis } from 'ioredis';
-
-type Reply = [error: Error | null, result: unknown];
-
-interface Entry {
-  build: (pipeline: ChainableCommander) => void;
-  resolve: (replies: Reply[]) => void;
-  reject: (err: unknown) => void;
-}
+import type { Redis } from 'ioredis';
 
 /**
- * Commands issued during one turn of the event loop go to Redis together, as one pipeline
- * sent when the turn's I/O callbacks are done (setImmediate): one write and one read for
- * everything the turn asked, instead of one of each per caller. On this kind of machine a
- * socket write costs far more than the bytes in it (bench/README.md, "Where the time
- * goes"), and under load one turn handles the frames of many sockets. Written here rather
- * than with ioredis' auto-pipelining, which flushes per callback (process.nextTick), not
- * per turn. Order is kept: the pipeline runs entries, and each entry's commands, as issued.
+ * Commands issued during one turn of the event loop go to Redis in one socket write: the
+ * turn's first caller corks the connection's socket, and it is uncorked once the turn's I/O
+ * callbacks are done (setImmediate). A socket write costs far more than the bytes in it
+ * (README, Performance), and under load one turn handles the frames of many sockets. Callers issue their commands on the client as usual,
+ * so replies, errors and script loading are ioredis' own, per command.
  *
- * Single Redis only: a cluster pipeline must stay on one node.
+ * Written here rather than with an ioredis pipeline per turn (what this did before): a
+ * pipeline object, built and torn down per turn, cost more main-thread CPU than the command
+ * it carried when a turn holds one send (README, Performance). Nor with ioredis'
+ * auto-pipelining, which flushes per callback (process.nextTick), not per turn. Order is
+ * kept: one connection runs commands in the order they were written.
+ *
+ * Single Redis only: a cluster spreads one turn's commands over several connections.
  */
 export class TurnPipeline {
-  private entries: Entry[] = [];
-  private scheduled = false;
+  private corked = false;
 
   constructor(private readonly client: Redis) {}
 
-  /** `build` adds this caller's commands; resolves with their replies, in order. */
-  submit(build: (pipeline: ChainableCommander) => void): Promise<Reply[]> {
-    return new Promise((resolve, reject) => {
-      this.entries.push({ build, resolve, reject });
-      if (this.scheduled) return;
-      this.scheduled = true;
-      setImmediate(() => this.flush());
-    });
+  /** Runs `send` now; the commands it issues on the client leave with the rest of this turn's. */
+  run<T>(send: (client: Redis) => Promise<T>): Promise<T> {
+    this.cork();
+    return send(this.client);
   }
 
-  private flush(): void {
-    this.scheduled = false;
-    const entries = this.entries;
-    this.entries = [];
-    const pipeline = this.client.pipeline();
-    const counts: number[] = [];
-    for (const entry of entries) {
-      const before = pipeline.length;
-      try {
-        entry.build(pipeline);
-      } catch (err) {
-        entry.reject(err);
-      }
-      counts.push(pipeline.length - before);
-    }
-    pipeline.exec().then(
-      (replies) => {
-        let at = 0;
-        entries.forEach((entry, i) => {
-          entry.resolve((replies ?? []).slice(at, at + counts[i]));
-          at += counts[i];
-        });
-      },
-      (err: unknown) => entries.forEach((entry) => entry.reject(err)),
-    );
+  private cork(): void {
+    if (this.corked) return;
+    // Not connected: ioredis keeps commands in its offline queue and writes them on connect.
+    const stream = this.client.status === 'ready' ? this.client.stream : undefined;
+    if (!stream?.writable) return;
+    this.corked = true;
+    stream.cork();
+    setImmediate(() => {
+      this.corked = false;
+      stream.uncork(); // a socket that closed meanwhile ignores it
+    });
   }
 }
