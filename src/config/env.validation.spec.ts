@@ -11,7 +11,7 @@ describe('validateEnv', () => {
       REDIS_URL: 'redis://127.0.0.1:6379',
       MESSAGE_MAX_LENGTH: 4000,
       WORKER_ENABLED: true,
-      PERSIST_BATCH_MS: 100,
+      PERSIST_BATCH_MS: 250,
     });
   });
 
