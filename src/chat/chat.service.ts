@@ -63,7 +63,7 @@ export class ChatService implements BeforeApplicationShutdown {
   }
 
   /**
-   * Assigns id and seq (one Redis script, in this turn's pipeline: dedupe, seq, pending
+   * Assigns id and seq (one Redis script, written with this turn's others: dedupe, seq, pending
    * buffer, id index), broadcasts the message, hands it to the persistence queue and returns
    * (the ack). Membership and sender are cached. Acked means durable from the append on:
    * the message sits in the pending buffer of a room the sweeper visits, so it is stored

@@ -63,7 +63,7 @@ export class GracefulCounter {
    * before it exits twice per socket in one loop over every socket: one write each was
    * most of that loop's time, and a share of every reconnect's.
    */
-  private turn: { client: Redis; pipeline: TurnPipeline } | undefined;
+  private turn: { client: Redis; writes: TurnPipeline } | undefined;
 
   constructor(
     private readonly redis: () => RedisClient,
@@ -104,8 +104,8 @@ export class GracefulCounter {
     // defined after they were made (redis/ioredis#1931: "results[i] is not iterable", an
     // uncaught crash): plain EVAL there, as before.
     if (!(client instanceof Redis)) return (await client.eval(script.lua, 1, key, ...args)) as 0 | 1;
-    if (this.turn?.client !== client) this.turn = { client, pipeline: new TurnPipeline(client) };
-    return this.turn.pipeline.run(() => script.on(client)({ key }, ...args));
+    if (this.turn?.client !== client) this.turn = { client, writes: new TurnPipeline(client) };
+    return this.turn.writes.run(() => script.on(client)({ key }, ...args));
   }
 
   /** Present = a socket is there, or the last one left less than the grace period ago. */
