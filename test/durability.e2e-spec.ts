@@ -141,6 +141,16 @@ describe('durability (e2e)', () => {
     expect(await sql('SELECT id FROM messages WHERE chatroom_id = $1', [room])).toEqual([{ id }]);
   });
 
+  it('the room columns every job updates are in no index, so those updates stay HOT (no index writes)', async () => {
+    // MessageRepository.insertBatch moves last_seq and last_message_at of each stored room
+    // per job; an index on either makes every such update write all of chatrooms' indexes.
+    const indexes = await sql<{ indexdef: string }>(
+      "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'chatrooms'",
+    );
+    expect(indexes.length).toBeGreaterThan(0);
+    for (const { indexdef } of indexes) expect(indexdef).not.toMatch(/last_seq|last_message_at/);
+  });
+
   it('a lost seq counter is re-seeded from the stored maximum, never reused', async () => {
     t = await startApp({ SEND_BURST: '100' });
     const room = await createRoom(t, alice, [bob]);
