@@ -4,8 +4,9 @@ import type { Redis } from 'ioredis';
  * Commands issued during one turn of the event loop go to Redis in one socket write: the
  * turn's first caller corks the connection's socket, and it is uncorked once the turn's I/O
  * callbacks are done (setImmediate). A socket write costs far more than the bytes in it
- * (README, Performance), and under load one turn handles the frames of many sockets. Callers issue their commands on the client as usual,
- * so replies, errors and script loading are ioredis' own, per command.
+ * (README, Performance), and under load one turn handles the frames of many sockets.
+ * Callers issue their commands on the client as usual, so replies, errors and script
+ * loading are ioredis' own, per command.
  *
  * Written here rather than with an ioredis pipeline per turn (what this did before): a
  * pipeline object, built and torn down per turn, cost more main-thread CPU than the command
