@@ -6,12 +6,20 @@ import type { Server, ServerOptions } from 'socket.io';
 import { AppConfig } from '../config/app-config';
 import { corsOptions } from '../config/cors';
 import { closeRedis, RedisClient, RedisService } from '../redis/redis.service';
+import { observeDroppedReplies } from './dropped-replies';
 import { adapterKey, createInstanceAwareAdapter } from './instance-aware-redis-adapter';
 import { lenientConnectParser } from './lenient-connect-parser';
 import { ShardedSubscriptions } from './sharded-subscriptions';
 
 /** How long shutdown waits for the clients to answer their close frame (see close). */
 const CLOSE_HANDSHAKE_MS = 1000;
+
+/**
+ * The adapters' commands whose replies they drop (observeDroppedReplies). The sharded
+ * subscriptions of a cluster are observed by ShardedSubscriptions, which waits for them.
+ */
+const PUB_COMMANDS = ['publish', 'spublish'] as const;
+const SUB_COMMANDS = ['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe'] as const;
 
 /** What close needs of an engine.io client: its WebSocket, when it has one (ws: terminate). */
 type EngineClient = { transport?: { socket?: { terminate?: () => void } } };
@@ -53,8 +61,13 @@ export class RedisIoAdapter extends IoAdapter {
     const server: Server = super.createIOServer(port, opts as ServerOptions);
     // The adapter's pub/sub needs connections of its own that may queue while reconnecting.
     const own = { enableOfflineQueue: true, maxRetriesPerRequest: null };
-    const pub = this.redis.duplicate({ connectionName: 'io-pub', ...own });
-    const sub = this.redis.duplicate({ connectionName: 'io-sub', shardedSubscribers: true, ...own });
+    const logger = new Logger(RedisIoAdapter.name);
+    const pub = observeDroppedReplies(this.redis.duplicate({ connectionName: 'io-pub', ...own }), PUB_COMMANDS, logger);
+    const sub = observeDroppedReplies(
+      this.redis.duplicate({ connectionName: 'io-sub', shardedSubscribers: true, ...own }),
+      SUB_COMMANDS,
+      logger,
+    );
     this.connections.push(pub, sub);
     server.adapter(
       this.redis.isCluster

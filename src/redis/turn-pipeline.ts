@@ -29,7 +29,8 @@ export class TurnPipeline {
 
   private cork(): void {
     if (this.corked) return;
-    // Not connected: ioredis keeps commands in its offline queue and writes them on connect.
+    // Not ready: nothing to cork; ioredis queues the commands or refuses them, as the client
+    // is configured (the main client refuses, so a send fails fast while Redis is away).
     const stream = this.client.status === 'ready' ? this.client.stream : undefined;
     if (!stream?.writable) return;
     this.corked = true;
