@@ -1,7 +1,9 @@
 import { io } from 'socket.io-client';
+import { RedisKeys } from '../src/common/constants';
+import { RedisService } from '../src/redis/redis.service';
 import { resetState, sql, startApp, TestApp, eventually } from './utils/app';
 import { closeAllSockets, collect, connect, emitAck, sleep, waitFor } from './utils/sockets';
-import { createRoom, createUser, TestUser } from './utils/users';
+import { auth, createRoom, createUser, TestUser } from './utils/users';
 
 const send = (chatroomId: number, content: string, extra: Record<string, unknown> = {}) => ({
   chatroomId,
@@ -148,6 +150,49 @@ describe('ChatGateway (e2e)', () => {
       expect(atBob.filter((e) => e.message?.clientMsgId === 'dup-1')).toHaveLength(1);
       const [{ n }] = await sql<{ n: number }>("SELECT count(*)::int AS n FROM messages WHERE client_msg_id = 'dup-1'");
       expect(n).toBe(1);
+    });
+
+    it('keeps only the first message id as the dedupe record, not a second copy of the message', async () => {
+      const a = await connect(t.url, alice.token);
+      const first = await emitAck(a, 'sendMessage', send(room, 'x'.repeat(2000), { clientMsgId: 'dup-small' }));
+      // The app's own client: a single Redis or, in the e2e-cluster project, the cluster.
+      const redis = t.app.get(RedisService).client;
+      // The record lives 24 h: a copy of every message for a day would be most of Redis.
+      expect(await redis.get(RedisKeys.clientMsg(room, alice.id, 'dup-small'))).toBe(first.data.id);
+      expect(await emitAck(a, 'sendMessage', send(room, 'x'.repeat(2000), { clientMsgId: 'dup-small' }))).toEqual(
+        first,
+      );
+    });
+
+    it('a resend after an edit gets the first message (id and seq) as it is now, and nothing is broadcast', async () => {
+      const a = await connect(t.url, alice.token);
+      const b = await connect(t.url, bob.token);
+      await emitAck(b, 'joinRoom', { chatroomId: room });
+      const first = await emitAck(a, 'sendMessage', send(room, 'typo', { clientMsgId: 'dup-edited' }));
+      const edit = await t.http().patch(`/messages/${first.data.id}`).set(auth(alice)).send({ content: 'fixed' });
+      expect(edit.status).toBe(200);
+      const atBob = collect(b, 'message');
+      const again = await emitAck(a, 'sendMessage', send(room, 'typo', { clientMsgId: 'dup-edited' }));
+      expect(again).toMatchObject({ ok: true, data: { id: first.data.id, seq: first.data.seq, content: 'fixed' } });
+      expect(again.data.editedAt).toEqual(expect.any(String));
+      await sleep(300);
+      expect(atBob.filter((e) => e.type === 'sendMessage')).toEqual([]);
+    });
+
+    it('a dedupe record written by an earlier version (the whole first message) still answers the resend', async () => {
+      const a = await connect(t.url, alice.token);
+      const b = await connect(t.url, bob.token);
+      await emitAck(b, 'joinRoom', { chatroomId: room });
+      const first = await emitAck(a, 'sendMessage', send(room, 'from before', { clientMsgId: 'dup-legacy' }));
+      const redis = t.app.get(RedisService).client;
+      const key = RedisKeys.clientMsg(room, alice.id, 'dup-legacy');
+      const { seq, ...draft } = first.data;
+      await redis.set(key, JSON.stringify({ seq, ...draft, senderId: alice.id }), 'KEEPTTL');
+      expect(await redis.ttl(key)).toBeGreaterThan(0);
+      const atBob = collect(b, 'message');
+      expect(await emitAck(a, 'sendMessage', send(room, 'from before', { clientMsgId: 'dup-legacy' }))).toEqual(first);
+      await sleep(300);
+      expect(atBob.filter((e) => e.type === 'sendMessage')).toEqual([]);
     });
 
     it('sync after a disconnect returns exactly the missed messages', async () => {

@@ -35,7 +35,11 @@ export interface MessagePatch {
   deletedById?: number;
 }
 
-export type AppendResult = { status: 'new' | 'duplicate'; message: QueuedMessage } | { status: 'unseeded' };
+export type AppendResult =
+  | { status: 'new'; message: QueuedMessage }
+  /** A resend: `id` is the first message's (ChatService finds it as it is now). */
+  | { status: 'duplicate'; id: string }
+  | { status: 'unseeded' };
 
 /** A pending entry as the worker read it: the message, and its exact bytes in the buffer. */
 export interface PendingCopy {
@@ -82,7 +86,7 @@ export class PendingMessageStore {
   async append(draft: Omit<QueuedMessage, 'seq'>): Promise<AppendResult> {
     const reply = this.single ? await this.appendInTurn(this.single, draft) : await this.appendOnCluster(draft);
     if (reply[0] === -1) return { status: 'unseeded' };
-    if (reply[0] === 1) return { status: 'duplicate', message: JSON.parse(reply[1]) as QueuedMessage };
+    if (reply[0] === 1) return { status: 'duplicate', id: firstMessageId(reply[1]) };
     // New: the stored JSON is the draft plus its seq, so no need to parse it back.
     return { status: 'new', message: { seq: Number(reply[1]), ...draft } };
   }
@@ -331,4 +335,12 @@ export class PendingMessageStore {
     if (room.markedAt >= cutoff) return false; // in use: no round trip
     return (await this.forgetQuietRoom({ marks: RedisKeys.pendingRooms() }, room.chatroomId, cutoff)) === 1;
   }
+}
+
+/**
+ * The dedupe record holds the first message's id; one written before it did (alive up to
+ * its 24 h TTL after an upgrade) holds the whole first message as JSON.
+ */
+function firstMessageId(record: string): string {
+  return record.startsWith('{') ? (JSON.parse(record) as QueuedMessage).id : record;
 }

@@ -80,7 +80,7 @@ export class ChatService implements BeforeApplicationShutdown {
         { field: 'message.content', errors: [`must be at most ${this.config.messageMaxLength} characters`] },
       ]);
     }
-    const out = await this.inSendOrder(user.id, async () => {
+    const out = await this.inSendOrder(user.id, async (): Promise<MessageView | { resendOf: string }> => {
       await this.membership.requireCached(user.id, dto.chatroomId);
       const appended = await this.append({
         id: uuidv7(),
@@ -92,14 +92,29 @@ export class ChatService implements BeforeApplicationShutdown {
         clientMsgId: dto.clientMsgId,
         createdAt: new Date().toISOString(),
       });
+      // A resend: the first message was broadcast and queued (or stored) when it was first
+      // appended, so there is nothing to do again; it is looked up after this user's order.
+      if ('id' in appended) return { resendOf: appended.id };
       const shown = view(appended.message);
-      // A resend returns the first message, which was broadcast and queued (or stored) when
-      // it was first appended: nothing to do again.
-      if (!appended.duplicate) this.publish(appended.message, shown);
+      this.publish(appended.message, shown);
       return shown;
     });
+    const shown = 'resendOf' in out ? await this.resent(out.resendOf) : out;
     this.metrics.messageAcked(startedAt);
-    return out;
+    return shown;
+  }
+
+  /**
+   * The message a resend stands for: the first ack's id and seq, with the message as it is
+   * now (an edit or a retraction since shows). The dedupe record holds only the id.
+   */
+  private async resent(id: string): Promise<MessageView> {
+    const first = await this.history.findMessage(id);
+    // Not found anywhere: on a Redis Cluster its id is indexed a moment after the append, and
+    // a resend can land in between. Nothing was assigned again, so sending again is safe.
+    if (!first)
+      throw new AppError('UNAVAILABLE', 'The first message of this clientMsgId is not readable yet: send again');
+    return first;
   }
 
   /**
@@ -154,7 +169,8 @@ export class ChatService implements BeforeApplicationShutdown {
     return next;
   }
 
-  private async append(draft: Omit<QueuedMessage, 'seq'>): Promise<{ message: QueuedMessage; duplicate: boolean }> {
+  /** A new message with its seq, or the id of the first message of a resend. */
+  private async append(draft: Omit<QueuedMessage, 'seq'>): Promise<{ message: QueuedMessage } | { id: string }> {
     let result = await this.pending.append(draft);
     if (result.status === 'unseeded') {
       // First message since Redis lost (or never had) the counter: continue after the stored maximum.
@@ -162,7 +178,7 @@ export class ChatService implements BeforeApplicationShutdown {
       result = await this.pending.append(draft);
     }
     if (result.status === 'unseeded') throw new AppError('UNAVAILABLE', 'Could not assign a sequence number');
-    return { message: result.message, duplicate: result.status === 'duplicate' };
+    return result.status === 'duplicate' ? { id: result.id } : { message: result.message };
   }
 
   /**

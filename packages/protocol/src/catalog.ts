@@ -42,7 +42,7 @@ export const clientEvents = {
   [ClientEvent.SendMessage]: {
     summary:
       'Send a message. The ack is the stored Message with `id` and `seq` (acked means durable); the room gets ' +
-      '`message {type: "sendMessage"}`. A resend with the same `clientMsgId` returns the first ack and broadcasts nothing.',
+      '`message {type: "sendMessage"}`. A resend with the same `clientMsgId` returns the first ack’s message (same id and seq, as it is now: edits show) and broadcasts nothing.',
     payload: sendMessagePayloadSchema,
     data: messageSchema,
     ack: ackSchema('SendMessageAck', messageSchema),

@@ -72,7 +72,7 @@ const clientMsgId = {
   type: 'string',
   pattern: '^[\\w.:-]{1,64}$',
   description:
-    'The client’s id for this message, unique per sender and room: sending it again to the same room returns the first ack and broadcasts nothing.',
+    'The client’s id for this message, unique per sender and room: sending it again to the same room returns the first ack’s message (same id and seq, as it is now) and broadcasts nothing.',
 } as const;
 
 export const joinRoomPayloadSchema = {
