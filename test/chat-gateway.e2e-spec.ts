@@ -152,13 +152,15 @@ describe('ChatGateway (e2e)', () => {
       expect(n).toBe(1);
     });
 
-    it('keeps only the first message id as the dedupe record, not a second copy of the message', async () => {
+    it('keeps only the seq and id of the first message as the dedupe record, not a second copy of the message', async () => {
       const a = await connect(t.url, alice.token);
       const first = await emitAck(a, 'sendMessage', send(room, 'x'.repeat(2000), { clientMsgId: 'dup-small' }));
       // The app's own client: a single Redis or, in the e2e-cluster project, the cluster.
       const redis = t.app.get(RedisService).client;
       // The record lives 24 h: a copy of every message for a day would be most of Redis.
-      expect(await redis.get(RedisKeys.clientMsg(room, alice.id, 'dup-small'))).toBe(first.data.id);
+      expect(await redis.get(RedisKeys.clientMsg(room, alice.id, 'dup-small'))).toBe(
+        `${first.data.seq}:${first.data.id}`,
+      );
       expect(await emitAck(a, 'sendMessage', send(room, 'x'.repeat(2000), { clientMsgId: 'dup-small' }))).toEqual(
         first,
       );

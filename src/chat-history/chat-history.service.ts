@@ -158,6 +158,18 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
     return out;
   }
 
+  /**
+   * The message at a seq of a room, queued or stored; null if neither has it. The buffer is
+   * read first: an entry leaves it only after its row is stored, so a miss there finds the
+   * row (read in parallel, both could miss a message being stored at that moment).
+   */
+  async atSeq(chatroomId: number, seq: number): Promise<MessageView | null> {
+    const [queued] = await this.pending.range(chatroomId, seq, seq);
+    if (queued) return view(queued);
+    const [row] = await this.repo.pageAfter(chatroomId, seq - 1, 1);
+    return row?.seq === seq ? viewOfRow(row) : null;
+  }
+
   /** A message by id, stored or still queued; null if unknown. No authorisation here. */
   async findMessage(id: string): Promise<MessageView | null> {
     return (await this.findMessages([id])).get(id) ?? null;

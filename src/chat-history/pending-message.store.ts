@@ -37,8 +37,8 @@ export interface MessagePatch {
 
 export type AppendResult =
   | { status: 'new'; message: QueuedMessage }
-  /** A resend: `id` is the first message's (ChatService finds it as it is now). */
-  | { status: 'duplicate'; id: string }
+  /** A resend: the first message's place and id (ChatService reads it as it is now). */
+  | { status: 'duplicate'; first: FirstMessage }
   | { status: 'unseeded' };
 
 /** A pending entry as the worker read it: the message, and its exact bytes in the buffer. */
@@ -86,7 +86,7 @@ export class PendingMessageStore {
   async append(draft: Omit<QueuedMessage, 'seq'>): Promise<AppendResult> {
     const reply = this.single ? await this.appendInTurn(this.single, draft) : await this.appendOnCluster(draft);
     if (reply[0] === -1) return { status: 'unseeded' };
-    if (reply[0] === 1) return { status: 'duplicate', id: firstMessageId(reply[1]) };
+    if (reply[0] === 1) return { status: 'duplicate', first: firstMessage(reply[1]) };
     // New: the stored JSON is the draft plus its seq, so no need to parse it back.
     return { status: 'new', message: { seq: Number(reply[1]), ...draft } };
   }
@@ -337,10 +337,21 @@ export class PendingMessageStore {
   }
 }
 
+/** What a dedupe record says of the first message of a clientMsgId. */
+export interface FirstMessage {
+  seq: number;
+  id: string;
+}
+
 /**
- * The dedupe record holds the first message's id; one written before it did (alive up to
- * its 24 h TTL after an upgrade) holds the whole first message as JSON.
+ * The dedupe record holds `seq:id`; one written before it did (alive up to its 24 h TTL
+ * after an upgrade) holds the whole first message as JSON.
  */
-function firstMessageId(record: string): string {
-  return record.startsWith('{') ? (JSON.parse(record) as QueuedMessage).id : record;
+function firstMessage(record: string): FirstMessage {
+  if (record.startsWith('{')) {
+    const { seq, id } = JSON.parse(record) as QueuedMessage;
+    return { seq, id };
+  }
+  const colon = record.indexOf(':');
+  return { seq: Number(record.slice(0, colon)), id: record.slice(colon + 1) };
 }

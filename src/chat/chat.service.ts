@@ -4,7 +4,7 @@ import type { AuthUser } from '../auth/auth.types';
 import { ChatHistoryService } from '../chat-history/chat-history.service';
 import { MessageRepository } from '../chat-history/message.repository';
 import { MessageView, QueuedMessage, view } from '../chat-history/message.types';
-import { PendingMessageStore } from '../chat-history/pending-message.store';
+import { FirstMessage, PendingMessageStore } from '../chat-history/pending-message.store';
 import { uuidv7 } from '../chat-history/uuidv7';
 import { MembershipService } from '../chatrooms/membership.service';
 import { AppConfig } from '../config/app-config';
@@ -80,7 +80,7 @@ export class ChatService implements BeforeApplicationShutdown {
         { field: 'message.content', errors: [`must be at most ${this.config.messageMaxLength} characters`] },
       ]);
     }
-    const out = await this.inSendOrder(user.id, async (): Promise<MessageView | { resendOf: string }> => {
+    const out = await this.inSendOrder(user.id, async (): Promise<MessageView | { resendOf: FirstMessage }> => {
       await this.membership.requireCached(user.id, dto.chatroomId);
       const appended = await this.append({
         id: uuidv7(),
@@ -94,27 +94,26 @@ export class ChatService implements BeforeApplicationShutdown {
       });
       // A resend: the first message was broadcast and queued (or stored) when it was first
       // appended, so there is nothing to do again; it is looked up after this user's order.
-      if ('id' in appended) return { resendOf: appended.id };
+      if ('first' in appended) return { resendOf: appended.first };
       const shown = view(appended.message);
       this.publish(appended.message, shown);
       return shown;
     });
-    const shown = 'resendOf' in out ? await this.resent(out.resendOf) : out;
+    const shown = 'resendOf' in out ? await this.resent(dto.chatroomId, out.resendOf) : out;
     this.metrics.messageAcked(startedAt);
     return shown;
   }
 
   /**
    * The message a resend stands for: the first ack's id and seq, with the message as it is
-   * now (an edit or a retraction since shows). The dedupe record holds only the id.
+   * now (an edit or a retraction since shows). The dedupe record holds only its place.
    */
-  private async resent(id: string): Promise<MessageView> {
-    const first = await this.history.findMessage(id);
-    // Not found anywhere: on a Redis Cluster its id is indexed a moment after the append, and
-    // a resend can land in between. Nothing was assigned again, so sending again is safe.
-    if (!first)
-      throw new AppError('UNAVAILABLE', 'The first message of this clientMsgId is not readable yet: send again');
-    return first;
+  private async resent(chatroomId: number, first: FirstMessage): Promise<MessageView> {
+    const found = await this.history.atSeq(chatroomId, first.seq);
+    if (found?.id !== first.id) {
+      throw new AppError('UNAVAILABLE', 'The first message of this clientMsgId cannot be read right now: send again');
+    }
+    return found;
   }
 
   /**
@@ -169,8 +168,10 @@ export class ChatService implements BeforeApplicationShutdown {
     return next;
   }
 
-  /** A new message with its seq, or the id of the first message of a resend. */
-  private async append(draft: Omit<QueuedMessage, 'seq'>): Promise<{ message: QueuedMessage } | { id: string }> {
+  /** A new message with its seq, or where the first message of a resend is. */
+  private async append(
+    draft: Omit<QueuedMessage, 'seq'>,
+  ): Promise<{ message: QueuedMessage } | { first: FirstMessage }> {
     let result = await this.pending.append(draft);
     if (result.status === 'unseeded') {
       // First message since Redis lost (or never had) the counter: continue after the stored maximum.
@@ -178,7 +179,7 @@ export class ChatService implements BeforeApplicationShutdown {
       result = await this.pending.append(draft);
     }
     if (result.status === 'unseeded') throw new AppError('UNAVAILABLE', 'Could not assign a sequence number');
-    return result.status === 'duplicate' ? { id: result.id } : { message: result.message };
+    return result.status === 'duplicate' ? { first: result.first } : { message: result.message };
   }
 
   /**

@@ -80,7 +80,7 @@ export const RedisKeys = {
   /** Acked messages not yet in PostgreSQL, scored by seq (read-your-writes). */
   roomPending: (chatroomId: number) => `${room(chatroomId)}pending`,
   /**
-   * The id of the first message of (sender, clientMsgId) in the room, so a resend gets the same message. A
+   * `seq:id` of the first message of (sender, clientMsgId) in the room, so a resend gets the same message. A
    * clientMsgId is the sender's within one room (as a Matrix transaction id is per request
    * path): the same one in another room is another message.
    */

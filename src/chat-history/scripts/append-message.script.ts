@@ -11,15 +11,15 @@ export type AppendReply = [0, number] | [1, string] | [-1];
  *    by seq (history merges it before it is stored), the dedupe record, and, when the
  *    `index` key is given, the message's place in the id index (edits act by id).
  *
- * The dedupe record holds the message's id, not a copy: it lives 24 h, and a copy of every
- * message for a day is most of Redis's memory at any real rate (the buffer holds each one
- * for milliseconds). The caller finds the message by id, as it is now.
+ * The dedupe record holds the message's seq and id (`seq:id`), not a copy: it lives 24 h,
+ * and a copy of every message for a day is most of Redis's memory at any real rate (the
+ * buffer holds each one for milliseconds). The caller finds the message by seq, as it is now.
  *
  * `draft` is the message JSON without seq: its opening brace becomes `{"seq":N,`, so the
  * message is encoded once, in the server. Replies:
  *  - `[0, seq]` a new message,
- *  - `[1, record]` a resend: the first message's id (a record written before this version
- *    holds the first message's JSON instead),
+ *  - `[1, record]` a resend: the first message's `seq:id` (a record written before this
+ *    version holds the first message's JSON instead),
  *  - `[-1]` no counter (the first message since Redis lost it): the caller seeds it from
  *    PostgreSQL and calls again.
  */
@@ -34,7 +34,7 @@ if redis.call('EXISTS', seqKey) == 0 then return {-1} end
 local seq = redis.call('INCR', seqKey)
 local json = '{"seq":' .. seq .. ',' .. string.sub(draft, 2)
 redis.call('ZADD', pendingKey, seq, json)
-if hasClientMsgId then redis.call('SET', dedupeKey, id, 'EX', dedupeTtlS) end
+if hasClientMsgId then redis.call('SET', dedupeKey, seq .. ':' .. id, 'EX', dedupeTtlS) end
 if indexKey then redis.call('HSET', indexKey, id, room .. ':' .. seq) end
 return {0, seq}
 `;
