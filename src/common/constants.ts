@@ -80,9 +80,9 @@ export const RedisKeys = {
   /** Acked messages not yet in PostgreSQL, scored by seq (read-your-writes). */
   roomPending: (chatroomId: number) => `${room(chatroomId)}pending`,
   /**
-   * `seq:id` of the first message of (sender, clientMsgId) in the room, so a resend gets the same message. A
-   * clientMsgId is the sender's within one room (as a Matrix transaction id is per request
-   * path): the same one in another room is another message.
+   * `seq:id` of the first message of (sender, clientMsgId) in the room, so a resend gets the
+   * same message. A clientMsgId is the sender's within one room (as a Matrix transaction id
+   * is per request path): the same one in another room is another message.
    */
   clientMsg: (chatroomId: number, senderId: number, clientMsgId: string) =>
     `${room(chatroomId)}cmid:${senderId}:${clientMsgId}`,
