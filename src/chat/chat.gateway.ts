@@ -122,13 +122,22 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   @OnClientEvent(ClientEvent.JoinRoom)
   async joinRoom(socket: AuthedSocket, dto: JoinRoomDto) {
     const { user } = socket.data;
-    const data = await this.chat.join(user, dto.chatroomId, dto.userId, async () => {
-      await socket.join(roomChannel(dto.chatroomId));
-    });
     const joined = (socket.data.joined ??= new Set());
-    if (!joined.has(dto.chatroomId)) {
+    const channel = roomChannel(dto.chatroomId);
+    const rejoin = joined.has(dto.chatroomId);
+    const data = await this.chat.join(user, dto.chatroomId, dto.userId, {
+      enter: async () => socket.join(channel),
+      // A socket that was already in the room stays: a failed rejoin leaves it as it was.
+      undo: async () => (rejoin ? undefined : socket.leave(channel)),
+    });
+    if (!rejoin) {
+      // In `joined` only once presence counted it: a disconnect then never takes back an
+      // attendance that was not given. A failed count fails the join, undone like the rest.
+      await this.presence.joined(user.id, dto.chatroomId).catch(async (e: unknown) => {
+        await socket.leave(channel);
+        throw e;
+      });
       joined.add(dto.chatroomId);
-      await this.presence.joined(user.id, dto.chatroomId);
     }
     return ok(data);
   }

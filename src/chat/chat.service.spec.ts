@@ -17,6 +17,7 @@ describe('ChatService order of events', () => {
   let chat: ChatService;
   let seq: number;
   let steps: string[];
+  let liveSeqFails: boolean;
 
   const user = (id: number): AuthUser => ({ id, username: `u${id}`, role: 'user' });
   const dto = (content: string): SendMessageDto => ({ chatroomId: 1, message: { type: 'text', content } });
@@ -33,10 +34,12 @@ describe('ChatService order of events', () => {
     broadcast = [];
     seq = 0;
     steps = [];
+    liveSeqFails = false;
     const pending = {
       append: (draft: Draft) => new Promise<AppendResult>((resolve) => appends.push({ draft, resolve })),
       lastSeqs: (rooms: number[]) => {
         steps.push('live seq read');
+        if (liveSeqFails) return Promise.reject(new Error('Connection is closed.'));
         return Promise.resolve(rooms.map(() => 7));
       },
     };
@@ -72,11 +75,24 @@ describe('ChatService order of events', () => {
   });
 
   it("reads a joining socket's live seq only once the socket is in the room's broadcast", async () => {
-    const joined = await chat.join(user(1), 1, undefined, async () => {
-      await Promise.resolve();
-      steps.push('entered');
+    const joined = await chat.join(user(1), 1, undefined, {
+      enter: async () => {
+        await Promise.resolve();
+        steps.push('entered');
+      },
+      undo: async () => void steps.push('undone'),
     });
     expect(steps).toEqual(['entered', 'live seq read']);
     expect(joined).toEqual({ chatroomId: 1, lastSeq: 7, readSeq: 3 });
+  });
+
+  it('takes a socket back out of the broadcast when its live seq cannot be read', async () => {
+    liveSeqFails = true;
+    const joining = chat.join(user(1), 1, undefined, {
+      enter: async () => void steps.push('entered'),
+      undo: async () => void steps.push('undone'),
+    });
+    await expect(joining).rejects.toThrow('Connection is closed.');
+    expect(steps).toEqual(['entered', 'live seq read', 'undone']);
   });
 });

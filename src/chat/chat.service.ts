@@ -18,6 +18,12 @@ import { SendMessageDto, SYNC_MAX_LIMIT, SyncDto } from './dto/chat-events.dto';
 import { TokenBucketLimiter } from './rate-limiter';
 import { SenderDirectory } from './sender-directory';
 
+/** How a join puts the socket in the room's broadcast, and takes it back out if the join fails. */
+export interface JoiningSocket {
+  enter(): Promise<void>;
+  undo(): Promise<void>;
+}
+
 export interface SyncRoomResult {
   chatroomId: number;
   messages: MessageView[];
@@ -187,12 +193,21 @@ export class ChatService implements BeforeApplicationShutdown {
    * only after it has, so every seq past the answer's `lastSeq` reaches the socket live
    * (what is at or before it, the client has or syncs). Read before entering, a message sent
    * in between was neither in `lastSeq` nor delivered.
+   *
+   * A join that fails after entering (Redis away while the live seq is read) calls `undo`
+   * before it throws: the client was told the join failed, so it must not go on getting the
+   * room's messages live with no `lastSeq` to sync from.
    */
-  async join(user: AuthUser, chatroomId: number, claimedUserId: number | undefined, enter: () => Promise<void>) {
+  async join(user: AuthUser, chatroomId: number, claimedUserId: number | undefined, socket: JoiningSocket) {
     assertSelf(user, claimedUserId, 'userId');
     const m = await this.membership.require(user.id, chatroomId);
-    await enter();
-    return { chatroomId, lastSeq: await this.liveSeq(chatroomId), readSeq: m.readSeq };
+    await socket.enter();
+    try {
+      return { chatroomId, lastSeq: await this.liveSeq(chatroomId), readSeq: m.readSeq };
+    } catch (e) {
+      await socket.undo();
+      throw e;
+    }
   }
 
   /**
