@@ -5,8 +5,8 @@ import { isMainThread } from 'node:worker_threads';
  * scenario: SIGURG runs a full garbage collection, so that the empty and the connected
  * footprints are both read with no garbage waiting. Read at whatever point V8 last
  * collected, the empty footprint moved by tens of MiB between runs, and the figure per
- * socket with it. SIGURG because nothing else here listens to it (Nest's shutdown hooks
- * take SIGUSR2, heap snapshots SIGWINCH) and its default action is to ignore it.
+ * socket with it. SIGURG because nothing else here listens to it (the shutdown hooks take
+ * SIGTERM, SIGINT and SIGHUP, heap snapshots SIGWINCH) and its default action is to ignore it.
  *
  * Worker threads (the server's persistence thread) inherit the preload and the flag but
  * never see a signal, so the main thread passes the request on over a BroadcastChannel.

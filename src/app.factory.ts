@@ -6,6 +6,7 @@ import helmet from 'helmet';
 import { AppModule } from './app.module';
 import { RedisIoAdapter } from './chat/redis-io.adapter';
 import { answerClientErrors } from './common/http-client-errors';
+import { SHUTDOWN_SIGNALS } from './common/shutdown-hooks';
 import { AppConfig } from './config/app-config';
 import { corsOptions } from './config/cors';
 import { createLogger } from './logging/logger';
@@ -56,7 +57,7 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
   app.disable('x-powered-by');
   answerClientErrors(app.getHttpServer());
   app.useWebSocketAdapter(new RedisIoAdapter(app));
-  app.enableShutdownHooks();
+  app.enableShutdownHooks(SHUTDOWN_SIGNALS);
   setupDocs(app);
   serveWebClient(app);
   return app;

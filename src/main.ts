@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { createApp } from './app.factory';
 import { AppModule } from './app.module';
 import { checkDependencies } from './cli/preflight';
-import { ShutdownHooks } from './common/shutdown-hooks';
+import { SHUTDOWN_SIGNALS, ShutdownHooks } from './common/shutdown-hooks';
 import { AppConfig } from './config/app-config';
 import { loadDotenv } from './config/load-dotenv';
 import { WorkerStatus } from './health/worker-status';
@@ -74,14 +74,14 @@ async function runWorkerOnly(config: AppConfig): Promise<void> {
   } else {
     ctx = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger });
   }
-  ctx.enableShutdownHooks();
+  ctx.enableShutdownHooks(SHUTDOWN_SIGNALS);
   const http = config.workerHttpPort ? `, /metrics and /health on :${config.workerHttpPort}` : ' (no HTTP)';
   new Logger('Worker').log(`persistence worker running${http}`);
 }
 
 /**
  * e2e tests stall or kill the persistence thread with SIGWINCH (NODE_ENV=test only): a signal
- * Nest's shutdown hooks do not take (SIGUSR2 would shut the app down) and Node ignores.
+ * the shutdown hooks do not take and Node ignores.
  */
 function installTestHook(config: AppConfig, thread: PersistThread): void {
   const action = process.env.PERSIST_THREAD_TEST_HOOK;

@@ -1,5 +1,8 @@
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { eventually, resetState, sql } from './utils/app';
-import { exitOf, freePort, registerOn, ServerProcess, spawnServer } from './utils/processes';
+import { exitOf, freePort, registerOn, ServerProcess, spawnServer, waitHealthy } from './utils/processes';
 import { closeAllSockets, connect, emitAck } from './utils/sockets';
 
 /** SIGTERM on the real process: in-flight sends are acknowledged, it exits, nothing acked is lost. */
@@ -73,5 +76,27 @@ describe('graceful shutdown (e2e)', () => {
     await livelyGone; // the others are told at once
     await exitOf(s, 10_000);
     expect(s.proc.signalCode).toBe('SIGTERM');
+  });
+
+  it('takes a heap snapshot on SIGUSR2 and keeps serving; SIGHUP stops it gracefully', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'chat-heap-'));
+    // How operators ask a running Node server for a heap snapshot. Nest's default shutdown
+    // hooks took SIGUSR2 too: the snapshot was written, then the server shut down.
+    const s = spawnServer({ PORT: freePort(), NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${dir}` });
+    stopLater = s;
+    await waitHealthy(s);
+    s.proc.kill('SIGUSR2');
+    const file = await eventually(
+      () => readdirSync(dir).find((f) => f.endsWith('.heapsnapshot')) ?? null,
+      30_000,
+      'a heap snapshot written',
+    );
+    await expect(exitOf(s, 5_000)).rejects.toThrow('still running');
+    expect((await fetch(`${s.url}/health`)).status).toBe(200);
+    expect(statSync(path.join(dir, file!)).size).toBeGreaterThan(0);
+    s.proc.kill('SIGHUP');
+    await exitOf(s);
+    expect(s.proc.signalCode).toBe('SIGHUP');
+    expect(s.output()).not.toMatch(/ERROR/);
   });
 });

@@ -1,6 +1,13 @@
 import { BeforeApplicationShutdown, Global, Injectable, Module } from '@nestjs/common';
 
 /**
+ * The signals that stop the server gracefully (docker stop, Ctrl-C, a closed terminal). Not
+ * Nest's default of every signal: SIGUSR2 is what operators give `--heapsnapshot-signal`,
+ * and a heap snapshot must not shut the server down.
+ */
+export const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'];
+
+/**
  * Lets code outside the module graph (main.ts: the persistence thread) take part in the
  * application's shutdown, alongside the providers' own beforeApplicationShutdown hooks.
  */
