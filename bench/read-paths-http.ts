@@ -9,7 +9,8 @@ import path from 'node:path';
 import * as jwt from 'jsonwebtoken';
 import Redis from 'ioredis';
 import { Client } from 'pg';
-import { RedisKeys } from '../src/common/constants';
+import { RedisKeys, useKeyNamespace } from '../src/common/constants';
+import { DatabaseIdentity } from '../src/redis/database-identity';
 import { freePort, startServer, stopProcess } from './processes';
 
 const SECRET = 'bench-secret-not-for-production-use';
@@ -82,6 +83,10 @@ export async function measureHttp(databaseUrl: string): Promise<void> {
   const server = await startServer(root, { port, databaseUrl, redisUrl: REDIS_URL, jwtSecret: SECRET, logFile });
   const db = new Client({ connectionString: databaseUrl });
   await db.connect();
+  // Redis names carry the database identity, as the server's do (src/common/constants.ts):
+  // without it this process could not name the inbox counts it deletes.
+  const { rows } = await db.query<{ id: string }>('SELECT id::text AS id FROM database_identity');
+  useKeyNamespace(new DatabaseIdentity(rows[0].id).tag);
   const redis = new Redis(REDIS_URL);
   try {
     const token = jwt.sign({ sub: 1, username: 'u1', role: 'user' }, SECRET, { algorithm: 'HS256', expiresIn: '1h' });
