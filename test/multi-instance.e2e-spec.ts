@@ -59,6 +59,21 @@ describe('several instances (e2e)', () => {
     expect(worker.output()).toContain('persistence worker running');
   });
 
+  it('sends `inbox` to a member online on another instance, outside the room', async () => {
+    const alice = await registerOn(a.url, 'alice_badge');
+    const bob = await registerOn(b.url, 'bob_badge');
+    const room = (await alice.post('/chatrooms', { name: 'badge', memberIds: [bob.id] }, alice.token)).id as number;
+    const sa = await connect(a.url, alice.token);
+    const sb = await connect(b.url, bob.token); // online on b, showing the room list, not the room
+    const badges = collect(sb, 'inbox');
+    for (let i = 0; i < 3; i++) {
+      await emitAck(sa, 'sendMessage', { chatroomId: room, message: { type: 'text', content: `n${i}` } });
+    }
+    // a tells b of the room's activity once its window closes; b counts for its own sockets.
+    await eventually(() => badges.some((e) => e.unreadCount === 3), 5000, 'bob to get a badge of 3');
+    expect(badges.at(-1)).toEqual({ chatroomId: room, unreadCount: 3, totalUnread: 3 });
+  });
+
   it('announces presence across instances and shows it in the room', async () => {
     const alice = await registerOn(a.url, 'alice_presence');
     const bob = await registerOn(b.url, 'bob_presence');

@@ -105,7 +105,6 @@ export class IdentityService implements OnModuleInit, OnApplicationShutdown {
     this.server = server;
   }
 
-  /** The user as stored (null: deleted), from the cache unless `fresh`. */
   /**
    * The role as stored, past the cache: admin rights end at once with a demotion or a
    * disable, even one made outside the API (SQL, `admin:create`).
@@ -115,6 +114,7 @@ export class IdentityService implements OnModuleInit, OnApplicationShutdown {
     return row?.role === 'admin' && !row.disabled;
   }
 
+  /** The user as stored (null: deleted), from the cache unless `fresh`. */
   async user(id: number, fresh = false): Promise<LiveUser | null> {
     const hit = !fresh && this.users.get(id);
     if (hit) return hit.user;

@@ -17,8 +17,15 @@ const WINDOW_MS = 300;
 @Injectable()
 export class InboxNotifier implements BeforeApplicationShutdown {
   private readonly logger = new Logger(InboxNotifier.name);
-  private readonly pendingLocal = new Map<number, NodeJS.Timeout>();
-  private readonly pendingPeers = new Map<number, NodeJS.Timeout>();
+  /** Rooms with activity in the current window: to look at here, and to tell the peers of. */
+  private readonly dirtyLocal = new Set<number>();
+  private readonly dirtyPeers = new Set<number>();
+  /**
+   * One timer per window for all rooms, armed by the window's first activity, instead of
+   * two per active room and window: each lived about one scavenge, long enough to be copied
+   * and sometimes promoted, so timers were a steady share of the garbage old space collects.
+   */
+  private window: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly broadcaster: Broadcaster,
@@ -26,26 +33,26 @@ export class InboxNotifier implements BeforeApplicationShutdown {
     private readonly readState: ReadStateService,
   ) {}
 
-  /** Called by the send path after each broadcast. Cheap: timers only. */
+  /** Called by the send path after each broadcast. Cheap: two set insertions. */
   touched(chatroomId: number): void {
+    this.dirtyPeers.add(chatroomId);
     this.schedule(chatroomId);
-    if (!this.pendingPeers.has(chatroomId)) {
-      const timer = setTimeout(() => {
-        this.pendingPeers.delete(chatroomId);
-        this.broadcaster.roomActivity(chatroomId);
-      }, WINDOW_MS);
-      this.pendingPeers.set(chatroomId, timer);
-    }
   }
 
   /** Another instance saw activity in the room: look at this instance's sockets too. */
   schedule(chatroomId: number): void {
-    if (this.pendingLocal.has(chatroomId)) return;
-    const timer = setTimeout(() => {
-      this.pendingLocal.delete(chatroomId);
+    this.dirtyLocal.add(chatroomId);
+    this.window ??= setTimeout(() => this.closeWindow(), WINDOW_MS);
+  }
+
+  private closeWindow(): void {
+    this.window = undefined;
+    for (const chatroomId of this.dirtyPeers) this.broadcaster.roomActivity(chatroomId);
+    this.dirtyPeers.clear();
+    for (const chatroomId of this.dirtyLocal) {
       this.notify(chatroomId).catch((e: Error) => this.logger.warn(`inbox notify ${chatroomId}: ${e.message}`));
-    }, WINDOW_MS);
-    this.pendingLocal.set(chatroomId, timer);
+    }
+    this.dirtyLocal.clear();
   }
 
   private async notify(chatroomId: number): Promise<void> {
@@ -59,10 +66,11 @@ export class InboxNotifier implements BeforeApplicationShutdown {
     }
   }
 
-  /** Pending windows are dropped at shutdown: clients catch up with GET /inbox. */
+  /** The open window is dropped at shutdown: clients catch up with GET /inbox. */
   beforeApplicationShutdown(): void {
-    for (const t of [...this.pendingLocal.values(), ...this.pendingPeers.values()]) clearTimeout(t);
-    this.pendingLocal.clear();
-    this.pendingPeers.clear();
+    clearTimeout(this.window);
+    this.window = undefined;
+    this.dirtyLocal.clear();
+    this.dirtyPeers.clear();
   }
 }
