@@ -63,6 +63,17 @@ describe('presence and room attendance (e2e)', () => {
     expect(seen.filter((e) => e === 'presence:true')).toHaveLength(1);
   });
 
+  it('counts a socket once when it sends two joins of a room at once: its disconnect is a departure', async () => {
+    const a = await connect(t.url, alice.token);
+    const acks = await Promise.all([1, 2].map(() => emitAck(a, 'joinRoom', { chatroomId: room })));
+    expect(acks.map((x) => x.ok)).toEqual([true, true]);
+    await new Promise((r) => setTimeout(r, GRACE_MS + 300)); // alice is settled in
+    // Counted twice, the one disconnect would leave alice in the room for good.
+    const leave = waitFor(observer, 'message', (p: any) => p.type === 'leaveRoom' && p.userId === alice.id, 10_000);
+    a.disconnect();
+    await leave;
+  });
+
   it('says nothing when every socket of a user reconnects within the grace period', async () => {
     const sockets = await Promise.all([1, 2, 3].map(() => connect(t.url, alice.token)));
     for (const s of sockets) await emitAck(s, 'joinRoom', { chatroomId: room });

@@ -130,14 +130,16 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
       // A socket that was already in the room stays: a failed rejoin leaves it as it was.
       undo: async () => (rejoin ? undefined : socket.leave(channel)),
     });
-    if (!rejoin) {
-      // In `joined` only once presence counted it: a disconnect then never takes back an
-      // attendance that was not given. A failed count fails the join, undone like the rest.
+    // Checked again after the awaits: of two joins of one socket at once, one counts it.
+    if (!joined.has(dto.chatroomId)) {
+      joined.add(dto.chatroomId);
+      // A failed count fails the join, undone like the rest: a disconnect then never takes
+      // back an attendance that was not given.
       await this.presence.joined(user.id, dto.chatroomId).catch(async (e: unknown) => {
+        joined.delete(dto.chatroomId);
         await socket.leave(channel);
         throw e;
       });
-      joined.add(dto.chatroomId);
     }
     return ok(data);
   }
