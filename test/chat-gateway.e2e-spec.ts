@@ -157,10 +157,12 @@ describe('ChatGateway (e2e)', () => {
       const first = await emitAck(a, 'sendMessage', send(room, 'x'.repeat(2000), { clientMsgId: 'dup-small' }));
       // The app's own client: a single Redis or, in the e2e-cluster project, the cluster.
       const redis = t.app.get(RedisService).client;
-      // The record lives 24 h: a copy of every message for a day would be most of Redis.
-      expect(await redis.get(RedisKeys.clientMsg(room, alice.id, 'dup-small'))).toBe(
-        `${first.data.seq}:${first.data.id}`,
-      );
+      // The record lives DEDUPE_WINDOW_S (a day): a copy of every message for a day would be
+      // most of Redis.
+      const key = RedisKeys.clientMsg(room, alice.id, 'dup-small');
+      expect(await redis.get(key)).toBe(`${first.data.seq}:${first.data.id}`);
+      expect(await redis.ttl(key)).toBeGreaterThan(86_400 - 60);
+      expect(await redis.ttl(key)).toBeLessThanOrEqual(86_400);
       expect(await emitAck(a, 'sendMessage', send(room, 'x'.repeat(2000), { clientMsgId: 'dup-small' }))).toEqual(
         first,
       );

@@ -1,4 +1,5 @@
 import { useKeyNamespace } from '../common/constants';
+import type { AppConfig } from '../config/app-config';
 import type { RedisService } from '../redis/redis.service';
 import { PendingMessageStore } from './pending-message.store';
 
@@ -40,7 +41,7 @@ describe('PendingMessageStore on a cluster: the mark before the append', () => {
 
   it('a send that finds its room being marked waits for that mark', async () => {
     const { redis, log, release } = fakeCluster();
-    const store = new PendingMessageStore(redis);
+    const store = new PendingMessageStore(redis, { dedupeWindowS: 86_400 } as AppConfig);
     const first = store.append(draft('a'));
     const second = store.append(draft('b'));
     await new Promise((r) => setImmediate(r));

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
 import { RedisKeys } from '../common/constants';
+import { AppConfig } from '../config/app-config';
 import { RedisService } from '../redis/redis.service';
 import { TurnPipeline } from '../redis/turn-pipeline';
 import type { QueuedMessage } from './message.types';
@@ -14,9 +15,6 @@ import {
 } from './scripts/append-message.script';
 import { forgetQuietRoomScript } from './scripts/forget-quiet-room.script';
 import { patchPendingScript } from './scripts/patch-pending.script';
-
-/** How long a (room, sender, clientMsgId) answers resends from Redis. */
-const CLIENT_MSG_TTL_S = 24 * 3600;
 
 /**
  * How long this instance trusts its own mark of a room in the sweeper's set
@@ -65,7 +63,14 @@ export class PendingMessageStore {
   private readonly single:
     { turn: TurnPipeline; appendIndexed: ReturnType<typeof appendIndexedMessageScript.on> } | undefined;
 
-  constructor(private readonly redis: RedisService) {
+  /** How long a (room, sender, clientMsgId) answers resends from Redis (DEDUPE_WINDOW_S). */
+  private readonly dedupeWindowS: number;
+
+  constructor(
+    private readonly redis: RedisService,
+    config: AppConfig,
+  ) {
+    this.dedupeWindowS = config.dedupeWindowS;
     if (redis.client instanceof Redis) {
       this.single = {
         turn: new TurnPipeline(redis.client),
@@ -160,7 +165,7 @@ export class PendingMessageStore {
   }
 
   private appendArgs(draft: Omit<QueuedMessage, 'seq'>): AppendArgs {
-    return [JSON.stringify(draft), CLIENT_MSG_TTL_S, draft.clientMsgId ? '1' : '0', draft.id, draft.chatroomId];
+    return [JSON.stringify(draft), this.dedupeWindowS, draft.clientMsgId ? '1' : '0', draft.id, draft.chatroomId];
   }
 
   /**

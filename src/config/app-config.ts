@@ -28,6 +28,7 @@ export class AppConfig {
   readonly logLevel: EnvironmentVariables['LOG_LEVEL'];
   readonly messageMaxLength: number;
   readonly messageEditWindowS: number;
+  readonly dedupeWindowS: number;
   readonly sendRatePerSec: number;
   readonly sendBurst: number;
   readonly socketEventRatePerSec: number;
@@ -77,6 +78,7 @@ export class AppConfig {
     this.logLevel = env.LOG_LEVEL;
     this.messageMaxLength = env.MESSAGE_MAX_LENGTH;
     this.messageEditWindowS = env.MESSAGE_EDIT_WINDOW_S;
+    this.dedupeWindowS = env.DEDUPE_WINDOW_S;
     this.sendRatePerSec = env.SEND_RATE_PER_SEC;
     this.sendBurst = env.SEND_BURST;
     this.socketEventRatePerSec = env.SOCKET_EVENT_RATE_PER_SEC;

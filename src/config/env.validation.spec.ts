@@ -21,6 +21,14 @@ describe('validateEnv', () => {
     expect(() => validateEnv({ PERSIST_BATCH_MS: '5000' })).toThrow(/PERSIST_BATCH_MS/);
   });
 
+  it('keeps the resend dedupe window within a minute and 30 days, a day by default', () => {
+    expect(validateEnv({}).DEDUPE_WINDOW_S).toBe(86_400);
+    expect(validateEnv({ DEDUPE_WINDOW_S: '3600' }).DEDUPE_WINDOW_S).toBe(3600);
+    for (const bad of ['59', '2592001', '3600.5', 'abc']) {
+      expect(() => validateEnv({ DEDUPE_WINDOW_S: bad })).toThrow(/DEDUPE_WINDOW_S/);
+    }
+  });
+
   it('names every wrong variable in one line', () => {
     expect(() => validateEnv({ PORT: 'abc', REDIS_URL: 'http://x', JWT_SECRET: 'short' })).toThrow(
       /^Invalid configuration: .*PORT: .*; .*REDIS_URL: must be a redis:\/\/ URL; JWT_SECRET: must be at least 32 characters$/,

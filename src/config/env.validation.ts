@@ -111,6 +111,17 @@ export class EnvironmentVariables {
   @Min(0)
   MESSAGE_EDIT_WINDOW_S = 900;
 
+  /**
+   * How long a resend (same room, sender and clientMsgId) is answered with the first
+   * message: the life of its dedupe record in Redis, about 150 bytes each. A resend after it
+   * is taken for a new message (README, Resends).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(60)
+  @Max(30 * 86_400)
+  DEDUPE_WINDOW_S = 86_400;
+
   /** Per-user socket send rate (token bucket): refill per second and bucket size. */
   @Transform(toInt)
   @IsInt()
