@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { eventually, resetState, sql } from './utils/app';
@@ -98,5 +98,6 @@ describe('graceful shutdown (e2e)', () => {
     await exitOf(s);
     expect(s.proc.signalCode).toBe('SIGHUP');
     expect(s.output()).not.toMatch(/ERROR/);
+    rmSync(dir, { recursive: true, force: true }); // tens of MB: not left in /tmp by every run
   });
 });
