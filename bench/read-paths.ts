@@ -15,7 +15,12 @@ import { measureHttp } from './read-paths-http';
 const URL_ = process.env.BENCH_READS_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/chat_bench_reads';
 const USERS = 1000;
 const ROOMS = 1000;
-const MESSAGES = 1_000_000;
+/**
+ * BENCH_READS_MESSAGES: 1,000,000 for the figures; the smoke test seeds 50,000 (at least 50 a
+ * room: the seeded read state sits up to 23 past each room's middle).
+ */
+const MESSAGES = Number(process.env.BENCH_READS_MESSAGES ?? 1_000_000);
+const PER_ROOM = MESSAGES / ROOMS;
 const ROOM_SIZE = 10;
 
 async function seed(c: Client): Promise<void> {
@@ -23,7 +28,7 @@ async function seed(c: Client): Promise<void> {
   await c.query(`INSERT INTO users (username, password_hash, nick_name, updated_at)
                  SELECT 'u' || i, 'x', 'User ' || i, now() FROM generate_series(1, ${USERS}) i`);
   await c.query(`INSERT INTO chatrooms (name, type, last_seq, last_message_at)
-                 SELECT 'room ' || i, 'group', ${MESSAGES / ROOMS}, now() FROM generate_series(1, ${ROOMS}) i`);
+                 SELECT 'room ' || i, 'group', ${PER_ROOM}, now() FROM generate_series(1, ${ROOMS}) i`);
   // Room r has users r .. r+9 (wrapping), so every user is in 10 rooms.
   await c.query(`INSERT INTO chatroom_members (chatroom_id, user_id, role)
                  SELECT r, ((r + k - 1) % ${USERS}) + 1, CASE WHEN k = 0 THEN 'owner' ELSE 'member' END::"MemberRole"
@@ -35,7 +40,7 @@ async function seed(c: Client): Promise<void> {
                  ON CONFLICT DO NOTHING`);
   // Some read state, as a live system has: every member read half of each room, a few read
   // out of order, a few hid something, one in a hundred messages was retracted.
-  await c.query(`UPDATE chatroom_members SET read_seq = ${MESSAGES / ROOMS / 2}`);
+  await c.query(`UPDATE chatroom_members SET read_seq = ${PER_ROOM / 2}`);
   // Messages round-robin over rooms; seq counts up per room; senders are the room's members.
   await c.query(`INSERT INTO messages (id, chatroom_id, seq, sender_id, type, content, created_at)
                  SELECT gen_random_uuid(), (i % ${ROOMS}) + 1, (i / ${ROOMS}) + 1,
@@ -45,9 +50,9 @@ async function seed(c: Client): Promise<void> {
                    FROM generate_series(0, ${MESSAGES - 1}) i`);
   await c.query(`UPDATE messages SET deleted_at = created_at, content = '' WHERE seq % 100 = 0`);
   await c.query(`INSERT INTO message_reads (user_id, chatroom_id, seq)
-                 SELECT 1, r, ${MESSAGES / ROOMS / 2} + 10 + k FROM generate_series(1, 200) r, generate_series(1, 5) k`);
+                 SELECT 1, r, ${PER_ROOM / 2} + 10 + k FROM generate_series(1, 200) r, generate_series(1, 5) k`);
   await c.query(`INSERT INTO message_hidden (user_id, chatroom_id, seq)
-                 SELECT 1, r, ${MESSAGES / ROOMS / 2} + 20 + k FROM generate_series(1, 200) r, generate_series(1, 3) k`);
+                 SELECT 1, r, ${PER_ROOM / 2} + 20 + k FROM generate_series(1, 200) r, generate_series(1, 3) k`);
   await c.query('VACUUM ANALYZE');
   console.log(`seeded ${MESSAGES} messages in ${ROOMS} rooms in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
@@ -74,12 +79,12 @@ export const QUERIES: { name: string; sql: string; params: unknown[] }[] = [
   {
     name: 'unread set of one room (what a mark-read recounts; the others come from the cache)',
     sql: UNREAD_EXCLUDED,
-    params: [1, [1000], [MESSAGES / ROOMS / 2]],
+    params: [1, [1000], [PER_ROOM / 2]],
   },
   {
     name: "unread sets of a user's 200 rooms, 500 unread each (a full recount: nothing cached)",
     sql: UNREAD_EXCLUDED,
-    params: [1, USER_ROOMS, USER_ROOMS.map(() => MESSAGES / ROOMS / 2)],
+    params: [1, USER_ROOMS, USER_ROOMS.map(() => PER_ROOM / 2)],
   },
 ];
 
@@ -98,6 +103,9 @@ async function explain(c: Client, q: (typeof QUERIES)[number]): Promise<void> {
 export async function runReads(argv: string[]): Promise<void> {
   const unknown = argv.filter((a) => !['--reseed', '--sql-only', '--http-only'].includes(a));
   if (unknown.length) throw new Error(`unknown option ${unknown[0]} (reads takes --reseed, --sql-only, --http-only)`);
+  if (!Number.isInteger(PER_ROOM) || PER_ROOM < 50 || PER_ROOM % 2) {
+    throw new Error(`BENCH_READS_MESSAGES must be a multiple of ${2 * ROOMS}, at least ${50 * ROOMS}`);
+  }
   const reseed = argv.includes('--reseed');
   const c = new Client({ connectionString: URL_ });
   let seeded = false;
@@ -118,7 +126,7 @@ export async function runReads(argv: string[]): Promise<void> {
   } finally {
     await db.end();
   }
-  if (!argv.includes('--sql-only')) await measureHttp(URL_);
+  if (!argv.includes('--sql-only')) await measureHttp(URL_, PER_ROOM);
 }
 
 if (require.main === module) {

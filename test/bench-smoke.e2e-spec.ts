@@ -46,10 +46,10 @@ interface Report {
  * so that checkouts running tests side by side (each with its own TEST_DATABASE_URL) never
  * share it: chat_test → chat_bench_smoke_test, chat_x_test → chat_x_bench_smoke_test.
  */
-function benchDatabaseUrl(): string {
+function benchDatabaseUrl(kind = 'bench'): string {
   const url = new URL(TEST_DATABASE_URL);
   const name = decodeURIComponent(url.pathname.slice(1)).replace(/_test$/, '');
-  url.pathname = `/${name}_bench_smoke_test`;
+  url.pathname = `/${name}_${kind}_smoke_test`;
   return url.toString();
 }
 
@@ -68,11 +68,11 @@ function benchRedisUrl(): string {
   return url.toString();
 }
 
-function runBench(args: string[]): Promise<{ code: number | null; out: string }> {
+function runBench(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
     const proc = spawn(process.execPath, [path.join(ROOT, 'dist', 'bench', 'run.js'), ...args], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '' },
+      env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -255,4 +255,31 @@ describe('bench harness (npm run bench)', () => {
       expect(['PASS', 'MISS']).toContain(t.verdict);
     }
   }, 300_000);
+
+  // Its break (Redis keys named without the database identity) went unnoticed until a
+  // manual run: the same scenario at 50 messages a room instead of 1,000.
+  it('reads: seeds, explains the hot queries and times every route against the real server', async () => {
+    const { code, out } = await runBench(['--scenario=reads', '--reseed'], {
+      BENCH_READS_DATABASE_URL: benchDatabaseUrl('bench_reads'),
+      BENCH_READS_REDIS_URL: benchRedisUrl(),
+      BENCH_READS_MESSAGES: '50000',
+      BENCH_READS_REQUESTS: '20',
+    });
+    exitOk(code, out);
+    expect(out).toContain('seeded 50000 messages in 1000 rooms');
+    expect(out.match(/^=== .*\(best of 5\)$/gm)).toHaveLength(4);
+    const table = out.slice(out.indexOf('== HTTP latency, 20 sequential requests each'));
+    for (const route of [
+      'GET /health (baseline)',
+      'GET /inbox (200 rooms)',
+      'GET /inbox (200 rooms, counts not cached)',
+      'POST /inbox/read (room of 1,000)',
+      'GET /chatrooms/1/messages (page of 50)',
+      'GET /inbox/messages?unread=true',
+    ]) {
+      expect(table).toMatch(
+        new RegExp(`^${route.replace(/[()?/]/g, '\\$&')} +[\\d.]+ +[\\d.]+ +[\\d.]+ +[\\d.]+x$`, 'm'),
+      );
+    }
+  }, 180_000);
 });
