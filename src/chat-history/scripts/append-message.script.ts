@@ -11,9 +11,10 @@ export type AppendReply = [0, number] | [1, string] | [-1];
  *    by seq (history merges it before it is stored), the dedupe record, and, when the
  *    `index` key is given, the message's place in the id index (edits act by id).
  *
- * The dedupe record holds the message's seq and id (`seq:id`), not a copy: it lives 24 h,
- * and a copy of every message for a day is most of Redis's memory at any real rate (the
- * buffer holds each one for milliseconds). The caller finds the message by seq, as it is now.
+ * The dedupe record holds the message's seq and id (`seq:id`), not a copy: it lives
+ * `dedupeTtlS` (DEDUPE_WINDOW_S, a day by default), and a copy of every message for a day is
+ * most of Redis's memory at any real rate (the buffer holds each one for milliseconds). The
+ * caller finds the message by seq, as it is now.
  *
  * `draft` is the message JSON without seq: its opening brace becomes `{"seq":N,`, so the
  * message is encoded once, in the server. Replies:
