@@ -1,5 +1,7 @@
 import { eventually } from './utils/app';
+import { parseMetrics, valueOf } from './utils/metrics';
 import { freePort, ServerProcess, spawnServer, waitHealthy } from './utils/processes';
+import { PERSIST_THREAD_YOUNG_GEN_MB } from '../src/persist-thread';
 
 /**
  * The in-server persistence thread (WORKER_MODE=thread, the default) watched by its
@@ -9,6 +11,32 @@ import { freePort, ServerProcess, spawnServer, waitHealthy } from './utils/proce
  */
 // Two boots of the thread per test, on a shared 2-core machine: well over Jest's default.
 jest.setTimeout(120_000);
+
+describe('persistence thread memory (e2e)', () => {
+  let s: ServerProcess | undefined;
+  afterAll(() => s?.stop());
+
+  it('reports its heap in /metrics, with the young generation capped after a boot that fills it', async () => {
+    s = spawnServer({ PORT: freePort() });
+    const srv = s;
+    await waitHealthy(srv, 60_000);
+    const spaces = (await eventually(
+      async () => {
+        const m = parseMetrics(await (await fetch(`${srv.url}/metrics`)).text());
+        return valueOf(m, 'chat_persist_thread_heap_space_bytes', { space: 'old_space' }) > 0 ? m : null;
+      },
+      30_000,
+      'a heartbeat with the heap',
+    ))!;
+    const MiB = 1024 * 1024;
+    const space = (name: string) => valueOf(spaces, 'chat_persist_thread_heap_space_bytes', { space: name });
+    // Booting the app in the thread grows an uncapped young generation to V8's default 32 MiB.
+    expect(space('new_space')).toBeGreaterThan(0);
+    expect(space('new_space')).toBeLessThanOrEqual(PERSIST_THREAD_YOUNG_GEN_MB * MiB);
+    // The thread loads the application's code: its old space holds megabytes.
+    expect(space('old_space')).toBeGreaterThan(10 * MiB);
+  });
+});
 
 describe('persistence thread watchdog (e2e)', () => {
   let s: ServerProcess | undefined;

@@ -76,6 +76,13 @@ export class MetricsService {
     registers: [this.registry],
   });
   readonly workerRestarts = this.counter('chat_persist_worker_restarts_total', 'Persistence thread restarts');
+  /** nodejs_heap_space_* covers the main thread only; the thread's heap is a part of RSS as large. */
+  private readonly threadHeapBytes = new Gauge({
+    name: 'chat_persist_thread_heap_space_bytes',
+    help: 'Persistence thread: its V8 heap by space, in physical bytes (from its heartbeat, every second)',
+    labelNames: ['space'] as const,
+    registers: [this.registry],
+  });
 
   constructor() {
     if (this.forwardToParent) return;
@@ -145,6 +152,11 @@ export class MetricsService {
   /** A rate limit refused something. `scope`: a fixed name such as `socket_send`, `login`. */
   rateLimited(scope: string): void {
     this.rateLimitedTotal.inc({ scope });
+  }
+
+  /** Main thread: the persistence thread's heap, from its heartbeat (physical bytes per space). */
+  threadHeap(spaces: Record<string, number>): void {
+    for (const [space, bytes] of Object.entries(spaces)) this.threadHeapBytes.set({ space }, bytes);
   }
 
   /** Main thread: an observation the persistence thread posted. */
