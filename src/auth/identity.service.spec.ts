@@ -1,7 +1,7 @@
 import type { AppConfig } from '../config/app-config';
 import type { PrismaService } from '../prisma/prisma.service';
 import type { RedisService } from '../redis/redis.service';
-import { IdentityService } from './identity.service';
+import { boundedCache, IdentityService } from './identity.service';
 
 /** What the live-user statement returns for user 7 (`rows: []` once deleted). */
 const row = (role: 'user' | 'admin') => ({
@@ -46,5 +46,24 @@ describe('IdentityService cache', () => {
     expect(await identity.user(7)).toBeNull();
     expect(await identity.user(7)).toBeNull();
     expect(lookup).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('boundedCache', () => {
+  it('holds at most its number of entries, dropping the least recently used', () => {
+    const cache = boundedCache<number, { n: number }>(3, 60_000);
+    for (const n of [1, 2, 3]) cache.set(n, { n });
+    cache.get(1); // 2 is now the least recently used
+    cache.set(4, { n: 4 });
+    expect([...cache.keys()].sort()).toEqual([1, 3, 4]);
+    expect(cache.size).toBe(3);
+  });
+
+  it('lets an entry go after its ttl', async () => {
+    const cache = boundedCache<number, { n: number }>(3, 20);
+    cache.set(1, { n: 1 });
+    expect(cache.get(1)).toEqual({ n: 1 });
+    await new Promise((r) => setTimeout(r, 60));
+    expect(cache.get(1)).toBeUndefined();
   });
 });
