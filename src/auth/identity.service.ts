@@ -39,7 +39,7 @@ const SESSIONS_CACHED = 100_000;
 /**
  * An LRU cache of at most `entries` entries that lets each go after `ttlMs`. Bounded by
  * `maxSize`, each entry counting 1, rather than by `max`: with `max`, lru-cache allocates
- * its storage for every entry up front, 4.6 MiB of heap for these two caches in every
+ * its storage for every entry up front, megabytes of heap for these two caches in every
  * process however few users it serves. This way the storage grows with the entries held.
  */
 export function boundedCache<K extends NonNullable<unknown>, V extends NonNullable<unknown>>(
