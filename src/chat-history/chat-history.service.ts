@@ -38,6 +38,12 @@ export type HistoryQuery = { before?: number; after?: number; limit: number };
  * messages go into the BullMQ queue (batched) and the persistence worker stores them.
  * Reads merge stored rows with the room's pending buffer, so an acknowledged message is
  * readable at once even while the worker lags or the database is down.
+ *
+ * Every read takes the buffer first, then the table. An entry leaves the buffer only after
+ * its row is committed, so whatever the buffer read no longer holds, a table read that
+ * starts after it does. Read at once, both could miss a message stored at that moment: the
+ * table's snapshot taken just before the commit, the entry gone by the time Redis answered
+ * (a hostile-client probe saw acked messages answer 404 by id that way, under load).
  */
 @Injectable()
 export class ChatHistoryService implements BeforeApplicationShutdown {
@@ -127,19 +133,15 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
   }
 
   async before(chatroomId: number, before: number, limit: number): Promise<Page<MessageView>> {
-    const [rows, queued] = await Promise.all([
-      this.repo.pageBefore(chatroomId, before, limit + 1),
-      this.pending.range(chatroomId, 0, before - 1),
-    ]);
+    const queued = await this.pending.range(chatroomId, 0, before - 1); // buffer first (see the class)
+    const rows = await this.repo.pageBefore(chatroomId, before, limit + 1);
     const merged = mergeBySeq(rows.map(viewOfRow), queued.map(view)).sort((a, b) => b.seq - a.seq);
     return toPage(merged, limit, (last) => String(last.seq));
   }
 
   async after(chatroomId: number, after: number, limit: number): Promise<Page<MessageView>> {
-    const [rows, queued] = await Promise.all([
-      this.repo.pageAfter(chatroomId, after, limit + 1),
-      this.pending.range(chatroomId, after + 1, Infinity),
-    ]);
+    const queued = await this.pending.range(chatroomId, after + 1, Infinity); // buffer first (see the class)
+    const rows = await this.repo.pageAfter(chatroomId, after, limit + 1);
     const merged = mergeBySeq(rows.map(viewOfRow), queued.map(view)).sort((a, b) => a.seq - b.seq);
     return toPage(merged, limit, (last) => String(last.seq));
   }
@@ -149,22 +151,19 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
    * queued messages newer than the table (live seq ahead of stored); default all.
    */
   async latest(chatroomIds: number[], withQueued = chatroomIds): Promise<Map<number, MessageView>> {
+    const buffers = await this.pending.ofRooms(withQueued); // buffer first (see the class)
     const rows = await this.repo.latestOf(chatroomIds);
     const out = new Map(rows.map((r) => [r.chatroomId, viewOfRow(r)] as const));
-    for (const queued of await this.pending.ofRooms(withQueued)) {
+    for (const queued of buffers) {
       const top = queued.at(-1);
       if (top && (out.get(top.chatroomId)?.seq ?? 0) <= top.seq) out.set(top.chatroomId, view(top));
     }
     return out;
   }
 
-  /**
-   * The message at a seq of a room, queued or stored; null if neither has it. The buffer is
-   * read first: an entry leaves it only after its row is stored, so a miss there finds the
-   * row (read in parallel, both could miss a message being stored at that moment).
-   */
+  /** The message at a seq of a room, queued or stored; null if neither has it. */
   async atSeq(chatroomId: number, seq: number): Promise<MessageView | null> {
-    const [queued] = await this.pending.range(chatroomId, seq, seq);
+    const [queued] = await this.pending.range(chatroomId, seq, seq); // buffer first (see the class)
     if (queued) return view(queued);
     const [row] = await this.repo.pageAfter(chatroomId, seq - 1, 1);
     return row?.seq === seq ? viewOfRow(row) : null;
@@ -176,13 +175,14 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
   }
 
   /**
-   * Messages by id, still queued (the pending index) or stored (one statement), both read
-   * at once. Unknown ids are absent from the map. No authorisation here. A queued copy wins
-   * over the row (see mergeBySeq).
+   * Messages by id, still queued (the pending index) or stored (one statement). Unknown ids
+   * are absent from the map. No authorisation here. A queued copy wins over the row (see
+   * mergeBySeq).
    */
   async findMessages(ids: string[]): Promise<Map<string, MessageView>> {
     const unique = [...new Set(ids)];
-    const [rows, queued] = await Promise.all([this.repo.findByIds(unique), this.pending.findByIds(unique)]);
+    const queued = await this.pending.findByIds(unique); // buffer first (see the class)
+    const rows = await this.repo.findByIds(unique);
     const found = new Map(rows.map((r) => [r.id, viewOfRow(r)] as const));
     for (const [id, m] of queued) found.set(id, view(m));
     return found;

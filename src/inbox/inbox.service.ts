@@ -64,7 +64,10 @@ export class InboxService {
   async messages(user: AuthUser, q: InboxMessagesQueryDto): Promise<Page<InboxMessage>> {
     if (q.chatroomId !== undefined) await this.membership.require(user.id, q.chatroomId);
     const filter = { chatroomId: q.chatroomId, unread: q.unread, before: q.cursor, limit: q.limit + 1 };
-    const [rows, queued] = await Promise.all([this.repo.page(user.id, filter), this.queuedFor(user, q)]);
+    // The buffers first, then the table, as ChatHistoryService reads: a message stored in
+    // between is then in one or the other, never in neither.
+    const queued = await this.queuedFor(user, q);
+    const rows = await this.repo.page(user.id, filter);
     const stored = new Set(rows.map((r) => r.id));
     const merged = [...rows.map((r) => ({ ...viewOfRow(r), read: r.read })), ...queued.filter((m) => !stored.has(m.id))]
       .sort((a, b) => (a.id < b.id ? 1 : -1))
