@@ -1,4 +1,9 @@
+import { randomUUID } from 'node:crypto';
+import { sign } from 'jsonwebtoken';
+import { TEST_JWT_SECRET } from './setup/test-env';
 import { resetState, startApp, TestApp } from './utils/app';
+import { registerOn } from './utils/processes';
+import { closeAllSockets, connect } from './utils/sockets';
 
 /** Every route but register, login, /health and /docs requires a valid bearer token. */
 const PROTECTED: [string, string][] = [
@@ -36,7 +41,10 @@ describe('protected routes (e2e)', () => {
     await resetState();
     t = await startApp();
   });
-  afterAll(() => t.close());
+  afterAll(async () => {
+    closeAllSockets();
+    await t.close();
+  });
 
   it.each(PROTECTED)('%s %s should require authentication', async (method, path) => {
     const res = await (t.http() as any)[method](path);
@@ -48,6 +56,28 @@ describe('protected routes (e2e)', () => {
     const forged = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOjEsInVzZXJuYW1lIjoieCIsInJvbGUiOiJhZG1pbiJ9.c2lnbmF0dXJl';
     const res = await (t.http() as any)[method](path).set('Authorization', `Bearer ${forged}`);
     expect(res.status).toBe(401);
+  });
+
+  // Signed with the server's own secret, so only the claims' shape can refuse them. `user`: a
+  // registered user's id, so that only the claim named is wrong.
+  it.each([
+    ['a user id past PostgreSQL integer', { sub: 2147483648 }],
+    ['a negative user id', { sub: -1 }],
+    ['a user id of 0', { sub: 0 }],
+    ['a fractional user id', { sub: 1.5 }],
+    ['a user id as a string', { sub: 'user' }],
+    ['a jti that is an object', { jti: { a: 1 } }],
+    ['a jti that is a number', { jti: 7 }],
+  ])('refuses a signed token with %s: 401 on REST, unauthorized on the socket', async (_, claims) => {
+    const user = await registerOn(t.url, `claims_${Math.random().toString(36).slice(2, 10)}`);
+    expect((await t.http().get('/users/me').set('Authorization', `Bearer ${user.token}`)).status).toBe(200);
+    const shaped = { sub: user.id, username: 'x', role: 'user', ver: 0, jti: randomUUID(), ...claims };
+    if (shaped.sub === 'user') shaped.sub = String(user.id);
+    const token = sign(shaped, TEST_JWT_SECRET, { expiresIn: 60 });
+    const res = await t.http().get('/users/me').set('Authorization', `Bearer ${token}`);
+    expect(res.status).toBe(401);
+    expect(res.body).toMatchObject({ statusCode: 401, code: 'UNAUTHORIZED' });
+    await expect(connect(t.url, token)).rejects.toThrow('unauthorized');
   });
 
   it('serves /health and the OpenAPI document without a token', async () => {

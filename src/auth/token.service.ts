@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { AppError, ErrorCode } from '../common/errors';
+import { MAX_INT4 } from '../common/input-rules';
 import type { AccessTokenClaims, AuthUser } from './auth.types';
 import { IdentityService, LiveUser } from './identity.service';
 
@@ -40,7 +41,9 @@ export class TokenService {
     } catch {
       throw invalid();
     }
-    if (!Number.isInteger(claims.sub)) throw invalid();
+    // Claims signed with our secret can still be of any shape (a token minted by a tool, or
+    // by an older version): a user id outside PostgreSQL's integer failed in the lookup (500).
+    if (!isUserId(claims.sub) || (claims.jti !== undefined && typeof claims.jti !== 'string')) throw invalid();
     // Tokens from before revocation existed carry no jti: the token's own hash names them.
     const sessionId = claims.jti ?? createHash('sha256').update(token).digest('hex');
     const [user, revoked] = await Promise.all([this.identity.user(claims.sub), this.identity.isRevoked(sessionId)]);
@@ -49,6 +52,10 @@ export class TokenService {
     if (!current) throw invalid();
     return { id: user.id, username: user.username, role: user.role, sessionId, expiresAt: claims.exp };
   }
+}
+
+function isUserId(sub: unknown): sub is number {
+  return typeof sub === 'number' && Number.isInteger(sub) && sub >= 1 && sub <= MAX_INT4;
 }
 
 /** `Bearer <token>` → token. */
