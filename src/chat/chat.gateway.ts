@@ -19,12 +19,15 @@ import { EventBudget, limitSocketEvents } from './socket-event-budget';
 import { TokenExpiry } from './token-expiry';
 import { WsExceptionFilter } from './ws-exception.filter';
 
-/** `joined`: the rooms whose broadcast this socket joined, to leave them on disconnect. */
+/**
+ * `joined`: the rooms whose broadcast this socket joined, to leave them on disconnect.
+ * `syncs`: the end of this socket's queue of syncs (see sync).
+ */
 type AuthedSocket = Socket<
   DefaultEventsMap,
   DefaultEventsMap,
   DefaultEventsMap,
-  { user: AuthUser; joined?: Set<number> }
+  { user: AuthUser; joined?: Set<number>; syncs?: Promise<unknown> }
 >;
 
 const ok = <T>(data: T) => ({ ok: true as const, data });
@@ -158,9 +161,20 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     return ok(await this.chat.send(socket.data.user, dto));
   }
 
+  /**
+   * A socket's syncs run one after another. Each answer can hold hundreds of messages, and a
+   * client spending its whole event budget on syncs at once had them all built together;
+   * queued, only one is in memory at a time and other users' events run between them.
+   */
   @OnClientEvent(ClientEvent.Sync)
   async sync(socket: AuthedSocket, dto: SyncDto) {
-    return ok(await this.chat.sync(socket.data.user, dto));
+    const run = (socket.data.syncs ?? Promise.resolve()).then(() => this.chat.sync(socket.data.user, dto));
+    const tail = run.catch(() => undefined);
+    socket.data.syncs = tail;
+    void tail.then(() => {
+      if (socket.data.syncs === tail) socket.data.syncs = undefined;
+    });
+    return ok(await run);
   }
 
   @OnClientEvent(ClientEvent.MarkRead)

@@ -1,7 +1,7 @@
 import type { AuthUser } from '../auth/auth.types';
 import type { QueuedMessage } from '../chat-history/message.types';
 import type { AppendResult } from '../chat-history/pending-message.store';
-import { ChatService } from './chat.service';
+import { ChatService, syncBudgets } from './chat.service';
 import type { SendMessageDto } from './dto/chat-events.dto';
 
 type Draft = Omit<QueuedMessage, 'seq'>;
@@ -98,5 +98,27 @@ describe('ChatService order of events', () => {
     });
     await expect(joining).rejects.toThrow('Connection is closed.');
     expect(steps).toEqual(['entered', 'live seq read', 'undone']);
+  });
+});
+
+describe('syncBudgets', () => {
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+  it('gives every room what it wants when that fits', () => {
+    expect(syncBudgets([10, 0, 200], 500)).toEqual([10, 0, 200]);
+  });
+
+  it('shares the total equally among rooms that want more, passing on what small ones leave', () => {
+    expect(syncBudgets([300, 300, 300], 500)).toEqual([167, 167, 166]);
+    expect(syncBudgets([10, 500, 500], 500)).toEqual([10, 245, 245]);
+  });
+
+  it('never goes past the total, and gives each of 100 rooms that want any at least one', () => {
+    const budgets = syncBudgets(
+      Array.from({ length: 100 }, (_, i) => (i % 7 === 0 ? 0 : 500)),
+      500,
+    );
+    expect(sum(budgets)).toBe(500);
+    budgets.forEach((b, i) => expect(b > 0).toBe(i % 7 !== 0));
   });
 });

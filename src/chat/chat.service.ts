@@ -247,23 +247,54 @@ export class ChatService implements BeforeApplicationShutdown {
    * live seq is not past `afterSeq` has nothing to send: no history read, which is the usual
    * case after a reconnect (join, then sync from the seq the join returned), so a storm of
    * reconnects costs no query per socket here.
+   *
+   * One answer holds at most SYNC_MAX_LIMIT messages, all rooms together: 100 rooms of 500
+   * messages of 4,000 characters each would be about 200 MB built for one small event. The
+   * rooms that have more share that budget (syncBudgets); each gets a part of it, and
+   * `hasMore` asks the client to come back from its last seq, as a full page does.
    */
   async sync(user: AuthUser, dto: SyncDto): Promise<{ rooms: SyncRoomResult[] }> {
     const limit = dto.limit ?? SYNC_MAX_LIMIT;
     await Promise.all(dto.rooms.map(({ chatroomId }) => this.membership.requireCached(user.id, chatroomId)));
-    const live = await Promise.all(dto.rooms.map((r) => this.liveSeqs.load(r.chatroomId)));
+    // Seeded where Redis has no counter, as a join does: a room's lastSeq is never 0 for want of one.
+    const live = await Promise.all(dto.rooms.map((r) => this.liveSeq(r.chatroomId)));
+    // Seqs have no gaps: the live seq says how many messages each room has to send.
+    const behind = dto.rooms.map(({ afterSeq }, i) => Math.min(limit, Math.max(0, live[i] - afterSeq)));
+    const budgets = syncBudgets(behind, SYNC_MAX_LIMIT);
     const rooms = await Promise.all(
       dto.rooms.map(async ({ chatroomId, afterSeq }, i) => {
-        const liveSeq = live[i];
-        if (liveSeq !== null && liveSeq <= afterSeq)
-          return { chatroomId, messages: [], hasMore: false, lastSeq: liveSeq };
-        const page = await this.history.after(chatroomId, afterSeq, limit);
-        const lastSeq = Math.max(liveSeq ?? 0, page.items.at(-1)?.seq ?? 0);
+        if (live[i] <= afterSeq) return { chatroomId, messages: [], hasMore: false, lastSeq: live[i] };
+        const page = await this.history.after(chatroomId, afterSeq, budgets[i]);
+        const lastSeq = Math.max(live[i], page.items.at(-1)?.seq ?? 0);
         return { chatroomId, messages: page.items, hasMore: page.hasMore, lastSeq };
       }),
     );
     return { rooms };
   }
+}
+
+/**
+ * Shares `total` among rooms that want `wants[i]` messages each: everyone gets what they want
+ * if it fits, else an equal share, the share of rooms wanting less passing to the others.
+ * Each room that wants any gets at least one (callers ask for at most `total` rooms), so a
+ * client following `hasMore` always progresses in every room.
+ */
+export function syncBudgets(wants: number[], total: number): number[] {
+  const budgets = wants.map(() => 0);
+  let left = total;
+  let open = wants.map((w, i) => i).filter((i) => wants[i] > 0);
+  while (open.length && left > 0) {
+    const share = Math.max(1, Math.floor(left / open.length));
+    const still: number[] = [];
+    for (const i of open) {
+      const give = Math.min(wants[i] - budgets[i], share, left);
+      budgets[i] += give;
+      left -= give;
+      if (budgets[i] < wants[i]) still.push(i);
+    }
+    open = still;
+  }
+  return budgets;
 }
 
 /** Old clients send their own id along; it must be the caller's, never someone else's. */

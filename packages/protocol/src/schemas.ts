@@ -121,6 +121,7 @@ export const syncPayloadSchema = {
       type: 'array',
       minItems: 1,
       maxItems: 100,
+      description: 'Each chatroomId at most once.',
       items: {
         type: 'object',
         properties: { chatroomId: id, afterSeq: seq },
@@ -128,7 +129,13 @@ export const syncPayloadSchema = {
         additionalProperties: false,
       },
     },
-    limit: { type: 'integer', minimum: 1, maximum: 500, description: 'Messages per room (default 500).' },
+    limit: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 500,
+      description:
+        'Messages per room (default 500). One answer holds at most 500 messages in all: rooms that have more share them and say `hasMore`.',
+    },
   },
   required: ['rooms'],
   additionalProperties: false,

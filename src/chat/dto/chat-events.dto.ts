@@ -2,6 +2,7 @@ import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
+  ArrayUnique,
   IsArray,
   IsBoolean,
   IsDefined,
@@ -79,6 +80,7 @@ export class SyncRoomDto extends RoomRefDto {
 }
 
 export const SYNC_MAX_ROOMS = 100;
+/** A room's messages in one sync answer at most (`limit`), and all rooms' together. */
 export const SYNC_MAX_LIMIT = 500;
 
 @SocketPayload({ fastAccept: (value) => acceptSync(value) })
@@ -86,6 +88,11 @@ export class SyncDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(SYNC_MAX_ROOMS)
+  // A room named twice would be read and sent twice: one small event made tens of MB.
+  // Elements are SyncRoomDto instances by now, or whatever else was sent (refused below).
+  @ArrayUnique((r: unknown) => (typeof r === 'object' && r !== null ? (r as SyncRoomDto).chatroomId : r), {
+    message: 'rooms must name each chatroomId once',
+  })
   // Each element must itself be an object: ValidateNested accepts [[]] as "an empty array of rooms".
   @IsObject({ each: true })
   @ValidateNested({ each: true })
@@ -170,10 +177,12 @@ export function acceptSync(v: unknown): SyncDto | undefined {
     return undefined;
   if (!Array.isArray(rooms) || rooms.length < 1 || rooms.length > SYNC_MAX_ROOMS) return undefined;
   const refs: SyncRoomDto[] = [];
+  const seen = new Set<number>();
   for (const r of rooms as unknown[]) {
     if (!isPlainRecord(r)) return undefined;
     for (const key in r) if (key !== 'chatroomId' && key !== 'afterSeq') return undefined;
-    if (!isId(r.chatroomId) || !isSeq(r.afterSeq)) return undefined;
+    if (!isId(r.chatroomId) || !isSeq(r.afterSeq) || seen.has(r.chatroomId)) return undefined;
+    seen.add(r.chatroomId);
     refs.push(Object.assign(new SyncRoomDto(), r));
   }
   const dto = Object.assign(new SyncDto(), v);

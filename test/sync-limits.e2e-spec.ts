@@ -1,0 +1,97 @@
+import { resetState, sql, startApp, TestApp } from './utils/app';
+import { closeAllSockets, connect, emitAck } from './utils/sockets';
+import { createRoom, createUser, TestUser } from './utils/users';
+
+/** Stored messages per room: three rooms hold more than one sync answer may (500). */
+const PER_ROOM = 300;
+
+/**
+ * What one `sync` may cost the server: each room once, at most 500 messages in one answer
+ * (shared among the rooms that have more), one sync of a socket at a time. A hostile-client
+ * probe had one 3 KB sync (a room named 100 times) build a 42 MB answer.
+ */
+describe('sync limits (e2e)', () => {
+  let t: TestApp;
+  let alice: TestUser;
+  let rooms: number[];
+
+  beforeAll(async () => {
+    await resetState();
+    t = await startApp();
+    alice = await createUser(t, 'synclim');
+    rooms = [];
+    for (let i = 0; i < 3; i++) rooms.push(await createRoom(t, alice, [], `sync-limits-${i}`));
+    for (const room of rooms) {
+      await sql(
+        `INSERT INTO messages (id, chatroom_id, seq, sender_id, type, content, created_at)
+         SELECT gen_random_uuid(), $1, s, $2, 'text', 'm' || s, now() FROM generate_series(1, $3::int) s`,
+        [room, alice.id, PER_ROOM],
+      );
+      await sql('UPDATE chatrooms SET last_seq = $2 WHERE id = $1', [room, PER_ROOM]);
+    }
+  });
+  afterAll(async () => {
+    closeAllSockets();
+    await t.close();
+  });
+
+  it('answers at most 500 messages in all, every room getting some, and hasMore leads to the rest', async () => {
+    const s = await connect(t.url, alice.token);
+    const got = new Map<number, number[]>(rooms.map((r) => [r, []]));
+    let calls = 0;
+    let asking = rooms;
+    while (asking.length) {
+      const res = await emitAck(s, 'sync', {
+        rooms: asking.map((chatroomId) => ({ chatroomId, afterSeq: got.get(chatroomId)!.at(-1) ?? 0 })),
+      });
+      expect(res.ok).toBe(true);
+      const answered: { chatroomId: number; messages: { seq: number }[]; hasMore: boolean; lastSeq: number }[] =
+        res.data.rooms;
+      if (calls++ === 0) {
+        expect(answered.reduce((n, r) => n + r.messages.length, 0)).toBe(500);
+        for (const r of answered) {
+          expect(r.messages.length).toBeGreaterThanOrEqual(166);
+          expect(r.hasMore).toBe(true);
+        }
+      }
+      for (const r of answered) got.get(r.chatroomId)!.push(...r.messages.map((m) => m.seq));
+      asking = answered.filter((r) => r.hasMore).map((r) => r.chatroomId);
+      expect(calls).toBeLessThan(10);
+    }
+    const all = Array.from({ length: PER_ROOM }, (_, i) => i + 1);
+    for (const room of rooms) expect(got.get(room)).toEqual(all); // no gap, no repeat, in order
+    expect(calls).toBe(2);
+  });
+
+  it('refuses a room named twice with VALIDATION_FAILED', async () => {
+    const s = await connect(t.url, alice.token);
+    const res = await emitAck(s, 'sync', {
+      rooms: [
+        { chatroomId: rooms[0], afterSeq: 0 },
+        { chatroomId: rooms[1], afterSeq: 0 },
+        { chatroomId: rooms[0], afterSeq: 5 },
+      ],
+    });
+    expect(res.ok).toBe(false);
+    expect(res.error).toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect(JSON.stringify(res.error?.details)).toContain('each chatroomId once');
+  });
+
+  it('runs one socket’s syncs one after another, answered in the order asked', async () => {
+    const s = await connect(t.url, alice.token);
+    const order: string[] = [];
+    const big = emitAck(s, 'sync', { rooms: rooms.map((chatroomId) => ({ chatroomId, afterSeq: 0 })) }).then((r) => {
+      order.push('big');
+      return r;
+    });
+    // Nothing after the last seq: answered from Redis alone, so on its own it is the faster one.
+    const small = emitAck(s, 'sync', { rooms: [{ chatroomId: rooms[0], afterSeq: PER_ROOM }] }).then((r) => {
+      order.push('small');
+      return r;
+    });
+    const [b, sm] = await Promise.all([big, small]);
+    expect(b.ok && sm.ok).toBe(true);
+    expect(sm.data.rooms[0]).toMatchObject({ messages: [], hasMore: false, lastSeq: PER_ROOM });
+    expect(order).toEqual(['big', 'small']);
+  });
+});
