@@ -40,6 +40,35 @@ describe('auth (e2e)', () => {
       expect(fields).toEqual(['password', 'username']);
     });
 
+    it.each(['javascript:alert(1)', 'data:text/html,<script>alert(1)</script>', 'ftp://example.com/a.png', 'a.png'])(
+      'refuses a headPic that is not an http(s) URL: %s',
+      async (headPic) => {
+        const res = await t
+          .http()
+          .post('/auth/register')
+          .send({ username: 'pic_bad', password: 'password123', headPic });
+        expect(res.status).toBe(400);
+        expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED' });
+        expect(res.body.details).toEqual(expect.arrayContaining([expect.objectContaining({ field: 'headPic' })]));
+      },
+    );
+
+    it('takes an http(s) headPic, or none', async () => {
+      const url = 'https://cdn.example.com/avatars/7.png';
+      const withPic = await t
+        .http()
+        .post('/auth/register')
+        .send({ username: 'pic_ok', password: 'password123', headPic: url });
+      expect(withPic.status).toBe(201);
+      expect(withPic.body.headPic).toBe(url);
+      const empty = await t
+        .http()
+        .post('/auth/register')
+        .send({ username: 'pic_none', password: 'password123', headPic: '' });
+      expect(empty.status).toBe(201);
+      expect(empty.body.headPic).toBe('');
+    });
+
     it('rejects unknown fields (no silent mass assignment of role)', async () => {
       const res = await t
         .http()

@@ -89,6 +89,19 @@ export function isMediaUrl(content: string): boolean {
 
 export const MEDIA_URL_RULE = 'must be an http(s) URL for image and file messages';
 
+/** A string that is an http(s) URL (isMediaUrl), for fields that are links by themselves. */
+export const IsMediaUrl = (options?: ValidationOptions) =>
+  ValidateBy(
+    {
+      name: 'isMediaUrl',
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' && isMediaUrl(value),
+        defaultMessage: (args) => `${args?.property ?? 'value'} must be an http(s) URL`,
+      },
+    },
+    options,
+  );
+
 /** On a message's `content`: an http(s) URL when the sibling `type` is `image` or `file`. */
 export const IsContentForType = (options?: ValidationOptions) =>
   ValidateBy(

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsEmail, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
+import { IsEmail, IsOptional, IsString, Length, Matches, MaxLength, ValidateIf } from 'class-validator';
+import { IsMediaUrl } from '../../common/input-rules';
 
 export class RegisterDto {
   @ApiProperty({ example: 'alice_01', minLength: 3, maxLength: 32, pattern: '^[A-Za-z0-9_]+$' })
@@ -25,10 +26,13 @@ export class RegisterDto {
   @MaxLength(254)
   email?: string;
 
-  @ApiPropertyOptional({ maxLength: 1024, description: 'Avatar URL' })
+  @ApiPropertyOptional({ maxLength: 1024, description: 'Avatar: an http(s) URL, or empty for none' })
   @IsOptional()
   @IsString()
   @MaxLength(1024)
+  // Clients put it in <img src> and links: javascript: and data: URLs are refused.
+  @ValidateIf((_, v) => v !== '')
+  @IsMediaUrl()
   headPic?: string;
 }
 
