@@ -1,6 +1,6 @@
 import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
-import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { AuthModule } from './auth/auth.module';
 import { BroadcastModule } from './chat/broadcaster.service';
 import { ChatModule } from './chat/chat.module';
@@ -8,6 +8,7 @@ import { ChatHistoryModule } from './chat-history/chat-history.module';
 import { ChatroomsModule } from './chatrooms/chatrooms.module';
 import { queuePrefix } from './common/constants';
 import { HttpExceptionFilter } from './common/http-exception.filter';
+import { NoBodyInterceptor } from './common/no-body.interceptor';
 import { ShutdownHooksModule } from './common/shutdown-hooks';
 import { requestId } from './common/request-id.middleware';
 import { PayloadValidationPipe } from './common/payload-validation.pipe';
@@ -72,6 +73,7 @@ export class AppModule implements NestModule {
         // payloads: ChatGateway binds SocketPayloadPipe itself (same rules, WsException errors).
         { provide: APP_PIPE, useClass: PayloadValidationPipe },
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
+        { provide: APP_INTERCEPTOR, useClass: NoBodyInterceptor },
       ],
     };
   }

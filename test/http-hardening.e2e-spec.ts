@@ -2,6 +2,7 @@ import { connect as tcpConnect } from 'node:net';
 import { io as ioClient } from 'socket.io-client';
 import { resetState, startApp, TestApp } from './utils/app';
 import { exitOf, freePort, spawnServer } from './utils/processes';
+import { auth, createUser } from './utils/users';
 
 const FOREIGN = 'https://evil.example';
 
@@ -148,6 +149,21 @@ describe('HTTP hardening (e2e)', () => {
     }
     const plain = await t.http().get('/chatrooms/1000').set('Authorization', `Bearer ${accessToken}`);
     expect([plain.status, plain.body.code]).toEqual([404, 'NOT_FOUND']);
+  });
+
+  it('refuses a body with content on a route that takes none, after authentication', async () => {
+    const u = await createUser(t, 'nobody');
+    // No token: the 401 comes first, whatever the body.
+    expect((await t.http().post('/auth/logout-all').send({ everywhere: false })).status).toBe(401);
+    for (const body of [{ everywhere: false }, [1]]) {
+      const res = await t.http().post('/auth/logout-all').set(auth(u)).send(body);
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', message: 'This route takes no request body' });
+    }
+    // Nothing was done: the token still works. An empty object is no content.
+    expect((await t.http().get('/users/me').set(auth(u))).status).toBe(200);
+    expect((await t.http().post('/auth/logout-all').set(auth(u)).send({})).status).toBe(204);
+    expect((await t.http().get('/users/me').set(auth(u))).status).toBe(401);
   });
 
   it('refuses to start in production without CORS_ORIGINS, naming the variable', async () => {
