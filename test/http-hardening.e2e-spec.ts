@@ -166,6 +166,15 @@ describe('HTTP hardening (e2e)', () => {
     expect((await t.http().get('/users/me').set(auth(u))).status).toBe(401);
   });
 
+  it('answers a path parameter that is not percent-encoded UTF-8 with VALIDATION_FAILED naming the path', async () => {
+    const u = await createUser(t, 'badpath');
+    for (const path of ['/users/%ED%A0%80', '/chatrooms/%FF/messages', '/messages/%E0%A4%A']) {
+      const res = await t.http().get(path).set(auth(u));
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ field: 'path' }] });
+    }
+  });
+
   it('refuses to start in production without CORS_ORIGINS, naming the variable', async () => {
     const s = spawnServer({ PORT: freePort(), NODE_ENV: 'production' }); // JWT_SECRET comes from testEnv
     expect(await exitOf(s)).toBe(1);

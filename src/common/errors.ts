@@ -77,6 +77,11 @@ export function toErrorBody(err: unknown): ErrorBody {
   if (err instanceof AppError) {
     return err.getResponse() as ErrorBody;
   }
+  if (isUndecodablePath(err)) {
+    return AppError.validation('A path parameter is not valid percent-encoded UTF-8', [
+      { field: 'path', errors: ['must be valid percent-encoded UTF-8'] },
+    ]).getResponse() as ErrorBody;
+  }
   if (err instanceof HttpException) {
     const status = err.getStatus();
     const res = err.getResponse();
@@ -99,6 +104,18 @@ export function toErrorBody(err: unknown): ErrorBody {
     return { statusCode: status, code, message };
   }
   return { statusCode: 500, code: ErrorCode.Internal, message: 'Internal server error' };
+}
+
+/**
+ * Express's router could not percent-decode a path parameter (`/users/%ED%A0%80`): its
+ * URIError carries status 400, and its message quotes the raw parameter.
+ */
+function isUndecodablePath(err: unknown): boolean {
+  if (err instanceof URIError) return httpStatusOf(err) === 400;
+  if (!(err instanceof HttpException) || err.getStatus() !== 400) return false;
+  const res = err.getResponse();
+  const message = typeof res === 'string' ? res : (res as { message?: unknown }).message;
+  return typeof message === 'string' && message.startsWith('Failed to decode param');
 }
 
 function codeForStatus(status: number): ErrorCode {
