@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { AuthUser } from '../auth/auth.types';
 import { ChatHistoryService, Page } from '../chat-history/chat-history.service';
-import { MessageView, view, viewOfRow } from '../chat-history/message.types';
+import { MessageView, QueuedMessage, view, viewOfRow } from '../chat-history/message.types';
 import { PendingMessageStore } from '../chat-history/pending-message.store';
 import { Broadcaster } from '../chat/broadcaster.service';
 import { MembershipService } from '../chatrooms/membership.service';
@@ -12,6 +12,9 @@ import { InboxRepository } from './inbox.repository';
 import { MemberPosition, ReadStateService, RoomUnread } from './read-state.service';
 
 export type InboxMessage = MessageView & { read: boolean };
+
+/** A queued message from someone else in one of my rooms, with my read position there. */
+type Buffered = { m: QueuedMessage; readSeq: number };
 
 /** Rooms a mark-read or hide touched, and the reader's positions in all rooms after it. */
 interface Marked {
@@ -66,8 +69,8 @@ export class InboxService {
     const filter = { chatroomId: q.chatroomId, unread: q.unread, before: q.cursor, limit: q.limit + 1 };
     // The buffers first, then the table, as ChatHistoryService reads: a message stored in
     // between is then in one or the other, never in neither.
-    const queued = await this.queuedFor(user, q);
-    const rows = await this.repo.page(user.id, filter);
+    const buffered = await this.bufferedFor(user, q);
+    const [rows, queued] = await Promise.all([this.repo.page(user.id, filter), this.queuedOf(user, q, buffered)]);
     const stored = new Set(rows.map((r) => r.id));
     const merged = [...rows.map((r) => ({ ...viewOfRow(r), read: r.read })), ...queued.filter((m) => !stored.has(m.id))]
       .sort((a, b) => (a.id < b.id ? 1 : -1))
@@ -162,15 +165,19 @@ export class InboxService {
     };
   }
 
-  /** Queued messages of my rooms that belong on this page (usually none or a few). */
-  private async queuedFor(user: AuthUser, q: InboxMessagesQueryDto): Promise<InboxMessage[]> {
+  /** Queued messages of my rooms that may belong on this page (usually none or a few). */
+  private async bufferedFor(user: AuthUser, q: InboxMessagesQueryDto): Promise<Buffered[]> {
     const positions = (await this.readState.positions(user.id)).filter(
       (p) => q.chatroomId === undefined || p.chatroomId === q.chatroomId,
     );
     const buffers = await this.pending.ofRooms(positions.map((p) => p.chatroomId));
-    const candidates = buffers
+    return buffers
       .flatMap((b, i) => b.map((m) => ({ m, readSeq: positions[i].readSeq })))
       .filter(({ m }) => m.senderId !== user.id && !m.deletedAt && (!q.cursor || m.id < q.cursor));
+  }
+
+  /** Of those, the ones I have not hidden, with their read state. */
+  private async queuedOf(user: AuthUser, q: InboxMessagesQueryDto, candidates: Buffered[]): Promise<InboxMessage[]> {
     const marks = await this.readState.marksOf(
       user.id,
       candidates.map(({ m }) => m),
