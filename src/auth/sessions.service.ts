@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Response } from 'express';
-import { AppError } from '../common/errors';
+import { AppError, ErrorCode } from '../common/errors';
 import type { Prisma, UserRole } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 import type { AuthUser } from './auth.types';
@@ -8,6 +8,13 @@ import type { ChangePasswordDto } from './dto/session.dto';
 import { IdentityService } from './identity.service';
 import { hashPassword, verifyPassword } from './password';
 import { ThrottleService } from './throttle.service';
+
+/**
+ * Taken (for the transaction) by every change that can take an admin away: two admins
+ * disabling or demoting each other at once would otherwise each count the other, and
+ * leave none.
+ */
+const ADMINS_LOCK = 0x61646d6e; // "admn"
 
 /** How long a token without an `exp` (none are issued) stays deny-listed: the longest JWT_EXPIRES_IN we expect. */
 const FALLBACK_TTL_S = 30 * 24 * 3600;
@@ -59,7 +66,11 @@ export class SessionsService {
   /** Disabling revokes every token (the version moves on); enabling does not bring them back. */
   async setDisabled(adminId: number, userId: number, disabled: boolean): Promise<void> {
     if (disabled) {
-      await this.bumpVersion(userId, { disabledAt: new Date(), keptSessionId: null });
+      await this.keepingAnAdmin(userId, {
+        disabledAt: new Date(),
+        keptSessionId: null,
+        tokenVersion: { increment: 1 },
+      });
     } else {
       await this.update(userId, { disabledAt: null });
     }
@@ -69,9 +80,29 @@ export class SessionsService {
 
   /** Sockets hold the role they connected with: a change closes them, clients reconnect with it. */
   async setRole(adminId: number, userId: number, role: UserRole): Promise<void> {
-    await this.update(userId, { role });
+    if (role === 'admin') await this.update(userId, { role });
+    else await this.keepingAnAdmin(userId, { role });
     await this.identity.changed({ userId, disconnect: 'all' });
     await this.audit(adminId, 'users.role', userId, { role });
+  }
+
+  /**
+   * An update that takes away an admin (disable, demote) unless it is the last enabled one:
+   * nobody could then reach the admin routes again but through the server's CLI.
+   */
+  private async keepingAnAdmin(userId: number, data: Prisma.UserUpdateManyMutationInput): Promise<void> {
+    await this.prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${ADMINS_LOCK})`;
+      const target = await tx.user.findUnique({ where: { id: userId }, select: { role: true, disabledAt: true } });
+      if (!target) throw AppError.notFound('User');
+      if (target.role === 'admin' && !target.disabledAt) {
+        const others = await tx.user.count({ where: { role: 'admin', disabledAt: null, id: { not: userId } } });
+        if (others === 0) {
+          throw new AppError(ErrorCode.Conflict, 'This is the last enabled admin: make another admin first');
+        }
+      }
+      await tx.user.updateMany({ where: { id: userId }, data });
+    });
   }
 
   private bumpVersion(userId: number, data: Prisma.UserUpdateManyMutationInput): Promise<void> {

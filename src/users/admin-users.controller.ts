@@ -19,6 +19,7 @@ export class AdminUsersController {
 
   @Post(':id/disable')
   @HttpCode(204)
+  @ApiErrors(409)
   @ApiOperation({ summary: "Disable: the user's tokens stop working and their sockets are disconnected" })
   @ApiNoContent()
   @ApiIntParam('id')
@@ -37,7 +38,7 @@ export class AdminUsersController {
 
   @Patch(':id/role')
   @HttpCode(204)
-  @ApiErrors(413)
+  @ApiErrors(409, 413)
   @ApiOperation({ summary: "Promote or demote; applies at once, the user's sockets reconnect" })
   @ApiNoContent()
   @ApiIntParam('id')
