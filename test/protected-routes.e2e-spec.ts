@@ -68,6 +68,7 @@ describe('protected routes (e2e)', () => {
     ['a user id as a string', { sub: 'user' }],
     ['a jti that is an object', { jti: { a: 1 } }],
     ['a jti that is a number', { jti: 7 }],
+    ['a jti that is not a UUID', { jti: 'not-a-uuid' }],
   ])('refuses a signed token with %s: 401 on REST, unauthorized on the socket', async (_, claims) => {
     const user = await registerOn(t.url, `claims_${Math.random().toString(36).slice(2, 10)}`);
     expect((await t.http().get('/users/me').set('Authorization', `Bearer ${user.token}`)).status).toBe(200);
@@ -78,6 +79,30 @@ describe('protected routes (e2e)', () => {
     expect(res.status).toBe(401);
     expect(res.body).toMatchObject({ statusCode: 401, code: 'UNAUTHORIZED' });
     await expect(connect(t.url, token)).rejects.toThrow('unauthorized');
+  });
+
+  it('changes the password for a token from before jti existed, revoking that token too (not a 500)', async () => {
+    const user = await registerOn(t.url, `legacy_${Math.random().toString(36).slice(2, 10)}`);
+    const legacy = sign({ sub: user.id, username: 'x', role: 'user', ver: 0 }, TEST_JWT_SECRET, { expiresIn: 60 });
+    const res = await t
+      .http()
+      .patch('/users/me/password')
+      .set('Authorization', `Bearer ${legacy}`)
+      .send({ currentPassword: 'correct horse battery', newPassword: 'another horse battery' });
+    expect(res.status).toBe(204);
+    expect((await t.http().get('/users/me').set('Authorization', `Bearer ${legacy}`)).status).toBe(401);
+  });
+
+  it('logs out a token whose exp is centuries away (not a 500), and refuses it after', async () => {
+    const user = await registerOn(t.url, `farexp_${Math.random().toString(36).slice(2, 10)}`);
+    const now = Math.floor(Date.now() / 1000);
+    const token = sign(
+      { sub: user.id, username: 'x', role: 'user', ver: 0, jti: randomUUID(), iat: now, exp: 1e300 },
+      TEST_JWT_SECRET,
+    );
+    expect((await t.http().get('/users/me').set('Authorization', `Bearer ${token}`)).status).toBe(200);
+    expect((await t.http().post('/auth/logout').set('Authorization', `Bearer ${token}`)).status).toBe(204);
+    expect((await t.http().get('/users/me').set('Authorization', `Bearer ${token}`)).status).toBe(401);
   });
 
   it('serves /health and the OpenAPI document without a token', async () => {

@@ -31,6 +31,8 @@ export interface IdentityChange {
 }
 
 const REVOKED_PREFIX = 'auth:revoked:';
+/** The longest a revoked session stays on the deny-list: ten years. */
+const REVOKED_MAX_TTL_S = 10 * 365 * 24 * 3600;
 
 /** The most users, and access-token sessions, whose live state an instance keeps in memory. */
 const USERS_CACHED = 50_000;
@@ -164,7 +166,9 @@ export class IdentityService implements OnModuleInit, OnApplicationShutdown {
 
   /** Deny-lists one token until it would have expired anyway, on every instance. */
   async revokeSession(userId: number, sessionId: string, expiresAt: number): Promise<void> {
-    const ttl = Math.max(1, Math.ceil(expiresAt - Date.now() / 1000));
+    // Past REVOKED_MAX_TTL_S Redis refuses the expiry (a signed token with exp 1e300 made
+    // logout fail); a token that lives longer than that is as good as forever.
+    const ttl = Math.min(REVOKED_MAX_TTL_S, Math.max(1, Math.ceil(expiresAt - Date.now() / 1000)));
     await this.redis.client.set(REVOKED_PREFIX + sessionId, '1', 'EX', ttl);
     await this.changed({ userId, sessionId, disconnect: 'session' });
   }

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { isUUID } from 'class-validator';
 import type { Response } from 'express';
 import { AppError, ErrorCode } from '../common/errors';
 import type { Prisma, UserRole } from '../generated/prisma/client';
@@ -59,7 +60,10 @@ export class SessionsService {
       ]);
     }
     const passwordHash = await hashPassword(dto.newPassword);
-    await this.bumpVersion(user.id, { passwordHash, keptSessionId: user.sessionId ?? null });
+    // A token from before jti existed is named by its hash, which is no session id to keep:
+    // it goes with the others, and its holder logs in with the new password.
+    const kept = user.sessionId && isUUID(user.sessionId) ? user.sessionId : null;
+    await this.bumpVersion(user.id, { passwordHash, keptSessionId: kept });
     await this.identity.changed({ userId: user.id, sessionId: user.sessionId, disconnect: 'others' });
   }
 

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
+import { isUUID } from 'class-validator';
 import { AppError, ErrorCode } from '../common/errors';
 import { MAX_INT4 } from '../common/input-rules';
 import type { AccessTokenClaims, AuthUser } from './auth.types';
@@ -42,8 +43,9 @@ export class TokenService {
       throw invalid();
     }
     // Claims signed with our secret can still be of any shape (a token minted by a tool, or
-    // by an older version): a user id outside PostgreSQL's integer failed in the lookup (500).
-    if (!isUserId(claims.sub) || (claims.jti !== undefined && typeof claims.jti !== 'string')) throw invalid();
+    // by an older version): a user id outside PostgreSQL's integer failed in the lookup, and
+    // a jti that is not a UUID in the password change, which keeps it in a uuid column (500s).
+    if (!isUserId(claims.sub) || (claims.jti !== undefined && !isUUID(claims.jti))) throw invalid();
     // Tokens from before revocation existed carry no jti: the token's own hash names them.
     const sessionId = claims.jti ?? createHash('sha256').update(token).digest('hex');
     const [user, revoked] = await Promise.all([this.identity.user(claims.sub), this.identity.isRevoked(sessionId)]);
