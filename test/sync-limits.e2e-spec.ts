@@ -1,5 +1,6 @@
+import { ChatService } from '../src/chat/chat.service';
 import { resetState, sql, startApp, TestApp } from './utils/app';
-import { closeAllSockets, connect, emitAck } from './utils/sockets';
+import { closeAllSockets, connect, emitAck, sleep } from './utils/sockets';
 import { createRoom, createUser, TestUser } from './utils/users';
 
 /** Stored messages per room: three rooms hold more than one sync answer may (500). */
@@ -93,5 +94,29 @@ describe('sync limits (e2e)', () => {
     expect(b.ok && sm.ok).toBe(true);
     expect(sm.data.rooms[0]).toMatchObject({ messages: [], hasMore: false, lastSeq: PER_ROOM });
     expect(order).toEqual(['big', 'small']);
+  });
+
+  it('builds a socket’s next sync answer only once the client has read the last one', async () => {
+    // 500 messages of 4,000 control characters, 6 bytes each in JSON: a 12 MB answer.
+    const big = await createRoom(t, alice, [], 'sync-limits-big');
+    await sql(
+      `INSERT INTO messages (id, chatroom_id, seq, sender_id, type, content, created_at)
+       SELECT gen_random_uuid(), $1, s, $2, 'text', repeat(chr(1), 4000), now() FROM generate_series(1, 500) s`,
+      [big, alice.id],
+    );
+    await sql('UPDATE chatrooms SET last_seq = 500 WHERE id = $1', [big]);
+    const built = jest.spyOn(t.app.get(ChatService), 'sync');
+    const s = await connect(t.url, alice.token);
+    const tcp = (s.io.engine.transport as unknown as { ws: { _socket: { pause(): void; resume(): void } } }).ws._socket;
+    tcp.pause();
+    const answers = [1, 2, 3, 4].map(() => emitAck(s, 'sync', { rooms: [{ chatroomId: big, afterSeq: 0 }] }, 20_000));
+    await sleep(1500);
+    // The kernel's buffers may take one whole answer; the next stays in the process, and the
+    // other syncs wait for it to be read.
+    expect(built.mock.calls.length).toBeLessThanOrEqual(2);
+    tcp.resume();
+    for (const a of await Promise.all(answers)) expect(a.data.rooms[0].messages).toHaveLength(500);
+    expect(built).toHaveBeenCalledTimes(4);
+    built.mockRestore();
   });
 });

@@ -5,6 +5,7 @@ import type { AuthUser } from '../auth/auth.types';
 import { IdentityService } from '../auth/identity.service';
 import { bearerToken, TokenService } from '../auth/token.service';
 import { ClientEvent, roomChannel, ServerEvent, userChannel } from '../common/constants';
+import { AppError, ErrorCode } from '../common/errors';
 import { SocketPayloadPipe } from '../common/payload-validation.pipe';
 import { AppConfig } from '../config/app-config';
 import { InboxNotifier } from '../inbox/inbox-notifier.service';
@@ -14,6 +15,7 @@ import { Broadcaster } from './broadcaster.service';
 import { ChatService } from './chat.service';
 import { JoinRoomDto, LeaveRoomDto, MarkReadDto, SendMessageDto, SyncDto, TypingDto } from './dto/chat-events.dto';
 import { PresenceService } from './presence.service';
+import { outputTaken } from './socket-output';
 import { OnClientEvent, SocketDispatcher } from './socket-dispatch';
 import { EventBudget, limitSocketEvents } from './socket-event-budget';
 import { TokenExpiry } from './token-expiry';
@@ -31,6 +33,9 @@ type AuthedSocket = Socket<
 >;
 
 const ok = <T>(data: T) => ({ ok: true as const, data });
+
+/** How long a sync waits for the client to read the socket's earlier output. */
+const SYNC_OUTPUT_WAIT_MS = 10_000;
 
 /**
  * socket.io entry point. Sockets authenticate once, at the handshake, and join their
@@ -162,13 +167,20 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   }
 
   /**
-   * A socket's syncs run one after another. Each answer can hold hundreds of messages, and a
-   * client spending its whole event budget on syncs at once had them all built together;
-   * queued, only one is in memory at a time and other users' events run between them.
+   * A socket's syncs run one after another, and each only once the client has taken the
+   * socket's earlier output. An answer can be megabytes: a client spending its event budget
+   * on syncs had them all built together, and one that also stopped reading made the server
+   * hold every answer (gigabytes, in a probe). Now a socket has at most one answer in the
+   * process; a client that has not read the last one within SYNC_OUTPUT_WAIT_MS is told so.
    */
   @OnClientEvent(ClientEvent.Sync)
   async sync(socket: AuthedSocket, dto: SyncDto) {
-    const run = (socket.data.syncs ?? Promise.resolve()).then(() => this.chat.sync(socket.data.user, dto));
+    const run = (socket.data.syncs ?? Promise.resolve()).then(async () => {
+      if (!(await outputTaken(socket, SYNC_OUTPUT_WAIT_MS))) {
+        throw new AppError(ErrorCode.RateLimited, 'Earlier answers to this socket are still unread: read them first');
+      }
+      return this.chat.sync(socket.data.user, dto);
+    });
     const tail = run.catch(() => undefined);
     socket.data.syncs = tail;
     void tail.then(() => {

@@ -1,0 +1,50 @@
+import type { Socket } from 'socket.io';
+
+/** What engine.io keeps of a connection's output (not in socket.io's types). */
+interface EngineOutput {
+  /** Packets engine.io holds until the transport can take them. */
+  writeBuffer: unknown[];
+  transport: {
+    name: string;
+    /** WebSocket: false from a send until ws reports it written to the kernel. */
+    writable: boolean;
+    on(event: 'drain', listener: () => void): unknown;
+    off(event: 'drain', listener: () => void): unknown;
+  };
+}
+
+/** How often a wait looks again, in case the transport changed (an upgrade) meanwhile. */
+const RECHECK_MS = 100;
+
+/**
+ * Whether output to this client is still waiting in the process: packets engine.io holds, or
+ * a WebSocket send that has not reached the kernel, which is what a client that stops reading
+ * leaves behind once the kernel's buffers are full. (A polling transport is not writable
+ * between polls by design; its backlog is the write buffer alone.)
+ */
+export function hasOutputBacklog(socket: Socket): boolean {
+  const conn = socket.conn as unknown as EngineOutput;
+  return conn.writeBuffer.length > 0 || (conn.transport.name === 'websocket' && !conn.transport.writable);
+}
+
+/**
+ * Resolves true once the client has taken this socket's earlier output (hasOutputBacklog is
+ * false), or false if it has not within `timeoutMs` or the socket disconnected.
+ */
+export async function outputTaken(socket: Socket, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (hasOutputBacklog(socket)) {
+    if (socket.disconnected || Date.now() >= deadline) return false;
+    const { transport } = socket.conn as unknown as EngineOutput;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        transport.off('drain', done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.min(RECHECK_MS, deadline - Date.now()));
+      transport.on('drain', done);
+    });
+  }
+  return !socket.disconnected;
+}
