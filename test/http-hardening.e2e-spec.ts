@@ -160,6 +160,14 @@ describe('HTTP hardening (e2e)', () => {
       expect(res.status).toBe(400);
       expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', message: 'This route takes no request body' });
     }
+    for (const [type, body] of [
+      ['text/plain', 'hello'],
+      ['application/x-www-form-urlencoded', 'a=1'],
+      ['application/octet-stream', 'x'],
+    ]) {
+      const res = await t.http().post('/auth/logout-all').set(auth(u)).set('Content-Type', type).send(body);
+      expect(res.status).toBe(400);
+    }
     // Nothing was done: the token still works. An empty object is no content.
     expect((await t.http().get('/users/me').set(auth(u))).status).toBe(200);
     expect((await t.http().post('/auth/logout-all').set(auth(u)).send({})).status).toBe(204);
