@@ -119,4 +119,25 @@ describe('sync limits (e2e)', () => {
     expect(built).toHaveBeenCalledTimes(4);
     built.mockRestore();
   });
+  it('refuses a user who keeps syncing large answers with RATE_LIMITED and the wait, not another user', async () => {
+    const dave = await createUser(t, 'syncvol');
+    const room = await createRoom(t, dave, [alice], 'sync-limits-volume');
+    await sql(
+      `INSERT INTO messages (id, chatroom_id, seq, sender_id, type, content, created_at)
+       SELECT gen_random_uuid(), $1, s, $2, 'text', repeat('v', 4000), now() FROM generate_series(1, 500) s`,
+      [room, dave.id],
+    );
+    await sql('UPDATE chatrooms SET last_seq = 500 WHERE id = $1', [room]);
+    const s = await connect(t.url, dave.token);
+    const ask = () => emitAck(s, 'sync', { rooms: [{ chatroomId: room, afterSeq: 0 }] }, 20_000);
+    // Each answer is 500 x (4,000 + 200) = 2.1 million characters; the burst is 10 million.
+    const results = [];
+    for (let i = 0; i < 6; i++) results.push(await ask());
+    expect(results.slice(0, 5).every((r) => r.ok)).toBe(true);
+    expect(results[5]).toMatchObject({ ok: false, error: { code: 'RATE_LIMITED' } });
+    expect(results[5].error?.details.retryAfterMs).toBeGreaterThan(0);
+    // The budget is the user's: alice, in the same room, still syncs.
+    const other = await connect(t.url, alice.token);
+    expect((await emitAck(other, 'sync', { rooms: [{ chatroomId: room, afterSeq: 0 }] }, 20_000)).ok).toBe(true);
+  });
 });

@@ -35,6 +35,8 @@ export interface SyncRoomResult {
 @Injectable()
 export class ChatService implements BeforeApplicationShutdown {
   private readonly sendLimiter: TokenBucketLimiter;
+  /** Per user: characters of sync answers (syncCost), SYNC_CHARS_PER_SEC up to SYNC_CHARS_BURST. */
+  private readonly syncLimiter: TokenBucketLimiter;
   /** Per user: the last seq assignment in flight (inSendOrder). */
   private readonly sendTails = new Map<number, Promise<void>>();
   private closing = false;
@@ -59,6 +61,9 @@ export class ChatService implements BeforeApplicationShutdown {
   ) {
     this.sendLimiter = new TokenBucketLimiter(config.sendRatePerSec, config.sendBurst, Date.now, () =>
       metrics.rateLimited('socket_send'),
+    );
+    this.syncLimiter = new TokenBucketLimiter(SYNC_CHARS_PER_SEC, SYNC_CHARS_BURST, Date.now, () =>
+      metrics.rateLimited('socket_sync'),
     );
     this.liveSeqs = turnLoader(async (ids) => {
       const rooms = [...new Set(ids)];
@@ -254,6 +259,7 @@ export class ChatService implements BeforeApplicationShutdown {
    * `hasMore` asks the client to come back from its last seq, as a full page does.
    */
   async sync(user: AuthUser, dto: SyncDto): Promise<{ rooms: SyncRoomResult[] }> {
+    this.syncLimiter.check(user.id, 'Too much synced in a short time; wait and sync again');
     const limit = dto.limit ?? SYNC_MAX_LIMIT;
     await Promise.all(dto.rooms.map(({ chatroomId }) => this.membership.requireCached(user.id, chatroomId)));
     // Seeded where Redis has no counter, as a join does: a room's lastSeq is never 0 for want of one.
@@ -269,8 +275,27 @@ export class ChatService implements BeforeApplicationShutdown {
         return { chatroomId, messages: page.items, hasMore: page.hasMore, lastSeq };
       }),
     );
+    this.syncLimiter.spend(user.id, syncCost(rooms));
     return { rooms };
   }
+}
+
+/**
+ * What syncing costs a user, in characters: each message's content plus a fixed share for
+ * the rest of it. A second's budget is about one full answer of the longest messages (a
+ * burst, five), far above what a reconnecting client syncs (usually nothing: it asks from the seq its join
+ * returned), and it keeps one user looping on syncs of large messages, from any number of
+ * sockets, from taking the event loop from everyone else (a probe slowed other users'
+ * acks to hundreds of ms that way).
+ */
+const SYNC_CHARS_PER_SEC = 2_000_000;
+const SYNC_CHARS_BURST = 10_000_000;
+const SYNC_CHARS_PER_MESSAGE = 200;
+
+function syncCost(rooms: SyncRoomResult[]): number {
+  let chars = 0;
+  for (const r of rooms) for (const m of r.messages) chars += m.content.length + SYNC_CHARS_PER_MESSAGE;
+  return chars;
 }
 
 /**

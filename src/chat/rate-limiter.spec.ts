@@ -32,6 +32,26 @@ describe('TokenBucketLimiter', () => {
     expect(() => l.take(1)).toThrow(AppError);
   });
 
+  it('lets costs known afterwards run into debt, which later checks wait out', () => {
+    const l = limiter(); // 2 a second, burst 3
+    l.check(7, 'busy');
+    l.spend(7, 5); // more than the bucket held: 2 in debt
+    let err: unknown;
+    try {
+      l.check(7, 'busy');
+    } catch (e) {
+      err = e;
+    }
+    expect((err as AppError).code).toBe('RATE_LIMITED');
+    expect((err as AppError).message).toBe('busy');
+    expect((err as AppError).details).toEqual({ retryAfterMs: 1500 }); // from -2 to 1 token
+    now += 1000; // back to 0: still nothing to start on
+    expect(() => l.check(7, 'busy')).toThrow(AppError);
+    now += 500;
+    expect(() => l.check(7, 'busy')).not.toThrow();
+    expect(() => l.check(8, 'busy')).not.toThrow(); // another user
+  });
+
   it('keeps users apart', () => {
     const l = limiter();
     for (let i = 0; i < 3; i++) l.take(1);

@@ -46,6 +46,34 @@ export class TokenBucketLimiter {
     if (this.buckets.size > 100_000) this.prune(t);
   }
 
+  /**
+   * For work whose cost is known only once done: throws RATE_LIMITED (with `message`) while
+   * the key's bucket is empty or in debt, else lets the work start; `spend` then takes its
+   * cost, into debt if need be, which later calls wait out.
+   */
+  check(key: number, message: string): void {
+    const t = this.now();
+    const b = this.refilled(key, t);
+    if (b.tokens > 0) return;
+    this.onLimited();
+    throw new AppError(ErrorCode.RateLimited, message, {
+      retryAfterMs: Math.ceil(((1 - b.tokens) / this.ratePerSec) * 1000),
+    });
+  }
+
+  spend(key: number, n: number): void {
+    this.refilled(key, this.now()).tokens -= n;
+    if (this.buckets.size > 100_000) this.prune(this.now());
+  }
+
+  private refilled(key: number, t: number): Bucket {
+    const b = this.buckets.get(key) ?? { tokens: this.burst, at: t };
+    b.tokens = Math.min(this.burst, b.tokens + ((t - b.at) / 1000) * this.ratePerSec);
+    b.at = t;
+    this.buckets.set(key, b);
+    return b;
+  }
+
   /** Full buckets carry no information: drop them so memory follows active users only. */
   private prune(t: number): void {
     for (const [k, b] of this.buckets) {

@@ -87,7 +87,7 @@ export class MetricsService {
   constructor() {
     if (this.forwardToParent) return;
     // Known scopes exist from the first scrape.
-    for (const scope of ['socket_send', 'socket_events']) this.rateLimitedTotal.inc({ scope }, 0);
+    for (const scope of ['socket_send', 'socket_events', 'socket_sync']) this.rateLimitedTotal.inc({ scope }, 0);
     collectDefaultMetrics({ register: this.registry }); // includes nodejs_eventloop_lag_* seconds
     this.gauge('chat_sockets_connected', 'Sockets connected to this instance', () => this.server?.sockets.sockets.size);
     this.gauge('chat_socket_room_joins', 'Socket memberships in chat room broadcasts, this instance', () =>
