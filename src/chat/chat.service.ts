@@ -283,10 +283,10 @@ export class ChatService implements BeforeApplicationShutdown {
 /**
  * What syncing costs a user, in characters: each message's content plus a fixed share for
  * the rest of it. A second's budget is about one full answer of the longest messages (a
- * burst, five), far above what a reconnecting client syncs (usually nothing: it asks from the seq its join
- * returned), and it keeps one user looping on syncs of large messages, from any number of
- * sockets, from taking the event loop from everyone else (a probe slowed other users'
- * acks to hundreds of ms that way).
+ * burst, five): far above what a reconnecting client syncs (usually nothing, as it asks from
+ * the seq its join returned), and it keeps one user looping on syncs of large messages, from
+ * any number of sockets, from taking the event loop from everyone else (a probe slowed other
+ * users' acks to hundreds of ms that way).
  */
 const SYNC_CHARS_PER_SEC = 2_000_000;
 const SYNC_CHARS_BURST = 10_000_000;

@@ -11,11 +11,16 @@ export interface Bucket {
  * one will be. The arithmetic of every bucket here.
  */
 export function takeToken(b: Bucket, ratePerSec: number, burst: number, t: number): number {
-  b.tokens = Math.min(burst, b.tokens + ((t - b.at) / 1000) * ratePerSec);
-  b.at = t;
+  refill(b, ratePerSec, burst, t);
   if (b.tokens < 1) return Math.ceil(((1 - b.tokens) / ratePerSec) * 1000);
   b.tokens -= 1;
   return 0;
+}
+
+/** Adds what `b` earned since its last reading, up to `burst`. */
+function refill(b: Bucket, ratePerSec: number, burst: number, t: number): void {
+  b.tokens = Math.min(burst, b.tokens + ((t - b.at) / 1000) * ratePerSec);
+  b.at = t;
 }
 
 /**
@@ -62,14 +67,14 @@ export class TokenBucketLimiter {
   }
 
   spend(key: number, n: number): void {
-    this.refilled(key, this.now()).tokens -= n;
-    if (this.buckets.size > 100_000) this.prune(this.now());
+    const t = this.now();
+    this.refilled(key, t).tokens -= n;
+    if (this.buckets.size > 100_000) this.prune(t);
   }
 
   private refilled(key: number, t: number): Bucket {
     const b = this.buckets.get(key) ?? { tokens: this.burst, at: t };
-    b.tokens = Math.min(this.burst, b.tokens + ((t - b.at) / 1000) * this.ratePerSec);
-    b.at = t;
+    refill(b, this.ratePerSec, this.burst, t);
     this.buckets.set(key, b);
     return b;
   }
