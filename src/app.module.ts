@@ -1,12 +1,11 @@
-import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { AuthModule } from './auth/auth.module';
 import { BroadcastModule } from './chat/broadcaster.service';
 import { ChatModule } from './chat/chat.module';
 import { ChatHistoryModule } from './chat-history/chat-history.module';
+import { QueueRootModule } from './chat-history/queue-root.module';
 import { ChatroomsModule } from './chatrooms/chatrooms.module';
-import { queuePrefix } from './common/constants';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { NoBodyInterceptor } from './common/no-body.interceptor';
 import { ShutdownHooksModule } from './common/shutdown-hooks';
@@ -20,9 +19,7 @@ import { InboxModule } from './inbox/inbox.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { MessagesModule } from './messages/messages.module';
 import { PrismaModule } from './prisma/prisma.module';
-import { DatabaseIdentity } from './redis/database-identity';
 import { RedisModule } from './redis/redis.module';
-import { RedisService } from './redis/redis.service';
 import { UsersModule } from './users/users.module';
 
 @Module({})
@@ -41,14 +38,7 @@ export class AppModule implements NestModule {
       PrismaModule,
       RedisModule,
       BroadcastModule,
-      BullModule.forRootAsync({
-        // The prefix carries the database identity (read first), like every Redis name.
-        inject: [DatabaseIdentity, RedisService],
-        useFactory: (_identity: DatabaseIdentity, redis: RedisService) => ({
-          connection: redis.queueConnection(),
-          prefix: queuePrefix(),
-        }),
-      }),
+      QueueRootModule,
       history,
     ];
     const chatrooms = ChatroomsModule.register(history);

@@ -11,7 +11,7 @@ import { WorkerStatus } from './health/worker-status';
 import { createLogger } from './logging/logger';
 import { requestObserver } from './logging/request-observer';
 import { MetricsService } from './metrics/metrics.service';
-import { PersistThread, runPersistThread } from './persist-thread';
+import { PersistThread } from './persist-thread';
 
 /**
  * Connections the kernel holds for the server until it accepts them (Node's default: 511;
@@ -32,7 +32,6 @@ const LISTEN_BACKLOG = 4096;
  */
 async function main(): Promise<void> {
   loadDotenv();
-  if (process.argv.includes('--persist-thread')) return runPersistThread();
   const workerOnly = process.argv.includes('--worker');
   const config = AppConfig.fromEnv(
     workerOnly ? { ...process.env, HTTP_ENABLED: 'false', WORKER_ENABLED: 'true' } : process.env,
@@ -45,12 +44,7 @@ async function main(): Promise<void> {
     threaded ? AppConfig.fromEnv({ ...process.env, WORKER_ENABLED: 'false' }, { quiet: true }) : config,
   );
   if (threaded) {
-    const thread = new PersistThread(
-      __filename,
-      app.get(WorkerStatus),
-      app.get(MetricsService),
-      config.workerHeartbeatTimeoutMs,
-    );
+    const thread = new PersistThread(app.get(WorkerStatus), app.get(MetricsService), config.workerHeartbeatTimeoutMs);
     thread.start();
     app.get(ShutdownHooks).register(() => thread.stop());
     installTestHook(config, thread);

@@ -1,16 +1,11 @@
 import { Logger } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { getHeapSpaceStatistics } from 'node:v8';
-import { parentPort, Worker } from 'node:worker_threads';
-import { AppModule } from './app.module';
-import { MessagePersistProcessor } from './chat-history/message-persist.processor';
-import { AppConfig } from './config/app-config';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type { WorkerStatus } from './health/worker-status';
-import { createLogger } from './logging/logger';
 import { PERSIST_THREAD_ROLE, type MetricsService, type ThreadMetric } from './metrics/metrics.service';
 
-const STOP = 'stop';
-const HEARTBEAT_MS = 1000;
+export const STOP = 'stop';
+export const HEARTBEAT_MS = 1000;
 /** How long the thread may take to start (Nest, Prisma, Redis) before its first heartbeat is due. */
 const STARTUP_GRACE_MS = 30_000;
 /** The longest a graceful stop waits for the thread's batch in hand before terminating it. */
@@ -25,15 +20,17 @@ export const PERSIST_STOP_TIMEOUT_MS = 15_000;
 export const PERSIST_THREAD_YOUNG_GEN_MB = 8;
 
 /** `heap`: the thread's V8 heap, physical bytes per space (it counts in the process's RSS). */
-type ThreadMessage = ThreadMetric | { type: 'heartbeat'; running: boolean; heap: Record<string, number> };
-type TestHook = { type: 'test-hook'; action: 'stall' | 'exit' };
+export type ThreadMessage = ThreadMetric | { type: 'heartbeat'; running: boolean; heap: Record<string, number> };
+export type TestHook = { type: 'test-hook'; action: 'stall' | 'exit' };
+/** The thread's entry: persist-thread.main.ts, built beside this file. */
+const THREAD_ENTRY = join(__dirname, 'persist-thread.main.js');
 
 /**
  * The persistence worker in a worker thread of the server process (WORKER_MODE=thread).
  * On its own event loop it keeps storing while socket traffic saturates the main one; run
  * inline, each job's round trips queue behind that traffic and storing all but stops under
- * load (seen in the bench). The thread is the same app in worker-only mode, as
- * `npm run start:worker` runs it; signals reach only the main thread, so it is told to stop.
+ * load (seen in the bench). The thread runs the persistence worker alone
+ * (persist-thread.main.ts); signals reach only the main thread, so it is told to stop.
  *
  * The thread sends a heartbeat every second from its own event loop, and its metric
  * observations. A thread that exits, or sends no heartbeat for WORKER_HEARTBEAT_TIMEOUT_MS
@@ -47,7 +44,6 @@ export class PersistThread {
   private readonly watchdog: NodeJS.Timeout;
 
   constructor(
-    private readonly entry: string,
     private readonly status: WorkerStatus,
     private readonly metrics: MetricsService,
     private readonly heartbeatTimeoutMs: number,
@@ -56,8 +52,7 @@ export class PersistThread {
   }
 
   start(): void {
-    const worker = new Worker(this.entry, {
-      argv: ['--persist-thread'],
+    const worker = new Worker(THREAD_ENTRY, {
       workerData: { role: PERSIST_THREAD_ROLE },
       resourceLimits: { maxYoungGenerationSizeMb: PERSIST_THREAD_YOUNG_GEN_MB },
     });
@@ -118,30 +113,4 @@ export class PersistThread {
     await exited;
     clearTimeout(timer);
   }
-}
-
-/** Inside the thread: the worker-only application until the main thread says stop. */
-export async function runPersistThread(): Promise<void> {
-  const env = { ...process.env, HTTP_ENABLED: 'false', WORKER_ENABLED: 'true' };
-  const config = AppConfig.fromEnv(env, { quiet: true }); // the main thread warned already
-  const logger = createLogger(config, config.logLevel === 'error' ? 'error' : 'warn');
-  const ctx = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger });
-  const processor = ctx.get(MessagePersistProcessor, { strict: false });
-  const beat = () =>
-    parentPort!.postMessage({
-      type: 'heartbeat',
-      running: processor.worker.isRunning(),
-      heap: Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, s.physical_space_size])),
-    } satisfies ThreadMessage);
-  beat();
-  const heartbeat = setInterval(beat, HEARTBEAT_MS);
-  parentPort!.on('message', (msg: typeof STOP | TestHook) => {
-    if (msg === STOP) {
-      clearInterval(heartbeat);
-      void ctx.close().finally(() => process.exit(0));
-    } else if (msg.type === 'test-hook' && config.nodeEnv === 'test') {
-      if (msg.action === 'exit') process.exit(7);
-      for (;;); // stall: the loop never turns again, as with a runaway computation
-    }
-  });
 }

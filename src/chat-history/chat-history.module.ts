@@ -1,15 +1,9 @@
-import { BullModule } from '@nestjs/bullmq';
-import { DynamicModule, Module, Provider } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { MembershipModule } from '../chatrooms/membership.module';
-import { Queues } from '../common/constants';
 import { ChatHistoryController } from './chat-history.controller';
 import { ChatHistoryService } from './chat-history.service';
-import { DeadLetterRepository } from './dead-letter.repository';
-import { MessageBatchWriter } from './message-batch-writer';
-import { MessagePersistProcessor } from './message-persist.processor';
-import { MessageRepository } from './message.repository';
-import { PendingMessageStore } from './pending-message.store';
-import { PendingSweeperService } from './pending-sweeper.service';
+import { MessageStoreModule } from './message-store.module';
+import { PersistWorkerModule } from './persist-worker.module';
 
 @Module({})
 export class ChatHistoryModule {
@@ -18,15 +12,12 @@ export class ChatHistoryModule {
    * persistence to `npm run start:worker`; on (and alone) in that worker.
    */
   static register(opts: { worker: boolean; http: boolean }): DynamicModule {
-    const workerProviders: Provider[] = opts.worker
-      ? [MessagePersistProcessor, MessageBatchWriter, PendingSweeperService]
-      : [];
     return {
       module: ChatHistoryModule,
-      imports: [MembershipModule, BullModule.registerQueue({ name: Queues.MessagePersist })],
+      imports: [MembershipModule, MessageStoreModule, ...(opts.worker ? [PersistWorkerModule] : [])],
       controllers: opts.http ? [ChatHistoryController] : [],
-      providers: [ChatHistoryService, MessageRepository, PendingMessageStore, DeadLetterRepository, ...workerProviders],
-      exports: [ChatHistoryService, MessageRepository, PendingMessageStore],
+      providers: [ChatHistoryService],
+      exports: [ChatHistoryService, MessageStoreModule],
     };
   }
 }

@@ -1,8 +1,7 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { MetricsController } from './metrics.controller';
-import { MetricsService } from './metrics.service';
+import { MetricsServiceModule } from './metrics-service.module';
 
-/** Global: any feature may count into MetricsService. The controller serves `GET /metrics`. */
-@Global()
-@Module({ controllers: [MetricsController], providers: [MetricsService], exports: [MetricsService] })
+/** `GET /metrics`, over the global MetricsService. */
+@Module({ imports: [MetricsServiceModule], controllers: [MetricsController] })
 export class MetricsModule {}

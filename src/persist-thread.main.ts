@@ -1,0 +1,66 @@
+import 'reflect-metadata';
+import { DynamicModule, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { getHeapSpaceStatistics } from 'node:v8';
+import { parentPort } from 'node:worker_threads';
+import { MessagePersistProcessor } from './chat-history/message-persist.processor';
+import { PersistWorkerModule } from './chat-history/persist-worker.module';
+import { QueueRootModule } from './chat-history/queue-root.module';
+import { AppConfig } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { createLogger } from './logging/logger';
+import { MetricsServiceModule } from './metrics/metrics-service.module';
+import { HEARTBEAT_MS, STOP, type TestHook, type ThreadMessage } from './persist-thread';
+import { PrismaModule } from './prisma/prisma.module';
+import { RedisModule } from './redis/redis.module';
+
+/**
+ * The persistence thread's application: the worker and the infrastructure it uses, nothing
+ * else. This file is the thread's entry so that the thread never loads the rest of the app
+ * (HTTP, sockets, DTOs, OpenAPI): code it loaded stayed in its heap for the process's life
+ * (README, Performance).
+ */
+@Module({})
+class PersistThreadModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: PersistThreadModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        MetricsServiceModule,
+        PrismaModule,
+        RedisModule,
+        QueueRootModule,
+        PersistWorkerModule,
+      ],
+    };
+  }
+}
+
+/** Runs the persistence worker until the main thread says stop (see PersistThread). */
+async function runPersistThread(): Promise<void> {
+  const env = { ...process.env, HTTP_ENABLED: 'false', WORKER_ENABLED: 'true' };
+  const config = AppConfig.fromEnv(env, { quiet: true }); // the main thread warned already
+  const logger = createLogger(config, config.logLevel === 'error' ? 'error' : 'warn');
+  const ctx = await NestFactory.createApplicationContext(PersistThreadModule.forRoot(config), { logger });
+  const processor = ctx.get(MessagePersistProcessor, { strict: false });
+  const beat = () =>
+    parentPort!.postMessage({
+      type: 'heartbeat',
+      running: processor.worker.isRunning(),
+      heap: Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, s.physical_space_size])),
+    } satisfies ThreadMessage);
+  beat();
+  const heartbeat = setInterval(beat, HEARTBEAT_MS);
+  parentPort!.on('message', (msg: typeof STOP | TestHook) => {
+    if (msg === STOP) {
+      clearInterval(heartbeat);
+      void ctx.close().finally(() => process.exit(0));
+    } else if (msg.type === 'test-hook' && config.nodeEnv === 'test') {
+      if (msg.action === 'exit') process.exit(7);
+      for (;;); // stall: the loop never turns again, as with a runaway computation
+    }
+  });
+}
+
+void runPersistThread();
