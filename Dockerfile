@@ -27,9 +27,13 @@ RUN chmod 755 prisma/schema-engine-shim.mjs \
 
 FROM node:20-bookworm-slim AS runtime
 WORKDIR /app
+# MALLOC_ARENA_MAX: glibc gives each thread that mallocs an arena of its own; the server has
+# a dozen (the persistence thread, V8's helpers, libuv's pool) and two are enough for it:
+# about 17 MiB less memory under load, CPU unchanged (README, Performance).
 ENV NODE_ENV=production \
     PORT=3000 \
-    CHECKPOINT_DISABLE=1
+    CHECKPOINT_DISABLE=1 \
+    MALLOC_ARENA_MAX=2
 
 # Files stay root-owned: the app user can read but not modify its own code.
 COPY --from=build /app/package.json ./package.json

@@ -48,6 +48,12 @@ export async function stopProcess(child: ChildProcess, timeoutMs = STOP_TIMEOUT_
   clearTimeout(timer);
 }
 
+/**
+ * glibc's arena limit as `npm start` and the Dockerfile set it for the server (README,
+ * Configuration), given to the bare baselines too so that only the code differs.
+ */
+const MALLOC_ENV = { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' };
+
 export interface Started {
   child: ChildProcess;
   url: string;
@@ -56,7 +62,7 @@ export interface Started {
 /** The bare socket.io server; with `redisUrl`, behind the socket.io Redis adapter; `port` 0 = any free one. */
 export function startBaseline(redisUrl?: string, port = 0, nodeArgs: string[] = []): Promise<Started> {
   const script = path.join(__dirname, 'baseline-server.js');
-  const env = { ...process.env, BASELINE_PORT: String(port), BASELINE_REDIS_URL: redisUrl ?? '' };
+  const env = { ...process.env, ...MALLOC_ENV, BASELINE_PORT: String(port), BASELINE_REDIS_URL: redisUrl ?? '' };
   const child = track(fork(script, [], { env, execArgv: [...process.execArgv, ...nodeArgs] }));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('baseline server did not start within 10 s')), 10_000);
@@ -90,6 +96,7 @@ export async function startServer(
 ): Promise<Started> {
   const env = {
     ...process.env,
+    ...MALLOC_ENV,
     PORT: String(e.port),
     DATABASE_URL: e.databaseUrl,
     REDIS_URL: e.redisUrl,
