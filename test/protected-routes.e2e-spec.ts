@@ -81,6 +81,21 @@ describe('protected routes (e2e)', () => {
     await expect(connect(t.url, token)).rejects.toThrow('unauthorized');
   });
 
+  it.each([
+    ['no exp', (claims: object) => sign(claims, TEST_JWT_SECRET)],
+    [
+      'a crit header',
+      (claims: object) => sign(claims, TEST_JWT_SECRET, { expiresIn: 60, header: { alg: 'HS256', crit: ['b64'] } }),
+    ],
+  ])('refuses a signed token with %s: 401 on REST, unauthorized on the socket', async (_, mint) => {
+    const user = await registerOn(t.url, `hdr_${Math.random().toString(36).slice(2, 10)}`);
+    const token = mint({ sub: user.id, username: 'x', role: 'user', ver: 0, jti: randomUUID() });
+    const res = await t.http().get('/users/me').set('Authorization', `Bearer ${token}`);
+    expect(res.status).toBe(401);
+    expect(res.body).toMatchObject({ statusCode: 401, code: 'UNAUTHORIZED' });
+    await expect(connect(t.url, token)).rejects.toThrow('unauthorized');
+  });
+
   it('changes the password for a token from before jti existed, revoking that token too (not a 500)', async () => {
     const user = await registerOn(t.url, `legacy_${Math.random().toString(36).slice(2, 10)}`);
     const legacy = sign({ sub: user.id, username: 'x', role: 'user', ver: 0 }, TEST_JWT_SECRET, { expiresIn: 60 });

@@ -36,16 +36,21 @@ export class TokenService {
   /** Throws UNAUTHORIZED for a missing, malformed, expired, forged or revoked token. */
   async verify(token: string | undefined): Promise<AuthUser> {
     if (!token) throw new AppError(ErrorCode.Unauthorized, 'Missing access token');
-    let claims: AccessTokenClaims;
+    let verified: { header: Record<string, unknown>; payload: AccessTokenClaims };
     try {
-      claims = await this.jwt.verifyAsync<AccessTokenClaims>(token, { algorithms: ['HS256'] });
+      verified = await this.jwt.verifyAsync(token, { algorithms: ['HS256'], complete: true });
     } catch {
       throw invalid();
     }
+    const claims = verified.payload;
     // Claims signed with our secret can still be of any shape (a token minted by a tool, or
     // by an older version): a user id outside PostgreSQL's integer failed in the lookup, and
     // a jti that is not a UUID in the password change, which keeps it in a uuid column (500s).
     if (!isUserId(claims.sub) || (claims.jti !== undefined && !isUUID(claims.jti))) throw invalid();
+    // Every token we issue expires; one without exp would be valid forever, and its sockets
+    // never closed at expiry. `crit` names header extensions the signer requires the reader to
+    // understand, and we understand none (RFC 7515, 4.1.11).
+    if (typeof claims.exp !== 'number' || 'crit' in verified.header) throw invalid();
     // Tokens from before revocation existed carry no jti: the token's own hash names them.
     const sessionId = claims.jti ?? createHash('sha256').update(token).digest('hex');
     const [user, revoked] = await Promise.all([this.identity.user(claims.sub), this.identity.isRevoked(sessionId)]);
