@@ -145,5 +145,10 @@ describe('isMediaUrl', () => {
     'https://example.com/a.png\n',
     ' https://example.com/a.png',
     'ftp://example.com/a.png',
+    'https://bank.example@evil.example/a.png',
+    'https://user:secret@example.com/a.png',
+    'https://:secret@example.com/a.png',
+    'https://example.com/\u202egnp.exe',
+    'https://example.com/\u2066a.png',
   ])('refuses %p', (url) => expect(isMediaUrl(url)).toBe(false));
 });

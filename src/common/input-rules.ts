@@ -77,14 +77,17 @@ export const IsStrictDate = (options?: ValidationOptions) =>
   );
 
 /**
- * Image and file messages carry a link: an absolute `https:` or `http:` URL without spaces or
- * control characters. Anything else (`javascript:`, `data:`, `file:`, a relative path) would
- * be a link that every client rendering the room has to defend against; the web client
- * already shows only `https:` images.
+ * Image and file messages carry a link: an absolute `https:` or `http:` URL without spaces,
+ * control characters or bidirectional overrides (which make a link read as another), and
+ * without a user name or password (`https://bank.example@evil.example/` reads as the bank).
+ * Anything else (`javascript:`, `data:`, `file:`, a relative path) would be a link that every
+ * client rendering the room has to defend against; the web client shows only `https:` images.
  */
 export function isMediaUrl(content: string): boolean {
   // eslint-disable-next-line no-control-regex -- refusing control characters is the point
-  return /^https?:\/\/[^\s\u0000-\u001f\u007f]+$/i.test(content) && URL.canParse(content);
+  if (!/^https?:\/\/[^\s\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069]+$/i.test(content)) return false;
+  const url = URL.parse(content);
+  return url !== null && url.username === '' && url.password === '';
 }
 
 export const MEDIA_URL_RULE = 'must be an http(s) URL for image and file messages';

@@ -101,7 +101,8 @@ export const sendMessagePayloadSchema = {
         content: {
           type: 'string',
           minLength: 1,
-          description: 'Free text for `text`; an absolute http(s) URL for `image` and `file`.',
+          description:
+            'Free text for `text`; an absolute http(s) URL for `image` and `file` (no credentials, spaces, control or bidirectional characters).',
         },
       },
       required: ['type', 'content'],
