@@ -244,6 +244,40 @@ describe('ChatGateway (e2e)', () => {
       });
     });
 
+    it('refuses blank text with VALIDATION_FAILED naming the field; real text keeps its spaces', async () => {
+      const a = await connect(t.url, alice.token);
+      const first = await emitAck(a, 'sendMessage', send(room, 'before the blanks'));
+      expect(first.ok).toBe(true);
+      const blanks = [
+        ' ',
+        '\t\n \r',
+        '\u00a0',
+        '\u3000',
+        '\u2028',
+        '\u200b',
+        '\u200c\u200d',
+        '\ufeff',
+        ' \u200b\u3000 ',
+      ];
+      for (const content of blanks) {
+        const res = await emitAck(a, 'sendMessage', send(room, content));
+        expect([content, res]).toEqual([
+          content,
+          {
+            ok: false,
+            error: {
+              code: 'VALIDATION_FAILED',
+              message: 'Invalid fields: message.content',
+              details: [{ field: 'message.content', errors: ['content must not be blank (only whitespace)'] }],
+            },
+          },
+        ]);
+      }
+      // Nothing was taken for them: the next message gets the next seq, its content as sent.
+      const kept = await emitAck(a, 'sendMessage', send(room, '  \u3000kept\n '));
+      expect(kept).toMatchObject({ ok: true, data: { seq: first.data.seq + 1, content: '  \u3000kept\n ' } });
+    });
+
     it('takes image and file messages only as http(s) links', async () => {
       const a = await connect(t.url, alice.token);
       for (const content of ['javascript:alert(1)', 'data:text/html,<b>x</b>', '/relative.png', 'https://x/a b.png']) {

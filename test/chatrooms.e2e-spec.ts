@@ -23,6 +23,20 @@ describe('chatrooms (e2e)', () => {
       expect(res.body.details.map((d: { field: string }) => d.field).sort()).toEqual(['memberIds', 'name']);
     });
 
+    it('refuses a blank name, and keeps the spaces of a real one', async () => {
+      for (const name of [' ', '\t\n', '\u00a0\u3000', '\u200b\u200c\u200d\ufeff']) {
+        const res = await t.http().post('/chatrooms').set(auth(owner)).send({ name });
+        expect([name, res.status, res.body.code, res.body.details]).toEqual([
+          name,
+          400,
+          'VALIDATION_FAILED',
+          [{ field: 'name', errors: ['name must not be blank (only whitespace)'] }],
+        ]);
+      }
+      const ok = await t.http().post('/chatrooms').set(auth(owner)).send({ name: ' team\u3000' });
+      expect([ok.status, ok.body.name]).toEqual([201, ' team\u3000']);
+    });
+
     it('404s for unknown member ids', async () => {
       const res = await t
         .http()

@@ -179,6 +179,22 @@ describe('messages (e2e)', () => {
       expect(long.body.details).toEqual([{ field: 'content', errors: [expect.stringContaining('4000')] }]);
     });
 
+    it('refuses blank content with VALIDATION_FAILED on content; real content keeps its spaces', async () => {
+      const msg = await send(t, alice, room, 'to blank');
+      for (const content of [' ', '\n\t', '\u00a0\u3000', '\u200b\ufeff', ' \u200d ']) {
+        const res = await t.http().patch(`/messages/${msg.id}`).set(auth(alice)).send({ content });
+        expect([content, res.status, res.body.code, res.body.details]).toEqual([
+          content,
+          400,
+          'VALIDATION_FAILED',
+          [{ field: 'content', errors: ['content must not be blank (only whitespace)'] }],
+        ]);
+      }
+      expect((await historyItem(t, alice, room, msg.id)).content).toBe('to blank');
+      const ok = await t.http().patch(`/messages/${msg.id}`).set(auth(alice)).send({ content: '  padded\u00a0' });
+      expect([ok.status, ok.body.content]).toEqual([200, '  padded\u00a0']);
+    });
+
     it('keeps an image message a link: its edit must be an http(s) URL too', async () => {
       const s = await connect(t.url, alice.token);
       const sent = await emitAck(s, 'sendMessage', {

@@ -3,7 +3,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { AppError } from './errors';
 import { IdParamPipe } from './id-param.pipe';
-import { IsId, isMediaUrl, IsSeq, IsStrictDate, isStrictDateTime, MAX_INT4, QueryInt } from './input-rules';
+import { isBlank, IsId, isMediaUrl, IsSeq, IsStrictDate, isStrictDateTime, MAX_INT4, QueryInt } from './input-rules';
 
 class Probe {
   @IsId()
@@ -151,4 +151,17 @@ describe('isMediaUrl', () => {
     'https://example.com/\u202egnp.exe',
     'https://example.com/\u2066a.png',
   ])('refuses %p', (url) => expect(isMediaUrl(url)).toBe(false));
+});
+
+describe('isBlank', () => {
+  it.each(['', ' ', '\t\r\n\v\f', '\u00a0', '\u1680', '\u2000\u200a', '\u2028\u2029', '\u202f\u205f', '\u3000'])(
+    'finds whitespace %p blank',
+    (s) => expect(isBlank(s)).toBe(true),
+  );
+  it.each(['\u200b', '\u200c\u200d', '\ufeff', ' \u200b\u3000 '])('finds zero-width %p blank', (s) =>
+    expect(isBlank(s)).toBe(true),
+  );
+  it.each(['a', ' a ', '\u3000。', '😀', '\u200ba', '.', '\u2060x'])('finds %p not blank', (s) =>
+    expect(isBlank(s)).toBe(false),
+  );
 });

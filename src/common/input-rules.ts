@@ -77,6 +77,35 @@ export const IsStrictDate = (options?: ValidationOptions) =>
   );
 
 /**
+ * A character that is not blank: anything but whitespace (JS `\s` with the `u` flag: spaces,
+ * tabs, newlines, U+00A0, U+3000 and the other Unicode spaces, U+FEFF) and the zero-width
+ * U+200B-U+200D, which render as nothing. As a JSON Schema / OpenAPI `pattern` (unanchored:
+ * "contains one") it says the same to clients.
+ */
+export const NOT_BLANK_PATTERN = '[^\\s\\u200B-\\u200D\\uFEFF]';
+const NOT_BLANK = new RegExp(NOT_BLANK_PATTERN, 'u');
+
+/** True for a string with nothing to read in it ('' included); stops at the first visible character. */
+export const isBlank = (s: string): boolean => !NOT_BLANK.test(s);
+
+/**
+ * Text someone has to read (message content, room names) holds a visible character. Only
+ * checked, never trimmed: content with one keeps its spaces as sent. Non-strings are left
+ * to `@IsString()`.
+ */
+export const IsNotBlank = (options?: ValidationOptions) =>
+  ValidateBy(
+    {
+      name: 'isNotBlank',
+      validator: {
+        validate: (value: unknown) => typeof value !== 'string' || !isBlank(value),
+        defaultMessage: (args) => `${args?.property ?? 'value'} must not be blank (only whitespace)`,
+      },
+    },
+    options,
+  );
+
+/**
  * Image and file messages carry a link: an absolute `https:` or `http:` URL without spaces,
  * control characters or bidirectional overrides (which make a link read as another), and
  * without a user name or password (`https://bank.example@evil.example/` reads as the bank).

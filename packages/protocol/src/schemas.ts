@@ -101,8 +101,10 @@ export const sendMessagePayloadSchema = {
         content: {
           type: 'string',
           minLength: 1,
+          // The server's NOT_BLANK_PATTERN (src/common/input-rules.ts): one visible character.
+          pattern: '[^\\s\\u200B-\\u200D\\uFEFF]',
           description:
-            'Free text for `text`; an absolute http(s) URL for `image` and `file` (no credentials, spaces, control or bidirectional characters).',
+            'Free text for `text`, kept as sent but not blank (only whitespace or zero-width U+200B-U+200D, U+FEFF); an absolute http(s) URL for `image` and `file` (no credentials, spaces, control or bidirectional characters).',
         },
       },
       required: ['type', 'content'],

@@ -17,7 +17,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { IsContentForType, IsId, isMediaUrl, IsSeq, MAX_INT4 } from '../../common/input-rules';
+import { isBlank, IsContentForType, IsId, isMediaUrl, IsNotBlank, IsSeq, MAX_INT4 } from '../../common/input-rules';
 import { SocketPayload } from '../../common/payload-validation.pipe';
 import { unstorableReason } from '../../common/raw-input';
 /** A hard ceiling before the configurable MESSAGE_MAX_LENGTH check, so huge strings are refused cheaply. */
@@ -46,6 +46,7 @@ export class MessageContentDto {
 
   @IsString()
   @Length(1, CONTENT_HARD_MAX)
+  @IsNotBlank()
   @IsContentForType()
   content: string;
 }
@@ -138,7 +139,8 @@ export function acceptSendMessage(v: unknown): SendMessageDto | undefined {
   if (!isId(chatroomId) || (sendUserId != null && !isId(sendUserId))) return undefined;
   if (clientMsgId != null && (typeof clientMsgId !== 'string' || !CLIENT_MSG_ID.test(clientMsgId))) return undefined;
   if (type !== 'text' && type !== 'image' && type !== 'file') return undefined;
-  if (typeof content !== 'string' || !hasLength(content) || unstorableReason(content)) return undefined;
+  if (typeof content !== 'string' || !hasLength(content) || isBlank(content) || unstorableReason(content))
+    return undefined;
   if (type !== 'text' && !isMediaUrl(content)) return undefined;
   const message = new MessageContentDto();
   message.type = type;

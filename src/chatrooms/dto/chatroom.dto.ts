@@ -1,13 +1,19 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsOptional, IsString, Length } from 'class-validator';
-import { IsId } from '../../common/input-rules';
+import { IsId, IsNotBlank, NOT_BLANK_PATTERN } from '../../common/input-rules';
 
 export const MAX_MEMBERS_PER_REQUEST = 500;
 
 export class CreateChatroomDto {
-  @ApiProperty({ minLength: 1, maxLength: 100 })
+  @ApiProperty({
+    minLength: 1,
+    maxLength: 100,
+    pattern: NOT_BLANK_PATTERN,
+    description: 'Kept as sent; must not be blank (only whitespace or zero-width U+200B-U+200D, U+FEFF)',
+  })
   @IsString()
   @Length(1, 100)
+  @IsNotBlank()
   name: string;
 
   @ApiPropertyOptional({

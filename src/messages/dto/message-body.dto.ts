@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsString, IsUUID, Length } from 'class-validator';
+import { IsNotBlank, NOT_BLANK_PATTERN } from '../../common/input-rules';
 
 export const MAX_IDS_PER_REQUEST = 100;
 /** A hard ceiling before the configurable MESSAGE_MAX_LENGTH check, so huge strings are refused cheaply. */
@@ -9,10 +10,14 @@ export class EditMessageDto {
   @ApiProperty({
     minLength: 1,
     maxLength: CONTENT_HARD_MAX,
-    description: 'New content; the server refuses more than MESSAGE_MAX_LENGTH characters (default 4000)',
+    pattern: NOT_BLANK_PATTERN,
+    description:
+      'New content, kept as sent; the server refuses more than MESSAGE_MAX_LENGTH characters (default 4000) ' +
+      'and content that is blank (only whitespace or zero-width U+200B-U+200D, U+FEFF)',
   })
   @IsString()
   @Length(1, CONTENT_HARD_MAX)
+  @IsNotBlank()
   content: string;
 }
 
