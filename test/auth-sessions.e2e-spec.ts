@@ -148,6 +148,40 @@ describe('sessions and revocation (e2e, two instances)', () => {
       expect((await heardOnB(() => a.http().post('/auth/logout-all').set(auth(u)))).status).toBe(204);
       expect((await b.http().get('/users/me').set(auth(u))).status).toBe(401);
     });
+
+    it('lets exactly one of concurrent changes (on both instances) win; the others get the wrong-password answer', async () => {
+      const u = await createUser(a, 'pwrace');
+      const other = await login(a, u.username);
+      const candidates = Array.from({ length: 5 }, (_, i) => `race password number ${i}`);
+      const results = await Promise.all(
+        candidates.map((newPassword, i) =>
+          (i % 2 ? b : a)
+            .http()
+            .patch('/users/me/password')
+            .set(auth(u))
+            .send({ currentPassword: PASSWORD, newPassword }),
+        ),
+      );
+      const statuses = results.map((r) => r.status);
+      expect(statuses.filter((s) => s === 204)).toHaveLength(1);
+      for (const r of results.filter((x) => x.status !== 204)) {
+        expect([r.status, r.body.code, r.body.details]).toEqual([
+          400,
+          'VALIDATION_FAILED',
+          [{ field: 'currentPassword', errors: ['currentPassword is wrong'] }],
+        ]);
+      }
+      const winner = candidates[statuses.indexOf(204)];
+      const logins = [];
+      for (const password of [PASSWORD, ...candidates])
+        logins.push((await a.http().post('/auth/login').send({ username: u.username, password })).status);
+      expect(logins).toEqual([PASSWORD, ...candidates].map((p) => (p === winner ? 200 : 401)));
+      // The winner's change revoked the other sessions and kept the one that made it.
+      for (const t of [a, b]) {
+        expect((await t.http().get('/users/me').set(auth(u))).status).toBe(200);
+        expect((await t.http().get('/users/me').set(bearer(other))).status).toBe(401);
+      }
+    });
   });
 
   describe('admin disable / enable', () => {

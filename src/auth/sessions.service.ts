@@ -48,6 +48,11 @@ export class SessionsService {
    * The presenting token stays valid (its jti is kept on the row); every other token of the
    * user is revoked and their sockets closed. A wrong current password counts as a failed
    * login, so a stolen token cannot be used to guess the password faster than login allows.
+   *
+   * The new hash is written only over the hash the current password was checked against
+   * (compare-and-set in the UPDATE): of concurrent changes, on any number of instances, one
+   * wins and the others find their current password no longer current. Those are not
+   * counted as failed logins: they knew the password.
    */
   async changePassword(user: AuthUser, dto: ChangePasswordDto, res: Response): Promise<void> {
     await this.throttle.checkLoginAccount(user.username, res);
@@ -55,15 +60,17 @@ export class SessionsService {
     if (!row) throw AppError.notFound('User');
     if (!(await verifyPassword(dto.currentPassword, row.passwordHash))) {
       await this.throttle.loginFailed(user.username);
-      throw AppError.validation('The current password is wrong', [
-        { field: 'currentPassword', errors: ['currentPassword is wrong'] },
-      ]);
+      throw wrongCurrentPassword();
     }
     const passwordHash = await hashPassword(dto.newPassword);
     // A token from before jti existed is named by its hash, which is no session id to keep:
     // it goes with the others, and its holder logs in with the new password.
     const kept = user.sessionId && isUUID(user.sessionId) ? user.sessionId : null;
-    await this.bumpVersion(user.id, { passwordHash, keptSessionId: kept });
+    const { count } = await this.prisma.user.updateMany({
+      where: { id: user.id, passwordHash: row.passwordHash },
+      data: { passwordHash, keptSessionId: kept, tokenVersion: { increment: 1 } },
+    });
+    if (count === 0) throw wrongCurrentPassword();
     await this.identity.changed({ userId: user.id, sessionId: user.sessionId, disconnect: 'others' });
   }
 
@@ -121,4 +128,11 @@ export class SessionsService {
   private async audit(adminId: number, action: string, userId: number, details: Record<string, string>) {
     await this.prisma.adminAudit.create({ data: { adminId, action, targetIds: [String(userId)], details } });
   }
+}
+
+/** What a wrong currentPassword answers: 400, not 401, which would read as "logged out". */
+function wrongCurrentPassword(): AppError {
+  return AppError.validation('The current password is wrong', [
+    { field: 'currentPassword', errors: ['currentPassword is wrong'] },
+  ]);
 }

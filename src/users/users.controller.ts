@@ -32,7 +32,10 @@ export class UsersController {
   @HttpCode(204)
   @ApiOperation({
     summary: 'Change my password: this token keeps working, every other token is revoked',
-    description: 'A wrong currentPassword is 400 VALIDATION_FAILED and counts as a failed login.',
+    description:
+      'A wrong currentPassword is 400 VALIDATION_FAILED and counts as a failed login. Of concurrent changes ' +
+      'made with the same currentPassword exactly one succeeds; the others get the same 400, since the ' +
+      'password they name is no longer the current one.',
   })
   @ApiNoContent()
   @ApiErrors(400, 413, 429)
