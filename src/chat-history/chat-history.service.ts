@@ -5,7 +5,7 @@ import { Jobs, Queues } from '../common/constants';
 import { MembershipService } from '../chatrooms/membership.service';
 import { AppConfig } from '../config/app-config';
 import { DeadLetterRepository } from './dead-letter.repository';
-import { cappedBackoff, persistJobOf, persistJobOptions, PersistBatchJob } from './persist-job';
+import { cappedBackoff, MessagePlace, persistJobOf, persistJobOptions, PersistBatchJob } from './persist-job';
 import { Batcher } from './persist-batcher';
 import { MessageRepository } from './message.repository';
 import { MessageView, QueuedMessage, view, viewOfRow } from './message.types';
@@ -48,7 +48,7 @@ export type HistoryQuery = { before?: number; after?: number; limit: number };
 @Injectable()
 export class ChatHistoryService implements BeforeApplicationShutdown {
   private readonly logger = new Logger(ChatHistoryService.name);
-  private readonly batcher: Batcher<QueuedMessage>;
+  private readonly batcher: Batcher<MessagePlace>;
   private lastErrorLog = 0;
   private readonly retries = new Set<NodeJS.Timeout>();
   private stopping = false;
@@ -85,13 +85,17 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
    * PERSIST_BATCH_MS. Nobody waits for it: the message is durable since its append (in the
    * pending buffer of a room the sweeper visits), so the queue only decides how soon it is
    * stored. A failed add is retried in the background.
+   *
+   * The batch keeps the message's place, not the message: held for up to PERSIST_BATCH_MS,
+   * the whole message outlived the young generation's collections, so every message sent
+   * was copied into the old generation and grew it until the next full collection.
    */
   queue(message: QueuedMessage): void {
-    this.batcher.add(message);
+    this.batcher.add({ chatroomId: message.chatroomId, seq: message.seq });
   }
 
   /** Never rejects: a batch whose add failed is retried in the background (retryAdd). */
-  private async addJob(messages: QueuedMessage[]): Promise<void> {
+  private async addJob(messages: MessagePlace[]): Promise<void> {
     try {
       await this.add(messages);
     } catch (err) {
@@ -100,7 +104,7 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
     }
   }
 
-  private async add(messages: QueuedMessage[]): Promise<void> {
+  private async add(messages: MessagePlace[]): Promise<void> {
     await this.jobs.add(Jobs.PersistBatch, persistJobOf(messages), persistJobOptions);
   }
 
@@ -110,7 +114,7 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
     this.logger.warn(`queueing ${count} messages failed (${err.message}); retrying in the background`);
   }
 
-  private retryAdd(messages: QueuedMessage[], attempt: number): void {
+  private retryAdd(messages: MessagePlace[], attempt: number): void {
     if (this.stopping) return; // the sweeper picks them up from the pending buffer
     const timer = setTimeout(() => {
       this.retries.delete(timer);

@@ -1,6 +1,9 @@
 import type { JobsOptions } from 'bullmq';
 import type { QueuedMessage } from './message.types';
 
+/** Where a message is: its room and seq, all a job needs of it. */
+export type MessagePlace = Pick<QueuedMessage, 'chatroomId' | 'seq'>;
+
 /** One room's consecutive seqs, both ends included: `[chatroomId, from, to]`. */
 export type SeqRun = [chatroomId: number, from: number, to: number];
 
@@ -13,10 +16,10 @@ export type SeqRun = [chatroomId: number, from: number, to: number];
 export interface PersistBatchJob {
   runs?: SeqRun[];
   /** Queued by an earlier version: the messages as sent. */
-  messages?: Pick<QueuedMessage, 'chatroomId' | 'seq'>[];
+  messages?: MessagePlace[];
 }
 
-export function persistJobOf(messages: Pick<QueuedMessage, 'chatroomId' | 'seq'>[]): PersistBatchJob {
+export function persistJobOf(messages: MessagePlace[]): PersistBatchJob {
   return { runs: seqRunsByRoom(messages) };
 }
 
@@ -30,7 +33,7 @@ export function runsOf(job: PersistBatchJob): SeqRun[] {
  * holds exactly those messages, since every seq in it is one of them. A batch's messages of
  * one room are mostly consecutive, so a job names them in a few numbers.
  */
-export function seqRunsByRoom(messages: Pick<QueuedMessage, 'chatroomId' | 'seq'>[]): SeqRun[] {
+export function seqRunsByRoom(messages: MessagePlace[]): SeqRun[] {
   const byRoom = new Map<number, number[]>();
   for (const { chatroomId, seq } of messages) {
     const seqs = byRoom.get(chatroomId);
