@@ -50,6 +50,16 @@ describe('login and registration throttling (e2e)', () => {
       expect((await attempt(a, PASSWORD, other.username)).status).toBe(200);
     });
 
+    it('counts one budget per account whatever the case the name is typed in', async () => {
+      const upper = victim.username.toUpperCase();
+      expect(upper).not.toBe(victim.username);
+      for (let i = 0; i < 10; i++) {
+        expect((await attempt(a, `wrong-${i}`, i % 2 ? upper : victim.username)).status).toBe(401);
+      }
+      expectRateLimited(await attempt(a, PASSWORD, upper));
+      expectRateLimited(await attempt(a, PASSWORD, victim.username));
+    });
+
     it('counts failures on every instance together', async () => {
       for (let i = 0; i < 5; i++) expect((await attempt(a, 'wrong')).status).toBe(401);
       for (let i = 0; i < 5; i++) expect((await attempt(b, 'wrong')).status).toBe(401);

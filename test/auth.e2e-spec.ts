@@ -32,6 +32,14 @@ describe('auth (e2e)', () => {
       expect(res.body).toMatchObject({ statusCode: 409, code: 'CONFLICT' });
     });
 
+    it('refuses a username taken in another case: names are unique regardless of case', async () => {
+      const res = await t.http().post('/auth/register').send({ username: 'ALICE', password: 'another-pass' });
+      expect(res.status).toBe(409);
+      expect(res.body).toMatchObject({ code: 'CONFLICT', details: [{ field: 'username', errors: ['taken'] }] });
+      const [{ n }] = await sql<{ n: number }>("SELECT count(*)::int AS n FROM users WHERE lower(username) = 'alice'");
+      expect(n).toBe(1);
+    });
+
     it('refuses a bad body with 400 and the list of fields', async () => {
       const res = await t.http().post('/auth/register').send({ username: 'a!', password: 'short' });
       expect(res.status).toBe(400);
@@ -100,6 +108,18 @@ describe('auth (e2e)', () => {
       expect(res.status).toBe(200);
       expect(res.body.accessToken).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
       expect(res.body.user).toMatchObject({ username: 'alice' });
+    });
+
+    it('takes the username in any case and answers with the case it was registered with', async () => {
+      const reg = await t.http().post('/auth/register').send({ username: 'MixedCase', password: 'password123' });
+      expect(reg.status).toBe(201);
+      for (const username of ['mixedcase', 'MIXEDCASE', 'MixedCase']) {
+        const res = await t.http().post('/auth/login').send({ username, password: 'password123' });
+        expect(res.status).toBe(200);
+        expect(res.body.user).toMatchObject({ id: reg.body.id, username: 'MixedCase' });
+      }
+      const wrong = await t.http().post('/auth/login').send({ username: 'MIXEDCASE', password: 'wrong-password' });
+      expect(wrong.status).toBe(401);
     });
 
     it('gives the same 401 for a wrong password and an unknown user', async () => {

@@ -57,6 +57,15 @@ describe('admin:create and all-or-nothing bulk retraction (e2e)', () => {
       await sql("UPDATE users SET role = 'user' WHERE id = $1", [bob.id]);
     });
 
+    it('refuses a name that is an existing user in another case, promoting nobody', async () => {
+      const upper = alice.username.toUpperCase();
+      const { code, out } = await adminCreate(upper, { ADMIN_PASSWORD: 'a long admin secret' });
+      expect(code).not.toBe(0);
+      expect(out).toContain(`the user is ${alice.username}`);
+      expect(await role(alice.id)).toBe('user');
+      expect(await sql('SELECT id FROM users WHERE username = $1', [upper])).toEqual([]);
+    });
+
     it('creates a new admin only with ADMIN_PASSWORD', async () => {
       expect((await adminCreate('root_new')).out).toContain('set ADMIN_PASSWORD to create it');
       const { code } = await adminCreate('root_new', { ADMIN_PASSWORD: 'a long admin secret' });

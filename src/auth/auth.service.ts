@@ -7,6 +7,7 @@ import { LoginDto, RegisterDto } from './dto/auth.dto';
 import { dummyHash, hashPassword, verifyPassword } from './password';
 import { ThrottleService } from './throttle.service';
 import { TokenService } from './token.service';
+import { findByUsername } from './username';
 
 @Injectable()
 export class AuthService {
@@ -43,9 +44,12 @@ export class AuthService {
    * count against the account's failed-login budget (AuthThrottleGuard refuses once it is
    * used up), and a successful login clears it. A disabled account is refused only after
    * its password was right, so the refusal tells a guesser nothing.
+   *
+   * Usernames are unique regardless of case (users_username_lower_key), so any case names
+   * the one account, and counts against its one budget (ThrottleService).
    */
   async login(dto: LoginDto): Promise<{ accessToken: string; user: PrivateUser }> {
-    const user = await this.prisma.user.findUnique({ where: { username: dto.username } });
+    const user = await findByUsername(this.prisma, dto.username);
     const ok = await verifyPassword(dto.password, user?.passwordHash ?? (await dummyHash()));
     if (!user || !ok) {
       await this.throttle.loginFailed(dto.username);

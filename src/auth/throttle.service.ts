@@ -50,9 +50,12 @@ export class ThrottleService {
     await this.consume(this.authIp, ip, 'auth-ip', res);
   }
 
-  /** Refuses a login while the account has used up its failed attempts. */
+  /**
+   * Refuses a login while the account has used up its failed attempts. Counted per account
+   * whatever the case typed (login ignores case): else every casing of a name had a budget.
+   */
   async checkLoginAccount(username: string, res: Response): Promise<void> {
-    const state = await this.loginFails.get(username).catch(() => null);
+    const state = await this.loginFails.get(username.toLowerCase()).catch(() => null);
     if (state && state.consumedPoints >= this.loginFails.points) {
       throw this.refuse('login-account', state.msBeforeNext, res);
     }
@@ -60,13 +63,15 @@ export class ThrottleService {
 
   async loginFailed(username: string): Promise<void> {
     // Over budget is expected here (the caller answers 401 anyway); store errors are logged.
-    await this.loginFails.consume(username).catch((e: unknown) => {
+    await this.loginFails.consume(username.toLowerCase()).catch((e: unknown) => {
       if (e instanceof Error) this.logger.warn(`login-fail counter: ${e.message}`);
     });
   }
 
   async loginSucceeded(username: string): Promise<void> {
-    await this.loginFails.delete(username).catch((e: Error) => this.logger.warn(`login-fail reset: ${e.message}`));
+    await this.loginFails
+      .delete(username.toLowerCase())
+      .catch((e: Error) => this.logger.warn(`login-fail reset: ${e.message}`));
   }
 
   async restRequest(userId: number, res: Response): Promise<void> {

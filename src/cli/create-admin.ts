@@ -1,5 +1,6 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import { hashPassword } from '../auth/password';
+import { findByUsername } from '../auth/username';
 import { AppConfig } from '../config/app-config';
 import { loadDotenv } from '../config/load-dotenv';
 import { PrismaClient } from '../generated/prisma/client';
@@ -22,14 +23,17 @@ async function main(): Promise<void> {
   const config = AppConfig.fromEnv();
   const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: config.databaseUrl }) });
   try {
-    const existing = await prisma.user.findUnique({ where: { username } });
+    const existing = await findByUsername(prisma, username);
+    if (existing && existing.username !== username) {
+      throw new Error(`the user is ${existing.username} (usernames ignore case): give that name`);
+    }
     if (!existing && !password) throw new Error(`user ${username} does not exist: set ADMIN_PASSWORD to create it`);
     const passwordHash = password ? await hashPassword(password) : undefined;
     // Not an upsert: its `create` branch is validated even when the user exists, and a
     // promotion without ADMIN_PASSWORD has no hash to give it.
     const user = existing
       ? await prisma.user.update({
-          where: { username },
+          where: { id: existing.id },
           // A new password revokes the account's tokens, as a password change does.
           data: { role: 'admin', ...(passwordHash ? { passwordHash, tokenVersion: { increment: 1 } } : {}) },
         })
