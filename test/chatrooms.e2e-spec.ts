@@ -162,6 +162,65 @@ describe('chatrooms (e2e)', () => {
     });
   });
 
+  describe('ownership', () => {
+    /** Users created one after another, so their ids go up in this order. */
+    const inOrder = async (n: number, prefix: string) => {
+      const users: TestUser[] = [];
+      for (let i = 0; i < n; i++) users.push(await createUser(t, `${prefix}${i}`));
+      return users;
+    };
+    const rolesIn = async (room: number, viewer: TestUser) => {
+      const res = await t.http().get(`/chatrooms/${room}`).set(auth(viewer));
+      expect(res.status).toBe(200);
+      return Object.fromEntries(res.body.members.map((m: any) => [m.user.id, m.role]));
+    };
+
+    it('passes to the earliest-joined remaining member, ties by lowest user id, not to a later admin', async () => {
+      const [u1, u2, u3, u4] = await inOrder(4, 'heir');
+      // u3 and u2 join with the room, in one instant; u1 (lowest id) joins later, as a room admin.
+      const room = await createRoom(t, u4, [u3, u2]);
+      const added = await t
+        .http()
+        .post(`/chatrooms/${room}/members`)
+        .set(auth(u4))
+        .send({ userIds: [u1.id] });
+      expect(added.status).toBe(200);
+      await sql(`UPDATE chatroom_members SET role = 'admin' WHERE chatroom_id = $1 AND user_id = $2`, [room, u1.id]);
+
+      expect((await t.http().delete(`/chatrooms/${room}/members/${u4.id}`).set(auth(u4))).status).toBe(204);
+      expect(await rolesIn(room, u1)).toEqual({ [u2.id]: 'owner', [u3.id]: 'member', [u1.id]: 'admin' });
+      // The new owner has the owner's powers; leaving in turn hands over again.
+      expect((await t.http().delete(`/chatrooms/${room}/members/${u1.id}`).set(auth(u2))).status).toBe(204);
+      expect((await t.http().delete(`/chatrooms/${room}/members/${u2.id}`).set(auth(u2))).status).toBe(204);
+      expect(await rolesIn(room, u3)).toEqual({ [u3.id]: 'owner' });
+    });
+
+    it('keeps exactly one owner when the owner and the next in line leave at once', async () => {
+      const [p1, p2, p3, p4] = await inOrder(4, 'race');
+      const rooms = await Promise.all(Array.from({ length: 8 }, () => createRoom(t, p1, [p4, p3, p2])));
+      // One joining order, p1 to p4, that no tie-break decides: only the race is left to test.
+      await sql(
+        `UPDATE chatroom_members SET joined_at = joined_at + (user_id - $2) * interval '1 second'
+          WHERE chatroom_id = ANY($1::int[])`,
+        [rooms, p1.id],
+      );
+      const leaves = await Promise.all(
+        rooms.flatMap((room) =>
+          [p1, p2].map((u) => t.http().delete(`/chatrooms/${room}/members/${u.id}`).set(auth(u))),
+        ),
+      );
+      const owners = await sql<{ chatroom_id: number; owners: number[] }>(
+        `SELECT chatroom_id, array_agg(user_id ORDER BY user_id) AS owners FROM chatroom_members
+          WHERE chatroom_id = ANY($1::int[]) AND role = 'owner' GROUP BY chatroom_id ORDER BY chatroom_id`,
+        [rooms],
+      );
+      const expected = [...rooms].sort((a, b) => a - b).map((room) => ({ chatroom_id: room, owners: [p3.id] }));
+      expect(owners).toEqual(expected);
+      expect(leaves.map((r) => r.status)).toEqual(leaves.map(() => 204));
+      for (const room of rooms) expect(await rolesIn(room, p4)).toEqual({ [p3.id]: 'owner', [p4.id]: 'member' });
+    });
+  });
+
   it('GET /users/:id shows another user without email or role', async () => {
     const res = await t.http().get(`/users/${bob.id}`).set(auth(carol));
     expect(res.status).toBe(200);

@@ -67,7 +67,14 @@ export class ChatroomsController {
 
   @Delete(':id/members/:userId')
   @HttpCode(204)
-  @ApiOperation({ summary: 'Remove a member, or leave (yourself); direct rooms cannot be left' })
+  @ApiOperation({
+    summary: 'Remove a member, or leave (yourself); direct rooms cannot be left',
+    description:
+      'The owner removes anyone, a room admin plain members, anyone themselves. When the owner leaves and ' +
+      'members remain, ownership passes in the same transaction to the longest-standing remaining member ' +
+      '(earliest joined, ties by lowest user id), so a group with members always has exactly one owner, ' +
+      'also when several members leave at once.',
+  })
   @ApiIntParam('id')
   @ApiIntParam('userId')
   @ApiNoContent()

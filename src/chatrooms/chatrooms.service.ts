@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { AuthUser } from '../auth/auth.types';
 import { Broadcaster } from '../chat/broadcaster.service';
 import { AppError } from '../common/errors';
-import { Prisma, type Chatroom } from '../generated/prisma/client';
+import { Prisma, type Chatroom, type MemberRole } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 import { PUBLIC_USER_SELECT, toPublicUser } from '../users/user.presenter';
 import { ChatroomDetailView, ChatroomView } from './chatroom.presenter';
@@ -121,18 +121,25 @@ export class ChatroomsService {
   /**
    * Owners remove anyone but themselves via this path; room admins remove plain members;
    * anyone may remove themselves (leave). Direct rooms cannot be left. An owner who leaves
-   * hands the room to the longest-standing remaining member.
+   * hands the room over in the same transaction (see handOver).
+   *
+   * The caller's and the target's rows are locked and their roles read again inside the
+   * transaction: a concurrent removal may have taken a row, or handed it the room, since
+   * any earlier read. Removals of one room thus decide on committed roles, on any instance.
    */
   async removeMember(caller: AuthUser, id: number, userId: number): Promise<void> {
-    const me = await this.membership.require(caller.id, id);
-    const target = userId === caller.id ? me : await this.membership.get(userId, id);
-    if (!target) throw AppError.notFound('Member');
-    const room = await this.prisma.chatroom.findUniqueOrThrow({ where: { id }, select: { type: true } });
-    if (room.type === 'direct') throw AppError.forbidden('A direct room cannot be left');
-    if (userId !== caller.id) this.assertCanRemove(me.role, target.role);
+    await this.membership.require(caller.id, id);
     await this.prisma.$transaction(async (tx) => {
+      const roles = await lockRoles(tx, id, [caller.id, userId]);
+      const myRole = roles.get(caller.id);
+      const targetRole = roles.get(userId);
+      if (!myRole) throw AppError.notFound('Chatroom');
+      if (!targetRole) throw AppError.notFound('Member');
+      const room = await tx.chatroom.findUniqueOrThrow({ where: { id }, select: { type: true } });
+      if (room.type === 'direct') throw AppError.forbidden('A direct room cannot be left');
+      if (userId !== caller.id) this.assertCanRemove(myRole, targetRole);
       await tx.membership.delete({ where: { chatroomId_userId: { chatroomId: id, userId } } });
-      if (target.role === 'owner') await this.handOver(tx, id);
+      if (targetRole === 'owner') await this.handOver(tx, id);
     });
     this.membership.evict(userId, id);
     this.broadcaster.removeUserFromRoom(userId, id);
@@ -144,16 +151,19 @@ export class ChatroomsService {
     throw AppError.forbidden('Only the owner, or an admin for plain members, can remove members');
   }
 
+  /**
+   * The room passes to the longest-standing remaining member (earliest `joined_at`, then the
+   * lowest user id: a room's first members join in one instant). The heir's row is locked
+   * first; if a concurrent removal deletes it meanwhile, the lock skips it and takes the next
+   * in line, so the room keeps exactly one owner while it has members.
+   */
   private async handOver(tx: Prisma.TransactionClient, chatroomId: number): Promise<void> {
-    const heir = await tx.membership.findFirst({
-      where: { chatroomId },
-      orderBy: [{ role: 'asc' }, { joinedAt: 'asc' }],
-    });
-    if (heir)
-      await tx.membership.update({
-        where: { chatroomId_userId: { chatroomId, userId: heir.userId } },
-        data: { role: 'owner' },
-      });
+    await tx.$executeRaw`
+      WITH heir AS (
+        SELECT user_id FROM chatroom_members WHERE chatroom_id = ${chatroomId}
+         ORDER BY joined_at, user_id LIMIT 1 FOR UPDATE)
+      UPDATE chatroom_members cm SET role = 'owner'
+        FROM heir WHERE cm.chatroom_id = ${chatroomId} AND cm.user_id = heir.user_id`;
   }
 
   private async requireUsers(ids: number[]): Promise<void> {
@@ -168,6 +178,22 @@ export class ChatroomsService {
     const [view] = await this.summaries.summarize(userId, [{ room, readSeq: m.readSeq }]);
     return view;
   }
+}
+
+/**
+ * The roles of these users in the room, their rows locked until the transaction ends. In
+ * user id order, so two removals locking the same two rows cannot deadlock.
+ */
+async function lockRoles(
+  tx: Prisma.TransactionClient,
+  chatroomId: number,
+  userIds: number[],
+): Promise<Map<number, MemberRole>> {
+  const rows = await tx.$queryRaw<{ userId: number; role: MemberRole }[]>`
+    SELECT user_id AS "userId", role::text AS role FROM chatroom_members
+     WHERE chatroom_id = ${chatroomId} AND user_id = ANY(${[...new Set(userIds)]}::int[])
+     ORDER BY user_id FOR UPDATE`;
+  return new Map(rows.map((r) => [r.userId, r.role]));
 }
 
 function activity(r: ChatroomView): number {
