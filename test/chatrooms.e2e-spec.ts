@@ -175,20 +175,30 @@ describe('chatrooms (e2e)', () => {
       return Object.fromEntries(res.body.members.map((m: any) => [m.user.id, m.role]));
     };
 
-    it('passes to the earliest-joined remaining member, ties by lowest user id, not to a later admin', async () => {
-      const [u1, u2, u3, u4] = await inOrder(4, 'heir');
-      // u3 and u2 join with the room, in one instant; u1 (lowest id) joins later, as a room admin.
+    it('passes to a room admin first, else to the earliest-joined member, ties by lowest user id', async () => {
+      const [u1, u2, u3, u4, u5] = await inOrder(5, 'heir');
+      // u3 and u2 join with the room, in one instant; u1 (lowest id) joins later; u5 last, as a room admin.
       const room = await createRoom(t, u4, [u3, u2]);
-      const added = await t
-        .http()
-        .post(`/chatrooms/${room}/members`)
-        .set(auth(u4))
-        .send({ userIds: [u1.id] });
-      expect(added.status).toBe(200);
-      await sql(`UPDATE chatroom_members SET role = 'admin' WHERE chatroom_id = $1 AND user_id = $2`, [room, u1.id]);
+      for (const u of [u1, u5]) {
+        const added = await t
+          .http()
+          .post(`/chatrooms/${room}/members`)
+          .set(auth(u4))
+          .send({ userIds: [u.id] });
+        expect(added.status).toBe(200);
+      }
+      await sql(`UPDATE chatroom_members SET role = 'admin' WHERE chatroom_id = $1 AND user_id = $2`, [room, u5.id]);
 
       expect((await t.http().delete(`/chatrooms/${room}/members/${u4.id}`).set(auth(u4))).status).toBe(204);
-      expect(await rolesIn(room, u1)).toEqual({ [u2.id]: 'owner', [u3.id]: 'member', [u1.id]: 'admin' });
+      expect(await rolesIn(room, u1)).toEqual({
+        [u5.id]: 'owner',
+        [u2.id]: 'member',
+        [u3.id]: 'member',
+        [u1.id]: 'member',
+      });
+      // No admin left: the earliest joined, of those who joined together the lowest id.
+      expect((await t.http().delete(`/chatrooms/${room}/members/${u5.id}`).set(auth(u5))).status).toBe(204);
+      expect(await rolesIn(room, u1)).toEqual({ [u2.id]: 'owner', [u3.id]: 'member', [u1.id]: 'member' });
       // The new owner has the owner's powers; leaving in turn hands over again.
       expect((await t.http().delete(`/chatrooms/${room}/members/${u1.id}`).set(auth(u2))).status).toBe(204);
       expect((await t.http().delete(`/chatrooms/${room}/members/${u2.id}`).set(auth(u2))).status).toBe(204);

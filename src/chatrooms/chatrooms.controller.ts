@@ -71,8 +71,8 @@ export class ChatroomsController {
     summary: 'Remove a member, or leave (yourself); direct rooms cannot be left',
     description:
       'The owner removes anyone, a room admin plain members, anyone themselves. When the owner leaves and ' +
-      'members remain, ownership passes in the same transaction to the longest-standing remaining member ' +
-      '(earliest joined, ties by lowest user id), so a group with members always has exactly one owner, ' +
+      'members remain, ownership passes in the same transaction to a room admin if there is one, else to a ' +
+      'member: the longest-standing (earliest joined, ties by lowest user id). So a group with members always has exactly one owner, ' +
       'also when several members leave at once.',
   })
   @ApiIntParam('id')

@@ -152,16 +152,17 @@ export class ChatroomsService {
   }
 
   /**
-   * The room passes to the longest-standing remaining member (earliest `joined_at`, then the
-   * lowest user id: a room's first members join in one instant). The heir's row is locked
-   * first; if a concurrent removal deletes it meanwhile, the lock skips it and takes the next
-   * in line, so the room keeps exactly one owner while it has members.
+   * The room passes to a room admin if there is one, else to a member: the longest-standing
+   * (earliest `joined_at`, then the lowest user id: a room's first members join in one
+   * instant). The heir's row is locked first; if a concurrent removal deletes it meanwhile,
+   * the lock skips it and takes the next in line, so the room keeps exactly one owner while
+   * it has members.
    */
   private async handOver(tx: Prisma.TransactionClient, chatroomId: number): Promise<void> {
     await tx.$executeRaw`
       WITH heir AS (
         SELECT user_id FROM chatroom_members WHERE chatroom_id = ${chatroomId}
-         ORDER BY joined_at, user_id LIMIT 1 FOR UPDATE)
+         ORDER BY role, joined_at, user_id LIMIT 1 FOR UPDATE)
       UPDATE chatroom_members cm SET role = 'owner'
         FROM heir WHERE cm.chatroom_id = ${chatroomId} AND cm.user_id = heir.user_id`;
   }
