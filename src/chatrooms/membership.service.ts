@@ -91,9 +91,17 @@ export class MembershipService {
     return ids;
   }
 
-  /** Ids of the members of a room. */
+  /**
+   * Ids of the members of a room. Plain SQL on the pool, a prepared statement: the inbox
+   * notifier asks for every active room every few seconds, and through the query engine each
+   * answer cost the main thread several times what the statement costs PostgreSQL.
+   */
   async memberIds(chatroomId: number): Promise<number[]> {
-    const rows = await this.prisma.membership.findMany({ where: { chatroomId }, select: { userId: true } });
+    const { rows } = await this.prisma.pool.query<{ userId: number }>({
+      name: 'membership.member-ids',
+      text: 'SELECT user_id AS "userId" FROM chatroom_members WHERE chatroom_id = $1',
+      values: [chatroomId],
+    });
     return rows.map((r) => r.userId);
   }
 }
