@@ -222,6 +222,30 @@ describe('ChatGateway (e2e)', () => {
       expect(res).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
     });
 
+    it("sync's refusal names every room that is not the caller's, so a client can drop them", async () => {
+      const own = await createRoom(t, eve, [bob]);
+      const s = await connect(t.url, eve.token);
+      const res = await emitAck(s, 'sync', {
+        rooms: [
+          { chatroomId: own, afterSeq: 0 },
+          { chatroomId: room, afterSeq: 0 },
+          { chatroomId: 2_000_000_000, afterSeq: 0 },
+        ],
+      });
+      expect(res).toMatchObject({
+        ok: false,
+        error: {
+          code: 'NOT_FOUND',
+          details: [
+            { field: 'rooms[1].chatroomId', errors: [expect.any(String)] },
+            { field: 'rooms[2].chatroomId', errors: [expect.any(String)] },
+          ],
+        },
+      });
+      const rest = await emitAck(s, 'sync', { rooms: [{ chatroomId: own, afterSeq: 0 }] });
+      expect(rest).toMatchObject({ ok: true, data: { rooms: [{ chatroomId: own, messages: [] }] } });
+    });
+
     it('typing reaches the other members, not the typist', async () => {
       const a = await connect(t.url, alice.token);
       const b = await connect(t.url, bob.token);

@@ -5,6 +5,9 @@
  * gap → sync, reconnect → rejoin + sync, each message exactly once and in seq order.
  */
 import { ChatClient, ChatError, type Message, type OutgoingMessage } from '@chat-backend/client';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Server } from 'socket.io';
 import { eventually, resetState, sql, startApp, TestApp } from './utils/app';
 import { sleep } from './utils/sockets';
 import { createRoom, createUser, TestUser } from './utils/users';
@@ -333,6 +336,75 @@ describe('client package (e2e)', () => {
       for (const r of rooms) await sender.send(r, `after ${r}`).acked;
       await eventually(() => new Set(got.map((m) => m.chatroomId)).size === rooms.length, 10_000, 'every room');
       expect(errors.filter((e) => e.code === 'RATE_LIMITED')).toEqual([]);
+    });
+  });
+
+  // A room taken away between the rejoin and the sync after a reconnect: a race the real
+  // server cannot be made to lose on cue, so a scripted socket.io server answers here.
+  describe('against a server that refuses one room of a sync', () => {
+    it('drops the refused room, reports it, and syncs the others', async () => {
+      const http = createServer();
+      const server = new Server(http);
+      await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+      const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+      const [roomA, roomB] = [101, 102];
+      const lastSeq = { [roomA]: 0, [roomB]: 0 };
+      const syncs: number[][] = [];
+      const message = (seq: number) => ({
+        id: `m-${seq}`,
+        chatroomId: roomA,
+        seq,
+        senderId: 7,
+        sender: { id: 7, username: 'sam', nickName: 'sam', headPic: '' },
+        type: 'text',
+        content: `a${seq}`,
+        createdAt: new Date().toISOString(),
+      });
+      server.on('connection', (socket) => {
+        socket.on('joinRoom', ({ chatroomId }, ack) =>
+          ack({ ok: true, data: { chatroomId, lastSeq: lastSeq[chatroomId as 101 | 102], readSeq: 0 } }),
+        );
+        socket.on('sync', ({ rooms }: { rooms: { chatroomId: number }[] }, ack) => {
+          syncs.push(rooms.map((r) => r.chatroomId));
+          const i = rooms.findIndex((r) => r.chatroomId === roomB);
+          if (i >= 0) {
+            return ack({
+              ok: false,
+              error: {
+                code: 'NOT_FOUND',
+                message: 'A room of this sync not found',
+                details: [{ field: `rooms[${i}].chatroomId`, errors: ['no such room among yours'] }],
+              },
+            });
+          }
+          ack({
+            ok: true,
+            data: { rooms: [{ chatroomId: roomA, messages: [message(1), message(2)], hasMore: false, lastSeq: 2 }] },
+          });
+        });
+      });
+      try {
+        const c = await session(bob, { url } as TestApp);
+        const errors: ChatError[] = [];
+        c.on('error', (e) => errors.push(e));
+        const got = inbox(c);
+        await c.joinRoom(roomA);
+        await c.joinRoom(roomB);
+        // Both rooms moved on while the client was away; one of them is no longer its own.
+        lastSeq[roomA] = 2;
+        lastSeq[roomB] = 3;
+        dropTransport(c);
+        await eventually(() => got.length === 2, 5_000, "room A's messages");
+        expect(got.map((m) => [m.chatroomId, m.seq])).toEqual([
+          [roomA, 1],
+          [roomA, 2],
+        ]);
+        expect(syncs).toEqual([[roomA, roomB], [roomA]]);
+        expect(errors.map((e) => e.code)).toEqual(['NOT_FOUND']);
+        expect(c.joinedRooms.map((r) => r.chatroomId)).toEqual([roomA]);
+      } finally {
+        await new Promise<void>((resolve) => void server.close(() => resolve()));
+      }
     });
   });
 });

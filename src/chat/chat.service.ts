@@ -10,7 +10,7 @@ import { MembershipService } from '../chatrooms/membership.service';
 import { AppConfig } from '../config/app-config';
 import { ServerEvent, TimelineEvent } from '../common/constants';
 import { turnLoader } from '../common/turn-loader';
-import { AppError } from '../common/errors';
+import { AppError, ErrorCode } from '../common/errors';
 import { InboxNotifier } from '../inbox/inbox-notifier.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { Broadcaster } from './broadcaster.service';
@@ -261,7 +261,7 @@ export class ChatService implements BeforeApplicationShutdown {
   async sync(user: AuthUser, dto: SyncDto): Promise<{ rooms: SyncRoomResult[] }> {
     this.syncLimiter.check(user.id, 'Too much synced in a short time; wait and sync again');
     const limit = dto.limit ?? SYNC_MAX_LIMIT;
-    await Promise.all(dto.rooms.map(({ chatroomId }) => this.membership.requireCached(user.id, chatroomId)));
+    await this.requireAllRooms(user.id, dto);
     // Seeded where Redis has no counter, as a join does: a room's lastSeq is never 0 for want of one.
     const live = await Promise.all(dto.rooms.map((r) => this.liveSeq(r.chatroomId)));
     // Seqs have no gaps: the live seq says how many messages each room has to send.
@@ -277,6 +277,27 @@ export class ChatService implements BeforeApplicationShutdown {
     );
     this.syncLimiter.spend(user.id, syncCost(rooms));
     return { rooms };
+  }
+
+  /**
+   * Every room of a sync must be the caller's; the refusal names each one that is not
+   * (`details`: `rooms[i].chatroomId`), so that a client removed from a room while away can
+   * drop it and sync the rest, instead of guessing which one of its rooms failed the call.
+   */
+  private async requireAllRooms(userId: number, dto: SyncDto): Promise<void> {
+    const checks = await Promise.allSettled(
+      dto.rooms.map(({ chatroomId }) => this.membership.requireCached(userId, chatroomId)),
+    );
+    const notFound: { field: string; errors: string[] }[] = [];
+    for (const [i, c] of checks.entries()) {
+      if (c.status === 'fulfilled') continue;
+      if (!(c.reason instanceof AppError && c.reason.code === ErrorCode.NotFound)) throw c.reason;
+      notFound.push({ field: `rooms[${i}].chatroomId`, errors: ['no such room among yours'] });
+    }
+    if (notFound.length) {
+      const which = notFound.length === 1 ? 'A room' : `${notFound.length} rooms`;
+      throw new AppError(ErrorCode.NotFound, `${which} of this sync not found`, notFound);
+    }
   }
 }
 

@@ -368,11 +368,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       while (batch.length) {
         const next: RoomTracker[] = [];
         for (let i = 0; i < batch.length; i += SYNC_ROOMS_PER_CALL) {
-          const chunk = batch.slice(i, i + SYNC_ROOMS_PER_CALL);
-          const data = await this.patientRequest(ClientEvent.Sync, {
-            rooms: chunk.map((r) => ({ chatroomId: r.chatroomId, afterSeq: r.lastSeq! })),
-            limit: this.opts.syncLimit,
-          });
+          const data = await this.syncChunk(batch.slice(i, i + SYNC_ROOMS_PER_CALL));
           for (const result of data.rooms) if (this.applySync(result)) next.push(this.rooms.get(result.chatroomId)!);
         }
         batch = next;
@@ -387,6 +383,29 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       }
     }
     if (again.length) await this.sync(again);
+  }
+
+  /**
+   * One sync call. Rooms the server refuses as not ours (removed while away, between the
+   * rejoin and this call) are no longer tracked, reported as an `error`, and the rest are
+   * asked again: the refusal names each one (`details`: `rooms[i].chatroomId`).
+   */
+  private async syncChunk(chunk: RoomTracker[]): Promise<AckData[typeof ClientEvent.Sync]> {
+    for (;;) {
+      try {
+        return await this.patientRequest(ClientEvent.Sync, {
+          rooms: chunk.map((r) => ({ chatroomId: r.chatroomId, afterSeq: r.lastSeq! })),
+          limit: this.opts.syncLimit,
+        });
+      } catch (err) {
+        const gone = err instanceof ChatError && err.code === 'NOT_FOUND' ? refusedRooms(err, chunk) : [];
+        if (!gone.length) throw err;
+        for (const r of gone) if (this.rooms.get(r.chatroomId) === r) this.rooms.delete(r.chatroomId);
+        this.emit('error', err as ChatError);
+        chunk = chunk.filter((r) => !gone.includes(r));
+        if (!chunk.length) return { rooms: [] };
+      }
+    }
   }
 
   /** Applies one room's sync page; true if another page should follow. */
@@ -465,4 +484,16 @@ export class NoAckError extends ChatError {
 function retryAfterMs(err: ChatError): number | undefined {
   const ms = (err.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
   return typeof ms === 'number' && ms >= 0 && ms <= 60_000 ? ms : undefined;
+}
+
+/** The rooms of a sync call that a NOT_FOUND refusal names (`details: [{field: 'rooms[i].chatroomId'}]`). */
+function refusedRooms(err: ChatError, chunk: RoomTracker[]): RoomTracker[] {
+  if (!Array.isArray(err.details)) return [];
+  const out: RoomTracker[] = [];
+  for (const d of err.details as { field?: unknown }[]) {
+    const i = typeof d?.field === 'string' ? /^rooms\[(\d+)\]\.chatroomId$/.exec(d.field)?.[1] : undefined;
+    const room = i === undefined ? undefined : chunk[Number(i)];
+    if (room && !out.includes(room)) out.push(room);
+  }
+  return out;
 }

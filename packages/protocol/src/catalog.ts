@@ -48,7 +48,10 @@ export const clientEvents = {
     ack: ackSchema('SendMessageAck', messageSchema),
   },
   [ClientEvent.Sync]: {
-    summary: 'Everything after each room’s `afterSeq`, tombstones included, oldest first, plus the room’s last seq.',
+    summary:
+      'Everything after each room’s `afterSeq`, tombstones included, oldest first, plus the room’s last seq. ' +
+      'If any room is not the caller’s, nothing is answered but `NOT_FOUND` whose `details` name each such room ' +
+      '(`rooms[i].chatroomId`): drop those and sync the rest.',
     payload: syncPayloadSchema,
     data: syncDataSchema,
     ack: ackSchema('SyncAck', syncDataSchema),
