@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { AuthUser } from '../auth/auth.types';
 import { Broadcaster } from '../chat/broadcaster.service';
-import { AppError } from '../common/errors';
+import { AppError, isTransactionConflict } from '../common/errors';
 import { Prisma, type Chatroom, type MemberRole } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 import { PUBLIC_USER_SELECT, toPublicUser } from '../users/user.presenter';
@@ -11,6 +11,11 @@ import { AddMembersDto, CreateChatroomDto, DirectChatroomDto } from './dto/chatr
 import { MembershipService } from './membership.service';
 
 const MANAGERS = new Set(['owner', 'admin']);
+
+/** pg_advisory_xact_lock's first key for "this room's members change": the second is the room id. */
+const ROOM_MEMBERS_LOCK = 0x726f6f6d; // "room"
+/** Runs of a removal that PostgreSQL aborted to break a deadlock, before it answers UNAVAILABLE. */
+const CONFLICT_ATTEMPTS = 3;
 
 @Injectable()
 export class ChatroomsService {
@@ -123,26 +128,40 @@ export class ChatroomsService {
    * anyone may remove themselves (leave). Direct rooms cannot be left. An owner who leaves
    * hands the room over in the same transaction (see handOver).
    *
-   * The caller's and the target's rows are locked and their roles read again inside the
-   * transaction: a concurrent removal may have taken a row, or handed it the room, since
-   * any earlier read. Removals of one room thus decide on committed roles, on any instance.
+   * Removals of one room run one at a time, on any instance: each takes the room's advisory
+   * lock, then reads the caller's and the target's roles as committed. Read before, a
+   * concurrent removal could have taken a row or handed it the room: an owner and the next
+   * in line leaving at once left the group with members and no owner. No member row is
+   * locked before the permission check, so a refused request holds nothing. The one lock
+   * order no removal controls is the persistence worker's (it moves senders' read positions
+   * in its insert): a deadlock with it aborts one side, and the removal is run again.
    */
   async removeMember(caller: AuthUser, id: number, userId: number): Promise<void> {
     await this.membership.require(caller.id, id);
-    await this.prisma.$transaction(async (tx) => {
-      const roles = await lockRoles(tx, id, [caller.id, userId]);
-      const myRole = roles.get(caller.id);
-      const targetRole = roles.get(userId);
-      if (!myRole) throw AppError.notFound('Chatroom');
-      if (!targetRole) throw AppError.notFound('Member');
-      const room = await tx.chatroom.findUniqueOrThrow({ where: { id }, select: { type: true } });
-      if (room.type === 'direct') throw AppError.forbidden('A direct room cannot be left');
-      if (userId !== caller.id) this.assertCanRemove(myRole, targetRole);
-      await tx.membership.delete({ where: { chatroomId_userId: { chatroomId: id, userId } } });
-      if (targetRole === 'owner') await this.handOver(tx, id);
-    });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.prisma.$transaction((tx) => this.removeIn(tx, caller, id, userId));
+        break;
+      } catch (err) {
+        if (!isTransactionConflict(err) || attempt >= CONFLICT_ATTEMPTS) throw err;
+      }
+    }
     this.membership.evict(userId, id);
     this.broadcaster.removeUserFromRoom(userId, id);
+  }
+
+  private async removeIn(tx: Prisma.TransactionClient, caller: AuthUser, id: number, userId: number): Promise<void> {
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${ROOM_MEMBERS_LOCK}::int, ${id}::int)`;
+    const roles = await rolesOf(tx, id, [caller.id, userId]);
+    const myRole = roles.get(caller.id);
+    const targetRole = roles.get(userId);
+    if (!myRole) throw AppError.notFound('Chatroom');
+    if (!targetRole) throw AppError.notFound('Member');
+    const room = await tx.chatroom.findUniqueOrThrow({ where: { id }, select: { type: true } });
+    if (room.type === 'direct') throw AppError.forbidden('A direct room cannot be left');
+    if (userId !== caller.id) this.assertCanRemove(myRole, targetRole);
+    await tx.membership.delete({ where: { chatroomId_userId: { chatroomId: id, userId } } });
+    if (targetRole === 'owner') await this.handOver(tx, id);
   }
 
   private assertCanRemove(myRole: string, targetRole: string): void {
@@ -154,17 +173,14 @@ export class ChatroomsService {
   /**
    * The room passes to a room admin if there is one, else to a member: the longest-standing
    * (earliest `joined_at`, then the lowest user id: a room's first members join in one
-   * instant). The heir's row is locked first; if a concurrent removal deletes it meanwhile,
-   * the lock skips it and takes the next in line, so the room keeps exactly one owner while
-   * it has members.
+   * instant). Under the room's lock (removeIn), so no other removal changes who is next.
    */
   private async handOver(tx: Prisma.TransactionClient, chatroomId: number): Promise<void> {
     await tx.$executeRaw`
-      WITH heir AS (
-        SELECT user_id FROM chatroom_members WHERE chatroom_id = ${chatroomId}
-         ORDER BY role, joined_at, user_id LIMIT 1 FOR UPDATE)
-      UPDATE chatroom_members cm SET role = 'owner'
-        FROM heir WHERE cm.chatroom_id = ${chatroomId} AND cm.user_id = heir.user_id`;
+      UPDATE chatroom_members SET role = 'owner'
+       WHERE chatroom_id = ${chatroomId}
+         AND user_id = (SELECT user_id FROM chatroom_members WHERE chatroom_id = ${chatroomId}
+                         ORDER BY role, joined_at, user_id LIMIT 1)`;
   }
 
   private async requireUsers(ids: number[]): Promise<void> {
@@ -181,19 +197,15 @@ export class ChatroomsService {
   }
 }
 
-/**
- * The roles of these users in the room, their rows locked until the transaction ends. In
- * user id order, so two removals locking the same two rows cannot deadlock.
- */
-async function lockRoles(
+/** The roles of these users in the room (the caller holds the room's lock, see removeIn). */
+async function rolesOf(
   tx: Prisma.TransactionClient,
   chatroomId: number,
   userIds: number[],
 ): Promise<Map<number, MemberRole>> {
   const rows = await tx.$queryRaw<{ userId: number; role: MemberRole }[]>`
     SELECT user_id AS "userId", role::text AS role FROM chatroom_members
-     WHERE chatroom_id = ${chatroomId} AND user_id = ANY(${[...new Set(userIds)]}::int[])
-     ORDER BY user_id FOR UPDATE`;
+     WHERE chatroom_id = ${chatroomId} AND user_id = ANY(${[...new Set(userIds)]}::int[])`;
   return new Map(rows.map((r) => [r.userId, r.role]));
 }
 

@@ -1,6 +1,6 @@
 import { BadRequestException } from '@nestjs/common';
 import { ERROR_CODES } from '@chat-backend/protocol';
-import { AppError, ErrorCode, toErrorBody } from './errors';
+import { AppError, ErrorCode, isTransactionConflict, toErrorBody } from './errors';
 
 describe('toErrorBody', () => {
   it('keeps an AppError as it is', () => {
@@ -18,6 +18,19 @@ describe('toErrorBody', () => {
   it('answers unreachable Redis or PostgreSQL with 503 UNAVAILABLE', () => {
     expect(toErrorBody(new Error('Connection is closed.'))).toMatchObject({ statusCode: 503, code: 'UNAVAILABLE' });
     expect(toErrorBody(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toMatchObject({ code: 'UNAVAILABLE' });
+  });
+
+  it('answers a transaction PostgreSQL aborted for a deadlock or conflict with 503, not 500', () => {
+    const prisma = Object.assign(new Error('Transaction failed due to a write conflict or a deadlock'), {
+      code: 'P2034',
+    });
+    const adapter = Object.assign(new Error('deadlock detected'), { cause: { originalCode: '40P01' } });
+    const meta = Object.assign(new Error('x'), { meta: { driverAdapterError: { cause: { originalCode: '40001' } } } });
+    for (const err of [prisma, adapter, meta]) {
+      expect(isTransactionConflict(err)).toBe(true);
+      expect(toErrorBody(err)).toMatchObject({ statusCode: 503, code: 'UNAVAILABLE' });
+    }
+    expect(isTransactionConflict(Object.assign(new Error('x'), { code: '23505' }))).toBe(false);
   });
 
   it('answers a row that vanished under a racing request (Prisma P2025) with 404', () => {

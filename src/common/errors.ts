@@ -130,13 +130,29 @@ function httpStatusOf(err: unknown): number | undefined {
 }
 
 /**
- * Redis or PostgreSQL unreachable (down, restarting, or closing during shutdown): the
- * caller may retry, so it is UNAVAILABLE, not INTERNAL.
+ * A transaction PostgreSQL aborted to break a deadlock or a serialization conflict (Prisma's
+ * P2034, or the SQL states 40P01 / 40001 from plain SQL): running it again may succeed.
+ */
+export function isTransactionConflict(err: unknown): boolean {
+  const e = err as {
+    code?: unknown;
+    cause?: { originalCode?: unknown };
+    meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } };
+  } | null;
+  if (!e || typeof e !== 'object') return false;
+  const codes = [e.code, e.cause?.originalCode, e.meta?.driverAdapterError?.cause?.originalCode];
+  return codes.some((c) => c === 'P2034' || c === '40P01' || c === '40001');
+}
+
+/**
+ * Redis or PostgreSQL unreachable (down, restarting, or closing during shutdown), or a
+ * transaction aborted by a conflict that outlived its retries: the caller may retry, so it
+ * is UNAVAILABLE, not INTERNAL.
  */
 export function isUnavailable(err: unknown): boolean {
   const e = err as { name?: string; message?: string; code?: string } | null;
   if (!e || typeof e !== 'object') return false;
-  if (e.name === 'MaxRetriesPerRequestError') return true;
+  if (e.name === 'MaxRetriesPerRequestError' || isTransactionConflict(e)) return true;
   if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'P1001', 'P1017', '57P01', '57P03'].includes(e.code ?? ''))
     return true;
   return /Connection is closed|Stream isn't writeable|Connection terminated|Cannot use a pool after calling end/.test(
