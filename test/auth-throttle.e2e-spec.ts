@@ -60,6 +60,15 @@ describe('login and registration throttling (e2e)', () => {
       expectRateLimited(await attempt(a, PASSWORD, victim.username));
     });
 
+    it('does not take a name with a non-ASCII letter that folds to the account (no second budget)', async () => {
+      // PostgreSQL's lower() folds U+0130 to "i" under a libc locale; JavaScript's toLowerCase does not.
+      const dotted = victim.username.replace('i', '\u0130');
+      expect(dotted).not.toBe(victim.username);
+      for (let i = 0; i < 10; i++) expect((await attempt(a, `wrong-${i}`)).status).toBe(401);
+      expectRateLimited(await attempt(a, PASSWORD));
+      expect((await attempt(a, PASSWORD, dotted)).status).toBe(401);
+    });
+
     it('counts failures on every instance together', async () => {
       for (let i = 0; i < 5; i++) expect((await attempt(a, 'wrong')).status).toBe(401);
       for (let i = 0; i < 5; i++) expect((await attempt(b, 'wrong')).status).toBe(401);

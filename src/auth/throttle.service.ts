@@ -4,6 +4,7 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limite
 import { AppError, ErrorCode } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { RedisService } from '../redis/redis.service';
+import { usernameKey } from './username';
 
 /** Which budget refused a request: the label a metrics counter would carry. */
 export type Limit = 'login-account' | 'auth-ip' | 'rest-user';
@@ -53,9 +54,10 @@ export class ThrottleService {
   /**
    * Refuses a login while the account has used up its failed attempts. Counted per account
    * whatever the case typed (login ignores case): else every casing of a name had a budget.
+   * Folded as usernameKey does, ASCII only, the one way login's lookup agrees with.
    */
   async checkLoginAccount(username: string, res: Response): Promise<void> {
-    const state = await this.loginFails.get(username.toLowerCase()).catch(() => null);
+    const state = await this.loginFails.get(usernameKey(username)).catch(() => null);
     if (state && state.consumedPoints >= this.loginFails.points) {
       throw this.refuse('login-account', state.msBeforeNext, res);
     }
@@ -63,14 +65,14 @@ export class ThrottleService {
 
   async loginFailed(username: string): Promise<void> {
     // Over budget is expected here (the caller answers 401 anyway); store errors are logged.
-    await this.loginFails.consume(username.toLowerCase()).catch((e: unknown) => {
+    await this.loginFails.consume(usernameKey(username)).catch((e: unknown) => {
       if (e instanceof Error) this.logger.warn(`login-fail counter: ${e.message}`);
     });
   }
 
   async loginSucceeded(username: string): Promise<void> {
     await this.loginFails
-      .delete(username.toLowerCase())
+      .delete(usernameKey(username))
       .catch((e: Error) => this.logger.warn(`login-fail reset: ${e.message}`));
   }
 
