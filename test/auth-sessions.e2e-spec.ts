@@ -184,6 +184,31 @@ describe('sessions and revocation (e2e, two instances)', () => {
     });
   });
 
+  describe('PATCH /users/me/password against a logout-all', () => {
+    it('never brings back the session a logout-all revoked while the new hash was computed', async () => {
+      const u = await createUser(a, 'pwlogoutall');
+      const other = await login(a, u.username);
+      // The change hashes for tens of ms; the logout-all (another device) lands meanwhile.
+      const [change, logoutAll] = await Promise.all([
+        a
+          .http()
+          .patch('/users/me/password')
+          .set(auth(u))
+          .send({ currentPassword: PASSWORD, newPassword: 'a new password 1' }),
+        new Promise((r) => setTimeout(r, 5)).then(() => b.http().post('/auth/logout-all').set(bearer(other))),
+      ]);
+      expect(logoutAll.status).toBe(204);
+      expect([204, 401]).toContain(change.status);
+      // Whichever came first, every token from before is revoked on both instances.
+      for (const t of [a, b]) {
+        expect((await t.http().get('/users/me').set(auth(u))).status).toBe(401);
+        expect((await t.http().get('/users/me').set(bearer(other))).status).toBe(401);
+      }
+      const password = change.status === 204 ? 'a new password 1' : PASSWORD;
+      expect((await a.http().post('/auth/login').send({ username: u.username, password })).status).toBe(200);
+    });
+  });
+
   describe('admin disable / enable', () => {
     it('is for admins only', async () => {
       const u = await createUser(a, 'plain');

@@ -52,11 +52,15 @@ export class SessionsService {
    * The new hash is written only over the hash the current password was checked against
    * (compare-and-set in the UPDATE): of concurrent changes, on any number of instances, one
    * wins and the others find their current password no longer current. Those are not
-   * counted as failed logins: they knew the password.
+   * counted as failed logins: they knew the password. A logout-all or a disable meanwhile
+   * wins over the change (401): it revoked the session that asked.
    */
   async changePassword(user: AuthUser, dto: ChangePasswordDto, res: Response): Promise<void> {
     await this.throttle.checkLoginAccount(user.username, res);
-    const row = await this.prisma.user.findUnique({ where: { id: user.id }, select: { passwordHash: true } });
+    const row = await this.prisma.user.findUnique({
+      where: { id: user.id },
+      select: { passwordHash: true, tokenVersion: true },
+    });
     if (!row) throw AppError.notFound('User');
     if (!(await verifyPassword(dto.currentPassword, row.passwordHash))) {
       await this.throttle.loginFailed(user.username);
@@ -66,11 +70,17 @@ export class SessionsService {
     // A token from before jti existed is named by its hash, which is no session id to keep:
     // it goes with the others, and its holder logs in with the new password.
     const kept = user.sessionId && isUUID(user.sessionId) ? user.sessionId : null;
+    // Also over the token version that was read: a logout-all or a disable while the new
+    // hash was computed revoked this session, and keeping it here would bring it back.
     const { count } = await this.prisma.user.updateMany({
-      where: { id: user.id, passwordHash: row.passwordHash },
+      where: { id: user.id, passwordHash: row.passwordHash, tokenVersion: row.tokenVersion },
       data: { passwordHash, keptSessionId: kept, tokenVersion: { increment: 1 } },
     });
-    if (count === 0) throw wrongCurrentPassword();
+    if (count === 0) {
+      const now = await this.prisma.user.findUnique({ where: { id: user.id }, select: { passwordHash: true } });
+      if (now?.passwordHash !== row.passwordHash) throw wrongCurrentPassword();
+      throw new AppError(ErrorCode.Unauthorized, 'This session was revoked meanwhile: log in again');
+    }
     await this.identity.changed({ userId: user.id, sessionId: user.sessionId, disconnect: 'others' });
   }
 
