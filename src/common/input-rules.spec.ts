@@ -161,6 +161,13 @@ describe('isBlank', () => {
   it.each(['\u200b', '\u200c\u200d', '\ufeff', ' \u200b\u3000 '])('finds zero-width %p blank', (s) =>
     expect(isBlank(s)).toBe(true),
   );
+  it.each(['\u2060', '\u00ad', '\u200e\u200f', '\u2061', '\u034f', '\ufe0f', '\ufe0e\ufe0f', '\u180e'])(
+    'finds the default-ignorable %p blank',
+    (s) => expect(isBlank(s)).toBe(true),
+  );
+  it.each(['\u3164', '\u115f\u1160', '\uffa0', '\u2800', ' \u2800\u3164 '])('finds the filler %p blank', (s) =>
+    expect(isBlank(s)).toBe(true),
+  );
   it.each(['a', ' a ', '\u3000。', '😀', '\u200ba', '.', '\u2060x'])('finds %p not blank', (s) =>
     expect(isBlank(s)).toBe(false),
   );

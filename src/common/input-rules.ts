@@ -78,11 +78,13 @@ export const IsStrictDate = (options?: ValidationOptions) =>
 
 /**
  * A character that is not blank: anything but whitespace (JS `\s` with the `u` flag: spaces,
- * tabs, newlines, U+00A0, U+3000 and the other Unicode spaces, U+FEFF) and the zero-width
- * U+200B-U+200D, which render as nothing. As a JSON Schema / OpenAPI `pattern` (unanchored:
- * "contains one") it says the same to clients.
+ * tabs, newlines, U+00A0, U+3000 and the other Unicode spaces), Unicode's default-ignorable
+ * code points (zero-width spaces and joiners, U+2060 word joiner, soft hyphen, direction
+ * marks, variation selectors, Hangul fillers, U+FEFF: they render as nothing) and U+2800, the
+ * blank Braille pattern. As a JSON Schema / OpenAPI `pattern` (unanchored: "contains one")
+ * it says the same to clients.
  */
-export const NOT_BLANK_PATTERN = '[^\\s\\u200B-\\u200D\\uFEFF]';
+export const NOT_BLANK_PATTERN = '[^\\s\\p{Default_Ignorable_Code_Point}\\u2800]';
 const NOT_BLANK = new RegExp(NOT_BLANK_PATTERN, 'u');
 
 /** True for a string with nothing to read in it ('' included); stops at the first visible character. */

@@ -102,9 +102,9 @@ export const sendMessagePayloadSchema = {
           type: 'string',
           minLength: 1,
           // The server's NOT_BLANK_PATTERN (src/common/input-rules.ts): one visible character.
-          pattern: '[^\\s\\u200B-\\u200D\\uFEFF]',
+          pattern: '[^\\s\\p{Default_Ignorable_Code_Point}\\u2800]',
           description:
-            'Free text for `text`, kept as sent but not blank (only whitespace or zero-width U+200B-U+200D, U+FEFF); an absolute http(s) URL for `image` and `file` (no credentials, spaces, control or bidirectional characters).',
+            'Free text for `text`, kept as sent but not blank (only whitespace, or characters that render as nothing: Unicode default-ignorable code points such as zero-width spaces and joiners, and U+2800); an absolute http(s) URL for `image` and `file` (no credentials, spaces, control or bidirectional characters).',
         },
       },
       required: ['type', 'content'],

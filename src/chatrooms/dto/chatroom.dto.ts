@@ -9,7 +9,9 @@ export class CreateChatroomDto {
     minLength: 1,
     maxLength: 100,
     pattern: NOT_BLANK_PATTERN,
-    description: 'Kept as sent; must not be blank (only whitespace or zero-width U+200B-U+200D, U+FEFF)',
+    description:
+      'Kept as sent; must not be blank (only whitespace or characters that render as nothing: Unicode ' +
+      'default-ignorable code points such as zero-width spaces and joiners, and U+2800)',
   })
   @IsString()
   @Length(1, 100)

@@ -13,7 +13,8 @@ export class EditMessageDto {
     pattern: NOT_BLANK_PATTERN,
     description:
       'New content, kept as sent; the server refuses more than MESSAGE_MAX_LENGTH characters (default 4000) ' +
-      'and content that is blank (only whitespace or zero-width U+200B-U+200D, U+FEFF)',
+      'and content that is blank (only whitespace or characters that render as nothing: Unicode default-ignorable ' +
+      'code points such as zero-width spaces and joiners, and U+2800)',
   })
   @IsString()
   @Length(1, CONTENT_HARD_MAX)
