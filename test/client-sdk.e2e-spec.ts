@@ -400,7 +400,7 @@ describe('client package (e2e)', () => {
           [roomA, 2],
         ]);
         expect(syncs).toEqual([[roomA, roomB], [roomA]]);
-        expect(errors.map((e) => e.code)).toEqual(['NOT_FOUND']);
+        expect(errors.map((e) => [e.code, e.details])).toEqual([['NOT_FOUND', { chatroomIds: [roomB] }]]);
         expect(c.joinedRooms.map((r) => r.chatroomId)).toEqual([roomA]);
       } finally {
         await new Promise<void>((resolve) => void server.close(() => resolve()));

@@ -301,8 +301,10 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
           (data) => ({ room: r, data }),
           (err: ChatError) => {
             // No longer a member (removed while away): stop tracking; anything else is retried next time.
-            if (err.code === 'NOT_FOUND' || err.code === 'FORBIDDEN') this.rooms.delete(r.chatroomId);
-            this.emit('error', err);
+            if (err.code === 'NOT_FOUND' || err.code === 'FORBIDDEN') {
+              this.rooms.delete(r.chatroomId);
+              this.emit('error', roomsDropped(err, [r]));
+            } else this.emit('error', err);
             return undefined;
           },
         ),
@@ -401,7 +403,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
         const gone = err instanceof ChatError && err.code === 'NOT_FOUND' ? refusedRooms(err, chunk) : [];
         if (!gone.length) throw err;
         for (const r of gone) if (this.rooms.get(r.chatroomId) === r) this.rooms.delete(r.chatroomId);
-        this.emit('error', err as ChatError);
+        this.emit('error', roomsDropped(err as ChatError, gone));
         chunk = chunk.filter((r) => !gone.includes(r));
         if (!chunk.length) return { rooms: [] };
       }
@@ -484,6 +486,12 @@ export class NoAckError extends ChatError {
 function retryAfterMs(err: ChatError): number | undefined {
   const ms = (err.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
   return typeof ms === 'number' && ms >= 0 && ms <= 60_000 ? ms : undefined;
+}
+
+/** The refusal that made the client stop tracking rooms, with their ids in `details.chatroomIds`. */
+function roomsDropped(err: ChatError, rooms: RoomTracker[]): ChatError {
+  const chatroomIds = rooms.map((r) => r.chatroomId);
+  return new ChatError(err.code, `${err.message} (no longer tracked: room ${chatroomIds.join(', ')})`, { chatroomIds });
 }
 
 /** The rooms of a sync call that a NOT_FOUND refusal names (`details: [{field: 'rooms[i].chatroomId'}]`). */
