@@ -229,6 +229,29 @@ describe('chatrooms (e2e)', () => {
       expect(leaves.map((r) => r.status)).toEqual(leaves.map(() => 204));
       for (const room of rooms) expect(await rolesIn(room, p4)).toEqual({ [p3.id]: 'owner', [p4.id]: 'member' });
     });
+
+    it('never leaves a room with members and no owner when its only member adds someone while leaving', async () => {
+      const [solo, guest] = await inOrder(2, 'addleave');
+      const rooms = await Promise.all(Array.from({ length: 12 }, () => createRoom(t, solo, [])));
+      const results = await Promise.all(
+        rooms.flatMap((room) => [
+          t
+            .http()
+            .post(`/chatrooms/${room}/members`)
+            .set(auth(solo))
+            .send({ userIds: [guest.id] }),
+          t.http().delete(`/chatrooms/${room}/members/${solo.id}`).set(auth(solo)),
+        ]),
+      );
+      // The add either went first (the guest inherits the room) or found its caller gone.
+      expect(results.map((r) => r.status).every((s) => [200, 204, 404].includes(s))).toBe(true);
+      const rows = await sql<{ chatroom_id: number; members: number; owners: number }>(
+        `SELECT chatroom_id, count(*)::int AS members, count(*) FILTER (WHERE role = 'owner')::int AS owners
+           FROM chatroom_members WHERE chatroom_id = ANY($1::int[]) GROUP BY chatroom_id`,
+        [rooms],
+      );
+      for (const r of rows) expect([r.chatroom_id, r.owners]).toEqual([r.chatroom_id, 1]);
+    });
   });
 
   it('GET /users/:id shows another user without email or role', async () => {

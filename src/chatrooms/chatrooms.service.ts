@@ -109,6 +109,11 @@ export class ChatroomsService {
     return { ...summary, members };
   }
 
+  /**
+   * Under the room's lock, as removals (removeMember): the caller's role is read as committed
+   * there, so a manager who was just removed adds nobody, and an add cannot slip in beside
+   * the last other member's leaving and leave a room with members and no owner.
+   */
   async addMembers(caller: AuthUser, id: number, dto: AddMembersDto): Promise<ChatroomDetailView> {
     const me = await this.membership.require(caller.id, id);
     if (!MANAGERS.has(me.role)) throw AppError.forbidden('Only the room owner or an admin can add members');
@@ -116,9 +121,14 @@ export class ChatroomsService {
     if (room.type === 'direct') throw AppError.forbidden('A direct room always has exactly its two users');
     const ids = [...new Set(dto.userIds)];
     await this.requireUsers(ids);
-    await this.prisma.membership.createMany({
-      data: ids.map((userId) => ({ chatroomId: id, userId })),
-      skipDuplicates: true,
+    await this.underRoomLock(id, async (tx) => {
+      const role = (await rolesOf(tx, id, [caller.id])).get(caller.id);
+      if (!role) throw AppError.notFound('Chatroom');
+      if (!MANAGERS.has(role)) throw AppError.forbidden('Only the room owner or an admin can add members');
+      await tx.membership.createMany({
+        data: ids.map((userId) => ({ chatroomId: id, userId })),
+        skipDuplicates: true,
+      });
     });
     return this.get(caller, id);
   }
@@ -128,30 +138,38 @@ export class ChatroomsService {
    * anyone may remove themselves (leave). Direct rooms cannot be left. An owner who leaves
    * hands the room over in the same transaction (see handOver).
    *
-   * Removals of one room run one at a time, on any instance: each takes the room's advisory
-   * lock, then reads the caller's and the target's roles as committed. Read before, a
-   * concurrent removal could have taken a row or handed it the room: an owner and the next
-   * in line leaving at once left the group with members and no owner. No member row is
-   * locked before the permission check, so a refused request holds nothing. The one lock
-   * order no removal controls is the persistence worker's (it moves senders' read positions
-   * in its insert): a deadlock with it aborts one side, and the removal is run again.
+   * Removals of one room run one at a time, on any instance (underRoomLock), each reading
+   * the caller's and the target's roles as committed. Read before, a concurrent removal
+   * could have taken a row or handed it the room: an owner and the next in line leaving at
+   * once left the group with members and no owner. No member row is locked before the
+   * permission check, so a refused request holds nothing.
    */
   async removeMember(caller: AuthUser, id: number, userId: number): Promise<void> {
     await this.membership.require(caller.id, id);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.prisma.$transaction((tx) => this.removeIn(tx, caller, id, userId));
-        break;
-      } catch (err) {
-        if (!isTransactionConflict(err) || attempt >= CONFLICT_ATTEMPTS) throw err;
-      }
-    }
+    await this.underRoomLock(id, (tx) => this.removeIn(tx, caller, id, userId));
     this.membership.evict(userId, id);
     this.broadcaster.removeUserFromRoom(userId, id);
   }
 
+  /**
+   * `fn` in a transaction holding the room's advisory lock: member changes of one room run
+   * one at a time on any instance. Run again when PostgreSQL aborts it to break a deadlock
+   * (with the persistence worker, whose insert moves member rows in its own order).
+   */
+  private async underRoomLock(id: number, fn: (tx: Prisma.TransactionClient) => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.prisma.$transaction(async (tx) => {
+          await tx.$executeRaw`SELECT pg_advisory_xact_lock(${ROOM_MEMBERS_LOCK}::int, ${id}::int)`;
+          await fn(tx);
+        });
+      } catch (err) {
+        if (!isTransactionConflict(err) || attempt >= CONFLICT_ATTEMPTS) throw err;
+      }
+    }
+  }
+
   private async removeIn(tx: Prisma.TransactionClient, caller: AuthUser, id: number, userId: number): Promise<void> {
-    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${ROOM_MEMBERS_LOCK}::int, ${id}::int)`;
     const roles = await rolesOf(tx, id, [caller.id, userId]);
     const myRole = roles.get(caller.id);
     const targetRole = roles.get(userId);
@@ -173,7 +191,7 @@ export class ChatroomsService {
   /**
    * The room passes to a room admin if there is one, else to a member: the longest-standing
    * (earliest `joined_at`, then the lowest user id: a room's first members join in one
-   * instant). Under the room's lock (removeIn), so no other removal changes who is next.
+   * instant). Under the room's lock (underRoomLock), so no other change of members moves who is next.
    */
   private async handOver(tx: Prisma.TransactionClient, chatroomId: number): Promise<void> {
     await tx.$executeRaw`
@@ -197,7 +215,7 @@ export class ChatroomsService {
   }
 }
 
-/** The roles of these users in the room (the caller holds the room's lock, see removeIn). */
+/** The roles of these users in the room (the caller holds the room's lock, see underRoomLock). */
 async function rolesOf(
   tx: Prisma.TransactionClient,
   chatroomId: number,
