@@ -14,7 +14,7 @@ const MANAGERS = new Set(['owner', 'admin']);
 
 /** pg_advisory_xact_lock's first key for "this room's members change": the second is the room id. */
 const ROOM_MEMBERS_LOCK = 0x726f6f6d; // "room"
-/** Runs of a removal that PostgreSQL aborted to break a deadlock, before it answers UNAVAILABLE. */
+/** Runs of a member change that PostgreSQL aborted to break a deadlock, before it answers UNAVAILABLE. */
 const CONFLICT_ATTEMPTS = 3;
 
 @Injectable()
