@@ -252,7 +252,9 @@ describe('docker-compose.yml', () => {
       expect(envOf(service(name)).WORKER_ENABLED).toBe('false');
       expect(commandText(service(name).command)).toMatch(/\bnode dist\/src\/main\.js$/);
     }
-    expect(commandText(service('worker').command)).toMatch(/\bnode --max-semi-space-size=4 dist\/src\/main\.js --worker$/);
+    expect(commandText(service('worker').command)).toMatch(
+      /\bnode --max-semi-space-size=4 dist\/src\/main\.js --worker$/,
+    );
     expect(Number(envOf(service('worker')).WORKER_HTTP_PORT)).toBeGreaterThan(0);
     const lbDeps = service('lb').depends_on as Record<string, { condition?: string }>;
     for (const name of APPS) expect(lbDeps[name]?.condition).toBe('service_healthy');
