@@ -1,3 +1,5 @@
+import { errorCodes } from '../common/errors';
+
 /**
  * Why storing failed, which decides what the worker does next:
  * - `data`: PostgreSQL refused these values (a NUL byte, a value out of range, a row breaking
@@ -22,19 +24,11 @@ const DATA_CLASSES = new Set(['22', '23']);
 const DATA_CODES = new Set(['54000']);
 
 /**
- * The SQLSTATE of an error from node-postgres (`code`), from Prisma's driver adapter
- * (`cause.originalCode` of a DriverAdapterError, or `meta.driverAdapterError.cause` of a
- * PrismaClientKnownRequestError), or undefined (network errors carry `ECONNREFUSED`-like
- * codes, which are not SQLSTATEs).
+ * The SQLSTATE of an error from node-postgres or Prisma's driver adapter (errorCodes), or
+ * undefined (network errors carry `ECONNREFUSED`-like codes, which are not SQLSTATEs).
  */
 export function sqlState(err: unknown): string | undefined {
-  const e = err as {
-    code?: unknown;
-    cause?: { originalCode?: unknown };
-    meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } };
-  } | null;
-  const candidates = [e?.code, e?.cause?.originalCode, e?.meta?.driverAdapterError?.cause?.originalCode];
-  return candidates.find((c): c is string => typeof c === 'string' && /^[0-9A-Z]{5}$/.test(c));
+  return errorCodes(err).find((c) => /^[0-9A-Z]{5}$/.test(c));
 }
 
 export function classifyPersistError(err: unknown): PersistErrorKind {

@@ -130,18 +130,27 @@ function httpStatusOf(err: unknown): number | undefined {
 }
 
 /**
- * A transaction PostgreSQL aborted to break a deadlock or a serialization conflict (Prisma's
- * P2034, or the SQL states 40P01 / 40001 from plain SQL): running it again may succeed.
+ * The codes a database error carries, wherever its layer put them: node-postgres' `code`
+ * (a SQLSTATE; a Prisma error's own code there), a driver adapter error's
+ * `cause.originalCode`, or a Prisma known-request error's `meta.driverAdapterError.cause`.
  */
-export function isTransactionConflict(err: unknown): boolean {
+export function errorCodes(err: unknown): string[] {
   const e = err as {
     code?: unknown;
     cause?: { originalCode?: unknown };
     meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } };
   } | null;
-  if (!e || typeof e !== 'object') return false;
+  if (!e || typeof e !== 'object') return [];
   const codes = [e.code, e.cause?.originalCode, e.meta?.driverAdapterError?.cause?.originalCode];
-  return codes.some((c) => c === 'P2034' || c === '40P01' || c === '40001');
+  return codes.filter((c): c is string => typeof c === 'string');
+}
+
+/**
+ * A transaction PostgreSQL aborted to break a deadlock or a serialization conflict (Prisma's
+ * P2034, or the SQL states 40P01 / 40001 from plain SQL): running it again may succeed.
+ */
+export function isTransactionConflict(err: unknown): boolean {
+  return errorCodes(err).some((c) => c === 'P2034' || c === '40P01' || c === '40001');
 }
 
 /**
