@@ -97,7 +97,10 @@ export class ChatroomsService {
       where: { id },
       include: { members: { include: { user: { select: PUBLIC_USER_SELECT } }, orderBy: { joinedAt: 'asc' } } },
     });
-    const mine = room.members.find((m) => m.userId === caller.id)!;
+    // Checked above, but the caller may have left since (a leave racing this read): as for a
+    // non-member, 404, not a 500 from reading a membership that is gone.
+    const mine = room.members.find((m) => m.userId === caller.id);
+    if (!mine) throw AppError.notFound('Chatroom');
     const [summary] = await this.summaries.summarize(caller.id, [{ room, readSeq: mine.readSeq }]);
     const online = await this.summaries.online(room.members.map((m) => m.userId));
     const members = room.members.map((m) => ({
