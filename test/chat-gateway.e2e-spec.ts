@@ -172,7 +172,11 @@ describe('ChatGateway (e2e)', () => {
       const a = await connect(t.url, alice.token);
       const b = await connect(t.url, bob.token);
       await emitAck(b, 'joinRoom', { chatroomId: room });
+      // Under the cluster project the first broadcast can reach bob after alice's ack: wait for it,
+      // so that only a broadcast of the resend can land in atBob.
+      const delivered = waitFor(b, 'message', (e) => e.message?.clientMsgId === 'dup-edited');
       const first = await emitAck(a, 'sendMessage', send(room, 'typo', { clientMsgId: 'dup-edited' }));
+      await delivered;
       const edit = await t.http().patch(`/messages/${first.data.id}`).set(auth(alice)).send({ content: 'fixed' });
       expect(edit.status).toBe(200);
       const atBob = collect(b, 'message');
@@ -187,7 +191,9 @@ describe('ChatGateway (e2e)', () => {
       const a = await connect(t.url, alice.token);
       const b = await connect(t.url, bob.token);
       await emitAck(b, 'joinRoom', { chatroomId: room });
+      const delivered = waitFor(b, 'message', (e) => e.message?.clientMsgId === 'dup-legacy');
       const first = await emitAck(a, 'sendMessage', send(room, 'from before', { clientMsgId: 'dup-legacy' }));
+      await delivered;
       const redis = t.app.get(RedisService).client;
       const key = RedisKeys.clientMsg(room, alice.id, 'dup-legacy');
       const { seq, ...draft } = first.data;
