@@ -59,7 +59,7 @@ export class PendingMessageStore {
   private readonly marked = new Map<number, number>();
   /** Cluster: marks on their way, per room (markOnCluster). */
   private readonly marking = new Map<number, Promise<void>>();
-  /** Single Redis: each turn's sends in one write, each an append that indexes too. */
+  /** Single Redis: the sends of each SEND_LINGER_MS in one write, each an append that indexes too. */
   private readonly single:
     { turn: TurnPipeline; appendIndexed: ReturnType<typeof appendIndexedMessageScript.on> } | undefined;
 
@@ -73,7 +73,7 @@ export class PendingMessageStore {
     this.dedupeWindowS = config.dedupeWindowS;
     if (redis.client instanceof Redis) {
       this.single = {
-        turn: new TurnPipeline(redis.client),
+        turn: new TurnPipeline(redis.client, config.sendLingerMs),
         appendIndexed: appendIndexedMessageScript.on(redis.client),
       };
     }

@@ -29,6 +29,7 @@ export class AppConfig {
   readonly messageMaxLength: number;
   readonly messageEditWindowS: number;
   readonly dedupeWindowS: number;
+  readonly sendLingerMs: number;
   readonly sendRatePerSec: number;
   readonly sendBurst: number;
   readonly socketEventRatePerSec: number;
@@ -79,6 +80,7 @@ export class AppConfig {
     this.messageMaxLength = env.MESSAGE_MAX_LENGTH;
     this.messageEditWindowS = env.MESSAGE_EDIT_WINDOW_S;
     this.dedupeWindowS = env.DEDUPE_WINDOW_S;
+    this.sendLingerMs = env.SEND_LINGER_MS;
     this.sendRatePerSec = env.SEND_RATE_PER_SEC;
     this.sendBurst = env.SEND_BURST;
     this.socketEventRatePerSec = env.SOCKET_EVENT_RATE_PER_SEC;

@@ -21,6 +21,14 @@ describe('validateEnv', () => {
     expect(() => validateEnv({ PERSIST_BATCH_MS: '5000' })).toThrow(/PERSIST_BATCH_MS/);
   });
 
+  it('keeps the send linger within 0..50 ms, 5 by default, 0 meaning one write per turn', () => {
+    expect(validateEnv({}).SEND_LINGER_MS).toBe(5);
+    expect(validateEnv({ SEND_LINGER_MS: '0' }).SEND_LINGER_MS).toBe(0);
+    for (const bad of ['-1', '51', '2.5', 'abc']) {
+      expect(() => validateEnv({ SEND_LINGER_MS: bad })).toThrow(/SEND_LINGER_MS/);
+    }
+  });
+
   it('keeps the resend dedupe window within a minute and 30 days, a day by default', () => {
     expect(validateEnv({}).DEDUPE_WINDOW_S).toBe(86_400);
     expect(validateEnv({ DEDUPE_WINDOW_S: '3600' }).DEDUPE_WINDOW_S).toBe(3600);

@@ -122,6 +122,19 @@ export class EnvironmentVariables {
   @Max(30 * 86_400)
   DEDUPE_WINDOW_S = 86_400;
 
+  /**
+   * How long the sends' Redis writes gather before they leave in one socket write (0: one
+   * write per event-loop turn). Each write wakes Redis and comes back as one read here, and
+   * at a few sends per turn those wake-ups were a large share of a send's cost; the price is
+   * up to this much more on each ack and delivery (README, Performance). Kafka's producer
+   * makes the same trade with `linger.ms`, 5 ms by default since Kafka 4.0.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(50)
+  SEND_LINGER_MS = 5;
+
   /** Per-user socket send rate (token bucket): refill per second and bucket size. */
   @Transform(toInt)
   @IsInt()

@@ -60,6 +60,27 @@ describe('TurnPipeline', () => {
     expect(stream.writes).toEqual([['x'], ['y']]);
   });
 
+  it('with a linger, the commands of several turns in the window leave in one write, and the next window gets its own', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick'] });
+    try {
+      const { client, stream, command } = fakeClient();
+      const turn = new TurnPipeline(client, 5);
+      await turn.run((c) => command(c, 'a'));
+      await nextTurn();
+      await turn.run((c) => command(c, 'b'));
+      await nextTurn();
+      jest.advanceTimersByTime(4);
+      expect(stream.writes).toEqual([]); // still in the window, turns later
+      jest.advanceTimersByTime(1);
+      expect(stream.writes).toEqual([['a', 'b']]);
+      await turn.run((c) => command(c, 'c'));
+      jest.advanceTimersByTime(5);
+      expect(stream.writes).toEqual([['a', 'b'], ['c']]);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it("a caller's failure reaches only that caller", async () => {
     const { client, command } = fakeClient();
     const turn = new TurnPipeline(client);
