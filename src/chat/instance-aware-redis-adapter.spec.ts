@@ -1,5 +1,6 @@
 import { RedisAdapter } from '@socket.io/redis-adapter';
 import { EventEmitter } from 'node:events';
+import { Writable } from 'node:stream';
 import type Redis from 'ioredis';
 import type { Namespace } from 'socket.io';
 import { PEER_HELLO, useKeyNamespace } from '../common/constants';
@@ -18,13 +19,21 @@ function controlledCounts() {
 }
 
 /** `subscribed`: when the subscriber's SUBSCRIBE commands are answered (at once unless given). */
-function setup(subscribed: Promise<unknown> = Promise.resolve()) {
+function setup(subscribed: Promise<unknown> = Promise.resolve(), stream?: Writable) {
   const nsp = Object.assign(new EventEmitter(), {
     name: '/',
     sockets: new Map(),
     server: { encoder: { encode: () => [] } },
   });
-  const pub = { options: { db: 0 }, publish: jest.fn(), on: jest.fn(), off: jest.fn() };
+  // With a stream, the publisher is a connected client whose commands write to it, as ioredis' do.
+  const pub = {
+    options: { db: 0 },
+    status: stream ? 'ready' : 'connecting',
+    stream,
+    publish: jest.fn((channel: string) => stream?.write(channel)),
+    on: jest.fn(),
+    off: jest.fn(),
+  };
   const sub = {
     status: 'ready',
     psubscribe: jest.fn(),
@@ -161,6 +170,25 @@ describe('InstanceAwareRedisAdapter', () => {
     answerCounts(counts, 1);
     await flush();
     expect(adapter.isAlone).toBe(false);
+    void adapter.close();
+  });
+
+  it("publishes one turn's broadcasts in one socket write", async () => {
+    const writes: string[][] = [];
+    const stream = new Writable({
+      write: (chunk: Buffer, _enc, done) => (writes.push([chunk.toString()]), done()),
+      writev: (chunks, done) => (writes.push(chunks.map((c) => String(c.chunk))), done()),
+    });
+    controlledCounts();
+    const { broadcast, adapter } = setup(Promise.resolve(), stream);
+    await flush();
+    await flush();
+    writes.length = 0; // the hello
+    broadcast();
+    broadcast();
+    expect(writes).toEqual([]);
+    await flush();
+    expect(writes).toEqual([[`${ns}#/#room:1#`, `${ns}#/#room:1#`]]);
     void adapter.close();
   });
 

@@ -2,6 +2,7 @@ import { RedisAdapter } from '@socket.io/redis-adapter';
 import type Redis from 'ioredis';
 import type { Namespace } from 'socket.io';
 import { ioChannelPrefix, PEER_HELLO } from '../common/constants';
+import { TurnPipeline } from '../redis/turn-pipeline';
 
 type BroadcastArgs = Parameters<RedisAdapter['broadcast']>;
 
@@ -38,9 +39,16 @@ export class InstanceAwareRedisAdapter extends RedisAdapter {
    */
   private subscribed = false;
   private closed = false;
+  /**
+   * The broadcasts of one event-loop turn are published in one socket write: the sends whose
+   * appends came back together broadcast in the same turn, and one PUBLISH write each was a
+   * Redis wake-up each (README, Performance).
+   */
+  private readonly publishes: TurnPipeline;
 
   constructor(nsp: Namespace, pub: Redis, sub: Redis) {
     super(nsp, pub, sub, { key: adapterKey(pub.options.db ?? 0) });
+    this.publishes = new TurnPipeline(pub);
     nsp.on(PEER_HELLO, () => {
       this.hellos++;
       this.alone = false;
@@ -100,6 +108,7 @@ export class InstanceAwareRedisAdapter extends RedisAdapter {
 
   override broadcast(packet: BroadcastArgs[0], opts: BroadcastArgs[1]): void {
     if (this.alone && !opts.flags?.local) opts = { ...opts, flags: { ...opts.flags, local: true } };
+    else if (!opts.flags?.local) this.publishes.hold();
     super.broadcast(packet, opts);
   }
 

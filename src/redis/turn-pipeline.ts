@@ -34,6 +34,11 @@ export class TurnPipeline {
     return send(this.client);
   }
 
+  /** For a caller that writes through someone else's code: what it writes this turn leaves with the rest. */
+  hold(): void {
+    this.cork();
+  }
+
   private cork(): void {
     if (this.corked) return;
     // Not ready: nothing to cork; ioredis queues the commands or refuses them, as the client
