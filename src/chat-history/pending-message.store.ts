@@ -59,7 +59,7 @@ export class PendingMessageStore {
   private readonly marked = new Map<number, number>();
   /** Cluster: marks on their way, per room (markOnCluster). */
   private readonly marking = new Map<number, Promise<void>>();
-  /** Single Redis: the sends of each SEND_LINGER_MS in one write, each an append that indexes too. */
+  /** Single Redis: the sends of a turn, or of SEND_LINGER_MS when busy, in one write; each append indexes too. */
   private readonly single:
     { turn: TurnPipeline; appendIndexed: ReturnType<typeof appendIndexedMessageScript.on> } | undefined;
 
@@ -97,8 +97,8 @@ export class PendingMessageStore {
   }
 
   /**
-   * Single Redis: the mark (when due) and the indexed append, written with the rest of this
-   * turn's commands. One connection runs commands in the order sent, so a later send of the
+   * Single Redis: the mark (when due) and the indexed append, written with the other sends of
+   * this turn, or of the linger window when the connection is busy (TurnPipeline). One connection runs commands in the order sent, so a later send of the
    * room, which skips the mark, cannot overtake it.
    */
   private async appendInTurn(

@@ -123,11 +123,13 @@ export class EnvironmentVariables {
   DEDUPE_WINDOW_S = 86_400;
 
   /**
-   * How long the sends' Redis writes gather before they leave in one socket write (0: one
-   * write per event-loop turn). Each write wakes Redis and comes back as one read here, and
-   * at a few sends per turn those wake-ups were a large share of a send's cost; the price is
-   * up to this much more on each ack and delivery (README, Performance). Kafka's producer
-   * makes the same trade with `linger.ms`, 5 ms by default since Kafka 4.0.
+   * While sends are busy (the last write carried more than one, less than this long ago),
+   * their Redis writes gather this long and leave in one socket write; otherwise, and with 0,
+   * each event-loop turn's leave together. Each write wakes Redis and comes back as one read
+   * here, and at a few sends per turn those wake-ups were a large share of a send's cost; the
+   * price, under load, is up to this much more on each ack and delivery, and on the other
+   * commands of the connection (README, Performance). Kafka's producer makes the same trade
+   * with `linger.ms`, 5 ms by default since Kafka 4.0.
    */
   @Transform(toInt)
   @IsInt()

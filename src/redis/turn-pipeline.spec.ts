@@ -60,25 +60,61 @@ describe('TurnPipeline', () => {
     expect(stream.writes).toEqual([['x'], ['y']]);
   });
 
-  it('with a linger, the commands of several turns in the window leave in one write, and the next window gets its own', async () => {
-    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick'] });
-    try {
+  describe('with a linger', () => {
+    beforeEach(() => jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick'] }));
+    afterEach(() => jest.useRealTimers());
+
+    it('after a turn of several runs, the runs of the next linger share one write, until a window holds one', async () => {
+      const { client, stream, command } = fakeClient();
+      const turn = new TurnPipeline(client, 5);
+      void turn.run((c) => command(c, 'a'));
+      void turn.run((c) => command(c, 'b'));
+      await nextTurn();
+      expect(stream.writes).toEqual([['a', 'b']]); // not busy before: it left with its turn
+      void turn.run((c) => command(c, 'c'));
+      await nextTurn();
+      void turn.run((c) => command(c, 'd'));
+      await nextTurn();
+      jest.advanceTimersByTime(4);
+      expect(stream.writes).toEqual([['a', 'b']]); // busy: held, turns later
+      jest.advanceTimersByTime(1);
+      expect(stream.writes).toEqual([
+        ['a', 'b'],
+        ['c', 'd'],
+      ]);
+      void turn.run((c) => command(c, 'e'));
+      await nextTurn();
+      expect(stream.writes).toEqual([
+        ['a', 'b'],
+        ['c', 'd'],
+      ]); // still busy
+      jest.advanceTimersByTime(5);
+      void turn.run((c) => command(c, 'f'));
+      await nextTurn();
+      expect(stream.writes).toEqual([['a', 'b'], ['c', 'd'], ['e'], ['f']]); // e was alone: quiet again
+    });
+
+    it("waits for nothing on a quiet connection: one caller's sends, each after the last one's reply", async () => {
       const { client, stream, command } = fakeClient();
       const turn = new TurnPipeline(client, 5);
       await turn.run((c) => command(c, 'a'));
       await nextTurn();
       await turn.run((c) => command(c, 'b'));
       await nextTurn();
-      jest.advanceTimersByTime(4);
-      expect(stream.writes).toEqual([]); // still in the window, turns later
-      jest.advanceTimersByTime(1);
-      expect(stream.writes).toEqual([['a', 'b']]);
-      await turn.run((c) => command(c, 'c'));
-      jest.advanceTimersByTime(5);
+      expect(stream.writes).toEqual([['a'], ['b']]); // no timer advanced
+    });
+
+    it('is not busy once the last window closed more than the linger ago', async () => {
+      const { client, stream, command } = fakeClient();
+      const turn = new TurnPipeline(client, 5);
+      void turn.run((c) => command(c, 'a'));
+      void turn.run((c) => command(c, 'b'));
+      await nextTurn();
+      jest.advanceTimersByTime(6);
+      void turn.run((c) => command(c, 'c'));
+      await nextTurn();
       expect(stream.writes).toEqual([['a', 'b'], ['c']]);
-    } finally {
-      jest.useRealTimers();
-    }
+    });
   });
 
   it("a caller's failure reaches only that caller", async () => {
