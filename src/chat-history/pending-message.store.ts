@@ -98,8 +98,9 @@ export class PendingMessageStore {
 
   /**
    * Single Redis: the mark (when due) and the indexed append, written with the other sends of
-   * this turn, or of the linger window when the connection is busy (TurnPipeline). One connection runs commands in the order sent, so a later send of the
-   * room, which skips the mark, cannot overtake it.
+   * this turn, or of the linger window when the connection is busy (TurnPipeline). One
+   * connection runs commands in the order sent, so a later send of the room, which skips the
+   * mark, cannot overtake it.
    */
   private async appendInTurn(
     { turn, appendIndexed }: NonNullable<PendingMessageStore['single']>,
