@@ -144,6 +144,8 @@ describe('web client (browser e2e)', () => {
     // An https image link is sent as an image and shown as one.
     await send(alice.page, 'https://example.com/cat.png');
     await ui(bob.page.locator('.timeline img[src="https://example.com/cat.png"]')).toHaveCount(1);
+    // The read goes out after the render, so wait for the server's receipt to reach Alice.
+    await ui(alice.page.locator('.msg.mine .state').last()).toHaveText('Seen by 1');
     // A reload elsewhere agrees: the server holds the read position, not just this tab.
     const inbox = await t
       .http()
