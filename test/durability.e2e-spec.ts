@@ -1,11 +1,11 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import Redis from 'ioredis';
 import { AppModule } from '../src/app.module';
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import { Queues, RedisKeys } from '../src/common/constants';
 import { AppConfig } from '../src/config/app-config';
+import { RedisService } from '../src/redis/redis.service';
 import { testEnv } from './setup/test-env';
 import { eventually, resetState, sql, startApp, TestApp } from './utils/app';
 import { closeAllSockets, collect, connect, emitAck, sleep } from './utils/sockets';
@@ -69,15 +69,12 @@ describe('durability (e2e)', () => {
       expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
       const after = await t.http().get(`/chatrooms/${room}/messages?limit=100`).set(auth(bob));
       expect(after.body.items).toHaveLength(25);
-      // Stored messages leave the pending buffer and the id index, every one of them.
-      const redis = new Redis(testEnv().REDIS_URL);
-      try {
-        await eventually(async () => (await redis.zcard(RedisKeys.roomPending(room))) === 0, 5_000, 'buffer emptied');
-        const ids = sent.map((m) => m.id);
-        expect(await redis.hmget(RedisKeys.pendingIndex(), ...ids)).toEqual(ids.map(() => null));
-      } finally {
-        redis.disconnect();
-      }
+      // Stored messages leave the pending buffer and the id index, every one of them. Asked
+      // through the worker's own client: in the cluster project that is the Redis Cluster.
+      const redis = worker.get(RedisService).client;
+      await eventually(async () => (await redis.zcard(RedisKeys.roomPending(room))) === 0, 5_000, 'buffer emptied');
+      const ids = sent.map((m) => m.id);
+      expect(await redis.hmget(RedisKeys.pendingIndex(), ...ids)).toEqual(ids.map(() => null));
     } finally {
       await worker.close();
     }
@@ -156,9 +153,8 @@ describe('durability (e2e)', () => {
     const room = await createRoom(t, alice, [bob]);
     await sendMany(t, alice, room, 5, 's1');
     await eventually(async () => (await storedCount(room)) === 5, 10_000, '5 rows');
-    const redis = new Redis(testEnv().REDIS_URL);
-    await redis.del(RedisKeys.roomSeq(room));
-    redis.disconnect();
+    // The app's own client: in the cluster project that is the Redis Cluster, not REDIS_URL.
+    expect(await t.app.get(RedisService).client.del(RedisKeys.roomSeq(room))).toBe(1);
     const [next] = await sendMany(t, alice, room, 1, 's2');
     expect(next.seq).toBe(6);
   });
