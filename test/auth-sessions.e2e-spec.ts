@@ -47,7 +47,7 @@ describe('sessions and revocation (e2e, two instances)', () => {
   async function heardOnB<T>(change: () => PromiseLike<T>): Promise<T> {
     const before = b.app.get(IdentityService).changes;
     const result = await change();
-    await eventually(() => b.app.get(IdentityService).changes > before, 2_000, 'b to hear the change');
+    await eventually(() => b.app.get(IdentityService).changes > before, 10_000, 'b to hear the change');
     return result;
   }
 

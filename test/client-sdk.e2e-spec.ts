@@ -192,6 +192,8 @@ describe('client package (e2e)', () => {
       const message = await out.acked;
       expect(out.attempts).toBe(2);
       expect(message.seq).toBe(1);
+      // In a cluster the first broadcast can reach b after the ack: wait for it, then for any other.
+      await eventually(() => bGot.length >= 1, 5000, 'b to get the message');
       await sleep(300);
       expect(bGot.map((m) => m.id)).toEqual([message.id]); // the resend broadcast nothing
       const page = await b.api.history(room);

@@ -116,7 +116,17 @@ describe('dead letters (e2e)', () => {
       content: '',
     });
 
-    // Nothing left behind: no pending entry, no retrying job; /health counts it.
+    // Nothing left behind: no pending entry, no retrying job; /health counts it. Rows are
+    // visible before their job drops its pending entries and completes: wait for that.
+    await eventually(
+      async () => {
+        for (const room of rooms) if ((await pending.range(room, 0, Infinity)).length) return false;
+        const counts = await queue.getJobCounts('waiting', 'active', 'delayed');
+        return counts.waiting + counts.active + counts.delayed === 0;
+      },
+      10_000,
+      'the queue to settle',
+    );
     for (const room of rooms) expect(await pending.range(room, 0, Infinity)).toEqual([]);
     const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
     expect(counts).toEqual({ waiting: 0, active: 0, delayed: 0, failed: 0 });

@@ -66,10 +66,12 @@ describe('GET /metrics (e2e)', () => {
       15_000,
       'messages stored',
     );
-    // The thread posts its figures after each batch: wait for them to reach the main thread.
+    // The thread posts its figures after each batch's INSERT, before the job completes, and the
+    // queue gauges are cached briefly: wait for both to say the batch is done.
     const after = (await eventually(async () => {
       const m = await scrape();
-      return valueOf(m, 'chat_messages_stored_total') - valueOf(before, 'chat_messages_stored_total') === ok ? m : null;
+      const stored = valueOf(m, 'chat_messages_stored_total') - valueOf(before, 'chat_messages_stored_total');
+      return stored === ok && valueOf(m, 'chat_persist_queue_depth') === 0 ? m : null;
     }))!;
     const delta = (name: string, labels: Record<string, string> = {}) =>
       valueOf(after, name, labels) - valueOf(before, name, labels);

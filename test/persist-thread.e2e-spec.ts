@@ -56,7 +56,8 @@ describe('persistence thread watchdog (e2e)', () => {
   ])(
     'a thread that gets %s makes readiness 503, is restarted with a log line, and readiness returns',
     async (hook, line) => {
-      s = spawnServer({ PORT: freePort(), PERSIST_THREAD_TEST_HOOK: hook, WORKER_HEARTBEAT_TIMEOUT_MS: '2000' });
+      // 4 s: the restart counts are exact, and a 2 s timeout is two missed beats on a busy machine.
+      s = spawnServer({ PORT: freePort(), PERSIST_THREAD_TEST_HOOK: hook, WORKER_HEARTBEAT_TIMEOUT_MS: '4000' });
       const srv = s;
       await waitHealthy(srv, 60_000);
       const up = (await eventually(

@@ -52,9 +52,12 @@ describe('presence and room attendance (e2e)', () => {
 
   it("announces a user's first socket in a room once, not every socket", async () => {
     const joined = waitFor(observer, 'message', (p: any) => p.type === 'joinRoom' && p.userId === alice.id);
+    // Presence comes from its own path (a lookup of alice's rooms, a coalescing window): wait
+    // for it too, so that a late first announcement is not taken for a second one.
+    const online = waitFor(observer, 'presence', (p: any) => p.userId === alice.id && p.online);
     const a1 = await connect(t.url, alice.token);
     await emitAck(a1, 'joinRoom', { chatroomId: room });
-    await joined;
+    await Promise.all([joined, online]);
     const a2 = await connect(t.url, alice.token);
     await emitAck(a2, 'joinRoom', { chatroomId: room });
     await emitAck(a2, 'joinRoom', { chatroomId: room }); // the same socket again
