@@ -29,10 +29,10 @@ const LISTEN_BACKLOG = 4096;
  * percent. V8's own choice on a machine with memory to spare goes up to 300 %, and under
  * load the server's old generation filled with messages that had outlived two young
  * collections on their way through (the persistence batch, acks in flight) and died soon
- * after. Lower, full collections come more often, each no larger, for a smaller process;
- * most of the marking runs on V8's helper threads. At 25 % the CPU per message did not
- * move; at 10 % the extra pauses showed in delivery p99 (README, Performance). A
- * `--heap-growing-percent` on the command line wins.
+ * after. Set lower, full collections come more often, each no larger, for a smaller
+ * process. At 25 % the CPU per message stayed within run-to-run noise; at 10 % the extra
+ * pauses showed in delivery p99 (README, Performance). A `--heap-growing-percent` on the
+ * command line wins.
  */
 const HEAP_GROWING_PERCENT = 25;
 
