@@ -54,7 +54,7 @@ describe('presence and room attendance (e2e)', () => {
     const joined = waitFor(observer, 'message', (p: any) => p.type === 'joinRoom' && p.userId === alice.id);
     // Presence comes from its own path (a lookup of alice's rooms, a coalescing window): wait
     // for it too, so that a late first announcement is not taken for a second one.
-    const online = waitFor(observer, 'presence', (p: any) => p.userId === alice.id && p.online);
+    const online = waitFor(observer, 'presence', (p: any) => p.online && (p.userIds ?? [p.userId]).includes(alice.id));
     const a1 = await connect(t.url, alice.token);
     await emitAck(a1, 'joinRoom', { chatroomId: room });
     await Promise.all([joined, online]);
