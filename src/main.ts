@@ -7,6 +7,7 @@ import { AppModule } from './app.module';
 import { checkDependencies } from './cli/preflight';
 import { SHUTDOWN_SIGNALS, ShutdownHooks } from './common/shutdown-hooks';
 import { AppConfig } from './config/app-config';
+import { loadConfig } from './config/load-config';
 import { loadDotenv } from './config/load-dotenv';
 import { WorkerStatus } from './health/worker-status';
 import { createLogger } from './logging/logger';
@@ -49,18 +50,16 @@ async function main(): Promise<void> {
   }
   loadDotenv();
   const workerOnly = process.argv.includes('--worker');
-  const config = AppConfig.fromEnv(
+  const config = loadConfig(
     workerOnly ? { ...process.env, HTTP_ENABLED: 'false', WORKER_ENABLED: 'true' } : process.env,
   );
   Logger.overrideLogger(createLogger(config));
   await checkDependencies(config);
   if (!config.httpEnabled) return runWorkerOnly(config);
   const threaded = config.workerEnabled && config.workerMode === 'thread';
-  const app = await createApp(
-    threaded ? AppConfig.fromEnv({ ...process.env, WORKER_ENABLED: 'false' }, { quiet: true }) : config,
-  );
+  const app = await createApp(threaded ? AppConfig.restore(config, { workerEnabled: false }) : config);
   if (threaded) {
-    const thread = new PersistThread(app.get(WorkerStatus), app.get(MetricsService), config.workerHeartbeatTimeoutMs);
+    const thread = new PersistThread(app.get(WorkerStatus), app.get(MetricsService), config);
     thread.start();
     app.get(ShutdownHooks).register(() => thread.stop());
     installTestHook(config, thread);

@@ -1,24 +1,47 @@
 import 'reflect-metadata';
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Global, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { getHeapSpaceStatistics } from 'node:v8';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { MessagePersistProcessor } from './chat-history/message-persist.processor';
+import { PersistMetrics } from './chat-history/persist-metrics';
 import { PersistWorkerModule } from './chat-history/persist-worker.module';
 import { QueueRootModule } from './chat-history/queue-root.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { createLogger } from './logging/logger';
-import { MetricsServiceModule } from './metrics/metrics-service.module';
-import { HEARTBEAT_MS, STOP, type TestHook, type ThreadMessage } from './persist-thread';
-import { PrismaModule } from './prisma/prisma.module';
+import { DatabaseModule } from './prisma/database.module';
+import {
+  HEARTBEAT_MS,
+  type PersistThreadData,
+  STOP,
+  type TestHook,
+  type ThreadMessage,
+  type ThreadMetric,
+} from './persist-thread';
 import { RedisModule } from './redis/redis.module';
+
+/** The thread's counts go to the main thread, whose MetricsService observes them (PersistThread). */
+class PostedPersistMetrics implements PersistMetrics {
+  batchStored(size: number, seconds: number, inserted: number): void {
+    parentPort!.postMessage({ type: 'metric', name: 'batch', size, seconds, inserted } satisfies ThreadMetric);
+  }
+
+  deadLettered(n: number): void {
+    parentPort!.postMessage({ type: 'metric', name: 'deadLetters', n } satisfies ThreadMetric);
+  }
+}
+
+@Global()
+@Module({ providers: [{ provide: PersistMetrics, useClass: PostedPersistMetrics }], exports: [PersistMetrics] })
+class PostedMetricsModule {}
 
 /**
  * The persistence thread's application: the worker and the infrastructure it uses, nothing
- * else. This file is the thread's entry so that the thread never loads the rest of the app
- * (HTTP, sockets, DTOs, OpenAPI): code it loaded stayed in its heap for the process's life
- * (README, Performance).
+ * else. This file is the thread's entry so that the thread never loads the rest of the app:
+ * HTTP, sockets, DTOs, OpenAPI, Prisma's client (the worker's SQL runs on the pool),
+ * validation (the main thread validated the config it passes) and prom-client. Code it
+ * loaded stayed in its heap for the process's life (README, Performance).
  */
 @Module({})
 class PersistThreadModule {
@@ -27,8 +50,8 @@ class PersistThreadModule {
       module: PersistThreadModule,
       imports: [
         ConfigModule.forRoot(config),
-        MetricsServiceModule,
-        PrismaModule,
+        PostedMetricsModule,
+        DatabaseModule,
         RedisModule,
         QueueRootModule,
         PersistWorkerModule,
@@ -39,8 +62,8 @@ class PersistThreadModule {
 
 /** Runs the persistence worker until the main thread says stop (see PersistThread). */
 async function runPersistThread(): Promise<void> {
-  const env = { ...process.env, HTTP_ENABLED: 'false', WORKER_ENABLED: 'true' };
-  const config = AppConfig.fromEnv(env, { quiet: true }); // the main thread warned already
+  const data = workerData as PersistThreadData;
+  const config = AppConfig.restore(data.config, { httpEnabled: false, workerEnabled: true });
   const logger = createLogger(config, config.logLevel === 'error' ? 'error' : 'warn');
   const ctx = await NestFactory.createApplicationContext(PersistThreadModule.forRoot(config), { logger });
   const processor = ctx.get(MessagePersistProcessor, { strict: false });

@@ -1,8 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import type { AppConfig } from './config/app-config';
 import type { WorkerStatus } from './health/worker-status';
-import { PERSIST_THREAD_ROLE, type MetricsService, type ThreadMetric } from './metrics/metrics.service';
+import type { MetricsService } from './metrics/metrics.service';
 
 export const STOP = 'stop';
 export const HEARTBEAT_MS = 1000;
@@ -19,9 +20,20 @@ export const PERSIST_STOP_TIMEOUT_MS = 15_000;
  */
 export const PERSIST_THREAD_YOUNG_GEN_MB = 8;
 
+/** A count the thread posts instead of observing it (PersistMetrics there, MetricsService here). */
+export type ThreadMetric =
+  | { type: 'metric'; name: 'batch'; size: number; seconds: number; inserted: number }
+  | { type: 'metric'; name: 'deadLetters'; n: number };
 /** `heap`: the thread's V8 heap, physical bytes per space (it counts in the process's RSS). */
 export type ThreadMessage = ThreadMetric | { type: 'heartbeat'; running: boolean; heap: Record<string, number> };
 export type TestHook = { type: 'test-hook'; action: 'stall' | 'exit' };
+/**
+ * What the thread starts with. `config`: the main thread's, validated there, so that the
+ * thread needs no validation code of its own (persist-thread.main.ts).
+ */
+export interface PersistThreadData {
+  config: AppConfig;
+}
 /** The thread's entry: persist-thread.main.ts, built beside this file. */
 const THREAD_ENTRY = join(__dirname, 'persist-thread.main.js');
 
@@ -46,14 +58,14 @@ export class PersistThread {
   constructor(
     private readonly status: WorkerStatus,
     private readonly metrics: MetricsService,
-    private readonly heartbeatTimeoutMs: number,
+    private readonly config: AppConfig,
   ) {
     this.watchdog = setInterval(() => this.checkHeartbeat(), HEARTBEAT_MS).unref();
   }
 
   start(): void {
     const worker = new Worker(THREAD_ENTRY, {
-      workerData: { role: PERSIST_THREAD_ROLE },
+      workerData: { config: this.config } satisfies PersistThreadData,
       resourceLimits: { maxYoungGenerationSizeMb: PERSIST_THREAD_YOUNG_GEN_MB },
     });
     worker.on('message', (m: ThreadMessage) => {
@@ -93,8 +105,8 @@ export class PersistThread {
     const since = this.status.sinceBeat();
     const silentFor = Number.isFinite(since) ? since : Date.now() - this.startedAt;
     const allowed = Number.isFinite(since)
-      ? this.heartbeatTimeoutMs
-      : Math.max(STARTUP_GRACE_MS, this.heartbeatTimeoutMs);
+      ? this.config.workerHeartbeatTimeoutMs
+      : Math.max(STARTUP_GRACE_MS, this.config.workerHeartbeatTimeoutMs);
     if (silentFor <= allowed) return;
     this.logger.error(`persistence thread stalled (no heartbeat for ${Math.round(silentFor / 1000)} s); restarting`);
     this.worker = undefined; // its exit is ours: no second restart from the exit handler

@@ -9,14 +9,14 @@ import { PendingMessageStore } from '../src/chat-history/pending-message.store';
 import { runsOf } from '../src/chat-history/persist-job';
 import { uuidv7 } from '../src/chat-history/uuidv7';
 import { Queues } from '../src/common/constants';
-import { AppConfig } from '../src/config/app-config';
+import { loadConfig } from '../src/config/load-config';
 import { testEnv } from './setup/test-env';
 import { eventually, resetState, sql, startApp, TestApp } from './utils/app';
 import { closeAllSockets, connect, emitAck } from './utils/sockets';
 import { auth, createRoom, createUser, TestUser } from './utils/users';
 
 function startWorker(): Promise<INestApplicationContext> {
-  const config = AppConfig.fromEnv(testEnv({ HTTP_ENABLED: 'false', WORKER_ENABLED: 'true' }));
+  const config = loadConfig(testEnv({ HTTP_ENABLED: 'false', WORKER_ENABLED: 'true' }));
   return NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: false });
 }
 

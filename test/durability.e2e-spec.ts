@@ -4,7 +4,7 @@ import { AppModule } from '../src/app.module';
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import { Queues, RedisKeys } from '../src/common/constants';
-import { AppConfig } from '../src/config/app-config';
+import { loadConfig } from '../src/config/load-config';
 import { RedisService } from '../src/redis/redis.service';
 import { testEnv } from './setup/test-env';
 import { eventually, resetState, sql, startApp, TestApp } from './utils/app';
@@ -13,7 +13,7 @@ import { auth, createRoom, createUser, TestUser } from './utils/users';
 
 /** The persistence worker alone, as `npm run start:worker` runs it. */
 function startWorker(): Promise<INestApplicationContext> {
-  const config = AppConfig.fromEnv(testEnv({ HTTP_ENABLED: 'false', WORKER_ENABLED: 'true' }));
+  const config = loadConfig(testEnv({ HTTP_ENABLED: 'false', WORKER_ENABLED: 'true' }));
   return NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: ['error'] });
 }
 
@@ -139,7 +139,7 @@ describe('durability (e2e)', () => {
   });
 
   it('the room columns every job updates are in no index, so those updates stay HOT (no index writes)', async () => {
-    // MessageRepository.insertBatch moves last_seq and last_message_at of each stored room
+    // MessageWriteRepository.insertBatch moves last_seq and last_message_at of each stored room
     // per job; an index on either makes every such update write all of chatrooms' indexes.
     const indexes = await sql<{ indexdef: string }>(
       "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'chatrooms'",

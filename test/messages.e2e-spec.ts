@@ -2,10 +2,10 @@ import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from '../src/app.module';
 import { ChatHistoryService } from '../src/chat-history/chat-history.service';
-import { MessageRepository } from '../src/chat-history/message.repository';
+import { MessageWriteRepository } from '../src/chat-history/message-write.repository';
 import { PendingMessageStore } from '../src/chat-history/pending-message.store';
 import { seqRunsByRoom } from '../src/chat-history/persist-job';
-import { AppConfig } from '../src/config/app-config';
+import { loadConfig } from '../src/config/load-config';
 import { testEnv } from './setup/test-env';
 import { eventually, resetState, sql, startApp, TestApp } from './utils/app';
 import { closeAllSockets, collect, connect, emitAck, sleep, waitFor } from './utils/sockets';
@@ -13,7 +13,7 @@ import { auth, createRoom, createUser, TestUser } from './utils/users';
 
 /** The persistence worker alone, as `npm run start:worker` runs it (as in durability.e2e-spec). */
 function startWorker(): Promise<INestApplicationContext> {
-  const config = AppConfig.fromEnv(testEnv({ HTTP_ENABLED: 'false', WORKER_ENABLED: 'true' }));
+  const config = loadConfig(testEnv({ HTTP_ENABLED: 'false', WORKER_ENABLED: 'true' }));
   return NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: ['error'] });
 }
 
@@ -485,7 +485,7 @@ describe('messages still in the queue (e2e)', () => {
     [alice, bob] = await Promise.all([`${prefix}alice`, `${prefix}bob`].map((n) => createUser(t, n)));
     const room = await createRoom(t, alice, [bob]);
     const m = await send(t, alice, room, 'as sent');
-    return { room, m, pending: t.app.get(PendingMessageStore), repo: t.app.get(MessageRepository) };
+    return { room, m, pending: t.app.get(PendingMessageStore), repo: t.app.get(MessageWriteRepository) };
   }
 
   it('an edit made after an earlier attempt stored the row reaches the row (the buffer copy is stored)', async () => {

@@ -1,7 +1,11 @@
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { testEnv } from './setup/test-env';
 import { eventually } from './utils/app';
 import { parseMetrics, valueOf } from './utils/metrics';
 import { freePort, ServerProcess, spawnServer, waitHealthy } from './utils/processes';
-import { PERSIST_THREAD_YOUNG_GEN_MB } from '../src/persist-thread';
+import { loadConfig } from '../src/config/load-config';
+import { PERSIST_THREAD_YOUNG_GEN_MB, type PersistThreadData } from '../src/persist-thread';
 
 /**
  * The in-server persistence thread (WORKER_MODE=thread, the default) watched by its
@@ -13,6 +17,49 @@ import { PERSIST_THREAD_YOUNG_GEN_MB } from '../src/persist-thread';
 jest.setTimeout(120_000);
 
 describe('persistence thread memory (e2e)', () => {
+  it('loads the worker and its infrastructure, not Prisma, HTTP or sockets', async () => {
+    // The built entry in a real worker thread, as PersistThread starts it, plus a listener
+    // that answers with the thread's CommonJS module cache once it is up (heartbeat).
+    const entry = path.resolve(__dirname, '..', 'dist', 'src', 'persist-thread.main.js');
+    const code = `
+      const { parentPort } = require('node:worker_threads');
+      parentPort.on('message', (m) => {
+        if (m === 'modules?') parentPort.postMessage({ type: 'modules', ids: Object.keys(require.cache) });
+      });
+      require(${JSON.stringify(entry)});`;
+    const data: PersistThreadData = { config: loadConfig(testEnv()) };
+    const worker = new Worker(code, { eval: true, env: testEnv(), workerData: data });
+    try {
+      const ids = await new Promise<string[]>((resolve, reject) => {
+        worker.on('error', reject);
+        worker.on('message', (m: { type: string; ids?: string[] }) => {
+          if (m.type === 'heartbeat') worker.postMessage('modules?');
+          if (m.type === 'modules') resolve(m.ids!);
+        });
+      });
+      const loaded = (pattern: RegExp) => ids.filter((id) => pattern.test(id));
+      // It runs the worker: the processor, the batch statements, BullMQ, node-postgres.
+      expect(loaded(/message-persist\.processor\.js$/)).toHaveLength(1);
+      expect(loaded(/message-write\.repository\.js$/)).toHaveLength(1);
+      expect(loaded(/node_modules\/bullmq\//).length).toBeGreaterThan(0);
+      expect(loaded(/node_modules\/pg\//).length).toBeGreaterThan(0);
+      // And nothing else: the worker's SQL runs on the pool, so neither Prisma's client (nor
+      // its query compiler) nor the server's HTTP, sockets and DTOs take room in its heap.
+      expect(loaded(/generated\/prisma|node_modules\/@prisma\//)).toEqual([]);
+      // Nor validation code: the main thread validated the configuration it passes on.
+      expect(loaded(/node_modules\/(class-validator|class-transformer|validator|libphonenumber-js)\//)).toEqual([]);
+      // Nor prom-client: it posts its counts to the main thread's registry.
+      expect(loaded(/node_modules\/prom-client\//)).toEqual([]);
+      expect(
+        loaded(/node_modules\/(express|socket\.io|engine\.io|ws|@nestjs\/(platform-|swagger|websockets))\//),
+      ).toEqual([]);
+      expect(loaded(/dist\/src\/(chat|auth|inbox|messages|chatrooms|users|web)\//)).toEqual([]);
+    } finally {
+      worker.postMessage('stop');
+      await new Promise((resolve) => worker.once('exit', resolve));
+    }
+  });
+
   let s: ServerProcess | undefined;
   afterAll(() => s?.stop());
 

@@ -3,6 +3,7 @@ import { MembershipModule } from '../chatrooms/membership.module';
 import { ChatHistoryController } from './chat-history.controller';
 import { ChatHistoryService } from './chat-history.service';
 import { MessageStoreModule } from './message-store.module';
+import { MessageRepository } from './message.repository';
 import { PersistWorkerModule } from './persist-worker.module';
 
 @Module({})
@@ -16,8 +17,8 @@ export class ChatHistoryModule {
       module: ChatHistoryModule,
       imports: [MembershipModule, MessageStoreModule, ...(opts.worker ? [PersistWorkerModule] : [])],
       controllers: opts.http ? [ChatHistoryController] : [],
-      providers: [ChatHistoryService],
-      exports: [ChatHistoryService, MessageStoreModule],
+      providers: [ChatHistoryService, MessageRepository],
+      exports: [ChatHistoryService, MessageRepository, MessageStoreModule],
     };
   }
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { PrismaService } from '../prisma/prisma.service';
+import { DatabasePool } from '../prisma/database-pool';
 import type { QueuedMessage } from './message.types';
 import { storableText } from './persist-errors';
 
@@ -22,7 +22,7 @@ const RECORD_SQL = `
  */
 @Injectable()
 export class DeadLetterRepository {
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(private readonly pool: DatabasePool) {}
 
   /**
    * Records refused messages once each (a retried batch records nothing twice). The payload is
@@ -32,7 +32,7 @@ export class DeadLetterRepository {
   async record(refused: RefusedMessage[]): Promise<void> {
     if (!refused.length) return;
     const col = <T>(f: (r: RefusedMessage) => T) => refused.map(f);
-    await this.prisma.pool.query(RECORD_SQL, [
+    await this.pool.query(RECORD_SQL, [
       col((r) => r.message.id),
       col((r) => r.message.chatroomId),
       col((r) => r.message.seq),
@@ -46,7 +46,7 @@ export class DeadLetterRepository {
   /** Notes which of these dead letters have a tombstone holding their seq in `messages`. */
   async markTombstoned(messageIds: string[]): Promise<void> {
     if (!messageIds.length) return;
-    await this.prisma.pool.query(
+    await this.pool.query(
       `UPDATE dead_letters d SET tombstoned = true
          FROM messages m
         WHERE d.message_id = ANY($1::uuid[]) AND m.id = d.message_id AND NOT d.tombstoned`,
@@ -55,7 +55,7 @@ export class DeadLetterRepository {
   }
 
   async count(): Promise<number> {
-    const { rows } = await this.prisma.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM dead_letters');
+    const { rows } = await this.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM dead_letters');
     return rows[0].n;
   }
 }

@@ -1,6 +1,6 @@
 import { DeadLetterRepository } from './dead-letter.repository';
 import { MessageBatchWriter } from './message-batch-writer';
-import { MessageRepository } from './message.repository';
+import { MessageWriteRepository } from './message-write.repository';
 import type { QueuedMessage } from './message.types';
 import { classifyPersistError, storableText } from './persist-errors';
 
@@ -33,7 +33,10 @@ function fakeTable(failWith?: () => Error) {
     storedIds: jest.fn((ids: string[]) => Promise.resolve(new Set(ids.filter((id) => stored.has(id))))),
   };
   const dead = { record: jest.fn(() => Promise.resolve()), markTombstoned: jest.fn(() => Promise.resolve()) };
-  const writer = new MessageBatchWriter(repo as unknown as MessageRepository, dead as unknown as DeadLetterRepository);
+  const writer = new MessageBatchWriter(
+    repo as unknown as MessageWriteRepository,
+    dead as unknown as DeadLetterRepository,
+  );
   (writer as unknown as { logger: { error: () => void } }).logger = { error: () => undefined };
   return { writer, stored, statements, dead };
 }

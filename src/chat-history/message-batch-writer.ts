@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DeadLetterRepository, RefusedMessage } from './dead-letter.repository';
-import { MessageRepository } from './message.repository';
+import { MessageWriteRepository } from './message-write.repository';
 import type { QueuedMessage } from './message.types';
 import { classifyPersistError, sqlState } from './persist-errors';
 
@@ -20,7 +20,7 @@ export class MessageBatchWriter {
   private readonly logger = new Logger('DeadLetters');
 
   constructor(
-    private readonly repo: MessageRepository,
+    private readonly repo: MessageWriteRepository,
     private readonly deadLetters: DeadLetterRepository,
   ) {}
 

@@ -2,10 +2,10 @@ import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { BeforeApplicationShutdown, Logger } from '@nestjs/common';
 import { Job } from 'bullmq';
 import { Queues } from '../common/constants';
-import { MetricsService } from '../metrics/metrics.service';
 import { RedisService } from '../redis/redis.service';
 import { MessageBatchWriter } from './message-batch-writer';
-import { MessageRepository } from './message.repository';
+import { MessageWriteRepository } from './message-write.repository';
+import { PersistMetrics } from './persist-metrics';
 import { classifyPersistError } from './persist-errors';
 import { PendingMessageStore } from './pending-message.store';
 import type { QueuedMessage } from './message.types';
@@ -45,11 +45,11 @@ export class MessagePersistProcessor extends WorkerHost implements BeforeApplica
   private lastErrorLog = 0;
 
   constructor(
-    private readonly repo: MessageRepository,
+    private readonly repo: MessageWriteRepository,
     private readonly writer: MessageBatchWriter,
     private readonly pending: PendingMessageStore,
     private readonly redis: RedisService,
-    private readonly metrics: MetricsService,
+    private readonly metrics: PersistMetrics,
   ) {
     super();
   }

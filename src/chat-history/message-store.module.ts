@@ -2,7 +2,7 @@ import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { Queues } from '../common/constants';
 import { DeadLetterRepository } from './dead-letter.repository';
-import { MessageRepository } from './message.repository';
+import { MessageWriteRepository } from './message-write.repository';
 import { PendingMessageStore } from './pending-message.store';
 
 /**
@@ -12,7 +12,7 @@ import { PendingMessageStore } from './pending-message.store';
  */
 @Module({
   imports: [BullModule.registerQueue({ name: Queues.MessagePersist })],
-  providers: [MessageRepository, PendingMessageStore, DeadLetterRepository],
-  exports: [MessageRepository, PendingMessageStore, DeadLetterRepository, BullModule],
+  providers: [MessageWriteRepository, PendingMessageStore, DeadLetterRepository],
+  exports: [MessageWriteRepository, PendingMessageStore, DeadLetterRepository, BullModule],
 })
 export class MessageStoreModule {}

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
-import { DatabaseIdentity } from '../redis/database-identity';
-import type { MessageRow, QueuedMessage } from './message.types';
+import type { MessageRow } from './message.types';
 import type { MessagePatch } from './pending-message.store';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -26,68 +25,14 @@ const LATEST_OF_SQL = `
   CROSS JOIN LATERAL (${SELECT_WITH_SENDER.sql}
     WHERE m.chatroom_id = r.id ORDER BY m.seq DESC LIMIT 1) l`;
 
-/** See insertBatch. Plain SQL on the pool: the worker's hot statement skips the query engine. */
-const INSERT_BATCH_SQL = `
-  WITH ins AS (
-    INSERT INTO messages (id, chatroom_id, seq, sender_id, type, content, client_msg_id,
-                          created_at, edited_at, deleted_at, deleted_by_id)
-    SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::"MessageType"[], $6::text[],
-                         $7::varchar[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::int[])
-     WHERE EXISTS (SELECT 1 FROM database_identity WHERE id = $12::uuid)
-    ON CONFLICT DO NOTHING
-    RETURNING chatroom_id, seq, sender_id, created_at
-  ), rooms AS (
-    UPDATE chatrooms c
-       SET last_seq = GREATEST(c.last_seq, r.seq),
-           last_message_at = GREATEST(c.last_message_at, r.at)
-      FROM (SELECT chatroom_id, max(seq) AS seq, max(created_at) AS at FROM ins GROUP BY chatroom_id) r
-     WHERE c.id = r.chatroom_id
-  ), senders AS (
-    -- Sending means having seen the room: the sender's read position moves to their message
-    -- (as in most chat apps), which also keeps "my messages after my position" sparse.
-    UPDATE chatroom_members cm
-       SET read_seq = GREATEST(cm.read_seq, s.seq)
-      FROM (SELECT chatroom_id, sender_id, max(seq) AS seq FROM ins GROUP BY chatroom_id, sender_id) s
-     WHERE cm.chatroom_id = s.chatroom_id AND cm.user_id = s.sender_id
-  )
-  SELECT (SELECT count(*)::int FROM ins) AS inserted,
-         EXISTS (SELECT 1 FROM database_identity WHERE id = $12::uuid) AS "sameDatabase"`;
-
-/** See catchUp. */
-const CATCH_UP_SQL = `
-  UPDATE messages m SET
-         content = u.content,
-         edited_at = GREATEST(m.edited_at, u.edited_at),
-         deleted_at = u.deleted_at,
-         deleted_by_id = u.deleted_by_id
-    FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::int[])
-         AS u(id, content, edited_at, deleted_at, deleted_by_id)
-   WHERE m.id = u.id
-     AND m.deleted_at IS NULL
-     AND (u.deleted_at IS NOT NULL OR u.edited_at > COALESCE(m.edited_at, '-infinity'))`;
-
 /**
- * The database is not the one whose identity names this process's Redis keys (it was
- * dropped and recreated, or restored from another, while the process ran): storing the
- * queued messages of the other history here would mix the two. Retried (transient) until
- * an operator restarts the process, which then uses the new database's keys.
- */
-export class DatabaseIdentityChangedError extends Error {
-  constructor(expected: string) {
-    super(`the database is no longer ${expected} (database_identity changed): restart this process`);
-  }
-}
-
-/**
- * The SQL of stored messages. Pages are one statement each, senders joined in, walking the
- * (chatroom_id, seq) unique index — never a query per row.
+ * The server's SQL of stored messages: reads and patches. Pages are one statement each,
+ * senders joined in, walking the (chatroom_id, seq) unique index — never a query per row.
+ * What the persistence worker writes is MessageWriteRepository's.
  */
 @Injectable()
 export class MessageRepository {
-  constructor(
-    private readonly prisma: PrismaService,
-    private readonly identity: DatabaseIdentity,
-  ) {}
+  constructor(private readonly prisma: PrismaService) {}
 
   /** Newest first, seq < before. */
   pageBefore(chatroomId: number, before: number, limit: number): Promise<MessageRow[]> {
@@ -137,68 +82,9 @@ export class MessageRepository {
     return n > 0;
   }
 
-  /**
-   * Brings stored rows up to the newer copies of their messages: those edited or retracted
-   * while queued, whose row an earlier attempt (or this one, before the edit) stored as it
-   * was. One statement. Only ever forward, so that a worker holding an older copy (a stalled
-   * duplicate of a job) cannot undo a later edit: content moves only to a later editedAt,
-   * and a tombstone stays as it is. Returns how many rows changed.
-   */
-  async catchUp(messages: QueuedMessage[]): Promise<number> {
-    if (!messages.length) return 0;
-    const col = <T>(f: (m: QueuedMessage) => T) => messages.map(f);
-    const { rowCount } = await this.prisma.pool.query(CATCH_UP_SQL, [
-      col((m) => m.id),
-      col((m) => (m.deletedAt ? '' : m.content)),
-      col((m) => m.editedAt ?? null),
-      col((m) => m.deletedAt ?? null),
-      col((m) => m.deletedById ?? null),
-    ]);
-    return rowCount ?? 0;
-  }
-
   async highestSeq(chatroomId: number): Promise<number> {
     const rows = await this.prisma.$queryRaw<{ max: number | null }[]>`
       SELECT max(seq) AS max FROM messages WHERE chatroom_id = ${chatroomId}`;
     return rows[0]?.max ?? 0;
-  }
-
-  /**
-   * Stores a batch in one statement: the rows go in as column arrays (unnest), so the
-   * statement and its parameter count stay the same whatever the batch size, and the rooms'
-   * last_seq / last_message_at advance in the same round trip. ON CONFLICT DO NOTHING makes
-   * a retried or re-swept batch harmless: (chatroom_id, seq) and (sender_id, client_msg_id)
-   * are unique. Returns how many rows were new. Inserts nothing, and throws, if the database
-   * is not the one this process started with (DatabaseIdentityChangedError).
-   */
-  async insertBatch(messages: QueuedMessage[]): Promise<number> {
-    if (!messages.length) return 0;
-    const col = <T>(f: (m: QueuedMessage) => T) => messages.map(f);
-    const { rows } = await this.prisma.pool.query<{ inserted: number; sameDatabase: boolean }>(INSERT_BATCH_SQL, [
-      col((m) => m.id),
-      col((m) => m.chatroomId),
-      col((m) => m.seq),
-      col((m) => m.senderId),
-      col((m) => m.type),
-      col((m) => m.content),
-      col((m) => m.clientMsgId ?? null),
-      col((m) => m.createdAt),
-      col((m) => m.editedAt ?? null),
-      col((m) => m.deletedAt ?? null),
-      col((m) => m.deletedById ?? null),
-      this.identity.id,
-    ]);
-    if (!rows[0]?.sameDatabase) throw new DatabaseIdentityChangedError(this.identity.id);
-    return rows[0].inserted;
-  }
-
-  /** Which of these ids are stored (one statement, primary key). */
-  async storedIds(ids: string[]): Promise<Set<string>> {
-    if (!ids.length) return new Set();
-    const { rows } = await this.prisma.pool.query<{ id: string }>(
-      'SELECT id::text AS id FROM messages WHERE id = ANY($1::uuid[])',
-      [ids],
-    );
-    return new Set(rows.map((r) => r.id));
   }
 }

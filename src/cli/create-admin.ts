@@ -1,7 +1,7 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import { hashPassword } from '../auth/password';
 import { findByUsername } from '../auth/username';
-import { AppConfig } from '../config/app-config';
+import { loadConfig } from '../config/load-config';
 import { loadDotenv } from '../config/load-dotenv';
 import { PrismaClient } from '../generated/prisma/client';
 
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     throw new Error('ADMIN_PASSWORD must be 8-128 characters');
   }
   loadDotenv(); // as the server does: both must see the same DATABASE_URL
-  const config = AppConfig.fromEnv();
+  const config = loadConfig();
   const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: config.databaseUrl }) });
   try {
     const existing = await findByUsername(prisma, username);

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { AppConfig } from '../config/app-config';
+import { loadConfig } from '../config/load-config';
 import { loadDotenv } from '../config/load-dotenv';
 import { checkDependencies } from './preflight';
 
@@ -22,7 +22,7 @@ export function migrateDeploy(databaseUrl: string): void {
 
 async function main(): Promise<void> {
   loadDotenv(); // as the server does: both must see the same DATABASE_URL
-  const config = AppConfig.fromEnv();
+  const config = loadConfig();
   const { dbExists } = await checkDependencies(config, { allowMissingDb: true });
   if (!dbExists) console.log('database missing: migrate deploy will create it');
   migrateDeploy(config.databaseUrl);

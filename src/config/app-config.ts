@@ -1,9 +1,13 @@
-import { Logger } from '@nestjs/common';
-import { DEV_JWT_SECRET, EnvironmentVariables, validateEnv } from './env.validation';
+import type { EnvironmentVariables } from './env.validation';
+
+/** The secret used when none is configured outside production. Never valid in production. */
+export const DEV_JWT_SECRET = 'dev-only-secret-change-me-dev-only-secret';
 
 /**
  * Typed, validated configuration, provided once (ConfigModule is global) and injected by
- * class. Built from process.env at boot; tests build it from their own env.
+ * class. Built from process.env at boot by loadConfig (load-config.ts), which validates it;
+ * tests build it from their own env. This file imports no validation code: the persistence
+ * thread gets its copy from the main thread (restore) and never loads class-validator.
  */
 export class AppConfig {
   readonly nodeEnv: string;
@@ -104,13 +108,12 @@ export class AppConfig {
     this.workerHeartbeatTimeoutMs = env.WORKER_HEARTBEAT_TIMEOUT_MS;
   }
 
-  /** `quiet`: skip warnings another part of the same process has already given. */
-  static fromEnv(raw: Record<string, unknown> = process.env, opts: { quiet?: boolean } = {}): AppConfig {
-    const env = validateEnv(raw);
-    if (!env.JWT_SECRET && !opts.quiet) {
-      new Logger('Config').warn('JWT_SECRET is not set: using a development secret (refused in production)');
-    }
-    return new AppConfig(env);
+  /**
+   * A config built elsewhere, passed in as data (a worker thread's structured clone keeps
+   * the fields, not the class), with `overrides` on top.
+   */
+  static restore(fields: AppConfig, overrides: Partial<AppConfig> = {}): AppConfig {
+    return Object.assign(Object.create(AppConfig.prototype) as AppConfig, fields, overrides);
   }
 }
 

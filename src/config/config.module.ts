@@ -4,11 +4,11 @@ import { AppConfig } from './app-config';
 @Global()
 @Module({})
 export class ConfigModule {
-  /** `config` lets tests and the worker entry point pass their own; default reads process.env. */
-  static forRoot(config?: AppConfig): DynamicModule {
+  /** `config`: built by the entry point (loadConfig), a test, or the main thread for the persistence thread. */
+  static forRoot(config: AppConfig): DynamicModule {
     return {
       module: ConfigModule,
-      providers: [{ provide: AppConfig, useFactory: () => config ?? AppConfig.fromEnv() }],
+      providers: [{ provide: AppConfig, useValue: config }],
       exports: [AppConfig],
     };
   }

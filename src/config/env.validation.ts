@@ -243,9 +243,6 @@ export class EnvironmentVariables {
   WORKER_HEARTBEAT_TIMEOUT_MS = 10_000;
 }
 
-/** The secret used when none is configured outside production. Never valid in production. */
-export const DEV_JWT_SECRET = 'dev-only-secret-change-me-dev-only-secret';
-
 /**
  * Validates `process.env` (ConfigModule-style `validate` hook). Throws one line per wrong
  * variable, naming it, so a misconfigured deployment fails at boot and says why.

@@ -1,22 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import { parentPort, workerData } from 'node:worker_threads';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Server } from 'socket.io';
+import type { PersistMetrics } from '../chat-history/persist-metrics';
 import { roomChannel } from '../common/constants';
-
-/** What the persistence thread sends to the main thread instead of observing locally. */
-export type ThreadMetric =
-  | { type: 'metric'; name: 'batch'; size: number; seconds: number; inserted: number }
-  | { type: 'metric'; name: 'deadLetters'; n: number };
+import type { ThreadMetric } from '../persist-thread';
 
 /** Persistence queue figures, read from Redis on each scrape. */
 export interface QueueSnapshot {
   depth: number;
   oldestAgeSeconds: number;
 }
-
-/** Marks the worker thread created by PersistThread (src/persist-thread.ts). */
-export const PERSIST_THREAD_ROLE = 'persist-thread';
 
 const ROOM_PREFIX = roomChannel(0).slice(0, -1);
 
@@ -26,15 +19,12 @@ const ROOM_PREFIX = roomChannel(0).slice(0, -1);
  * and labels are small fixed sets (never user or room ids). Gauges that need a lookup
  * (sockets, queue depth) are computed when scraped.
  *
- * Inside the persistence thread nothing is registered: observations are posted to the main
- * thread (PersistThread forwards them to `applyThreadMetric`), so one scrape of the server
- * covers its thread too.
+ * The persistence thread does not load this: it posts its counts (PersistMetrics) and
+ * PersistThread hands them to `applyThreadMetric`, so one scrape covers the thread too.
  */
 @Injectable()
-export class MetricsService {
+export class MetricsService implements PersistMetrics {
   readonly registry = new Registry();
-  private readonly forwardToParent =
-    (workerData as { role?: string } | null)?.role === PERSIST_THREAD_ROLE && parentPort !== null;
   private server: Server | undefined;
   private queueSource: (() => Promise<QueueSnapshot>) | undefined;
 
@@ -85,7 +75,6 @@ export class MetricsService {
   });
 
   constructor() {
-    if (this.forwardToParent) return;
     // Known scopes exist from the first scrape.
     for (const scope of ['socket_send', 'socket_events', 'socket_sync']) this.rateLimitedTotal.inc({ scope }, 0);
     collectDefaultMetrics({ register: this.registry }); // includes nodejs_eventloop_lag_* seconds
@@ -137,7 +126,6 @@ export class MetricsService {
 
   /** One persistence job stored: its size, the INSERT's duration, the rows it inserted. */
   batchStored(size: number, seconds: number, inserted: number): void {
-    if (this.forwardToParent) return this.post({ type: 'metric', name: 'batch', size, seconds, inserted });
     this.batchSize.observe(size);
     this.insertDuration.observe(seconds);
     this.stored.inc(inserted);
@@ -145,7 +133,6 @@ export class MetricsService {
 
   /** For the dead-letter path: messages set aside because they cannot be stored. */
   deadLettered(n = 1): void {
-    if (this.forwardToParent) return this.post({ type: 'metric', name: 'deadLetters', n });
     this.deadLetters.inc(n);
   }
 
@@ -163,10 +150,6 @@ export class MetricsService {
   applyThreadMetric(m: ThreadMetric): void {
     if (m.name === 'batch') this.batchStored(m.size, m.seconds, m.inserted);
     else if (m.name === 'deadLetters') this.deadLettered(m.n);
-  }
-
-  private post(m: ThreadMetric): void {
-    parentPort!.postMessage(m);
   }
 
   private roomJoins(): number {

@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
+import { DatabaseModule } from './database.module';
 import { PrismaService } from './prisma.service';
 
 @Global()
-@Module({ providers: [PrismaService], exports: [PrismaService] })
+@Module({ imports: [DatabaseModule], providers: [PrismaService], exports: [PrismaService, DatabaseModule] })
 export class PrismaModule {}

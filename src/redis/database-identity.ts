@@ -1,6 +1,7 @@
 import { FactoryProvider, Logger } from '@nestjs/common';
 import { useKeyNamespace } from '../common/constants';
-import { PrismaService } from '../prisma/prisma.service';
+import type { Pool } from 'pg';
+import { DatabasePool } from '../prisma/database-pool';
 import { migrateLegacyKeys } from './legacy-keys';
 import { RedisService } from './redis.service';
 
@@ -18,8 +19,8 @@ export class DatabaseIdentity {
   }
 
   /** Reads the identity; the app cannot start without it (it names every Redis key). */
-  static async read(prisma: PrismaService): Promise<DatabaseIdentity> {
-    const { rows } = await prisma.pool.query<{ id: string }>('SELECT id::text AS id FROM database_identity');
+  static async read(pool: Pool): Promise<DatabaseIdentity> {
+    const { rows } = await pool.query<{ id: string }>('SELECT id::text AS id FROM database_identity');
     if (rows.length !== 1) {
       throw new Error('table database_identity must hold one row: apply the migrations (npm run db:prepare)');
     }
@@ -29,9 +30,9 @@ export class DatabaseIdentity {
 
 export const databaseIdentityProvider: FactoryProvider<DatabaseIdentity> = {
   provide: DatabaseIdentity,
-  inject: [PrismaService, RedisService],
-  useFactory: async (prisma: PrismaService, redis: RedisService) => {
-    const identity = await DatabaseIdentity.read(prisma);
+  inject: [DatabasePool, RedisService],
+  useFactory: async (pool: DatabasePool, redis: RedisService) => {
+    const identity = await DatabaseIdentity.read(pool);
     useKeyNamespace(identity.tag);
     const logger = new Logger('DatabaseIdentity');
     logger.debug(`database ${identity.id}: Redis namespace ${identity.tag}`);

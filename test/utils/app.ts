@@ -5,7 +5,7 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import request from 'supertest';
 import { createApp } from '../../src/app.factory';
-import { AppConfig } from '../../src/config/app-config';
+import { loadConfig } from '../../src/config/load-config';
 import { TEST_DATABASE_URL, TEST_REDIS_URL, testEnv, testRedisClusterNodes } from '../setup/test-env';
 import { ConformanceChecker, ResponseCollector } from './openapi';
 import { flushCluster } from './redis-cluster';
@@ -27,7 +27,7 @@ export interface StartOptions {
 
 /** Boots the real application (same factory as main.ts) on a free port. */
 export async function startApp(overrides: Record<string, string> = {}, options: StartOptions = {}): Promise<TestApp> {
-  const config = AppConfig.fromEnv(testEnv({ PORT: '0', ...overrides }));
+  const config = loadConfig(testEnv({ PORT: '0', ...overrides }));
   const app = await createApp(config);
   const collector = new ResponseCollector();
   installFirst(app, collector.middleware());

@@ -1,0 +1,23 @@
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Pool } from 'pg';
+import { AppConfig } from '../config/app-config';
+
+/**
+ * The PostgreSQL connection pool (node-postgres) of the process, or of the persistence
+ * thread. PrismaService runs over it in the server; the persistence worker's statements use
+ * it directly, so that the thread never loads Prisma's client at all (README, Performance).
+ */
+@Injectable()
+export class DatabasePool extends Pool implements OnApplicationShutdown {
+  constructor(config: AppConfig) {
+    super({ connectionString: config.databaseUrl, max: 10 });
+  }
+
+  /**
+   * Last of the shutdown: Nest runs onModuleDestroy and beforeApplicationShutdown (where the
+   * send path drains and the worker finishes its batch) before this, so they still have a pool.
+   */
+  async onApplicationShutdown(): Promise<void> {
+    await this.end().catch(() => undefined);
+  }
+}
