@@ -204,12 +204,18 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   }
 }
 
-/** `auth.token`, else `Authorization: Bearer`, else `?token=`. */
+/**
+ * `auth.token`, else `Authorization: Bearer`, else `?token=`. A repeated `?token=` is none:
+ * engine.io keeps the last value, so which one counted would depend on a parser's choice,
+ * and REST refuses a repeated query parameter too.
+ */
 function handshakeToken(socket: Socket): string | undefined {
   const fromAuth: unknown = (socket.handshake.auth as Record<string, unknown> | undefined)?.token;
   if (typeof fromAuth === 'string' && fromAuth) return fromAuth;
   const fromHeader = bearerToken(socket.handshake.headers.authorization);
   if (fromHeader) return fromHeader;
   const q = socket.handshake.query.token;
-  return typeof q === 'string' && q ? q : undefined;
+  if (typeof q !== 'string' || !q) return undefined;
+  const query = socket.handshake.url.split('?')[1] ?? '';
+  return new URLSearchParams(query).getAll('token').length === 1 ? q : undefined;
 }

@@ -2,7 +2,7 @@ import { ArgumentMetadata, Injectable, PipeTransform, ValidationError } from '@n
 import { WsException } from '@nestjs/websockets';
 import { AppError } from './errors';
 import { assertCleanInput } from './raw-input';
-import { createValidationPipe, validationError } from './validation';
+import { assertArrayLimits, createValidationPipe, validationError } from './validation';
 
 const SOCKET_PAYLOAD = Symbol('socket-payload');
 const FAST_ACCEPT = Symbol('socket-payload-fast-accept');
@@ -72,6 +72,7 @@ export class PayloadValidationPipe implements PipeTransform {
     // ` 7 ` as numbers, so `/chatrooms/1e3` was room 1000.
     if (metadata.type === 'param' && !isDto(metadata.metatype)) return value;
     if (metadata.type === 'body' && isDto(metadata.metatype) && !isPlainObject(value)) throw notAnObject();
+    if (isDto(metadata.metatype) && isPlainObject(value)) assertArrayLimits(metadata.metatype!, value);
     return this.validation.transform(value, metadata);
   }
 }
@@ -100,10 +101,11 @@ export class SocketPayloadPipe implements PipeTransform {
   async validateFully(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     try {
       assertCleanInput(value);
+      if (!isPlainObject(value)) throw notAnObject();
+      assertArrayLimits(metadata.metatype!, value);
     } catch (e) {
       throw ws(e as AppError);
     }
-    if (!isPlainObject(value)) throw ws(notAnObject());
     return this.validation.transform(value, metadata);
   }
 }

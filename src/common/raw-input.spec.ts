@@ -1,5 +1,12 @@
 import { AppError } from './errors';
-import { assertCleanInput, inspectRawInput, MAX_INPUT_DEPTH, unstorableReason } from './raw-input';
+import {
+  assertCleanInput,
+  inspectRawInput,
+  MAX_INPUT_DEPTH,
+  MAX_INPUT_FIELDS,
+  MAX_INPUT_ITEMS,
+  unstorableReason,
+} from './raw-input';
 
 const nest = (levels: number): unknown => {
   let v: unknown = 1;
@@ -29,6 +36,19 @@ describe('inspectRawInput', () => {
   it('refuses prototype keys even when JSON.parse made them own properties', () => {
     const parsed = JSON.parse('{"name":"x","__proto__":{"admin":true},"n":{"constructor":1,"prototype":2}}') as unknown;
     expect(inspectRawInput(parsed).map((p) => p.field)).toEqual(['__proto__', 'n.constructor', 'n.prototype']);
+  });
+
+  it(`allows ${MAX_INPUT_ITEMS} items and ${MAX_INPUT_FIELDS} fields, and refuses one more without walking them`, () => {
+    const fields = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 'ok']));
+    expect(inspectRawInput({ list: Array(MAX_INPUT_ITEMS).fill(1), obj: fields(MAX_INPUT_FIELDS) })).toEqual([]);
+    // The NUL inside is never reached: the size alone refuses the container.
+    const items = [...Array(MAX_INPUT_ITEMS).fill(1), 'a\u0000'];
+    expect(inspectRawInput({ list: items })).toEqual([
+      { field: 'list', errors: [`must not have more than ${MAX_INPUT_ITEMS} items`] },
+    ]);
+    expect(inspectRawInput({ obj: { ...fields(MAX_INPUT_FIELDS), bad: 'a\u0000' } })).toEqual([
+      { field: 'obj', errors: [`must not have more than ${MAX_INPUT_FIELDS} fields`] },
+    ]);
   });
 
   it(`allows ${MAX_INPUT_DEPTH} levels and refuses one more`, () => {

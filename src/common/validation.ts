@@ -17,10 +17,49 @@ export function flattenValidationErrors(errors: ValidationError[], parent = ''):
   });
 }
 
+/**
+ * The most bad fields one error lists. A payload can be wrong in thousands of places (each
+ * unknown field is one): the client needs the first few to fix its request, and the
+ * server should not write a longer answer than the request it refuses.
+ */
+export const MAX_FIELD_ERRORS = 20;
+
 export function validationError(errors: ValidationError[]): AppError {
-  const fields = flattenValidationErrors(errors);
-  const names = fields.map((f) => f.field).join(', ');
+  const all = flattenValidationErrors(errors);
+  const fields = all.slice(0, MAX_FIELD_ERRORS);
+  const more = all.length - fields.length;
+  const names = fields.map((f) => f.field).join(', ') + (more > 0 ? ` and ${more} more` : '');
   return AppError.validation(`Invalid fields: ${names}`, fields);
+}
+
+const arrayLimits = new WeakMap<object, [property: string, max: number][]>();
+/** The DTO class's own `@ArrayMaxSize` limits, read once from class-validator's metadata. */
+function arrayLimitsOf(metatype: object): [string, number][] {
+  let limits = arrayLimits.get(metatype);
+  if (!limits) {
+    limits = classValidator
+      .getMetadataStorage()
+      .getTargetValidationMetadatas(metatype as new () => object, '', true, false)
+      .filter((m) => m.name === 'arrayMaxSize' && !m.each)
+      .map((m) => [m.propertyName, Number((m.constraints as number[])[0])]);
+    arrayLimits.set(metatype, limits);
+  }
+  return limits;
+}
+
+/**
+ * Refuses, before anything converts or validates its items, a payload whose list is longer
+ * than its DTO's `@ArrayMaxSize`: class-transformer and class-validator would otherwise
+ * build and check every item of a list that is refused anyway (a `sync` of 1,000 rooms
+ * where 100 are allowed). Same message as class-validator's own.
+ */
+export function assertArrayLimits(metatype: object, value: Record<string, unknown>): void {
+  const over = arrayLimitsOf(metatype).filter(([p, max]) => Array.isArray(value[p]) && value[p].length > max);
+  if (!over.length) return;
+  throw AppError.validation(
+    `Invalid fields: ${over.map(([p]) => p).join(', ')}`,
+    over.map(([p, max]) => ({ field: p, errors: [`${p} must contain no more than ${max} elements`] })),
+  );
 }
 
 /**
