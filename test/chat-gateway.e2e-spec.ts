@@ -3,6 +3,7 @@ import { RedisKeys } from '../src/common/constants';
 import { RedisService } from '../src/redis/redis.service';
 import { resetState, sql, startApp, TestApp, eventually } from './utils/app';
 import { closeAllSockets, collect, connect, emitAck, sleep, waitFor } from './utils/sockets';
+import { parseMetrics, valueOf } from './utils/metrics';
 import { auth, createRoom, createUser, TestUser } from './utils/users';
 
 const send = (chatroomId: number, content: string, extra: Record<string, unknown> = {}) => ({
@@ -348,6 +349,45 @@ describe('ChatGateway (e2e)', () => {
       const again = await connect(t.url, alice.token);
       expect((await emitAck(again, 'sendMessage', send(room, 'still here'))).ok).toBe(true);
     });
+  });
+});
+
+describe('ChatGateway, a client that stops reading (e2e)', () => {
+  let t: TestApp;
+  afterAll(async () => {
+    closeAllSockets();
+    await t.close();
+  });
+
+  it('is disconnected once its unread output passes WS_MAX_UNREAD_BYTES; the sender and a reconnect are fine', async () => {
+    await resetState();
+    t = await startApp({ WS_MAX_UNREAD_BYTES: String(64 * 1024), SEND_RATE_PER_SEC: '100000', SEND_BURST: '100000' });
+    const [sender, reader] = await Promise.all([createUser(t, 'writer'), createUser(t, 'stalled')]);
+    const room = await createRoom(t, sender, [reader]);
+    const s = await connect(t.url, sender.token);
+    const r = await connect(t.url, reader.token);
+    expect((await emitAck(r, 'joinRoom', { chatroomId: room })).ok).toBe(true);
+    // The reader's process stops reading its connection: the kernel's buffers fill, then the server's.
+    (r.io.engine.transport as unknown as { ws: { _socket: { pause(): void } } }).ws._socket.pause();
+    const connected = async () =>
+      valueOf(parseMetrics((await t.http().get('/metrics')).text), 'chat_sockets_connected');
+    expect(await connected()).toBe(2);
+    const big = '中'.repeat(4000); // 12 KB a broadcast: loopback's kernel buffers hold a few MB
+    let sent = 0;
+    while ((await connected()) === 2 && sent < 3000) {
+      const acks = await Promise.all(Array.from({ length: 100 }, () => emitAck(s, 'sendMessage', send(room, big))));
+      expect(acks.every((a) => a.ok)).toBe(true);
+      sent += acks.length;
+      await sleep(100); // let a sweep run between batches
+    }
+    await eventually(async () => ((await connected()) === 1 ? true : null), 5000, 'the reader disconnected');
+    expect(s.connected).toBe(true);
+    expect((await emitAck(s, 'sendMessage', send(room, 'after'))).ok).toBe(true);
+    // Nothing was lost for the reader: a new connection syncs what it missed.
+    const again = await connect(t.url, reader.token);
+    const synced = await emitAck(again, 'sync', { rooms: [{ chatroomId: room, afterSeq: sent }] });
+    expect(synced).toMatchObject({ ok: true });
+    expect(JSON.stringify(synced.data)).toContain('"after"');
   });
 });
 

@@ -16,6 +16,7 @@ import { ChatService } from './chat.service';
 import { JoinRoomDto, LeaveRoomDto, MarkReadDto, SendMessageDto, SyncDto, TypingDto } from './dto/chat-events.dto';
 import { PresenceService } from './presence.service';
 import { outputTaken } from './socket-output';
+import { SlowConsumers } from './slow-consumers';
 import { OnClientEvent, SocketDispatcher } from './socket-dispatch';
 import { EventBudget, limitSocketEvents } from './socket-event-budget';
 import { TokenExpiry } from './token-expiry';
@@ -49,6 +50,7 @@ const SYNC_OUTPUT_WAIT_MS = 10_000;
 export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, BeforeApplicationShutdown {
   private readonly logger = new Logger(ChatGateway.name);
   private expiry: TokenExpiry | undefined;
+  private slowConsumers: SlowConsumers | undefined;
   private readonly budgets: { events: EventBudget; typing: EventBudget };
   private readonly events = new SocketDispatcher(this, new SocketPayloadPipe(), new WsExceptionFilter());
 
@@ -61,7 +63,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     private readonly inboxNotifier: InboxNotifier,
     private readonly identity: IdentityService,
     private readonly metrics: MetricsService,
-    config: AppConfig,
+    private readonly config: AppConfig,
   ) {
     this.budgets = {
       events: { ratePerSec: config.socketEventRatePerSec, burst: config.socketEventBurst },
@@ -72,6 +74,8 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   afterInit(server: Server): void {
     this.expiry = new TokenExpiry(server);
     this.expiry.start();
+    this.slowConsumers = new SlowConsumers(server, this.config.wsMaxUnreadBytes);
+    this.slowConsumers.start();
     this.broadcaster.attach(server);
     this.metrics.watchSockets(server);
     this.broadcaster.onPeerEviction(({ userId, chatroomId }) => this.chat.forgetMembership(userId, chatroomId));
@@ -105,6 +109,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
 
   beforeApplicationShutdown(): void {
     this.expiry?.stop();
+    this.slowConsumers?.stop();
   }
 
   async handleConnection(socket: AuthedSocket): Promise<void> {

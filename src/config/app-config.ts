@@ -41,6 +41,7 @@ export class AppConfig {
   readonly socketTypingRatePerSec: number;
   readonly socketTypingBurst: number;
   readonly wsMaxPayloadBytes: number;
+  readonly wsMaxUnreadBytes: number;
   readonly persistBatchMs: number;
   readonly workerEnabled: boolean;
   readonly workerMode: 'thread' | 'inline';
@@ -92,6 +93,7 @@ export class AppConfig {
     this.socketTypingRatePerSec = env.SOCKET_TYPING_RATE_PER_SEC;
     this.socketTypingBurst = env.SOCKET_TYPING_BURST;
     this.wsMaxPayloadBytes = env.WS_MAX_PAYLOAD_BYTES;
+    this.wsMaxUnreadBytes = env.WS_MAX_UNREAD_BYTES;
     this.persistBatchMs = env.PERSIST_BATCH_MS;
     this.workerEnabled = env.WORKER_ENABLED;
     this.workerMode = env.WORKER_MODE as 'thread' | 'inline';

@@ -181,6 +181,16 @@ export class EnvironmentVariables {
   WS_MAX_PAYLOAD_BYTES = 64 * 1024;
 
   /**
+   * A client whose unread output (what the server has written to it and it has not read)
+   * passes this is disconnected: a client that stopped reading would otherwise make the
+   * server hold everything sent to it. It resumes with `sync` when it reconnects.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(64 * 1024)
+  WS_MAX_UNREAD_BYTES = 8 * 1024 * 1024;
+
+  /**
    * How long sends gather before they go into the persistence queue as one job. Every job
    * costs the same bookkeeping (queue scripts, one INSERT, buffer cleanup) whatever its size,
    * so a longer interval stores more cheaply. Neither acks nor deliveries wait for it (a
