@@ -5,7 +5,9 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { AppModule } from './app.module';
 import { RedisIoAdapter } from './chat/redis-io.adapter';
+import { refuseDeclaredOversizedBodies } from './common/declared-body-limit.middleware';
 import { answerClientErrors } from './common/http-client-errors';
+import { limitHttpServer } from './common/http-server-limits';
 import { SHUTDOWN_SIGNALS } from './common/shutdown-hooks';
 import { AppConfig } from './config/app-config';
 import { corsOptions } from './config/cors';
@@ -15,7 +17,7 @@ import { MetricsService } from './metrics/metrics.service';
 import { serveWebClient } from './web/serve-web';
 
 /** REST bodies above this are refused with 413 before they are parsed. */
-const JSON_BODY_LIMIT = '256kb';
+export const JSON_BODY_LIMIT_BYTES = 256 * 1024;
 
 /**
  * Content-Security-Policy for everything served here: the web client at `/` (its own
@@ -49,13 +51,15 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
     bodyParser: false,
   });
   app.use(requestObserver(app.get(MetricsService))); // one log line + duration per request
-  app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
+  app.use(refuseDeclaredOversizedBodies(JSON_BODY_LIMIT_BYTES)); // before the parser reads any of it
+  app.useBodyParser('json', { limit: JSON_BODY_LIMIT_BYTES });
   app.use(helmet({ contentSecurityPolicy: { directives: CSP } }));
   app.enableCors(corsOptions(config));
   // Who may set X-Forwarded-For decides req.ip, which login throttling counts by.
   app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');
   answerClientErrors(app.getHttpServer());
+  limitHttpServer(app.getHttpServer()); // slow clients, and a shutdown that always ends
   app.useWebSocketAdapter(new RedisIoAdapter(app));
   app.enableShutdownHooks(SHUTDOWN_SIGNALS);
   setupDocs(app);

@@ -1,10 +1,12 @@
 import 'reflect-metadata';
 import { INestApplicationContext, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { Server } from 'node:http';
 import { setFlagsFromString } from 'node:v8';
 import { createApp } from './app.factory';
 import { AppModule } from './app.module';
 import { checkDependencies } from './cli/preflight';
+import { limitHttpServer } from './common/http-server-limits';
 import { SHUTDOWN_SIGNALS, ShutdownHooks } from './common/shutdown-hooks';
 import { AppConfig } from './config/app-config';
 import { loadConfig } from './config/load-config';
@@ -78,6 +80,7 @@ async function runWorkerOnly(config: AppConfig): Promise<void> {
   if (config.workerHttpPort) {
     const app = await NestFactory.create(AppModule.forRoot(config, { ops: true }), { logger });
     app.use(requestObserver(app.get(MetricsService)));
+    limitHttpServer(app.getHttpServer() as Server); // as the server's (app.factory.ts)
     await app.listen(config.workerHttpPort);
     ctx = app;
   } else {
