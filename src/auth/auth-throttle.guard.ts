@@ -1,11 +1,21 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { ThrottleService } from './throttle.service';
+import { usernameKey } from './username';
+
+/**
+ * The statuses of a login that reached a verdict on the password: 401 keeps the reserved
+ * failure, 200 and 403 (disabled, right password) cleared the count. Any other answer (400
+ * from validation, 429 from the KDF gate, 5xx) checked nothing and gives the point back.
+ */
+const VERDICTS = new Set([200, 401, 403]);
 
 /**
  * On login and registration, before any password is hashed or checked: the client
- * address's attempt budget, and for a login the account's failed-attempt budget (a locked
- * account is refused even with the right password, so guessing gains nothing).
+ * address's attempt budget and room in the KDF queue; for a login also the account's one
+ * password check in flight, and one failed attempt reserved from its budget (a locked
+ * account is refused even with the right password, so guessing gains nothing). Done here,
+ * not in AuthService, because a refusal needs the response for its Retry-After header.
  */
 @Injectable()
 export class AuthThrottleGuard implements CanActivate {
@@ -15,10 +25,28 @@ export class AuthThrottleGuard implements CanActivate {
     const req = ctx.switchToHttp().getRequest<Request>();
     const res = ctx.switchToHttp().getResponse<Response>();
     await this.throttle.authAttempt(req.ip ?? req.socket.remoteAddress ?? 'unknown', res);
+    this.throttle.admitKdf(res);
     const username: unknown = (req.body as { username?: unknown } | undefined)?.username;
-    if (req.path.endsWith('/login') && typeof username === 'string') {
-      await this.throttle.checkLoginAccount(username, res);
-    }
+    if (req.path.endsWith('/login') && typeof username === 'string') await this.holdLogin(username, res);
     return true;
+  }
+
+  /**
+   * Claims the account's check and reserves its failure point until the response is done.
+   * A client that hangs up ends the claim early while its check still runs; its point stays
+   * reserved, so that buys it nothing.
+   */
+  private async holdLogin(username: string, res: Response): Promise<void> {
+    const release = this.throttle.claimPasswordCheck(`login:${usernameKey(username)}`, res);
+    try {
+      await this.throttle.reserveLoginFailure(username, res);
+    } catch (e) {
+      release();
+      throw e;
+    }
+    res.once('close', () => {
+      release();
+      if (!VERDICTS.has(res.statusCode)) void this.throttle.refundLoginFailure(username);
+    });
   }
 }

@@ -40,10 +40,11 @@ export class AuthService {
   }
 
   /**
-   * Same answer, and about the same time, for an unknown user and a wrong password; both
-   * count against the account's failed-login budget (AuthThrottleGuard refuses once it is
-   * used up), and a successful login clears it. A disabled account is refused only after
-   * its password was right, so the refusal tells a guesser nothing.
+   * Same answer, and about the same time, for an unknown user and a wrong password. The
+   * caller (AuthThrottleGuard) has already reserved one failed attempt of the account's
+   * budget and holds the account's one password check: a wrong password or an unknown user
+   * keeps that point, a successful login clears the count. A disabled account is refused
+   * only after its password was right, so the refusal tells a guesser nothing.
    *
    * Usernames are unique regardless of case (users_username_lower_key), so any case names
    * the one account, and counts against its one budget (ThrottleService).
@@ -51,10 +52,7 @@ export class AuthService {
   async login(dto: LoginDto): Promise<{ accessToken: string; user: PrivateUser }> {
     const user = await findByUsername(this.prisma, dto.username);
     const ok = await verifyPassword(dto.password, user?.passwordHash ?? (await dummyHash()));
-    if (!user || !ok) {
-      await this.throttle.loginFailed(dto.username);
-      throw new AppError(ErrorCode.Unauthorized, 'Invalid username or password');
-    }
+    if (!user || !ok) throw new AppError(ErrorCode.Unauthorized, 'Invalid username or password');
     await this.throttle.loginSucceeded(dto.username);
     if (user.disabledAt) throw AppError.forbidden('This account is disabled');
     const accessToken = await this.tokens.issue(user);

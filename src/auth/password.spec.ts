@@ -1,4 +1,5 @@
-import { hashPassword, verifyPassword } from './password';
+import { kdfGate } from './kdf-gate';
+import { dummyHash, hashPassword, verifyPassword } from './password';
 
 describe('password hashing', () => {
   it('verifies the right password and refuses a wrong one', async () => {
@@ -14,5 +15,39 @@ describe('password hashing', () => {
 
   it('refuses a stored value it does not understand', async () => {
     await expect(verifyPassword('x', 'plain-text-password')).resolves.toBe(false);
+  });
+});
+
+describe('password hashing under load', () => {
+  /** Takes every slot and queue place of the process's gate until `finish` is called. */
+  function fillGate() {
+    let finish!: () => void;
+    const held = new Promise<void>((resolve) => (finish = resolve));
+    const blockers = Array.from({ length: kdfGate.slots + kdfGate.maxQueued }, () => kdfGate.run(() => held));
+    return async () => {
+      finish();
+      await Promise.all(blockers);
+    };
+  }
+
+  it('goes through the process-wide KDF gate: refused with RATE_LIMITED once its queue is full', async () => {
+    const stored = await hashPassword('correct horse');
+    const release = fillGate();
+    try {
+      expect(kdfGate.isFull()).toBe(true);
+      await expect(hashPassword('anything')).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+      await expect(verifyPassword('correct horse', stored)).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+      expect(kdfGate.queued).toBe(kdfGate.maxQueued); // nothing was queued behind the blockers
+    } finally {
+      await release();
+    }
+    await expect(verifyPassword('correct horse', stored)).resolves.toBe(true);
+  });
+
+  it('does not keep a refused dummy hash: the next login makes it', async () => {
+    const release = fillGate();
+    await expect(dummyHash()).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    await release();
+    await expect(dummyHash()).resolves.toMatch(/^scrypt\$/);
   });
 });

@@ -48,6 +48,8 @@ export class SessionsService {
    * The presenting token stays valid (its jti is kept on the row); every other token of the
    * user is revoked and their sockets closed. A wrong current password counts as a failed
    * login, so a stolen token cannot be used to guess the password faster than login allows.
+   * One change per user at a time per instance: a second one meanwhile is refused at once
+   * (429), before any hashing, so one user cannot fill the KDF queue for everyone.
    *
    * The new hash is written only over the hash the current password was checked against
    * (compare-and-set in the UPDATE): of concurrent changes, on any number of instances, one
@@ -56,32 +58,49 @@ export class SessionsService {
    * wins over the change (401): it revoked the session that asked.
    */
   async changePassword(user: AuthUser, dto: ChangePasswordDto, res: Response): Promise<void> {
-    await this.throttle.checkLoginAccount(user.username, res);
-    const row = await this.prisma.user.findUnique({
-      where: { id: user.id },
-      select: { passwordHash: true, tokenVersion: true },
-    });
-    if (!row) throw AppError.notFound('User');
-    if (!(await verifyPassword(dto.currentPassword, row.passwordHash))) {
-      await this.throttle.loginFailed(user.username);
-      throw wrongCurrentPassword();
-    }
-    const passwordHash = await hashPassword(dto.newPassword);
-    // A token from before jti existed is named by its hash, which is no session id to keep:
-    // it goes with the others, and its holder logs in with the new password.
-    const kept = user.sessionId && isUUID(user.sessionId) ? user.sessionId : null;
-    // Also over the token version that was read: a logout-all or a disable while the new
-    // hash was computed revoked this session, and keeping it here would bring it back.
-    const { count } = await this.prisma.user.updateMany({
-      where: { id: user.id, passwordHash: row.passwordHash, tokenVersion: row.tokenVersion },
-      data: { passwordHash, keptSessionId: kept, tokenVersion: { increment: 1 } },
-    });
-    if (count === 0) {
-      const now = await this.prisma.user.findUnique({ where: { id: user.id }, select: { passwordHash: true } });
-      if (now?.passwordHash !== row.passwordHash) throw wrongCurrentPassword();
-      throw new AppError(ErrorCode.Unauthorized, 'This session was revoked meanwhile: log in again');
+    const release = this.throttle.claimPasswordCheck(`user:${user.id}`, res);
+    try {
+      const row = await this.checkCurrentPassword(user, dto.currentPassword, res);
+      const passwordHash = await this.throttle.passwordWork(res, () => hashPassword(dto.newPassword));
+      // A token from before jti existed is named by its hash, which is no session id to keep:
+      // it goes with the others, and its holder logs in with the new password.
+      const kept = user.sessionId && isUUID(user.sessionId) ? user.sessionId : null;
+      // Also over the token version that was read: a logout-all or a disable while the new
+      // hash was computed revoked this session, and keeping it here would bring it back.
+      const { count } = await this.prisma.user.updateMany({
+        where: { id: user.id, passwordHash: row.passwordHash, tokenVersion: row.tokenVersion },
+        data: { passwordHash, keptSessionId: kept, tokenVersion: { increment: 1 } },
+      });
+      if (count === 0) {
+        const now = await this.prisma.user.findUnique({ where: { id: user.id }, select: { passwordHash: true } });
+        if (now?.passwordHash !== row.passwordHash) throw wrongCurrentPassword();
+        throw new AppError(ErrorCode.Unauthorized, 'This session was revoked meanwhile: log in again');
+      }
+    } finally {
+      release();
     }
     await this.identity.changed({ userId: user.id, sessionId: user.sessionId, disconnect: 'others' });
+  }
+
+  /**
+   * One failed attempt is reserved before the check (ThrottleService.reserveLoginFailure),
+   * so concurrent wrong guesses cannot outrun the budget; only a wrong password keeps it.
+   */
+  private async checkCurrentPassword(user: AuthUser, password: string, res: Response) {
+    await this.throttle.reserveLoginFailure(user.username, res);
+    let wrong = false;
+    try {
+      const row = await this.prisma.user.findUnique({
+        where: { id: user.id },
+        select: { passwordHash: true, tokenVersion: true },
+      });
+      if (!row) throw AppError.notFound('User');
+      wrong = !(await this.throttle.passwordWork(res, () => verifyPassword(password, row.passwordHash)));
+      if (wrong) throw wrongCurrentPassword();
+      return row;
+    } finally {
+      if (!wrong) await this.throttle.refundLoginFailure(user.username);
+    }
   }
 
   /** Disabling revokes every token (the version moves on); enabling does not bring them back. */

@@ -4,20 +4,23 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limite
 import { AppError, ErrorCode } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { RedisService } from '../redis/redis.service';
+import { kdfGate, kdfLeases } from './kdf-gate';
 import { usernameKey } from './username';
 
 /** Which budget refused a request: the label a metrics counter would carry. */
-export type Limit = 'login-account' | 'auth-ip' | 'rest-user';
+export type Limit = 'login-account' | 'auth-ip' | 'rest-user' | 'password-check';
 
 /**
  * Anti-automation budgets, counted in Redis so every instance shares them:
- *  - failed logins per account (LOGIN_FAILS_PER_ACCOUNT per LOGIN_FAIL_WINDOW_S); a
- *    successful login clears the account's count;
+ *  - failed logins per account (LOGIN_FAILS_PER_ACCOUNT per LOGIN_FAIL_WINDOW_S), each
+ *    reserved before the password is checked; a successful login clears the account's count;
  *  - login and registration attempts per client address (AUTH_ATTEMPTS_PER_IP per
  *    AUTH_IP_WINDOW_S);
  *  - authenticated REST requests per user (REST_REQUESTS_PER_MIN).
- * While Redis does not answer, each instance falls back to counting in its own memory
- * (the insurance limiter) rather than refusing everyone or letting everything through.
+ * Password work is bounded in this process's memory instead: one check at a time per
+ * account, and the KdfGate's queue (kdf-gate.ts). While Redis does not answer, each
+ * instance falls back to counting in its own memory (the insurance limiter) rather than
+ * refusing everyone or letting everything through.
  */
 @Injectable()
 export class ThrottleService {
@@ -25,7 +28,12 @@ export class ThrottleService {
   private readonly loginFails: RateLimiterRedis;
   private readonly authIp: RateLimiterRedis;
   private readonly restUser: RateLimiterRedis;
-  private readonly rejected: Record<Limit, number> = { 'login-account': 0, 'auth-ip': 0, 'rest-user': 0 };
+  private readonly rejected: Record<Limit, number> = {
+    'login-account': 0,
+    'auth-ip': 0,
+    'rest-user': 0,
+    'password-check': 0,
+  };
 
   constructor(config: AppConfig, redis: RedisService) {
     const make = (keyPrefix: string, points: number, duration: number) =>
@@ -52,28 +60,59 @@ export class ThrottleService {
   }
 
   /**
-   * Refuses a login while the account has used up its failed attempts. Counted per account
-   * whatever the case typed (login ignores case): else every casing of a name had a budget.
-   * Folded as usernameKey does, ASCII only, the one way login's lookup agrees with.
+   * Reserves one failed attempt of the account before its password is checked: the count is
+   * taken atomically in Redis (rate-limiter-flexible's INCR script), so of concurrent
+   * attempts on any number of instances at most the budget get checked, and the rest are
+   * refused, the right password too. The caller gives the point back (refundLoginFailure)
+   * when no verdict was reached, and clears the count (loginSucceeded) when the password was
+   * right; a wrong one keeps it. Counted per account whatever the case typed (login ignores
+   * case), folded as usernameKey does, ASCII only, the one way login's lookup agrees with.
    */
-  async checkLoginAccount(username: string, res: Response): Promise<void> {
-    const state = await this.loginFails.get(usernameKey(username)).catch(() => null);
-    if (state && state.consumedPoints >= this.loginFails.points) {
-      throw this.refuse('login-account', state.msBeforeNext, res);
-    }
+  async reserveLoginFailure(username: string, res: Response): Promise<void> {
+    await this.consume(this.loginFails, usernameKey(username), 'login-account', res);
   }
 
-  async loginFailed(username: string): Promise<void> {
-    // Over budget is expected here (the caller answers 401 anyway); store errors are logged.
-    await this.loginFails.consume(usernameKey(username)).catch((e: unknown) => {
-      if (e instanceof Error) this.logger.warn(`login-fail counter: ${e.message}`);
-    });
+  async refundLoginFailure(username: string): Promise<void> {
+    await this.loginFails
+      .reward(usernameKey(username))
+      .catch((e: Error) => this.logger.warn(`login-fail refund: ${e.message}`));
   }
 
   async loginSucceeded(username: string): Promise<void> {
     await this.loginFails
       .delete(usernameKey(username))
       .catch((e: Error) => this.logger.warn(`login-fail reset: ${e.message}`));
+  }
+
+  /**
+   * Admits one password check or hash for `key` (the account): refused at once while the
+   * account already has one running in this process, or while the process's KDF queue is
+   * full (KdfGate). Returns the function that ends the claim.
+   */
+  claimPasswordCheck(key: string, res: Response): () => void {
+    this.admitKdf(res);
+    const release = kdfLeases.claim(key);
+    if (!release) throw this.refuse('password-check', kdfGate.retryAfterMs(), res);
+    return release;
+  }
+
+  /** Refuses at once while the process's KDF queue is full (registration hashes too). */
+  admitKdf(res: Response): void {
+    if (kdfGate.isFull()) throw this.refuse('password-check', kdfGate.retryAfterMs(), res);
+  }
+
+  /**
+   * Runs password work (hashPassword, verifyPassword); a refusal by the KDF gate leaves with
+   * the Retry-After header every other refusal carries.
+   */
+  async passwordWork<T>(res: Response, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (e) {
+      const retryAfterMs = e instanceof AppError && e.code === ErrorCode.RateLimited ? retryAfterOf(e) : undefined;
+      if (retryAfterMs !== undefined) throw this.refuse('password-check', retryAfterMs, res);
+      throw e;
+    }
   }
 
   async restRequest(userId: number, res: Response): Promise<void> {
@@ -97,4 +136,9 @@ export class ThrottleService {
       retryAfterMs: msBeforeNext,
     });
   }
+}
+
+function retryAfterOf(e: AppError): number | undefined {
+  const ms = (e.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+  return typeof ms === 'number' ? ms : undefined;
 }

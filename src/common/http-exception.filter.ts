@@ -25,6 +25,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
       this.logger.warn(`[${req.id}] ${req.method} ${redactUrl(req.url)}: ${(exception as Error)?.message}`);
     }
     if (res.headersSent) return;
+    // Every RATE_LIMITED carries details.retryAfterMs; HTTP clients and proxies read Retry-After.
+    const retryAfterMs = (body.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+    if (body.code === ErrorCode.RateLimited && typeof retryAfterMs === 'number' && !res.getHeader('Retry-After')) {
+      res.setHeader('Retry-After', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
+    }
     res.status(body.statusCode).json(body);
   }
 }

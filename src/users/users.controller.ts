@@ -35,8 +35,9 @@ export class UsersController {
     description:
       'A wrong currentPassword is 400 VALIDATION_FAILED and counts as a failed login. Of concurrent changes ' +
       'made with the same currentPassword exactly one succeeds; the others get the same 400, since the ' +
-      'password they name is no longer the current one. A logout-all or a disable that lands while the change ' +
-      'runs wins: the change then answers 401, as that session was revoked.',
+      'password they name is no longer the current one, or 429 RATE_LIMITED when they arrive while another ' +
+      'password check of the same user is running on that instance. A logout-all or a disable that lands ' +
+      'while the change runs wins: the change then answers 401, as that session was revoked.',
   })
   @ApiNoContent()
   @ApiErrors(400, 413, 429)
