@@ -96,13 +96,31 @@ describe('KDF fairness (e2e)', () => {
   });
 
   it('answers 150 concurrent password changes of one user with one check and 429s', async () => {
-    const results = await Promise.all(
-      Array.from({ length: 150 }, (_, i) => changePassword(alice, i % 2 ? TEST_PASSWORD : `wrong-${i}`)),
-    );
-    const checked = results.filter((r) => r.status !== 429);
-    expect(checked.length).toBeGreaterThanOrEqual(1);
-    results.filter((r) => r.status === 429).forEach(expectRateLimited);
-    expect(checked.length).toBeLessThan(150);
+    // Every slot busy: the first change to get the user's claim waits in the gate's queue
+    // holding it, so any other change that reached the gate would be a second check.
+    release = occupyKdfGate(kdfGate.slots);
+    const run = jest.spyOn(kdfGate, 'run');
+    try {
+      let settled = 0;
+      const all = Promise.all(
+        Array.from({ length: 150 }, (_, i) =>
+          changePassword(alice, i % 2 ? TEST_PASSWORD : `wrong-${i}`).then((r) => {
+            settled++;
+            return r;
+          }),
+        ),
+      );
+      await eventually(() => Promise.resolve(settled === 149), 20_000, '149 answers while one check waits');
+      expect(run).toHaveBeenCalledTimes(1);
+      expect(kdfGate.queued).toBe(1);
+      await release();
+      release = undefined;
+      const results = await all;
+      results.filter((r) => r.status === 429).forEach(expectRateLimited);
+      expect(results.filter((r) => r.status !== 429)).toHaveLength(1);
+    } finally {
+      run.mockRestore();
+    }
   });
 
   it('refuses password work with 429 while the KDF queue is full, and serves other requests meanwhile', async () => {

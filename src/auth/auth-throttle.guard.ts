@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { ThrottleService } from './throttle.service';
-import { usernameKey } from './username';
+import { USERNAME_MAX_LENGTH, usernameKey } from './username';
 
 /**
  * The statuses of a login that reached a verdict on the password: 401 keeps the reserved
@@ -37,16 +37,18 @@ export class AuthThrottleGuard implements CanActivate {
    * reserved, so that buys it nothing.
    */
   private async holdLogin(username: string, res: Response): Promise<void> {
+    // Longer than any username: validation answers 400, and no Redis key of a hostile length is made.
+    if (username.length > USERNAME_MAX_LENGTH) return;
     const release = this.throttle.claimPasswordCheck(`login:${usernameKey(username)}`, res);
-    try {
-      await this.throttle.reserveLoginFailure(username, res);
-    } catch (e) {
-      release();
-      throw e;
-    }
+    let reserved = false;
+    // Before any await: 'close' is emitted once, and a client that hangs up meanwhile must not
+    // leave the account's claim held (every later login of it on this instance refused).
     res.once('close', () => {
       release();
-      if (!VERDICTS.has(res.statusCode)) void this.throttle.refundLoginFailure(username);
+      if (reserved && !VERDICTS.has(res.statusCode)) void this.throttle.refundLoginFailure(username);
     });
+    if (res.closed) release(); // it hung up before this guard ran
+    await this.throttle.reserveLoginFailure(username, res);
+    reserved = true;
   }
 }

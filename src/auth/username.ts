@@ -24,3 +24,6 @@ export async function findByUsername(prisma: PrismaClient, username: string) {
   >`SELECT id FROM users WHERE lower(username) = lower(${username})`;
   return row ? prisma.user.findUnique({ where: { id: row.id } }) : null;
 }
+
+/** The longest username (LoginDto, RegisterDto). */
+export const USERNAME_MAX_LENGTH = 32;

@@ -1,11 +1,12 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsEmail, IsOptional, IsString, Length, Matches, MaxLength, ValidateIf } from 'class-validator';
 import { IsMediaUrl } from '../../common/input-rules';
+import { USERNAME_MAX_LENGTH } from '../username';
 
 export class RegisterDto {
   @ApiProperty({ example: 'alice_01', minLength: 3, maxLength: 32, pattern: '^[A-Za-z0-9_]+$' })
   @IsString()
-  @Length(3, 32)
+  @Length(3, USERNAME_MAX_LENGTH)
   @Matches(/^[A-Za-z0-9_]+$/, { message: 'username may contain only letters, digits and _' })
   username: string;
 
@@ -37,9 +38,9 @@ export class RegisterDto {
 }
 
 export class LoginDto {
-  @ApiProperty({ maxLength: 32 })
+  @ApiProperty({ maxLength: USERNAME_MAX_LENGTH })
   @IsString()
-  @MaxLength(32)
+  @MaxLength(USERNAME_MAX_LENGTH)
   username: string;
 
   @ApiProperty({ maxLength: 128 })
