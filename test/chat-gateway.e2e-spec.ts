@@ -366,9 +366,11 @@ describe('ChatGateway, a client that stops reading (e2e)', () => {
     const room = await createRoom(t, sender, [reader]);
     const s = await connect(t.url, sender.token);
     const r = await connect(t.url, reader.token);
+    const gone = new Promise<string>((resolve) => r.once('disconnect', resolve));
     expect((await emitAck(r, 'joinRoom', { chatroomId: room })).ok).toBe(true);
     // The reader's process stops reading its connection: the kernel's buffers fill, then the server's.
-    (r.io.engine.transport as unknown as { ws: { _socket: { pause(): void } } }).ws._socket.pause();
+    const tcp = (r.io.engine.transport as unknown as { ws: { _socket: { pause(): void; resume(): void } } }).ws._socket;
+    tcp.pause();
     const connected = async () =>
       valueOf(parseMetrics((await t.http().get('/metrics')).text), 'chat_sockets_connected');
     expect(await connected()).toBe(2);
@@ -381,6 +383,10 @@ describe('ChatGateway, a client that stops reading (e2e)', () => {
       await sleep(100); // let a sweep run between batches
     }
     await eventually(async () => ((await connected()) === 1 ? true : null), 5000, 'the reader disconnected');
+    // Read again, it finds its connection cut, not a goodbye: socket.io clients reconnect by
+    // themselves after 'transport close' (not after 'io server disconnect').
+    tcp.resume();
+    expect(await gone).toBe('transport close');
     expect(s.connected).toBe(true);
     expect((await emitAck(s, 'sendMessage', send(room, 'after'))).ok).toBe(true);
     // Nothing was lost for the reader: a new connection syncs what it missed.

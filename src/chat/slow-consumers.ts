@@ -8,7 +8,8 @@ export const SLOW_CONSUMER_SWEEP_MS = 2_000;
 interface EngineConnection {
   /** Packets engine.io holds while the transport is busy with an earlier send. */
   writeBuffer: { data?: unknown }[];
-  transport: { name: string; socket?: { bufferedAmount?: number } };
+  transport: { name: string; socket?: { bufferedAmount?: number; terminate?: () => void } };
+  close(discard: boolean): void;
 }
 
 /**
@@ -21,23 +22,32 @@ export function outputBacklogBytes(socket: Socket): number {
   let bytes = conn.transport.name === 'websocket' ? (conn.transport.socket?.bufferedAmount ?? 0) : 0;
   for (const packet of conn.writeBuffer) {
     const data = packet.data;
-    if (typeof data === 'string') bytes += data.length;
+    if (typeof data === 'string') bytes += Buffer.byteLength(data);
     else if (data instanceof Uint8Array || data instanceof ArrayBuffer) bytes += data.byteLength;
   }
   return bytes;
 }
 
 /**
- * Disconnects clients that stopped reading once their unread output passes `maxBytes`.
- * Otherwise everything the server writes to such a client (room messages, acks) piles up in
- * the server's memory for as long as the connection lasts: a probe that paused reading and
- * kept sending grew the server from 187 to 609 MB in half a minute. Nothing is lost by the
- * disconnect: a client that reconnects gets what it missed with `sync`. One timer walks the
- * instance's sockets (as TokenExpiry does), not a check on every write.
+ * Drops the connection of a client that stopped reading: its unread output is over
+ * `maxBytes` at two sweeps in a row and has not shrunk between them. Otherwise everything the
+ * server writes to such a client (room messages, acks) piles up in the server's memory for
+ * as long as the connection lasts: a probe that paused reading and kept sending grew the
+ * server from 187 to 609 MB in half a minute. A client that is slow but reading (a large
+ * `sync` answer on a slow link) shrinks its backlog between sweeps and is left alone.
+ *
+ * The transport is cut, not `socket.disconnect()`: that queues a DISCONNECT packet behind
+ * the backlog, keeps the buffers until the client reads it, and a client that does reads
+ * `io server disconnect`, after which socket.io clients do not reconnect by themselves. Cut,
+ * the client sees `transport close`, reconnects and syncs what it missed, and the memory is
+ * freed at once. One timer walks the instance's sockets (as TokenExpiry does), not a check
+ * on every write.
  */
 export class SlowConsumers {
   private readonly logger = new Logger(SlowConsumers.name);
   private timer: NodeJS.Timeout | undefined;
+  /** Sockets over the limit at the last sweep, with their backlog then. */
+  private readonly over = new WeakMap<Socket, number>();
 
   constructor(
     private readonly server: Server,
@@ -53,19 +63,34 @@ export class SlowConsumers {
     clearInterval(this.timer);
   }
 
-  /** Disconnects the sockets over the limit; returns how many. */
+  /** Drops the connections over the limit and not draining; returns how many. */
   sweep(): number {
     let closed = 0;
     for (const socket of this.server.sockets.sockets.values()) {
       const backlog = outputBacklogBytes(socket);
-      if (backlog <= this.maxBytes) continue;
+      const before = this.over.get(socket);
+      if (backlog <= this.maxBytes) {
+        if (before !== undefined) this.over.delete(socket);
+        continue;
+      }
+      if (before === undefined || backlog < before) {
+        this.over.set(socket, backlog); // over, but first seen or draining: look again next sweep
+        continue;
+      }
       const userId = (socket.data as { user?: { id: number } }).user?.id;
-      this.logger.warn(
-        `user ${userId} socket ${socket.id}: ${backlog} bytes unread, over ${this.maxBytes}: disconnected`,
-      );
-      socket.disconnect(true);
+      this.logger.warn(`user ${userId} socket ${socket.id}: ${backlog} bytes unread, over ${this.maxBytes}: dropped`);
+      this.over.delete(socket);
+      cut(socket);
       closed++;
     }
     return closed;
   }
+}
+
+/** Closes the connection under the socket without a goodbye (see SlowConsumers). */
+function cut(socket: Socket): void {
+  const conn = socket.conn as unknown as EngineConnection;
+  const ws = conn.transport.name === 'websocket' ? conn.transport.socket : undefined;
+  if (ws?.terminate) ws.terminate();
+  else conn.close(true);
 }

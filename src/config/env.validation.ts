@@ -182,13 +182,15 @@ export class EnvironmentVariables {
 
   /**
    * A client whose unread output (what the server has written to it and it has not read)
-   * passes this is disconnected: a client that stopped reading would otherwise make the
-   * server hold everything sent to it. It resumes with `sync` when it reconnects.
+   * stays over this without shrinking has its connection cut (SlowConsumers): a client that
+   * stopped reading would otherwise make the server hold everything sent to it. Above the
+   * largest `sync` answer at the default MESSAGE_MAX_LENGTH (500 messages of 4,000
+   * characters, up to 12 MB of JSON), so one answer alone never trips it.
    */
   @Transform(toInt)
   @IsInt()
   @Min(64 * 1024)
-  WS_MAX_UNREAD_BYTES = 8 * 1024 * 1024;
+  WS_MAX_UNREAD_BYTES = 16 * 1024 * 1024;
 
   /**
    * How long sends gather before they go into the persistence queue as one job. Every job
