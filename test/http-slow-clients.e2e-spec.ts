@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { JSON_BODY_LIMIT_BYTES } from '../src/app.factory';
+import { EARLY_REFUSAL_BYTES, JSON_BODY_LIMIT_BYTES } from '../src/app.factory';
 import { HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS } from '../src/common/http-server-limits';
 import { resetState, startApp, TestApp } from './utils/app';
 import { exitOf, freePort, ServerProcess, spawnServer, waitHealthy } from './utils/processes';
@@ -96,7 +96,7 @@ describe('slow and half-sent HTTP requests (e2e)', () => {
 
     it('answers before the body also when the client waits for 100 Continue', async () => {
       const c = await rawClient(port);
-      c.socket.write(postHead('/auth/register', JSON_BODY_LIMIT_BYTES + 1));
+      c.socket.write(postHead('/auth/register', EARLY_REFUSAL_BYTES + 1));
       await c.closed;
       expect(finalResponse(c.received()).status).toBe(413);
     });
