@@ -1,24 +1,7 @@
-import Redis from 'ioredis';
-import { TEST_REDIS_URL } from './setup/test-env';
-import { resetState, startApp, TestApp } from './utils/app';
+import { expectRateLimited, flushTestRedis, resetState, startApp, TestApp } from './utils/app';
 import { auth, createUser, TestUser } from './utils/users';
 
 const PASSWORD = 'correct horse battery';
-
-async function flushRedis(): Promise<void> {
-  const redis = new Redis(TEST_REDIS_URL);
-  try {
-    await redis.flushdb();
-  } finally {
-    redis.disconnect();
-  }
-}
-
-function expectRateLimited(res: { status: number; headers: Record<string, string>; body: Record<string, unknown> }) {
-  expect(res.status).toBe(429);
-  expect(res.body).toMatchObject({ statusCode: 429, code: 'RATE_LIMITED', message: expect.any(String) });
-  expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-}
 
 /** Anti-automation budgets, counted in Redis: two instances share them. */
 describe('login and registration throttling (e2e)', () => {
@@ -31,7 +14,7 @@ describe('login and registration throttling (e2e)', () => {
       [a, b] = await Promise.all([startApp(), startApp()]);
     });
     beforeEach(async () => {
-      await flushRedis();
+      await flushTestRedis();
       victim = await createUser(a, 'victim');
     });
     afterAll(() => Promise.all([a?.close(), b?.close()]));
@@ -112,7 +95,7 @@ describe('login and registration throttling (e2e)', () => {
         startApp({ AUTH_ATTEMPTS_PER_IP: '6', AUTH_IP_WINDOW_S: '60', TRUST_PROXY: 'true' }),
       ]);
     });
-    beforeEach(flushRedis);
+    beforeEach(flushTestRedis);
     afterAll(() => Promise.all([t?.close(), u?.close()]));
 
     const register = (app: TestApp, i: number, forwardedFor?: string) => {

@@ -51,7 +51,8 @@ function generator(seed: number) {
       '__proto__',
       'constructor',
     ])
-      if (rnd() < 0.35) o[k] = value(depth + 1);
+      // defineProperty: an assignment to __proto__ sets the prototype and sends no key at all.
+      if (rnd() < 0.35) Object.defineProperty(o, k, { value: value(depth + 1), enumerable: true, writable: true });
     return o;
   };
   return { pick, value, rnd };

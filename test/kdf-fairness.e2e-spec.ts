@@ -1,28 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import Redis from 'ioredis';
 import { kdfGate } from '../src/auth/kdf-gate';
 import { WEB_ROOT } from '../src/web/serve-web';
-import { TEST_REDIS_URL } from './setup/test-env';
-import { eventually, resetState, startApp, TestApp } from './utils/app';
+import { eventually, expectRateLimited, flushTestRedis, resetState, startApp, TestApp } from './utils/app';
 import { auth, createUser, TEST_PASSWORD, TestUser } from './utils/users';
-
-async function flushRedis(): Promise<void> {
-  const redis = new Redis(TEST_REDIS_URL);
-  try {
-    await redis.flushdb();
-  } finally {
-    redis.disconnect();
-  }
-}
-
-type Reply = { status: number; headers: Record<string, string>; body: Record<string, unknown> };
-
-function expectRateLimited(res: Reply) {
-  expect([res.status, res.body.code]).toEqual([429, 'RATE_LIMITED']);
-  expect(res.body.details).toEqual({ retryAfterMs: expect.any(Number) });
-  expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-}
 
 /**
  * Takes `places` of the process's KDF gate (its slots first, then queue places) until the
@@ -54,7 +35,7 @@ describe('KDF fairness (e2e)', () => {
     t = await startApp();
   });
   beforeEach(async () => {
-    await flushRedis();
+    await flushTestRedis();
     [alice, bob] = [await createUser(t, 'kdfalice'), await createUser(t, 'kdfbob')];
   });
   afterEach(async () => {

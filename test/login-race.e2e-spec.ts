@@ -1,29 +1,11 @@
 import type { Response } from 'express';
-import Redis from 'ioredis';
 import { kdfGate } from '../src/auth/kdf-gate';
 import { ThrottleService } from '../src/auth/throttle.service';
-import { TEST_REDIS_URL } from './setup/test-env';
-import { eventually, resetState, startApp, TestApp } from './utils/app';
+import { eventually, expectRateLimited, flushTestRedis, resetState, startApp, TestApp } from './utils/app';
 import { auth, createUser, TEST_PASSWORD, TestUser } from './utils/users';
 
 /** Default LOGIN_FAILS_PER_ACCOUNT. */
 const BUDGET = 10;
-
-async function flushRedis(): Promise<void> {
-  const redis = new Redis(TEST_REDIS_URL);
-  try {
-    await redis.flushdb();
-  } finally {
-    redis.disconnect();
-  }
-}
-
-type Reply = { status: number; headers: Record<string, string>; body: Record<string, unknown> };
-
-function expectRateLimited(res: Reply) {
-  expect([res.status, res.body.code]).toEqual([429, 'RATE_LIMITED']);
-  expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-}
 
 /** Every slot of the process's KDF gate taken until the returned function is called: checks queue. */
 function holdKdfSlots(): () => Promise<void> {
@@ -50,7 +32,7 @@ describe('failed-login budget under concurrency (e2e)', () => {
     [a, b] = await Promise.all([startApp(), startApp()]);
   });
   beforeEach(async () => {
-    await flushRedis();
+    await flushTestRedis();
     victim = await createUser(a, 'racer');
   });
   afterEach(async () => {

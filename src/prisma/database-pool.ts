@@ -14,8 +14,10 @@ export class DatabasePool extends Pool implements OnApplicationShutdown {
   }
 
   /**
-   * Last of the shutdown: Nest runs onModuleDestroy and beforeApplicationShutdown (where the
-   * send path drains and the worker finishes its batch) before this, so they still have a pool.
+   * At the end of the shutdown: Nest runs onModuleDestroy and beforeApplicationShutdown (where
+   * the send path drains and the worker finishes its batch) before this, so they still have a
+   * pool. It may run before PrismaService's $disconnect: harmless, the adapter never ends a
+   * pool it was given.
    */
   async onApplicationShutdown(): Promise<void> {
     await this.end().catch(() => undefined);

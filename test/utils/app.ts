@@ -79,6 +79,11 @@ export async function resetState(): Promise<void> {
   await sql(
     'TRUNCATE users, chatrooms, chatroom_members, messages, message_reads, message_hidden, admin_audit, dead_letters RESTART IDENTITY CASCADE',
   );
+  await flushTestRedis();
+}
+
+/** Empties the test Redis (or the e2e-cluster project's cluster): every budget, buffer and key. */
+export async function flushTestRedis(): Promise<void> {
   const cluster = testRedisClusterNodes();
   if (cluster) return flushCluster(cluster);
   const redis = new Redis(TEST_REDIS_URL);
@@ -87,6 +92,18 @@ export async function resetState(): Promise<void> {
   } finally {
     redis.disconnect();
   }
+}
+
+/** A REST refusal by a rate limit: 429 RATE_LIMITED with the error body, the wait and Retry-After. */
+export function expectRateLimited(res: { status: number; headers: Record<string, string>; body: unknown }): void {
+  expect(res.status).toBe(429);
+  expect(res.body).toMatchObject({
+    statusCode: 429,
+    code: 'RATE_LIMITED',
+    message: expect.any(String),
+    details: { retryAfterMs: expect.any(Number) },
+  });
+  expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
 }
 
 /** One statement against the test database, on a connection of its own. */
