@@ -1,32 +1,9 @@
 import { Logger } from '@nestjs/common';
 import type { Server, Socket } from 'socket.io';
+import { type EngineOutput, outputBacklogBytes } from './socket-output';
 
 /** How often this instance looks for clients that stopped reading. */
 export const SLOW_CONSUMER_SWEEP_MS = 2_000;
-
-/** What engine.io and ws hold of a connection's output (not in socket.io's types). */
-interface EngineConnection {
-  /** Packets engine.io holds while the transport is busy with an earlier send. */
-  writeBuffer: { data?: unknown }[];
-  transport: { name: string; socket?: { bufferedAmount?: number; terminate?: () => void } };
-  close(discard: boolean): void;
-}
-
-/**
- * Bytes written to this client that are still in the process: packets engine.io holds, and
- * what ws has handed to the socket but the kernel has not taken (its buffers are full once
- * the client stops reading). Binary attachments count by their length, strings by theirs.
- */
-export function outputBacklogBytes(socket: Socket): number {
-  const conn = socket.conn as unknown as EngineConnection;
-  let bytes = conn.transport.name === 'websocket' ? (conn.transport.socket?.bufferedAmount ?? 0) : 0;
-  for (const packet of conn.writeBuffer) {
-    const data = packet.data;
-    if (typeof data === 'string') bytes += Buffer.byteLength(data);
-    else if (data instanceof Uint8Array || data instanceof ArrayBuffer) bytes += data.byteLength;
-  }
-  return bytes;
-}
 
 /**
  * Drops the connection of a client that stopped reading: its unread output is over
@@ -89,7 +66,7 @@ export class SlowConsumers {
 
 /** Closes the connection under the socket without a goodbye (see SlowConsumers). */
 function cut(socket: Socket): void {
-  const conn = socket.conn as unknown as EngineConnection;
+  const conn = socket.conn as unknown as EngineOutput;
   const ws = conn.transport.name === 'websocket' ? conn.transport.socket : undefined;
   if (ws?.terminate) ws.terminate();
   else conn.close(true);

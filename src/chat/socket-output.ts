@@ -1,16 +1,19 @@
 import type { Socket } from 'socket.io';
 
 /** What engine.io keeps of a connection's output (not in socket.io's types). */
-interface EngineOutput {
+export interface EngineOutput {
   /** Packets engine.io holds until the transport can take them. */
-  writeBuffer: unknown[];
+  writeBuffer: { data?: unknown }[];
   transport: {
     name: string;
     /** WebSocket: false from a send until ws reports it written to the kernel. */
     writable: boolean;
+    /** WebSocket: the ws socket (bytes handed to the kernel socket and not yet taken). */
+    socket?: { bufferedAmount?: number; terminate?: () => void };
     on(event: 'drain', listener: () => void): unknown;
     off(event: 'drain', listener: () => void): unknown;
   };
+  close(discard: boolean): void;
 }
 
 /** How often a wait looks again, in case the transport changed (an upgrade) meanwhile. */
@@ -47,4 +50,20 @@ export async function outputTaken(socket: Socket, timeoutMs: number): Promise<bo
     });
   }
   return !socket.disconnected;
+}
+
+/**
+ * Bytes written to this client that are still in the process: packets engine.io holds, and
+ * what ws has handed to the socket but the kernel has not taken (its buffers are full once
+ * the client stops reading). Strings count in UTF-8 bytes, binary attachments by length.
+ */
+export function outputBacklogBytes(socket: Socket): number {
+  const conn = socket.conn as unknown as EngineOutput;
+  let bytes = conn.transport.name === 'websocket' ? (conn.transport.socket?.bufferedAmount ?? 0) : 0;
+  for (const packet of conn.writeBuffer) {
+    const data = packet.data;
+    if (typeof data === 'string') bytes += Buffer.byteLength(data);
+    else if (data instanceof Uint8Array || data instanceof ArrayBuffer) bytes += data.byteLength;
+  }
+  return bytes;
 }
