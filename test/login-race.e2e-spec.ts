@@ -101,4 +101,14 @@ describe('failed-login budget under concurrency (e2e)', () => {
     for (let i = 0; i < BUDGET - 1; i++) expect((await login(a, `wrong-${i}`)).status).toBe(401);
     expect((await login(b, 'a new password')).status).toBe(200);
   });
+
+  it('never refunds below zero: a refund after the count was cleared buys no extra guess', async () => {
+    const throttle = a.app.get(ThrottleService);
+    // A login that hung up after a success (or after its window expired) cleared the count:
+    // its late refund finds nothing to give back.
+    await throttle.refundLoginFailure(victim.username);
+    await throttle.refundLoginFailure(victim.username);
+    for (let i = 0; i < BUDGET; i++) expect((await login(a, `wrong-${i}`)).status).toBe(401);
+    expectRateLimited(await login(b, 'one more guess'));
+  });
 });

@@ -5,6 +5,7 @@ import { AppError, ErrorCode } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { RedisService } from '../redis/redis.service';
 import { kdfGate, kdfLeases } from './kdf-gate';
+import { refundPoint } from './scripts/refund-point.script';
 import { usernameKey } from './username';
 
 /** Which budget refused a request: the label a metrics counter would carry. */
@@ -26,6 +27,7 @@ export type Limit = 'login-account' | 'auth-ip' | 'rest-user' | 'password-check'
 export class ThrottleService {
   private readonly logger = new Logger(ThrottleService.name);
   private readonly loginFails: RateLimiterRedis;
+  private readonly refund: ReturnType<typeof refundPoint.on>;
   private readonly authIp: RateLimiterRedis;
   private readonly restUser: RateLimiterRedis;
   private readonly rejected: Record<Limit, number> = {
@@ -47,6 +49,7 @@ export class ThrottleService {
     this.loginFails = make('rl:login-fail', config.loginFailsPerAccount, config.loginFailWindowS);
     this.authIp = make('rl:auth-ip', config.authAttemptsPerIp, config.authIpWindowS);
     this.restUser = make('rl:rest-user', config.restRequestsPerMin, 60);
+    this.refund = refundPoint.on(redis.client);
   }
 
   /** Refused requests per budget since boot (for the metrics endpoint to export). */
@@ -72,9 +75,13 @@ export class ThrottleService {
     await this.consume(this.loginFails, usernameKey(username), 'login-account', res);
   }
 
+  /**
+   * Gives the reserved point back, never below zero (refundPoint). While Redis does not
+   * answer the refund is lost: one guess fewer for the account, never one more.
+   */
   async refundLoginFailure(username: string): Promise<void> {
-    await this.loginFails
-      .reward(usernameKey(username))
+    await this.refund({ counter: this.loginFails.getKey(usernameKey(username)) })
+      .then(() => undefined)
       .catch((e: Error) => this.logger.warn(`login-fail refund: ${e.message}`));
   }
 
