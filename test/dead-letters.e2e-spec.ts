@@ -4,6 +4,7 @@ import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import { AppModule } from '../src/app.module';
 import { ChatHistoryService } from '../src/chat-history/chat-history.service';
+import { MessagePersistProcessor } from '../src/chat-history/message-persist.processor';
 import type { QueuedMessage } from '../src/chat-history/message.types';
 import { PendingMessageStore } from '../src/chat-history/pending-message.store';
 import { runsOf } from '../src/chat-history/persist-job';
@@ -85,6 +86,9 @@ describe('dead letters (e2e)', () => {
     });
     expect(later.ok).toBe(true);
 
+    // Every attempt, from before the worker exists: jobs have effectively unbounded
+    // attempts, so a job that failed once is back in the queue, never in "failed".
+    const attempts = jest.spyOn(MessagePersistProcessor.prototype, 'process');
     worker = await startWorker();
     const good = [...queued.filter((m) => m.id !== poison.id).map((m) => m.id), later.data.id as string];
     await eventually(
@@ -130,6 +134,11 @@ describe('dead letters (e2e)', () => {
     for (const room of rooms) expect(await pending.range(room, 0, Infinity)).toEqual([]);
     const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
     expect(counts).toEqual({ waiting: 0, active: 0, delayed: 0, failed: 0 });
+    // The poison was set aside inside the job's first attempt, not by failing the job.
+    // (The later send, and any sweeper re-queue, are jobs of their own.)
+    const outcomes = await Promise.allSettled(attempts.mock.results.map((r) => r.value as Promise<number>));
+    expect(outcomes.length).toBeGreaterThan(0);
+    expect(outcomes.filter((o) => o.status === 'rejected')).toEqual([]);
     const health = await t.http().get('/health');
     expect(health.status).toBe(200);
     expect(health.body).toMatchObject({ status: 'ok', deadLetters: 1 });
