@@ -371,9 +371,10 @@ describe('ChatGateway, a client that stops reading (e2e)', () => {
     // The reader's process stops reading its connection: the kernel's buffers fill, then the server's.
     const tcp = (r.io.engine.transport as unknown as { ws: { _socket: { pause(): void; resume(): void } } }).ws._socket;
     tcp.pause();
-    const connected = async () =>
-      valueOf(parseMetrics((await t.http().get('/metrics')).text), 'chat_sockets_connected');
+    const metric = async (name: string) => valueOf(parseMetrics((await t.http().get('/metrics')).text), name);
+    const connected = () => metric('chat_sockets_connected');
     expect(await connected()).toBe(2);
+    expect(await metric('chat_slow_consumer_disconnects_total')).toBe(0);
     const big = '中'.repeat(4000); // 12 KB a broadcast: loopback's kernel buffers hold a few MB
     let sent = 0;
     while ((await connected()) === 2 && sent < 3000) {
@@ -383,6 +384,7 @@ describe('ChatGateway, a client that stops reading (e2e)', () => {
       await sleep(100); // let a sweep run between batches
     }
     await eventually(async () => ((await connected()) === 1 ? true : null), 5000, 'the reader disconnected');
+    expect(await metric('chat_slow_consumer_disconnects_total')).toBe(1); // operators see it
     // Read again, it finds its connection cut, not a goodbye: socket.io clients reconnect by
     // themselves after 'transport close' (not after 'io server disconnect').
     tcp.resume();

@@ -74,7 +74,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   afterInit(server: Server): void {
     this.expiry = new TokenExpiry(server);
     this.expiry.start();
-    this.slowConsumers = new SlowConsumers(server, this.config.wsMaxUnreadBytes);
+    this.slowConsumers = new SlowConsumers(server, this.config.wsMaxUnreadBytes, () => this.metrics.slowConsumerCut());
     this.slowConsumers.start();
     this.broadcaster.attach(server);
     this.metrics.watchSockets(server);

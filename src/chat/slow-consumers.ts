@@ -29,6 +29,8 @@ export class SlowConsumers {
   constructor(
     private readonly server: Server,
     private readonly maxBytes: number,
+    /** Called once per connection cut (the metrics counter). */
+    private readonly onCut: () => void = () => undefined,
   ) {}
 
   start(everyMs = SLOW_CONSUMER_SWEEP_MS): void {
@@ -58,6 +60,7 @@ export class SlowConsumers {
       this.logger.warn(`user ${userId} socket ${socket.id}: ${backlog} bytes unread, over ${this.maxBytes}: dropped`);
       this.over.delete(socket);
       cut(socket);
+      this.onCut();
       closed++;
     }
     return closed;

@@ -66,6 +66,10 @@ export class MetricsService implements PersistMetrics {
     registers: [this.registry],
   });
   readonly workerRestarts = this.counter('chat_persist_worker_restarts_total', 'Persistence thread restarts');
+  private readonly slowConsumerCuts = this.counter(
+    'chat_slow_consumer_disconnects_total',
+    'Connections cut because their client stopped reading (unread output over WS_MAX_UNREAD_BYTES)',
+  );
   /** nodejs_heap_space_* covers the main thread only; the thread's heap is a part of RSS as large. */
   private readonly threadHeapBytes = new Gauge({
     name: 'chat_persist_thread_heap_space_bytes',
@@ -110,6 +114,11 @@ export class MetricsService implements PersistMetrics {
 
   scrape(): Promise<string> {
     return this.registry.metrics();
+  }
+
+  /** A client that stopped reading had its connection cut (SlowConsumers). */
+  slowConsumerCut(): void {
+    this.slowConsumerCuts.inc();
   }
 
   /** A new message was broadcast to its room: counts it and the room's local fan-out. */
