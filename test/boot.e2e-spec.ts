@@ -1,5 +1,8 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { TEST_DATABASE_URL } from './setup/test-env';
 import { sql } from './utils/app';
 import { exitOf, freePort, spawnServer } from './utils/processes';
 
@@ -54,5 +57,51 @@ describe('boot (e2e)', () => {
     } finally {
       await sql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     }
+  });
+
+  /**
+   * `prisma migrate diff` and `migrate dev` run the schema engine against a shadow database
+   * built from the migrations: through the WASM shim (prisma/schema-engine-shim.mjs) they
+   * died describing it until the shim handed PostgreSQL's "char" columns over as characters.
+   */
+  describe('prisma migrate diff, through the schema-engine shim', () => {
+    const diff = (schema: string) =>
+      spawnSync(
+        process.execPath,
+        [
+          require.resolve('prisma/build/index.js'),
+          'migrate',
+          'diff',
+          '--from-migrations',
+          'prisma/migrations',
+          '--to-schema',
+          schema,
+          '--script',
+          '--exit-code',
+        ],
+        { cwd: ROOT, env: { ...process.env, DATABASE_URL: TEST_DATABASE_URL }, encoding: 'utf8' },
+      );
+
+    it('finds the migrations and schema.prisma in agreement (exit code 0: no difference)', () => {
+      const res = diff('prisma/schema.prisma');
+      if (res.status !== 0) throw new Error(`migrate diff exited with ${res.status}:\n${res.stdout}\n${res.stderr}`);
+      expect(res.stdout).toContain('This is an empty migration');
+    });
+
+    it('writes the SQL of a change to the schema (exit code 2: a difference)', () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'schema-'));
+      try {
+        const schema = readFileSync(path.join(ROOT, 'prisma/schema.prisma'), 'utf8').replace(
+          'model Chatroom {',
+          'model Chatroom {\n  topic String?',
+        );
+        writeFileSync(path.join(dir, 'schema.prisma'), schema);
+        const res = diff(path.join(dir, 'schema.prisma'));
+        if (res.status !== 2) throw new Error(`migrate diff exited with ${res.status}:\n${res.stdout}\n${res.stderr}`);
+        expect(res.stdout).toMatch(/ALTER TABLE "chatrooms" ADD COLUMN\s+"topic" TEXT/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
   });
 });
