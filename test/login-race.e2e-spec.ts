@@ -1,4 +1,5 @@
 import type { Response } from 'express';
+import { request as httpRequest } from 'node:http';
 import { kdfGate } from '../src/auth/kdf-gate';
 import { ThrottleService } from '../src/auth/throttle.service';
 import { eventually, expectRateLimited, flushTestRedis, resetState, startApp, TestApp } from './utils/app';
@@ -110,5 +111,27 @@ describe('failed-login budget under concurrency (e2e)', () => {
     await throttle.refundLoginFailure(victim.username);
     for (let i = 0; i < BUDGET; i++) expect((await login(a, `wrong-${i}`)).status).toBe(401);
     expectRateLimited(await login(b, 'one more guess'));
+  });
+
+  it('does not lock the account out when a client hangs up while its failure point is being reserved', async () => {
+    const throttle = a.app.get(ThrottleService);
+    const reserve = throttle.reserveLoginFailure.bind(throttle);
+    let entered!: () => void;
+    const inReservation = new Promise<void>((resolve) => (entered = resolve));
+    // The reservation's Redis round trip, held open until the server has seen the hang-up.
+    const spy = jest.spyOn(throttle, 'reserveLoginFailure').mockImplementationOnce(async (username, res) => {
+      entered();
+      await new Promise((resolve) => res.once('close', resolve));
+      return reserve(username, res);
+    });
+    const req = httpRequest(`${a.url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+    req.on('error', () => undefined);
+    req.end(JSON.stringify({ username: victim.username, password: TEST_PASSWORD }));
+    await inReservation;
+    req.destroy();
+    await (spy.mock.results[0].value as Promise<void>); // done, after the server saw the hang-up
+    spy.mockRestore();
+    // The account's one-check claim was released by the hang-up, not held for good.
+    expect((await login(a, TEST_PASSWORD)).status).toBe(200);
   });
 });
