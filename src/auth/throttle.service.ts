@@ -27,6 +27,8 @@ export type Limit = 'login-account' | 'auth-ip' | 'rest-user' | 'password-check'
 export class ThrottleService {
   private readonly logger = new Logger(ThrottleService.name);
   private readonly loginFails: RateLimiterRedis;
+  /** Where loginFails counts while Redis does not answer (its insurance limiter). */
+  private readonly loginFailsMemory: RateLimiterMemory;
   private readonly refund: ReturnType<typeof refundPoint.on>;
   private readonly authIp: RateLimiterRedis;
   private readonly restUser: RateLimiterRedis;
@@ -38,15 +40,25 @@ export class ThrottleService {
   };
 
   constructor(config: AppConfig, redis: RedisService) {
-    const make = (keyPrefix: string, points: number, duration: number) =>
+    const make = (keyPrefix: string, points: number, duration: number, insurance?: RateLimiterMemory) =>
       new RateLimiterRedis({
         storeClient: redis.client,
         keyPrefix,
         points,
         duration,
-        insuranceLimiter: new RateLimiterMemory({ keyPrefix, points, duration }),
+        insuranceLimiter: insurance ?? new RateLimiterMemory({ keyPrefix, points, duration }),
       });
-    this.loginFails = make('rl:login-fail', config.loginFailsPerAccount, config.loginFailWindowS);
+    this.loginFailsMemory = new RateLimiterMemory({
+      keyPrefix: 'rl:login-fail',
+      points: config.loginFailsPerAccount,
+      duration: config.loginFailWindowS,
+    });
+    this.loginFails = make(
+      'rl:login-fail',
+      config.loginFailsPerAccount,
+      config.loginFailWindowS,
+      this.loginFailsMemory,
+    );
     this.authIp = make('rl:auth-ip', config.authAttemptsPerIp, config.authIpWindowS);
     this.restUser = make('rl:rest-user', config.restRequestsPerMin, 60);
     this.refund = refundPoint.on(redis.client);
@@ -77,12 +89,19 @@ export class ThrottleService {
 
   /**
    * Gives the reserved point back, never below zero (refundPoint). While Redis does not
-   * answer the refund is lost: one guess fewer for the account, never one more.
+   * answer, the point was most likely reserved in the in-memory insurance limiter, and it
+   * goes back there, also never below zero: otherwise every login that reached no verdict
+   * during an outage (a 400, a full KDF queue) would have spent one of the account's
+   * attempts for the rest of the window.
    */
   async refundLoginFailure(username: string): Promise<void> {
-    await this.refund({ counter: this.loginFails.getKey(usernameKey(username)) })
-      .then(() => undefined)
-      .catch((e: Error) => this.logger.warn(`login-fail refund: ${e.message}`));
+    const key = usernameKey(username);
+    try {
+      await this.refund({ counter: this.loginFails.getKey(key) });
+    } catch {
+      const held = await this.loginFailsMemory.get(key);
+      if (held && held.consumedPoints > 0) await this.loginFailsMemory.reward(key);
+    }
   }
 
   async loginSucceeded(username: string): Promise<void> {
