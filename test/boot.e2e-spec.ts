@@ -79,8 +79,19 @@ describe('boot (e2e)', () => {
           '--script',
           '--exit-code',
         ],
-        { cwd: ROOT, env: { ...process.env, DATABASE_URL: TEST_DATABASE_URL }, encoding: 'utf8' },
+        // A hung engine must fail the test, not block Jest's worker (spawnSync holds its event loop).
+        { cwd: ROOT, env: { ...process.env, DATABASE_URL: TEST_DATABASE_URL }, encoding: 'utf8', timeout: 120_000 },
       );
+    const shadowDatabases = async () =>
+      (
+        await sql<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_database WHERE datname LIKE 'prisma_migrate_shadow_db_%'",
+        )
+      )[0].n;
+    let shadowsBefore: number;
+    beforeAll(async () => {
+      shadowsBefore = await shadowDatabases();
+    });
 
     it('finds the migrations and schema.prisma in agreement (exit code 0: no difference)', () => {
       const res = diff('prisma/schema.prisma');
@@ -102,6 +113,10 @@ describe('boot (e2e)', () => {
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
+    });
+
+    it('leaves none of its temporary shadow databases behind', async () => {
+      expect(await shadowDatabases()).toBe(shadowsBefore);
     });
   });
 });

@@ -139,6 +139,7 @@ describe('dead letters (e2e)', () => {
     const outcomes = await Promise.allSettled(attempts.mock.results.map((r) => r.value as Promise<number>));
     expect(outcomes.length).toBeGreaterThan(0);
     expect(outcomes.filter((o) => o.status === 'rejected')).toEqual([]);
+    attempts.mockRestore();
     const health = await t.http().get('/health');
     expect(health.status).toBe(200);
     expect(health.body).toMatchObject({ status: 'ok', deadLetters: 1 });
