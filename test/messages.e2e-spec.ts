@@ -534,7 +534,7 @@ describe('messages still in the queue (e2e)', () => {
     const copies = await pending.read(seqRunsByRoom([m]));
     await repo.insertBatch(copies.map((c) => c.message));
     const editedAt = new Date().toISOString();
-    expect(await pending.patchPending(m, { content: 'edit 1', editedAt })).toBe(true);
+    expect(await pending.patchPending(m, { content: 'edit 1', editedAt })).toBe('applied');
     const changed = await pending.removeStored(copies);
     expect(changed.map((c) => c.message)).toEqual([expect.objectContaining({ id: m.id, content: 'edit 1', editedAt })]);
     expect(await pending.range(room, 0, Infinity)).toEqual([expect.objectContaining({ content: 'edit 1' })]);
@@ -550,7 +550,7 @@ describe('messages still in the queue (e2e)', () => {
 
     // No longer queued: an edit goes to the row. A stalled duplicate of the job, holding
     // the older copy, must not bring 'edit 1' back.
-    expect(await pending.patchPending(m, { content: 'x', editedAt: new Date().toISOString() })).toBe(false);
+    expect(await pending.patchPending(m, { content: 'x', editedAt: new Date().toISOString() })).toBe('not-queued');
     expect((await t.http().patch(`/messages/${m.id}`).set(auth(alice)).send({ content: 'edit 2' })).status).toBe(200);
     expect(await repo.catchUp(changed.map((c) => c.message))).toBe(0);
     expect((await rowOf()).content).toBe('edit 2');

@@ -9,7 +9,7 @@ import { cappedBackoff, MessagePlace, persistJobOf, persistJobOptions, PersistBa
 import { Batcher } from './persist-batcher';
 import { MessageRepository } from './message.repository';
 import { MessageView, QueuedMessage, view, viewOfRow } from './message.types';
-import { MessagePatch, PendingMessageStore } from './pending-message.store';
+import { MessagePatch, PatchOutcome, PendingMessageStore } from './pending-message.store';
 
 /**
  * A job's messages at most: a burst beyond this goes out at once rather than wait for the
@@ -195,10 +195,17 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
   /**
    * Edits or tombstones a message wherever it is: its pending entry while it is queued (the
    * worker stores that copy, see MessagePersistProcessor.process), else its row. An entry
-   * leaves the buffer only after its row is stored, so when there is no entry there is a row.
+   * leaves the buffer only after its row is stored, so when there is no entry there is a row
+   * (`missing`: its room was deleted meanwhile). The outcome is the write's own: a caller's
+   * copy of the message, read before, may be a retraction behind (`retracted`: nothing
+   * changed).
    */
-  async mutate(m: Pick<MessageView, 'id' | 'chatroomId' | 'seq'>, patch: MessagePatch): Promise<void> {
-    if (!(await this.pending.patchPending(m, patch))) await this.repo.applyPatch(m.id, patch);
+  async mutate(
+    m: Pick<MessageView, 'id' | 'chatroomId' | 'seq'>,
+    patch: MessagePatch,
+  ): Promise<PatchOutcome | 'missing'> {
+    const queued = await this.pending.patchPending(m, patch);
+    return queued === 'not-queued' ? this.repo.applyPatch(m.id, patch) : queued;
   }
 
   /** Queues what waits for its batch now, and resolves once every add so far has settled. */

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 import type { MessageRow } from './message.types';
-import type { MessagePatch } from './pending-message.store';
+import type { MessagePatch, PatchOutcome } from './pending-message.store';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -68,18 +68,26 @@ export class MessageRepository {
   }
 
   /**
-   * Edits or tombstones a stored row; false when it is not stored (yet) or, for an edit,
-   * already retracted: a tombstone never gets content back.
+   * Edits or tombstones a stored row, in one statement that also says why it did not:
+   * `retracted`, the row is a tombstone already (one never gets content back, and keeps its
+   * first deletedAt); `missing`, there is no such row. The decision is the UPDATE's own
+   * `deleted_at IS NULL`, which PostgreSQL checks again on the newest version of a row
+   * changed meanwhile: a retraction committed first always wins, whatever the caller read.
    */
-  async applyPatch(id: string, patch: MessagePatch): Promise<boolean> {
-    const n = await this.prisma.$executeRaw`
-      UPDATE messages SET
-        content = COALESCE(${patch.deletedAt ? '' : (patch.content ?? null)}, content),
-        edited_at = COALESCE(${patch.editedAt ?? null}::timestamptz, edited_at),
-        deleted_at = COALESCE(${patch.deletedAt ?? null}::timestamptz, deleted_at),
-        deleted_by_id = COALESCE(${patch.deletedById ?? null}::int, deleted_by_id)
-      WHERE id = ${id}::uuid AND (deleted_at IS NULL OR ${patch.deletedAt ?? null}::timestamptz IS NOT NULL)`;
-    return n > 0;
+  async applyPatch(id: string, patch: MessagePatch): Promise<PatchOutcome | 'missing'> {
+    const [r] = await this.prisma.$queryRaw<{ applied: boolean; found: boolean }[]>`
+      WITH target AS (SELECT 1 FROM messages WHERE id = ${id}::uuid),
+      patched AS (
+        UPDATE messages SET
+          content = COALESCE(${patch.deletedAt ? '' : (patch.content ?? null)}, content),
+          edited_at = COALESCE(${patch.editedAt ?? null}::timestamptz, edited_at),
+          deleted_at = COALESCE(${patch.deletedAt ?? null}::timestamptz, deleted_at),
+          deleted_by_id = COALESCE(${patch.deletedById ?? null}::int, deleted_by_id)
+        WHERE id = ${id}::uuid AND deleted_at IS NULL
+        RETURNING 1)
+      SELECT EXISTS (SELECT 1 FROM patched) AS applied, EXISTS (SELECT 1 FROM target) AS found`;
+    if (r.applied) return 'applied';
+    return r.found ? 'retracted' : 'missing';
   }
 
   async highestSeq(chatroomId: number): Promise<number> {

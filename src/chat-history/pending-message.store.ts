@@ -14,7 +14,7 @@ import {
   AppendReply,
 } from './scripts/append-message.script';
 import { forgetQuietRoomScript } from './scripts/forget-quiet-room.script';
-import { patchPendingScript } from './scripts/patch-pending.script';
+import { PatchReply, patchPendingScript } from './scripts/patch-pending.script';
 
 /**
  * How long this instance trusts its own mark of a room in the sweeper's set
@@ -32,6 +32,19 @@ export interface MessagePatch {
   deletedAt?: string;
   deletedById?: number;
 }
+
+/**
+ * What an edit, retraction or moderation did, decided where it is written (the pending
+ * entry's script, the row's UPDATE), not on a copy read before: `applied`, or `retracted`
+ * (the message is a tombstone already, and stays exactly as it was).
+ */
+export type PatchOutcome = 'applied' | 'retracted';
+
+const PENDING_OUTCOMES = {
+  [PatchReply.NotQueued]: 'not-queued',
+  [PatchReply.Patched]: 'applied',
+  [PatchReply.Retracted]: 'retracted',
+} as const satisfies Record<PatchReply, PatchOutcome | 'not-queued'>;
 
 export type AppendResult =
   | { status: 'new'; message: QueuedMessage }
@@ -326,10 +339,15 @@ export class PendingMessageStore {
 
   /**
    * Applies a patch to a message's pending entry if it is still queued (history shows it at
-   * once, and the worker stores the patched copy); false if it is not queued any more.
+   * once, and the worker stores the patched copy). `not-queued`: the message is stored, the
+   * caller patches its row.
    */
-  async patchPending(m: Pick<QueuedMessage, 'chatroomId' | 'seq'>, patch: MessagePatch): Promise<boolean> {
-    return (await this.patch({ pending: RedisKeys.roomPending(m.chatroomId) }, m.seq, JSON.stringify(patch))) === 1;
+  async patchPending(
+    m: Pick<QueuedMessage, 'chatroomId' | 'seq'>,
+    patch: MessagePatch,
+  ): Promise<PatchOutcome | 'not-queued'> {
+    const reply = await this.patch({ pending: RedisKeys.roomPending(m.chatroomId) }, m.seq, JSON.stringify(patch));
+    return PENDING_OUTCOMES[reply];
   }
 
   /**

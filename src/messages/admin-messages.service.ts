@@ -57,9 +57,10 @@ export class AdminMessagesService {
   /** All ids must exist, else NOT_FOUND and nothing changes. Event userId: the admin. */
   async retract(admin: AuthUser, ids: string[]): Promise<{ deleted: string[] }> {
     const messages = await this.actions.findAll(ids);
-    await this.actions.retract(messages, admin.id);
+    const tombstoned = await this.actions.retract(messages, admin.id);
     const deleted = messages.map((m) => m.id);
-    const alreadyDeleted = messages.filter((m) => m.deleted).map((m) => m.id);
+    // Also those retracted by someone else between the read and the write.
+    const alreadyDeleted = deleted.filter((id) => !tombstoned.has(id));
     const rooms = [...new Set(messages.map((m) => m.chatroomId))];
     await this.repo.audit(admin.id, AuditAction.Delete, deleted, { chatroomIds: rooms, alreadyDeleted });
     return { deleted };

@@ -1,5 +1,5 @@
 import { IdentityService } from '../auth/identity.service';
-import { Injectable, ParseUUIDPipe } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { Broadcaster } from '../chat/broadcaster.service';
 import { ChatHistoryService } from '../chat-history/chat-history.service';
 import { MessageView } from '../chat-history/message.types';
@@ -9,11 +9,6 @@ import { AppError, ErrorCode } from '../common/errors';
 import { ReadStateService } from '../inbox/read-state.service';
 import { MessagesRepository } from './messages.repository';
 
-/** Path ids are UUIDs: anything else is a VALIDATION_FAILED naming the parameter. */
-export const MessageIdPipe = new ParseUUIDPipe({
-  exceptionFactory: () => AppError.validation('Invalid fields: id', [{ field: 'id', errors: ['id must be a UUID'] }]),
-});
-
 export interface Authorized {
   messages: MessageView[];
   /** True when the caller needed (and has) admin rights for at least one of the messages. */
@@ -22,6 +17,8 @@ export interface Authorized {
 
 const notFound = (ids: string[]) =>
   new AppError(ErrorCode.NotFound, ids.length > 1 ? 'Messages not found' : 'Message not found', { ids });
+
+export const retractedConflict = () => new AppError(ErrorCode.Conflict, 'A retracted message cannot be edited');
 
 /**
  * What sender and admin routes share: finding messages wherever they are (table or pending
@@ -74,10 +71,18 @@ export class MessageActions {
     return { messages, asAdmin };
   }
 
-  /** Works whether the message is stored or still queued (ChatHistoryService.mutate). */
+  /**
+   * Works whether the message is stored or still queued (ChatHistoryService.mutate). The
+   * caller checked `message.deleted` on a copy read before; a retraction or moderation may
+   * have landed since, so whether the edit applies is the write's answer: if it did not,
+   * CONFLICT and no event (an edit announced after the deleteMessage would show the edited
+   * text of a moderated message until a reload).
+   */
   async edit(message: MessageView, content: string, editorId: number): Promise<MessageView> {
     const editedAt = new Date().toISOString();
-    await this.history.mutate(message, { content, editedAt });
+    const outcome = await this.history.mutate(message, { content, editedAt });
+    if (outcome === 'retracted') throw retractedConflict();
+    if (outcome === 'missing') throw notFound([message.id]);
     const updated: MessageView = { ...message, content, editedAt };
     this.announce(TimelineEvent.EditMessage, editorId, updated);
     return updated;
@@ -96,25 +101,32 @@ export class MessageActions {
    * PostgreSQL fails in between (an outage, not a refusal), the request fails with no
    * event sent and no stored row changed; queued messages may already show as tombstones,
    * and sending the same request again completes it.
+   *
+   * Which messages this call tombstoned is the writes' answer (script reply, UPDATE ...
+   * RETURNING), not the copies read before: a message retracted meanwhile by someone else
+   * gets no second event. Returns the ids this call tombstoned.
    */
-  async retract(messages: MessageView[], actorId: number): Promise<void> {
+  async retract(messages: MessageView[], actorId: number): Promise<Set<string>> {
     const deletedAt = new Date().toISOString();
     const live = messages.filter((m) => !m.deleted);
-    if (!live.length) return;
+    if (!live.length) return new Set();
     const queued = await Promise.all(
       live.map((m) => this.pending.patchPending(m, { deletedAt, deletedById: actorId })),
     );
-    const stored = live.filter((_, i) => !queued[i]);
-    if (stored.length) {
-      await this.repo.tombstone(
-        stored.map((m) => m.id),
-        deletedAt,
-        actorId,
-      );
-    }
+    const stored = live.filter((_, i) => queued[i] === 'not-queued');
+    const rows = stored.length
+      ? await this.repo.tombstone(
+          stored.map((m) => m.id),
+          deletedAt,
+          actorId,
+        )
+      : new Set<string>();
+    const done = live.filter((m, i) => queued[i] === 'applied' || rows.has(m.id));
+    if (!done.length) return new Set();
     // A tombstone no longer counts as unread for anyone: the touched rooms' cached counts are renewed.
-    await Promise.all([...new Set(live.map((m) => m.chatroomId))].map((id) => this.readState.roomCountsChanged(id)));
-    for (const m of live) this.announce(TimelineEvent.DeleteMessage, actorId, { ...m, content: '', deleted: true });
+    await Promise.all([...new Set(done.map((m) => m.chatroomId))].map((id) => this.readState.roomCountsChanged(id)));
+    for (const m of done) this.announce(TimelineEvent.DeleteMessage, actorId, { ...m, content: '', deleted: true });
+    return new Set(done.map((m) => m.id));
   }
 
   private announce(type: string, userId: number, message: MessageView): void {

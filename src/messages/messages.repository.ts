@@ -59,12 +59,15 @@ export class MessagesRepository {
 
   /**
    * Tombstones every stored row among `ids` that is not one yet, in one statement: all of
-   * them or, if it fails, none. Ids not stored (yet) are simply not matched.
+   * them or, if it fails, none. Ids not stored (yet) are simply not matched. Returns the ids
+   * this statement tombstoned (a row retracted meanwhile by another request is not among them).
    */
-  async tombstone(ids: string[], deletedAt: string, actorId: number): Promise<void> {
-    await this.prisma.$executeRaw`
+  async tombstone(ids: string[], deletedAt: string, actorId: number): Promise<Set<string>> {
+    const rows = await this.prisma.$queryRaw<{ id: string }[]>`
       UPDATE messages SET content = '', deleted_at = ${deletedAt}::timestamptz, deleted_by_id = ${actorId}::int
-       WHERE id = ANY(${ids}::uuid[]) AND deleted_at IS NULL`;
+       WHERE id = ANY(${ids}::uuid[]) AND deleted_at IS NULL
+       RETURNING id::text AS id`;
+    return new Set(rows.map((r) => r.id));
   }
 
   /** The rooms among these that the user is a member of. */

@@ -3,12 +3,12 @@ import { Injectable } from '@nestjs/common';
 import type { AuthUser } from '../auth/auth.types';
 import type { Page } from '../chat-history/chat-history.service';
 import { MessageView, viewOfRow } from '../chat-history/message.types';
-import { AppError, ErrorCode } from '../common/errors';
+import { AppError } from '../common/errors';
 import { isMediaUrl, MEDIA_URL_RULE } from '../common/input-rules';
 import { AppConfig } from '../config/app-config';
 import type { EditMessageDto } from './dto/message-body.dto';
 import type { SentMessagesQueryDto } from './dto/message-query.dto';
-import { MessageActions } from './message-actions.service';
+import { MessageActions, retractedConflict } from './message-actions.service';
 import { MessagesRepository, Receipt } from './messages.repository';
 
 export type SentMessageView = MessageView & { readCount: number };
@@ -62,7 +62,8 @@ export class MessagesService {
         { field: 'content', errors: [`content ${MEDIA_URL_RULE}`] },
       ]);
     }
-    if (message.deleted) throw new AppError(ErrorCode.Conflict, 'A retracted message cannot be edited');
+    // The cheap answer for most; one retracted since this read is the write's to refuse (MessageActions.edit).
+    if (message.deleted) throw retractedConflict();
     // A sender who is also an admin keeps the admin's "anytime": the role is read only then.
     if (!asAdmin && this.windowPassed(message) && !(await this.identity.isAdmin(user.id))) {
       throw AppError.forbidden(
