@@ -17,18 +17,34 @@ const msg = (seq: number, content = `m${seq}`): QueuedMessage => ({
   createdAt: new Date(0).toISOString(),
 });
 
-/** A table that refuses NUL the way PostgreSQL does: the whole statement fails with 22021. */
+/** The unique keys of a row besides its id: (room, seq) and (room, sender, clientMsgId). */
+const uniqueKeys = (m: QueuedMessage) => [
+  `seq:${m.chatroomId}:${m.seq}`,
+  ...(m.clientMsgId ? [`cmid:${m.chatroomId}:${m.senderId}:${m.clientMsgId}`] : []),
+];
+
+/**
+ * A table that refuses NUL the way PostgreSQL does (the whole statement fails with 22021)
+ * and skips, as ON CONFLICT DO NOTHING does, rows whose id or unique keys are taken, also
+ * by an earlier row of the same statement.
+ */
 function fakeTable(failWith?: () => Error) {
   const stored = new Map<string, QueuedMessage>();
+  const taken = new Set<string>();
   const statements: number[] = [];
   const repo = {
     insertBatch: jest.fn((batch: QueuedMessage[]) => {
       statements.push(batch.length);
       if (failWith) return Promise.reject(failWith());
       if (batch.some((m) => m.content.includes('\u0000'))) return Promise.reject(pgError('22021'));
-      const fresh = batch.filter((m) => !stored.has(m.id));
-      for (const m of fresh) stored.set(m.id, m);
-      return Promise.resolve(fresh.length);
+      let inserted = 0;
+      for (const m of batch) {
+        if (stored.has(m.id) || uniqueKeys(m).some((k) => taken.has(k))) continue;
+        stored.set(m.id, m);
+        uniqueKeys(m).forEach((k) => taken.add(k));
+        inserted++;
+      }
+      return Promise.resolve(inserted);
     }),
     storedIds: jest.fn((ids: string[]) => Promise.resolve(new Set(ids.filter((id) => stored.has(id))))),
   };
@@ -37,7 +53,10 @@ function fakeTable(failWith?: () => Error) {
     repo as unknown as MessageWriteRepository,
     dead as unknown as DeadLetterRepository,
   );
-  (writer as unknown as { logger: { error: () => void } }).logger = { error: () => undefined };
+  (writer as unknown as { logger: { error: () => void; warn: () => void } }).logger = {
+    error: () => undefined,
+    warn: () => undefined,
+  };
   return { writer, stored, statements, dead };
 }
 
@@ -101,6 +120,44 @@ describe('MessageBatchWriter', () => {
     const refused = await writer.store([clash]);
     expect(refused).toEqual([expect.objectContaining({ code: '23505', message: clash })]);
     expect(stored.get(clash.id)).toMatchObject({ content: '', deletedAt: expect.any(String) });
+  });
+
+  it('stores a resend the dedupe record no longer knew (a clientMsgId clash) without its clientMsgId', async () => {
+    const { writer, stored, dead } = fakeTable();
+    const first = { ...msg(1, 'first'), clientMsgId: 'dup1' };
+    const resend = { ...msg(4, 'second'), clientMsgId: 'dup1' }; // same room (1 + seq % 3), new id and seq
+    expect(await writer.store([first])).toEqual([]);
+    expect(await writer.store([resend, msg(7)])).toEqual([]);
+    expect(stored.get(first.id)).toEqual(first);
+    expect(stored.get(resend.id)).toEqual({ ...resend, clientMsgId: undefined });
+    expect(stored.get(resend.id)).not.toHaveProperty('clientMsgId');
+    expect(stored.get(msg(7).id)).toEqual(msg(7));
+    // A retried batch stays idempotent: stored under its id already, nothing refused, nothing added.
+    expect(await writer.store([resend])).toEqual([]);
+    expect(stored.size).toBe(3);
+    expect(dead.record).not.toHaveBeenCalled();
+  });
+
+  it('stores both when the first and the resend are in one batch', async () => {
+    const { writer, stored } = fakeTable();
+    const first = { ...msg(1, 'first'), clientMsgId: 'dup2' };
+    const resend = { ...msg(4, 'second'), clientMsgId: 'dup2' };
+    expect(await writer.store([first, resend])).toEqual([]);
+    expect(stored.get(first.id)?.clientMsgId).toBe('dup2');
+    expect(stored.get(resend.id)).toMatchObject({ content: 'second' });
+    expect(stored.get(resend.id)).not.toHaveProperty('clientMsgId');
+  });
+
+  it('still refuses a clientMsgId resend that also clashes on seq, and records it as it was sent', async () => {
+    const { writer, stored, dead } = fakeTable();
+    const holder = { ...msg(4, 'holder'), id: '00000000-0000-7000-8000-00000000aaaa' };
+    const first = { ...msg(1, 'first'), clientMsgId: 'dup3' };
+    await writer.store([holder, first]);
+    const clashBoth = { ...msg(4, 'both'), clientMsgId: 'dup3' };
+    const refused = await writer.store([clashBoth]);
+    expect(refused).toEqual([expect.objectContaining({ code: '23505', message: clashBoth })]);
+    expect(dead.record).toHaveBeenCalledWith(refused);
+    expect(stored.get(clashBoth.id)).toBeUndefined(); // its seq is taken: the tombstone cannot go in either
   });
 
   it('rethrows an outage without setting anything aside', async () => {

@@ -60,18 +60,54 @@ export class MessageBatchWriter {
   /**
    * ON CONFLICT DO NOTHING skipped rows. Those whose id is stored were stored before (a
    * retry, a re-sweep): fine. Any other clashed with a different message on (room, seq) or
-   * (sender, clientMsgId) and would vanish silently: it is refused like bad data.
+   * on (room, sender, clientMsgId).
+   *
+   * A clientMsgId clash is a resend that the dedupe record no longer knew (sent after
+   * DEDUPE_WINDOW_S, or the record was evicted or lost with a Redis failover): it was acked
+   * and broadcast as a new message with its own id and seq, and acked means stored. So it
+   * is stored without its clientMsgId, which stays the first message's (the unique index
+   * is the database's guard against double rows; the send path checks only Redis, to cost
+   * no PostgreSQL read per send). What still does not fit (a clash on seq) would vanish
+   * silently: it is refused like bad data.
    */
   private async clashing(messages: QueuedMessage[]): Promise<RefusedMessage[]> {
     const stored = await this.repo.storedIds(messages.map((m) => m.id));
-    return messages
-      .filter((m) => !stored.has(m.id))
-      .map((message) => ({
-        message,
-        code: '23505',
-        reason: 'another stored message has the same room and seq, or the same sender and clientMsgId',
-      }));
+    const skipped = messages.filter((m) => !stored.has(m.id));
+    const resends = skipped.filter((m) => m.clientMsgId);
+    // Without clientMsgIds the insert can only clash on seq: those come back refused (no recursion).
+    const again = await this.insertOrSplit(resends.map(withoutClientMsgId));
+    const refusedAgain = new Set(again.map((r) => r.message.id));
+    this.logResends(resends.filter((m) => !refusedAgain.has(m.id)));
+    const original = new Map(resends.map((m) => [m.id, m]));
+    return [
+      ...skipped.filter((m) => !m.clientMsgId).map(clash),
+      // Dead-lettered as sent, clientMsgId included.
+      ...again.map((r) => ({ ...r, message: original.get(r.message.id) ?? r.message })),
+    ];
   }
+
+  private logResends(stored: QueuedMessage[]): void {
+    for (const m of stored) {
+      this.logger.warn(
+        `message ${m.id} (room ${m.chatroomId}, seq ${m.seq}, sender ${m.senderId}) reuses clientMsgId` +
+          ` "${m.clientMsgId}" of a stored message (a resend after DEDUPE_WINDOW_S, or its dedupe record was` +
+          ' lost): it was acked as a new message, stored without the clientMsgId',
+      );
+    }
+  }
+}
+
+const clash = (message: QueuedMessage): RefusedMessage => ({
+  message,
+  code: '23505',
+  reason: 'another stored message has the same room and seq',
+});
+
+/** A message as stored when its clientMsgId is a stored message's already (see clashing). */
+export function withoutClientMsgId(m: QueuedMessage): QueuedMessage {
+  const copy = { ...m };
+  delete copy.clientMsgId;
+  return copy;
 }
 
 /** What history shows at a dead letter's seq: a tombstone, as for a retracted message. */
