@@ -79,6 +79,10 @@ describe('fuzz: every route and event, generated from the OpenAPI document and D
       SOCKET_EVENT_BURST: '100000',
       SOCKET_TYPING_RATE_PER_SEC: '100000',
       SOCKET_TYPING_BURST: '100000',
+      USER_SOCKET_EVENT_RATE_PER_SEC: '100000',
+      USER_SOCKET_EVENT_BURST: '100000',
+      USER_SOCKET_TYPING_RATE_PER_SEC: '100000',
+      USER_SOCKET_TYPING_BURST: '100000',
     });
     agent = new http.Agent({ keepAlive: true, maxSockets: HTTP_CONCURRENCY });
     const r = prng(SEED);

@@ -1,3 +1,4 @@
+import { UNAUTHORIZED_HANDSHAKE } from '@chat-backend/protocol';
 import { BeforeApplicationShutdown, Logger } from '@nestjs/common';
 import { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import type { DefaultEventsMap, Server, Socket } from 'socket.io';
@@ -18,19 +19,21 @@ import { PresenceService } from './presence.service';
 import { outputTaken } from './socket-output';
 import { SlowConsumers } from './slow-consumers';
 import { OnClientEvent, SocketDispatcher } from './socket-dispatch';
-import { EventBudget, limitSocketEvents } from './socket-event-budget';
+import { type Buckets, type EventBudgets, type EventGate, limitSocketEvents } from './socket-event-budget';
 import { TokenExpiry } from './token-expiry';
+import { TooManyConnections, UserSockets } from './user-sockets';
 import { WsExceptionFilter } from './ws-exception.filter';
 
 /**
  * `joined`: the rooms whose broadcast this socket joined, to leave them on disconnect.
  * `syncs`: the end of this socket's queue of syncs (see sync).
+ * `shared`: the event buckets of the user's sockets on this instance (UserSockets).
  */
 type AuthedSocket = Socket<
   DefaultEventsMap,
   DefaultEventsMap,
   DefaultEventsMap,
-  { user: AuthUser; joined?: Set<number>; syncs?: Promise<unknown> }
+  { user: AuthUser; joined?: Set<number>; syncs?: Promise<unknown>; shared?: Buckets }
 >;
 
 const ok = <T>(data: T) => ({ ok: true as const, data });
@@ -40,7 +43,9 @@ const SYNC_OUTPUT_WAIT_MS = 10_000;
 
 /**
  * socket.io entry point. Sockets authenticate once, at the handshake, and join their
- * `user:<id>` channel. Client events are the `@OnClientEvent` methods, run by
+ * `user:<id>` channel, at most SOCKETS_PER_USER_MAX per user here (UserSockets). Every event
+ * first passes the gate (socket-event-budget.ts: the socket's and the user's budgets, and
+ * unknown names answered). Client events are the `@OnClientEvent` methods, run by
  * SocketDispatcher: every payload is validated by SocketPayloadPipe (raw checks, then the DTO
  * rules REST bodies get), authorised in ChatService, and answered through its
  * acknowledgement; WsExceptionFilter shapes every failure. Server options (CORS, payload
@@ -51,8 +56,11 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   private readonly logger = new Logger(ChatGateway.name);
   private expiry: TokenExpiry | undefined;
   private slowConsumers: SlowConsumers | undefined;
-  private readonly budgets: { events: EventBudget; typing: EventBudget };
+  private readonly budgets: { socket: EventBudgets; user: EventBudgets };
+  private readonly userSockets: UserSockets;
   private readonly events = new SocketDispatcher(this, new SocketPayloadPipe(), new WsExceptionFilter());
+  private readonly onLimited: EventGate['onLimited'] = (scope) =>
+    this.metrics.rateLimited(scope === 'user' ? 'socket_user_events' : 'socket_events');
 
   constructor(
     private readonly chat: ChatService,
@@ -66,9 +74,16 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     private readonly config: AppConfig,
   ) {
     this.budgets = {
-      events: { ratePerSec: config.socketEventRatePerSec, burst: config.socketEventBurst },
-      typing: { ratePerSec: config.socketTypingRatePerSec, burst: config.socketTypingBurst },
+      socket: {
+        events: { ratePerSec: config.socketEventRatePerSec, burst: config.socketEventBurst },
+        typing: { ratePerSec: config.socketTypingRatePerSec, burst: config.socketTypingBurst },
+      },
+      user: {
+        events: { ratePerSec: config.userSocketEventRatePerSec, burst: config.userSocketEventBurst },
+        typing: { ratePerSec: config.userSocketTypingRatePerSec, burst: config.userSocketTypingBurst },
+      },
     };
+    this.userSockets = new UserSockets(config.socketsPerUserMax);
   }
 
   afterInit(server: Server): void {
@@ -82,13 +97,16 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     this.broadcaster.onPeerActivity((chatroomId) => this.inboxNotifier.schedule(chatroomId));
     // Revocations, disables and role changes close the user's sockets on every instance.
     this.identity.attach(server);
-    // The token is checked against the live user (exists, enabled, token version, not logged out).
+    this.userSockets.attach(server);
+    // The token is checked against the live user (exists, enabled, token version, not logged
+    // out); then the user's sockets here are counted (SOCKETS_PER_USER_MAX).
     server.use((socket, next) => {
       authenticate(socket as AuthedSocket)
         .then(() => next())
-        .catch(() => {
+        .catch((e: unknown) => {
           socket.rooms.forEach((room) => void socket.leave(room));
-          next(new Error('unauthorized'));
+          if (e instanceof TooManyConnections) this.metrics.rateLimited('socket_connections');
+          next(e instanceof TooManyConnections ? e : new Error(UNAUTHORIZED_HANDSHAKE));
         });
     });
     // Joined to `user:<id>` before the last check: a revocation landing while a check ran is
@@ -98,7 +116,9 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
       const token = handshakeToken(socket);
       let seen = this.identity.changes;
       let user = await this.tokens.verify(token);
-      await socket.join(userChannel(user.id));
+      const { joined, buckets } = this.userSockets.admit(socket, user.id);
+      socket.data.shared = buckets;
+      await joined;
       for (let tries = 0; seen !== this.identity.changes && tries < 5; tries++) {
         seen = this.identity.changes;
         user = await this.tokens.verify(token);
@@ -114,7 +134,12 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
 
   async handleConnection(socket: AuthedSocket): Promise<void> {
     // First, synchronously: no event of this socket runs before its budget is in place.
-    limitSocketEvents(socket, this.budgets, () => this.metrics.rateLimited('socket_events'));
+    limitSocketEvents(socket, {
+      socket: this.budgets.socket,
+      user: { budgets: this.budgets.user, buckets: socket.data.shared ?? {} },
+      known: this.events.names,
+      onLimited: this.onLimited,
+    });
     this.events.attach(socket);
     const { user } = socket.data;
     await socket.join(userChannel(user.id));

@@ -49,6 +49,14 @@ describe('SocketDispatcher', () => {
     ]);
   });
 
+  it('names its events in a Set, so no other name (toString, __proto__) is taken for one', () => {
+    const dispatcher = new SocketDispatcher(new Gateway(), { transform: (v: unknown) => v }, { catch: () => {} });
+    expect([...dispatcher.names]).toEqual(['ping', 'quiet']);
+    for (const name of ['toString', '__proto__', 'constructor', 'notAnEvent', 'calls']) {
+      expect(dispatcher.names.has(name)).toBe(false);
+    }
+  });
+
   it('runs the payload through the pipe into the handler, with the socket, and acks the result', async () => {
     const { gateway, transform, socket } = setup();
     const s = socket();

@@ -42,9 +42,15 @@ export function clientEventsOf(prototype: object): { event: string; method: stri
  * Here each event gets one listener, built once and shared by every socket: EventEmitter
  * calls it with the socket as `this`, so a connection costs no per-socket closure at all.
  * The pipe and the filter are the same classes Nest ran, so answers are unchanged.
+ *
+ * An event with no handler here is answered before it reaches the socket (the event gate,
+ * socket-event-budget.ts, given `names`): socket.io drops one without a word, and a client
+ * waiting for its acknowledgement waited forever.
  */
 export class SocketDispatcher {
   private readonly listeners: [string, Listener][];
+  /** The client events this dispatcher runs. */
+  readonly names: ReadonlySet<string>;
 
   constructor(target: object, pipe: PipeTransform, filter: ExceptionFilter) {
     this.listeners = clientEventsOf(Object.getPrototypeOf(target) as object).map(({ event, method, dto }) => {
@@ -69,6 +75,7 @@ export class SocketDispatcher {
         },
       ];
     });
+    this.names = new Set(this.listeners.map(([event]) => event));
   }
 
   /** Every client event of the gateway, on this socket. */

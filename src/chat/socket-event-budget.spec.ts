@@ -1,5 +1,5 @@
 import type { Socket } from 'socket.io';
-import { limitSocketEvents } from './socket-event-budget';
+import { type Buckets, limitSocketEvents } from './socket-event-budget';
 
 const TYPING = { ratePerSec: 2, burst: 10 };
 
@@ -29,7 +29,11 @@ describe('limitSocketEvents', () => {
   it('runs events within the burst, then answers RATE_LIMITED with the wait, and refills at the rate', () => {
     const { socket, receive } = fakeSocket();
     const limited: string[] = [];
-    limitSocketEvents(socket, { events: { ratePerSec: 10, burst: 3 }, typing: TYPING }, (e) => limited.push(e), now);
+    limitSocketEvents(socket, {
+      socket: { events: { ratePerSec: 10, burst: 3 }, typing: TYPING },
+      onLimited: (scope, e) => limited.push(`${scope}:${e}`),
+      now,
+    });
     const acks: unknown[] = [];
     const ack = (r: unknown) => acks.push(r);
     expect([1, 2, 3].map(() => receive('joinRoom', { chatroomId: 1 }, ack))).toEqual([true, true, true]);
@@ -44,7 +48,7 @@ describe('limitSocketEvents', () => {
         },
       },
     ]);
-    expect(limited).toEqual(['sync']);
+    expect(limited).toEqual(['socket:sync']);
     clock += 100; // one token at 10 per second
     expect(receive('markRead', {}, ack)).toBe(true);
     expect(receive('markRead', {}, ack)).toBe(false);
@@ -52,7 +56,7 @@ describe('limitSocketEvents', () => {
 
   it('leaves sendMessage to its own per-user limit', () => {
     const { socket, receive } = fakeSocket();
-    limitSocketEvents(socket, { events: { ratePerSec: 1, burst: 1 }, typing: TYPING }, undefined, now);
+    limitSocketEvents(socket, { socket: { events: { ratePerSec: 1, burst: 1 }, typing: TYPING }, now });
     expect(Array.from({ length: 50 }, () => receive('sendMessage', {}))).not.toContain(false);
     expect(receive('joinRoom', {})).toBe(true);
     expect(receive('joinRoom', {})).toBe(false);
@@ -60,7 +64,7 @@ describe('limitSocketEvents', () => {
 
   it('gives typing a budget of its own, and says why with an exception event when there is no ack', () => {
     const { socket, receive, emitted } = fakeSocket();
-    limitSocketEvents(socket, { events: { ratePerSec: 100, burst: 100 }, typing: TYPING }, undefined, now);
+    limitSocketEvents(socket, { socket: { events: { ratePerSec: 100, burst: 100 }, typing: TYPING }, now });
     const typed = Array.from({ length: TYPING.burst + 5 }, () => receive('typing', { chatroomId: 1, typing: true }));
     expect(typed.filter(Boolean)).toHaveLength(TYPING.burst);
     expect(emitted).toHaveLength(5);
@@ -74,5 +78,71 @@ describe('limitSocketEvents', () => {
       },
     ]);
     expect(receive('joinRoom', {})).toBe(true); // the general budget is untouched
+  });
+
+  it("shares the user's budget among its sockets, and a refusal by it costs the socket nothing", () => {
+    const buckets: Buckets = {};
+    const user = { budgets: { events: { ratePerSec: 1, burst: 4 }, typing: { ratePerSec: 1, burst: 2 } }, buckets };
+    const socketBudgets = { events: { ratePerSec: 1, burst: 3 }, typing: TYPING };
+    const limited: string[] = [];
+    const onLimited = (scope: string, e: string) => limited.push(`${scope}:${e}`);
+    const [a, b] = [fakeSocket(), fakeSocket()];
+    limitSocketEvents(a.socket, { socket: socketBudgets, user, onLimited, now });
+    limitSocketEvents(b.socket, { socket: socketBudgets, user, onLimited, now });
+    const acks: unknown[] = [];
+    const ack = (r: unknown) => acks.push(r);
+    // Each socket is within its own 3; together they have the user's 4.
+    expect([a, a, b, b, b].map((s) => s.receive('markRead', {}, ack))).toEqual([true, true, true, true, false]);
+    expect(acks).toEqual([
+      {
+        ok: false,
+        error: {
+          code: 'RATE_LIMITED',
+          message: "Too many events on this user's connections; slow down",
+          details: { retryAfterMs: 1000 },
+        },
+      },
+    ]);
+    expect(limited).toEqual(['user:markRead']);
+    // Typing has a pair of its own; sendMessage is not counted.
+    expect([a, b, a].map((s) => s.receive('typing', {}))).toEqual([true, true, false]);
+    expect(a.emitted[0]).toEqual(['exception', expect.objectContaining({ event: 'typing', code: 'RATE_LIMITED' })]);
+    expect(a.receive('sendMessage', {})).toBe(true);
+    clock += 1000; // one token for the user; b's refused event did not spend b's own third
+    expect(b.receive('sync', {})).toBe(true);
+    expect(b.receive('sync', {})).toBe(false);
+    expect(limited.at(-1)).toBe('user:sync');
+  });
+
+  it('answers an event no handler takes with VALIDATION_FAILED, after charging it; never a prototype lookup', () => {
+    const { socket, receive, emitted } = fakeSocket();
+    const known = new Set(['joinRoom', 'sendMessage']);
+    limitSocketEvents(socket, { socket: { events: { ratePerSec: 1, burst: 8 }, typing: TYPING }, known, now });
+    const acks: unknown[] = [];
+    const ack = (r: unknown) => acks.push(r);
+    for (const name of ['sendMesage', 'toString', '__proto__', 'constructor', 'hasOwnProperty']) {
+      expect(receive(name, {}, ack)).toBe(false);
+    }
+    expect(acks).toEqual(
+      ['sendMesage', 'toString', '__proto__', 'constructor', 'hasOwnProperty'].map((name) => ({
+        ok: false,
+        error: { code: 'VALIDATION_FAILED', message: `Unknown event "${name}"` },
+      })),
+    );
+    // Without a callback: an exception event, repeating at most 64 characters of the name.
+    expect(receive(42)).toBe(false);
+    expect(receive('y'.repeat(1000), {})).toBe(false);
+    expect(emitted).toEqual([
+      ['exception', { event: '42', code: 'VALIDATION_FAILED', message: 'Unknown event "42"' }],
+      [
+        'exception',
+        { event: `${'y'.repeat(64)}…`, code: 'VALIDATION_FAILED', message: `Unknown event "${'y'.repeat(64)}…"` },
+      ],
+    ]);
+    // Known events pass untouched; the unknown ones spent the budget like any.
+    expect(receive('joinRoom', {}, ack)).toBe(true);
+    expect(receive('joinRoom', {}, ack)).toBe(false);
+    expect(acks.at(-1)).toMatchObject({ ok: false, error: { code: 'RATE_LIMITED' } });
+    expect(receive('sendMessage', {}, ack)).toBe(true);
   });
 });

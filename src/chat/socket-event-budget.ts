@@ -8,45 +8,109 @@ export interface EventBudget {
   burst: number;
 }
 
+/** The two budgets of a socket, or of a user's sockets together: `typing`, and every other event. */
+export interface EventBudgets {
+  events: EventBudget;
+  typing: EventBudget;
+}
+
+/** The buckets of those budgets, made on first use. */
+export interface Buckets {
+  events?: Bucket;
+  typing?: Bucket;
+}
+
+export interface EventGate {
+  /** Each socket's own budgets. */
+  socket: EventBudgets;
+  /** The user's budgets and the buckets its sockets on this instance share (UserSockets). */
+  user?: { budgets: EventBudgets; buckets: Buckets };
+  /** The events that have a handler; any other is charged, then answered VALIDATION_FAILED. */
+  known?: ReadonlySet<string>;
+  /** A refusal by the socket's budget or the user's. */
+  onLimited?: (scope: 'socket' | 'user', event: string) => void;
+  now?: () => number;
+}
+
+const SOCKET_LIMITED = 'Too many events on this connection; slow down';
+const USER_LIMITED = "Too many events on this user's connections; slow down";
+/** How much of a client's event name an answer repeats. */
+const NAME_MAX = 64;
+
 /**
+ * The gate every client event passes before its handler (a socket.io middleware).
+ *
  * Every socket event costs the server something: a `sync` reads history, a `joinRoom` a
  * membership, a `typing` one emit per member of the room. Without a budget, one client
  * looping on them slows everyone on the instance. So each socket gets a token bucket for its
- * events, and a smaller one for `typing`; an event over budget is not run and is answered
- * `{ok:false, error:{code:"RATE_LIMITED", details:{retryAfterMs}}}` (or an `exception` event
- * when it has no acknowledgement). sendMessage is left to ChatService's per-user limit.
+ * events, and a smaller one for `typing`; and the user's sockets on this instance share a
+ * second pair, so that opening more sockets does not multiply a user's rate. An event over
+ * either budget is not run and is answered `{ok:false, error:{code:"RATE_LIMITED",
+ * details:{retryAfterMs}}}` (or an `exception` event when it has no acknowledgement); one the
+ * user's budget refused gives the socket its token back. sendMessage is left to ChatService's
+ * per-user limit.
  *
- * The buckets live in a closure of the socket's middleware and die with the socket: no map
- * to prune and no timer, so an idle socket costs two small objects. (A library limiter
+ * An event no handler takes (a typo, `toString`) would otherwise go unanswered and the client
+ * wait forever: it is charged like any other, so it cannot buy more answers than a real
+ * event, then answered VALIDATION_FAILED. `known` is a Set: a name such as `__proto__` is
+ * never looked up on a prototype.
+ *
+ * The socket's buckets live in a closure of its middleware and die with the socket: no map
+ * to prune and no timer, so an idle socket costs a few small objects. (A library limiter
  * keyed by socket id would keep a map entry and an expiry timer per socket.)
  */
-export function limitSocketEvents(
-  socket: Socket,
-  { events, typing }: { events: EventBudget; typing: EventBudget },
-  onLimited: (event: string) => void = () => {},
-  now: () => number = Date.now,
-): void {
-  let general: Bucket | undefined;
-  let typingBucket: Bucket | undefined;
+export function limitSocketEvents(socket: Socket, gate: EventGate): void {
+  const { socket: budgets, user, known, onLimited, now = Date.now } = gate;
+  const own: Buckets = {};
   socket.use((packet, next) => {
-    const event = packet[0];
+    const event: unknown = packet[0];
     if (event === ClientEvent.SendMessage) return next();
     const t = now();
-    const isTyping = event === ClientEvent.Typing;
-    const budget = isTyping ? typing : events;
-    const bucket = isTyping
-      ? (typingBucket ??= { tokens: typing.burst, at: t })
-      : (general ??= { tokens: events.burst, at: t });
-    const retryAfterMs = takeToken(bucket, budget.ratePerSec, budget.burst, t);
-    if (!retryAfterMs) return next();
-    onLimited(String(event));
-    const error = {
-      code: ErrorCode.RateLimited,
-      message: 'Too many events on this connection; slow down',
-      details: { retryAfterMs },
-    };
-    const ack: unknown = packet[packet.length - 1];
-    if (typeof ack === 'function') (ack as (r: unknown) => void)({ ok: false, error });
-    else socket.emit(ServerEvent.Exception, { event: String(event), ...error });
+    const kind = event === ClientEvent.Typing ? 'typing' : 'events';
+    const budget = budgets[kind];
+    const bucket = (own[kind] ??= { tokens: budget.burst, at: t });
+    let retryAfterMs = takeToken(bucket, budget.ratePerSec, budget.burst, t);
+    if (retryAfterMs) return refuse(socket, packet, 'socket', retryAfterMs, onLimited);
+    if (user) {
+      const shared = user.budgets[kind];
+      const userBucket = (user.buckets[kind] ??= { tokens: shared.burst, at: t });
+      retryAfterMs = takeToken(userBucket, shared.ratePerSec, shared.burst, t);
+      if (retryAfterMs) {
+        bucket.tokens += 1;
+        return refuse(socket, packet, 'user', retryAfterMs, onLimited);
+      }
+    }
+    if (known && !known.has(event as string)) {
+      return answer(socket, packet, {
+        code: ErrorCode.ValidationFailed,
+        message: `Unknown event ${JSON.stringify(nameOf(event))}`,
+      });
+    }
+    next();
   });
+}
+
+function refuse(
+  socket: Socket,
+  packet: unknown[],
+  scope: 'socket' | 'user',
+  retryAfterMs: number,
+  onLimited: EventGate['onLimited'],
+): void {
+  onLimited?.(scope, nameOf(packet[0]));
+  const message = scope === 'socket' ? SOCKET_LIMITED : USER_LIMITED;
+  answer(socket, packet, { code: ErrorCode.RateLimited, message, details: { retryAfterMs } });
+}
+
+/** Through the event's acknowledgement, else as an `exception` event. */
+function answer(socket: Socket, packet: unknown[], error: { code: ErrorCode; message: string; details?: unknown }) {
+  const ack: unknown = packet[packet.length - 1];
+  if (typeof ack === 'function') (ack as (r: unknown) => void)({ ok: false, error });
+  else socket.emit(ServerEvent.Exception, { event: nameOf(packet[0]), ...error });
+}
+
+/** The event's name as answers repeat it: a client's name may be anything up to a frame long. */
+function nameOf(event: unknown): string {
+  const name = String(event);
+  return name.length > NAME_MAX ? `${name.slice(0, NAME_MAX)}…` : name;
 }

@@ -40,6 +40,12 @@ export class AppConfig {
   readonly socketEventBurst: number;
   readonly socketTypingRatePerSec: number;
   readonly socketTypingBurst: number;
+  /** The socket event budgets of a user's sockets on this instance together. */
+  readonly userSocketEventRatePerSec: number;
+  readonly userSocketEventBurst: number;
+  readonly userSocketTypingRatePerSec: number;
+  readonly userSocketTypingBurst: number;
+  readonly socketsPerUserMax: number;
   readonly wsMaxPayloadBytes: number;
   readonly wsMaxUnreadBytes: number;
   readonly persistBatchMs: number;
@@ -92,6 +98,11 @@ export class AppConfig {
     this.socketEventBurst = env.SOCKET_EVENT_BURST;
     this.socketTypingRatePerSec = env.SOCKET_TYPING_RATE_PER_SEC;
     this.socketTypingBurst = env.SOCKET_TYPING_BURST;
+    this.userSocketEventRatePerSec = env.USER_SOCKET_EVENT_RATE_PER_SEC;
+    this.userSocketEventBurst = env.USER_SOCKET_EVENT_BURST;
+    this.userSocketTypingRatePerSec = env.USER_SOCKET_TYPING_RATE_PER_SEC;
+    this.userSocketTypingBurst = env.USER_SOCKET_TYPING_BURST;
+    this.socketsPerUserMax = env.SOCKETS_PER_USER_MAX;
     this.wsMaxPayloadBytes = env.WS_MAX_PAYLOAD_BYTES;
     this.wsMaxUnreadBytes = env.WS_MAX_UNREAD_BYTES;
     this.persistBatchMs = env.PERSIST_BATCH_MS;

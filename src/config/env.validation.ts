@@ -174,6 +174,43 @@ export class EnvironmentVariables {
   @Min(1)
   SOCKET_TYPING_BURST = 10;
 
+  /**
+   * The same two budgets per user, shared by all of the user's sockets on this instance (on
+   * top of each socket's own): without it, a user with N sockets had N times the budget, and
+   * 200 sockets of one account looping on markRead slowed every other user's acks 25-fold.
+   * About two sockets' worth by default, so a second device works at full speed.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  USER_SOCKET_EVENT_RATE_PER_SEC = 100;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  USER_SOCKET_EVENT_BURST = 1000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  USER_SOCKET_TYPING_RATE_PER_SEC = 4;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  USER_SOCKET_TYPING_BURST = 20;
+
+  /**
+   * Sockets one user may have connected to this instance at once; a handshake beyond it is
+   * refused (connect_error "too many connections"). Each socket costs memory, a share of
+   * every broadcast to the user and budgets of its own.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  SOCKETS_PER_USER_MAX = 20;
+
   /** socket.io maxHttpBufferSize: the largest frame a client may send. */
   @Transform(toInt)
   @IsInt()

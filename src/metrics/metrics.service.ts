@@ -80,7 +80,9 @@ export class MetricsService implements PersistMetrics {
 
   constructor() {
     // Known scopes exist from the first scrape.
-    for (const scope of ['socket_send', 'socket_events', 'socket_sync']) this.rateLimitedTotal.inc({ scope }, 0);
+    for (const scope of ['socket_send', 'socket_events', 'socket_user_events', 'socket_sync', 'socket_connections']) {
+      this.rateLimitedTotal.inc({ scope }, 0);
+    }
     collectDefaultMetrics({ register: this.registry }); // includes nodejs_eventloop_lag_* seconds
     this.gauge('chat_sockets_connected', 'Sockets connected to this instance', () => this.server?.sockets.sockets.size);
     this.gauge('chat_socket_room_joins', 'Socket memberships in chat room broadcasts, this instance', () =>

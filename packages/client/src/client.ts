@@ -16,6 +16,7 @@ import {
   type TimelineEventPayload,
   TimelineEvent,
   type TypingEvent,
+  TOO_MANY_CONNECTIONS_HANDSHAKE,
   UNAUTHORIZED_HANDSHAKE,
 } from '@chat-backend/protocol';
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
@@ -278,8 +279,13 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     });
     socket.on('disconnect', (reason) => this.emit('disconnect', reason));
     socket.on('connect_error', (err) => {
-      const unauthorized = err.message === UNAUTHORIZED_HANDSHAKE;
-      this.emit('connectError', new ChatError(unauthorized ? 'UNAUTHORIZED' : 'UNAVAILABLE', err.message));
+      const code =
+        err.message === UNAUTHORIZED_HANDSHAKE
+          ? 'UNAUTHORIZED'
+          : err.message === TOO_MANY_CONNECTIONS_HANDSHAKE
+            ? 'RATE_LIMITED'
+            : 'UNAVAILABLE';
+      this.emit('connectError', new ChatError(code, err.message));
     });
     socket.on(ServerEvent.Message, (e: TimelineEventPayload) => this.onTimeline(e));
     socket.on(ServerEvent.Read, (e: ReadEvent) => this.emit('read', e));

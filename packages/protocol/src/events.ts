@@ -52,3 +52,8 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** The `message` of the handshake's `connect_error` when the token is missing or bad. */
 export const UNAUTHORIZED_HANDSHAKE = 'unauthorized';
+/**
+ * The `message` of the handshake's `connect_error` when the user already has
+ * SOCKETS_PER_USER_MAX sockets on that instance (`data: {code: 'RATE_LIMITED', details: {max}}`).
+ */
+export const TOO_MANY_CONNECTIONS_HANDSHAKE = 'too many connections';

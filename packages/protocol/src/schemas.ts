@@ -331,8 +331,20 @@ export const exceptionEventSchema = {
 
 export const connectErrorSchema = {
   title: 'ConnectError',
-  description: 'The handshake was refused: no token, or a bad, expired or revoked one.',
+  description:
+    'The handshake was refused: `unauthorized` (no token, or a bad, expired or revoked one) or ' +
+    '`too many connections` (the user already has SOCKETS_PER_USER_MAX sockets on that instance; ' +
+    '`data` says RATE_LIMITED and the limit).',
   type: 'object',
-  properties: { message: { const: 'unauthorized' } },
+  properties: {
+    message: { enum: ['unauthorized', 'too many connections'] },
+    data: {
+      type: 'object',
+      properties: {
+        code: { const: 'RATE_LIMITED' },
+        details: { type: 'object', properties: { max: { type: 'integer' } } },
+      },
+    },
+  },
   required: ['message'],
 } as const;
