@@ -9,6 +9,11 @@ export const STOP = 'stop';
 export const HEARTBEAT_MS = 1000;
 /** How long the thread may take to start (Nest, Prisma, Redis) before its first heartbeat is due. */
 const STARTUP_GRACE_MS = 30_000;
+/**
+ * The watchdog runs on the main event loop: a check that comes more than this much later than
+ * HEARTBEAT_MS after the previous one means the main loop itself was busy (see checkHeartbeat).
+ */
+export const MAIN_LOOP_LATE_MS = HEARTBEAT_MS;
 /** The longest a graceful stop waits for the thread's batch in hand before terminating it. */
 export const PERSIST_STOP_TIMEOUT_MS = 15_000;
 /**
@@ -47,24 +52,30 @@ const THREAD_ENTRY = join(__dirname, 'persist-thread.main.js');
  * The thread sends a heartbeat every second from its own event loop, and its metric
  * observations. A thread that exits, or sends no heartbeat for WORKER_HEARTBEAT_TIMEOUT_MS
  * (a stalled loop), turns readiness red and is restarted, with an error line either way.
+ * Only silence while the main loop runs counts (see checkHeartbeat).
  */
 export class PersistThread {
   private readonly logger = new Logger('PersistThread');
   private worker: Worker | undefined;
   private stopping = false;
   private startedAt = 0;
+  /** When the watchdog last ran, and when it last found the main loop back from being busy. */
+  private lastCheck = Date.now();
+  private resumedAt = 0;
   private readonly watchdog: NodeJS.Timeout;
 
   constructor(
     private readonly status: WorkerStatus,
     private readonly metrics: MetricsService,
     private readonly config: AppConfig,
+    /** The thread's script (tests run a stand-in). */
+    private readonly entry: string = THREAD_ENTRY,
   ) {
     this.watchdog = setInterval(() => this.checkHeartbeat(), HEARTBEAT_MS).unref();
   }
 
   start(): void {
-    const worker = new Worker(THREAD_ENTRY, {
+    const worker = new Worker(this.entry, {
       workerData: { config: this.config } satisfies PersistThreadData,
       resourceLimits: { maxYoungGenerationSizeMb: PERSIST_THREAD_YOUNG_GEN_MB },
     });
@@ -99,15 +110,27 @@ export class PersistThread {
     this.start();
   }
 
+  /**
+   * Heartbeats reach this thread as messages on its own event loop, like this check. While
+   * the main loop is blocked (a saturating flood, a long synchronous task) they wait in its
+   * queue, and when it turns again timers run before messages: this check would see a
+   * healthy thread silent for as long as the main loop was stuck, and restart it (it did,
+   * after a 12 s typing flood). So a check that itself came late by more than
+   * MAIN_LOOP_LATE_MS starts the count afresh: silence counts only while the main loop runs,
+   * and a thread that stays silent then is restarted as before.
+   */
   private checkHeartbeat(): void {
+    const now = Date.now();
+    if (now - this.lastCheck > HEARTBEAT_MS + MAIN_LOOP_LATE_MS) this.resumedAt = now;
+    this.lastCheck = now;
     const worker = this.worker;
     if (!worker || this.stopping) return;
     const since = this.status.sinceBeat();
-    const silentFor = Number.isFinite(since) ? since : Date.now() - this.startedAt;
+    const silentFor = Number.isFinite(since) ? since : now - this.startedAt;
     const allowed = Number.isFinite(since)
       ? this.config.workerHeartbeatTimeoutMs
       : Math.max(STARTUP_GRACE_MS, this.config.workerHeartbeatTimeoutMs);
-    if (silentFor <= allowed) return;
+    if (Math.min(silentFor, now - this.resumedAt) <= allowed) return;
     this.logger.error(`persistence thread stalled (no heartbeat for ${Math.round(silentFor / 1000)} s); restarting`);
     this.worker = undefined; // its exit is ours: no second restart from the exit handler
     void worker.terminate().finally(() => this.restart());
