@@ -38,6 +38,34 @@ describe('inspectRawInput', () => {
     expect(inspectRawInput(parsed).map((p) => p.field)).toEqual(['__proto__', 'n.constructor', 'n.prototype']);
   });
 
+  it('refuses every name an object inherits (whitelists would take them for known fields)', () => {
+    const inherited = [
+      'hasOwnProperty',
+      'isPrototypeOf',
+      'propertyIsEnumerable',
+      'toString',
+      'toLocaleString',
+      'valueOf',
+      '__defineGetter__',
+      '__defineSetter__',
+      '__lookupGetter__',
+      '__lookupSetter__',
+    ];
+    for (const key of inherited) {
+      expect(inspectRawInput({ name: 'z', [key]: 1 })).toEqual([
+        { field: key, errors: [`the key ${key} is not allowed`] },
+      ]);
+      // Nested, in a query object (no prototype) and in a socket payload's inner object alike.
+      const query = Object.assign(Object.create(null) as object, { limit: '1', [key]: '1' });
+      expect(inspectRawInput(query, 'query').map((p) => p.field)).toEqual([`query.${key}`]);
+      expect(inspectRawInput({ message: { type: 'text', [key]: 'x' } }).map((p) => p.field)).toEqual([
+        `message.${key}`,
+      ]);
+    }
+    // Only exact names: a field that merely contains one is an ordinary (unknown) field.
+    expect(inspectRawInput({ toStringX: 1, HasOwnProperty: 1, valueof: 1 })).toEqual([]);
+  });
+
   it(`allows ${MAX_INPUT_ITEMS} items and ${MAX_INPUT_FIELDS} fields, and refuses one more without walking them`, () => {
     const fields = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 'ok']));
     expect(inspectRawInput({ list: Array(MAX_INPUT_ITEMS).fill(1), obj: fields(MAX_INPUT_FIELDS) })).toEqual([]);

@@ -12,8 +12,15 @@ export const MAX_INPUT_DEPTH = 32;
  */
 export const MAX_INPUT_ITEMS = 1000;
 export const MAX_INPUT_FIELDS = 100;
-/** Keys that reach prototypes when code merges or assigns objects: never meaningful input. */
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+/**
+ * Keys that are never meaningful input: those that reach prototypes when code merges or
+ * assigns objects (`__proto__`, `constructor`, `prototype`), and every other name an object
+ * inherits (`hasOwnProperty`, `toString`, `valueOf`, `__defineGetter__`...). class-validator's
+ * whitelist looks keys up on a plain object, where inherited names count as known fields, and
+ * class-transformer skips keys whose value on the instance is a function: an unknown
+ * `{"toString": 1}` was accepted, where any other unknown field is refused.
+ */
+const FORBIDDEN_KEYS = new Set(['prototype', ...Object.getOwnPropertyNames(Object.prototype)]);
 /** Enough to point at the problem without echoing a whole hostile payload back. */
 const MAX_REPORTED = 10;
 
@@ -49,8 +56,8 @@ const join = (path: string, key: string | number): string => (path ? `${path}.${
  * Checks a value exactly as the client sent it (parsed JSON, query object, path parameter or
  * socket payload), before class-transformer copies it: nesting deeper than `maxDepth`
  * (class-transformer and class-validator recurse, so thousands of levels overflow the
- * stack), arrays and objects larger than any DTO takes, prototype-polluting keys, and
- * strings PostgreSQL cannot store, in keys and values.
+ * stack), arrays and objects larger than any DTO takes, prototype-polluting and inherited
+ * keys (FORBIDDEN_KEYS), and strings PostgreSQL cannot store, in keys and values.
  * One iterative walk with an explicit stack, so a hostile value cannot overflow it either.
  * Returns the problems as `[{field, errors}]`, empty when the value is clean.
  */
