@@ -1,4 +1,5 @@
 import { ArgumentMetadata, Injectable, PipeTransform } from '@nestjs/common';
+import { isUUID } from 'class-validator';
 import { AppError } from './errors';
 import { MAX_INT4 } from './input-rules';
 
@@ -17,5 +18,19 @@ export class IdParamPipe implements PipeTransform<unknown, number> {
     throw AppError.validation(`Invalid fields: ${field}`, [
       { field, errors: [`${field} must be an integer from 1 to ${MAX_INT4}`] },
     ]);
+  }
+}
+
+/**
+ * A message id in the path: a UUID in either case, handed on in lower case, the form ids are
+ * stored and issued in (lookups in the queued-message store compare strings, so an
+ * upper-case id of an existing message answered 404). Refusals name the parameter.
+ */
+@Injectable()
+export class MessageIdParamPipe implements PipeTransform<unknown, string> {
+  transform(value: unknown, metadata: ArgumentMetadata): string {
+    if (typeof value === 'string' && isUUID(value, 'all')) return value.toLowerCase();
+    const field = metadata.data ?? 'id';
+    throw AppError.validation(`Invalid fields: ${field}`, [{ field, errors: [`${field} must be a UUID`] }]);
   }
 }

@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
-import { IsInt, Max, Min, ValidateBy, ValidationOptions } from 'class-validator';
+import { IsInt, IsUUID, Max, Min, ValidateBy, ValidationOptions } from 'class-validator';
 
 /** The largest value of a PostgreSQL `int4` column: every id and seq in this schema is one. */
 export const MAX_INT4 = 2_147_483_647;
@@ -21,6 +21,22 @@ export const IsId = (options?: ValidationOptions) =>
 export const QueryInt = () =>
   Transform(({ value }: { value: unknown }) =>
     typeof value === 'string' && /^-?\d{1,16}$/.test(value) ? Number(value) : value,
+  );
+
+/** A string in lower case; anything else (left for the rules after it to refuse) as it came. */
+const lowerCase = (x: unknown): unknown => (typeof x === 'string' ? x.toLowerCase() : x);
+
+/**
+ * A message id, or a list of them with `{each: true}`: a UUID in either case, lower-cased
+ * here. Ids are stored and issued in lower case, and the queued-message store and the
+ * pending-list filters compare them as strings: `01A2...` passed validation and then found
+ * nothing (404), and as a cursor it sorted before every lower-case id. PostgreSQL's `uuid`
+ * reads both cases alike; now every route does.
+ */
+export const IsMessageId = (options?: ValidationOptions) =>
+  applyDecorators(
+    Transform(({ value }: { value: unknown }) => (Array.isArray(value) ? value.map(lowerCase) : lowerCase(value))),
+    IsUUID('all', options),
   );
 
 /** A room sequence number or read position: an integer 0..2^31-1 (`int4`). */

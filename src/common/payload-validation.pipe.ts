@@ -67,7 +67,7 @@ export class PayloadValidationPipe implements PipeTransform {
     if (metadata.type === 'body' || metadata.type === 'query' || metadata.type === 'param') {
       assertCleanInput(value, metadata.data ?? '');
     }
-    // Path parameters stay strings for their own pipes (IdParamPipe, MessageIdPipe): the
+    // Path parameters stay strings for their own pipes (IdParamPipe, MessageIdParamPipe): the
     // ValidationPipe turns a `number` parameter into `+value`, which reads `1e3`, `0x10` and
     // ` 7 ` as numbers, so `/chatrooms/1e3` was room 1000.
     if (metadata.type === 'param' && !isDto(metadata.metatype)) return value;

@@ -1,5 +1,6 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { MessageIdParamPipe } from '../common/id-param.pipe';
 import { ApiErrors, ApiNoContent, ApiPage, ApiProtected, ApiUuidParam } from '../common/openapi';
 import { HiddenDto, InboxDto, InboxMessageDto, ReadResultDto } from './dto/inbox.response';
 import type { AuthUser } from '../auth/auth.types';
@@ -33,7 +34,7 @@ export class InboxController {
   @ApiUuidParam()
   @ApiOkResponse({ type: InboxMessageDto })
   @ApiErrors(400, 404)
-  message(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string) {
+  message(@CurrentUser() user: AuthUser, @Param('id', MessageIdParamPipe) id: string) {
     return this.inbox.message(user, id);
   }
 
@@ -52,7 +53,7 @@ export class InboxController {
   @ApiUuidParam()
   @ApiNoContent()
   @ApiErrors(400, 404)
-  async hideOne(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string) {
+  async hideOne(@CurrentUser() user: AuthUser, @Param('id', MessageIdParamPipe) id: string) {
     await this.inbox.hide(user, [id]);
   }
 

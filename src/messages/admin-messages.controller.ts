@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Query, UseGuards } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MessageDto } from '../chat-history/dto/message.response';
+import { MessageIdParamPipe } from '../common/id-param.pipe';
 import { ApiErrors, ApiNoContent, ApiPage, ApiProtected, ApiUuidParam } from '../common/openapi';
 import { AdminMessageDto, DeletedDto } from './dto/message.response';
 import { AdminGuard } from '../auth/admin.guard';
@@ -9,7 +10,6 @@ import { CurrentUser } from '../auth/decorators';
 import { AdminMessagesService } from './admin-messages.service';
 import { MessageIdsDto } from './dto/message-body.dto';
 import { AdminMessagesQueryDto } from './dto/message-query.dto';
-import { MessageIdPipe } from './message-actions.service';
 
 @ApiTags('admin')
 @ApiProtected()
@@ -32,7 +32,7 @@ export class AdminMessagesController {
   @ApiUuidParam()
   @ApiOkResponse({ type: AdminMessageDto })
   @ApiErrors(400, 404)
-  view(@CurrentUser() user: AuthUser, @Param('id', MessageIdPipe) id: string) {
+  view(@CurrentUser() user: AuthUser, @Param('id', MessageIdParamPipe) id: string) {
     return this.admin.view(user, id);
   }
 
@@ -42,7 +42,7 @@ export class AdminMessagesController {
   @ApiUuidParam()
   @ApiNoContent()
   @ApiErrors(400, 404)
-  async retract(@CurrentUser() user: AuthUser, @Param('id', MessageIdPipe) id: string): Promise<void> {
+  async retract(@CurrentUser() user: AuthUser, @Param('id', MessageIdParamPipe) id: string): Promise<void> {
     await this.admin.retract(user, [id]);
   }
 

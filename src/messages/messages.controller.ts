@@ -1,13 +1,13 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MessageDto } from '../chat-history/dto/message.response';
+import { MessageIdParamPipe } from '../common/id-param.pipe';
 import { ApiErrors, ApiNoContent, ApiPage, ApiProtected, ApiUuidParam } from '../common/openapi';
 import { DeletedDto, ReceiptDto, SentMessageDto } from './dto/message.response';
 import type { AuthUser } from '../auth/auth.types';
 import { CurrentUser } from '../auth/decorators';
 import { EditMessageDto, MessageIdsDto } from './dto/message-body.dto';
 import { SentMessagesQueryDto } from './dto/message-query.dto';
-import { MessageIdPipe } from './message-actions.service';
 import { MessagesService } from './messages.service';
 
 @ApiTags('messages')
@@ -29,7 +29,7 @@ export class MessagesController {
   @ApiUuidParam()
   @ApiOkResponse({ type: [ReceiptDto] })
   @ApiErrors(400, 403, 404)
-  receipts(@CurrentUser() user: AuthUser, @Param('id', MessageIdPipe) id: string) {
+  receipts(@CurrentUser() user: AuthUser, @Param('id', MessageIdParamPipe) id: string) {
     return this.messages.receipts(user, id);
   }
 
@@ -38,7 +38,7 @@ export class MessagesController {
   @ApiUuidParam()
   @ApiOkResponse({ type: MessageDto })
   @ApiErrors(400, 403, 404, 409, 413)
-  edit(@CurrentUser() user: AuthUser, @Param('id', MessageIdPipe) id: string, @Body() dto: EditMessageDto) {
+  edit(@CurrentUser() user: AuthUser, @Param('id', MessageIdParamPipe) id: string, @Body() dto: EditMessageDto) {
     return this.messages.edit(user, id, dto);
   }
 
@@ -48,7 +48,7 @@ export class MessagesController {
   @ApiUuidParam()
   @ApiNoContent()
   @ApiErrors(400, 403, 404)
-  retract(@CurrentUser() user: AuthUser, @Param('id', MessageIdPipe) id: string) {
+  retract(@CurrentUser() user: AuthUser, @Param('id', MessageIdParamPipe) id: string) {
     return this.messages.retract(user, id);
   }
 

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsOptional, IsUUID, ValidateIf } from 'class-validator';
-import { IsId, IsSeq, MAX_INT4 } from '../../common/input-rules';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsOptional, ValidateIf } from 'class-validator';
+import { IsId, IsMessageId, IsSeq, MAX_INT4 } from '../../common/input-rules';
 import { MessageCursorQueryDto } from '../../messages/dto/message-query.dto';
 
 export const MAX_IDS = 100;
@@ -43,7 +43,7 @@ export class MarkReadBodyDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(MAX_IDS)
-  @IsUUID('all', { each: true })
+  @IsMessageId({ each: true })
   messageIds?: string[];
 }
 
@@ -53,6 +53,6 @@ export class MessageIdsDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(MAX_IDS)
-  @IsUUID('all', { each: true })
+  @IsMessageId({ each: true })
   ids: string[];
 }

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsString, IsUUID, Length } from 'class-validator';
-import { IsNotBlank, NOT_BLANK_PATTERN } from '../../common/input-rules';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsString, Length } from 'class-validator';
+import { IsMessageId, IsNotBlank, NOT_BLANK_PATTERN } from '../../common/input-rules';
 
 export const MAX_IDS_PER_REQUEST = 100;
 /** A hard ceiling before the configurable MESSAGE_MAX_LENGTH check, so huge strings are refused cheaply. */
@@ -27,6 +27,6 @@ export class MessageIdsDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(MAX_IDS_PER_REQUEST)
-  @IsUUID('all', { each: true })
+  @IsMessageId({ each: true })
   ids: string[];
 }

@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsOptional, IsString, IsUUID, Length } from 'class-validator';
-import { IsId, IsStrictDate, MAX_INT4, QueryInt } from '../../common/input-rules';
+import { IsBoolean, IsIn, IsOptional, IsString, Length } from 'class-validator';
+import { IsId, IsMessageId, IsStrictDate, MAX_INT4, QueryInt } from '../../common/input-rules';
 import { LimitQueryDto } from '../../common/pagination';
 
 /** Query strings carry booleans as text; anything but 'true'/'false' is left for IsBoolean to refuse. */
@@ -11,7 +11,7 @@ const toBool = ({ value }: { value: unknown }) => (value === 'true' ? true : val
 export class MessageCursorQueryDto extends LimitQueryDto {
   @ApiPropertyOptional({ format: 'uuid', description: 'The last id of the previous page (nextCursor)' })
   @IsOptional()
-  @IsUUID('all')
+  @IsMessageId()
   cursor?: string;
 
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_INT4, description: 'Only messages of this room' })
