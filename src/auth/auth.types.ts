@@ -9,6 +9,8 @@ export interface AuthUser {
   sessionId?: string;
   /** The token's expiry, seconds since the epoch. */
   expiresAt?: number;
+  /** The user's token version the token carries (`ver`, 0 when absent): sockets are re-checked against it. */
+  tokenVersion?: number;
 }
 
 /** JWT claims. `sub` is the user id; `ver` the user's token version at issue. */

@@ -1,13 +1,14 @@
-import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type DataLoader from 'dataloader';
 import { LRUCache } from 'lru-cache';
-import type { Server } from 'socket.io';
+import type { Server, Socket } from 'socket.io';
 import { userChannel } from '../common/constants';
 import { turnLoader } from '../common/turn-loader';
 import { AppConfig } from '../config/app-config';
 import type { UserRole } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 import { closeRedis, RedisClient, RedisService } from '../redis/redis.service';
+import type { AuthUser } from './auth.types';
 
 /** What every request and handshake needs to know about the token's user, as stored now. */
 export interface LiveUser {
@@ -51,6 +52,12 @@ export function boundedCache<K extends NonNullable<unknown>, V extends NonNullab
   return new LRUCache<K, V>({ maxSize: entries, sizeCalculation: () => 1, ttl: ttlMs });
 }
 
+/**
+ * How often an instance re-reads the users behind its sockets: about IDENTITY_CACHE_MS, the
+ * time REST takes to see a change made outside the API (SQL).
+ */
+export const LIVE_SOCKET_SWEEP_MS = 5_000;
+
 const LIVE_USERS_SQL = `
   SELECT id, username, role::text AS role, disabled_at IS NOT NULL AS disabled,
          token_version AS "tokenVersion", kept_session_id AS "keptSessionId"
@@ -63,9 +70,14 @@ const LIVE_USERS_SQL = `
  * paths cost no round trip; every change is published on Redis and each instance drops
  * its cached copy (and the user's sockets) as the message arrives, so a revocation made on
  * one instance holds on all of them at once, not after the cache expires.
+ *
+ * Changes made past the API (SQL: a disable, a delete, a token version bump) publish
+ * nothing, and a socket is authenticated once: every LIVE_SOCKET_SWEEP_MS one statement
+ * re-reads the users behind this instance's sockets and disconnects those whose token the
+ * user as stored no longer honours (sweepSockets).
  */
 @Injectable()
-export class IdentityService implements OnModuleInit, OnApplicationShutdown {
+export class IdentityService implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(IdentityService.name);
   private readonly users: LRUCache<number, { user: LiveUser | null }>;
   private readonly revoked: LRUCache<string, { revoked: boolean }>;
@@ -78,6 +90,9 @@ export class IdentityService implements OnModuleInit, OnApplicationShutdown {
   /** Cache misses of one turn in one query (a restart's reconnect storm misses for every user). */
   private readonly userLoader: DataLoader<number, LiveUser | null>;
   private readonly revokedLoader: DataLoader<string, boolean>;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweepFailing = false;
+  private stopped = false;
 
   constructor(
     private readonly prisma: PrismaService,
@@ -110,6 +125,12 @@ export class IdentityService implements OnModuleInit, OnApplicationShutdown {
     this.sub.subscribe(this.channel).catch((e: Error) => this.logger.warn(`subscribe: ${e.message}`));
   }
 
+  /** No sweep runs, or disconnects, once shutdown has begun. */
+  beforeApplicationShutdown(): void {
+    this.stopped = true;
+    clearTimeout(this.sweepTimer);
+  }
+
   async onApplicationShutdown(): Promise<void> {
     if (this.sub) await closeRedis(this.sub);
   }
@@ -119,9 +140,66 @@ export class IdentityService implements OnModuleInit, OnApplicationShutdown {
     return this.generation;
   }
 
-  /** The socket server whose sockets a change disconnects (the gateway attaches it). */
+  /** The socket server whose sockets a change disconnects and the sweep re-checks (the gateway attaches it). */
   attach(server: Server): void {
     this.server = server;
+    if (!this.sweepTimer) this.scheduleSweep();
+  }
+
+  /** The next sweep starts LIVE_SOCKET_SWEEP_MS after the last one ended: sweeps never overlap. */
+  private scheduleSweep(): void {
+    if (this.stopped) return;
+    this.sweepTimer = setTimeout(() => void this.runSweep(), LIVE_SOCKET_SWEEP_MS);
+    this.sweepTimer.unref(); // the process may exit with it pending
+  }
+
+  private async runSweep(): Promise<void> {
+    try {
+      await this.sweepSockets();
+      this.sweepFailing = false;
+    } catch (e) {
+      // Once per outage: the next sweep tries again, and sockets stay until one succeeds.
+      if (!this.sweepFailing && !this.stopped) this.logger.warn(`socket user sweep: ${(e as Error).message}`);
+      this.sweepFailing = true;
+    } finally {
+      this.scheduleSweep();
+    }
+  }
+
+  /**
+   * Re-reads, in one statement, the user behind every socket of this instance and
+   * disconnects the sockets whose token that user no longer honours (deleted, disabled,
+   * token version moved: see honours), as a change published through the API would. The
+   * rows read refresh the cache, so a client reconnecting at once is refused too. Returns
+   * how many sockets it disconnected.
+   */
+  async sweepSockets(): Promise<number> {
+    const byUser = new Map<number, Socket[]>();
+    for (const socket of this.server?.of('/').sockets.values() ?? []) {
+      const id = (socket.data as { user?: AuthUser } | undefined)?.user?.id;
+      if (id === undefined) continue;
+      const sockets = byUser.get(id);
+      if (sockets) sockets.push(socket);
+      else byUser.set(id, [socket]);
+    }
+    if (byUser.size === 0 || this.stopped) return 0;
+    const ids = [...byUser.keys()];
+    const gen = this.generation;
+    const live = await this.loadUsers(ids);
+    if (this.stopped) return 0;
+    let closed = 0;
+    ids.forEach((id, i) => {
+      if (this.cacheEnabled && gen === this.generation) this.users.set(id, { user: live[i] });
+      for (const socket of byUser.get(id)!) {
+        if (socket.connected && !honours(live[i], (socket.data as { user: AuthUser }).user)) {
+          socket.disconnect(true);
+          closed++;
+        }
+      }
+    });
+    // A handshake verifying meanwhile checks again (see `changes`), against the rows just read.
+    if (closed > 0) this.generation++;
+    return closed;
   }
 
   /**
@@ -219,4 +297,16 @@ export class IdentityService implements OnModuleInit, OnApplicationShutdown {
     this.users.clear();
     this.revoked.clear();
   }
+}
+
+/**
+ * Whether the user as stored still honours the token a socket authenticated with: the same
+ * test TokenService.verify makes (exists, not disabled, token version unchanged or the
+ * session a password change kept). A socket whose token version is unknown is judged on the
+ * rest. Deny-listed sessions are not re-read here: logout publishes and disconnects at once.
+ */
+export function honours(live: LiveUser | null, user: AuthUser): boolean {
+  if (!live || live.disabled) return false;
+  if (user.tokenVersion === undefined || user.tokenVersion === live.tokenVersion) return true;
+  return !!user.sessionId && user.sessionId === live.keptSessionId;
 }

@@ -55,9 +55,10 @@ export class TokenService {
     const sessionId = claims.jti ?? createHash('sha256').update(token).digest('hex');
     const [user, revoked] = await Promise.all([this.identity.user(claims.sub), this.identity.isRevoked(sessionId)]);
     if (!user || user.disabled || revoked) throw invalid();
-    const current = (claims.ver ?? 0) === user.tokenVersion || (!!claims.jti && claims.jti === user.keptSessionId);
+    const tokenVersion = claims.ver ?? 0;
+    const current = tokenVersion === user.tokenVersion || (!!claims.jti && claims.jti === user.keptSessionId);
     if (!current) throw invalid();
-    return { id: user.id, username: user.username, role: user.role, sessionId, expiresAt: claims.exp };
+    return { id: user.id, username: user.username, role: user.role, sessionId, expiresAt: claims.exp, tokenVersion };
   }
 }
 

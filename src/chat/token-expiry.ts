@@ -13,7 +13,8 @@ export const TOKEN_EXPIRY_SWEEP_MS = 5_000;
  * client logs in again). One timer walks this instance's sockets, where a timer per socket
  * would cost memory on every idle connection; a walk of 10,000 sockets is a fraction of a
  * millisecond. Revocations, disables and role changes close sockets at once elsewhere
- * (IdentityService); this covers the token simply running out.
+ * (IdentityService, which also re-reads the users behind the sockets on a timer of its own,
+ * for changes made in SQL); this covers the token simply running out.
  */
 export class TokenExpiry {
   private timer: NodeJS.Timeout | undefined;
