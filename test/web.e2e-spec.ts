@@ -1,3 +1,5 @@
+import { Broadcaster } from '../src/chat/broadcaster.service';
+import { ServerEvent, TimelineEvent } from '../src/common/constants';
 import { resetState, sql, startApp, TestApp } from './utils/app';
 import {
   assertBrowserPrerequisites,
@@ -212,6 +214,24 @@ describe('web client (browser e2e)', () => {
       .click();
     await ui(bob.page.locator('.msg .deleted')).toHaveCount(1);
     await ui(bob.page.locator('.timeline .msg', { hasText: 'while you were away 2' })).toHaveCount(0);
+  });
+
+  it('keeps a retracted message retracted when an edit of it is announced after the retraction', async () => {
+    // An edit that won its write just before the retraction, announced late (another instance).
+    const history = await t.http().get(`/chatrooms/${room1}/messages?limit=50`).set(auth(alice));
+    const retracted = (history.body.items as { deleted: boolean; seq: number }[]).find((m) => m.deleted);
+    expect(retracted).toBeDefined();
+    t.app.get(Broadcaster).toRoom(room1, ServerEvent.Message, {
+      type: TimelineEvent.EditMessage,
+      chatroomId: room1,
+      userId: alice.id,
+      message: { ...retracted, content: 'a late edit', deleted: false, editedAt: new Date().toISOString() },
+    });
+    // Then a live message, so the late edit has certainly been handled when it shows.
+    await send(alice.page, 'after the late edit');
+    await ui(bob.page.locator('.timeline')).toContainText('after the late edit');
+    await ui(bob.page.locator(`.msg[data-seq="${retracted!.seq}"] .deleted`)).toHaveCount(1);
+    expect(await texts(bob.page)).not.toContain('a late edit');
   });
 
   it('opens a direct room by user id, named after the other person, with their presence', async () => {

@@ -138,11 +138,15 @@ export class Chat {
 
   private onUpdate(e: MessageUpdate): void {
     const room = this.store.rooms.get(e.chatroomId);
+    const t = this.store.timeline(e.chatroomId);
+    // A retraction is final. An edit whose write landed just before it can still be announced
+    // after it (two requests, possibly two instances): it must not bring the text back.
+    const shown = t.bySeq.get(e.message.seq) ?? (room?.lastMessage?.id === e.message.id ? room.lastMessage : undefined);
+    if (shown?.deleted && !e.message.deleted) return;
     if (room?.lastMessage?.id === e.message.id) {
       room.lastMessage = e.message;
       this.store.emit('rooms');
     }
-    const t = this.store.timeline(e.chatroomId);
     if (t.bySeq.has(e.message.seq)) {
       t.bySeq.set(e.message.seq, e.message);
       this.store.emit(`room:${e.chatroomId}`);
