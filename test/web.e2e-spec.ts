@@ -218,7 +218,10 @@ describe('web client (browser e2e)', () => {
 
   it('keeps a retracted message retracted when an edit of it is announced after the retraction', async () => {
     // An edit that won its write just before the retraction, announced late (another instance).
-    const history = await t.http().get(`/chatrooms/${room1}/messages?limit=50`).set(auth(alice));
+    const history = await t
+      .http()
+      .get(`/chatrooms/${room1}/messages?limit=50`)
+      .set(auth({ id: alice.id, username: 'alice', token: alice.token }));
     const retracted = (history.body.items as { deleted: boolean; seq: number }[]).find((m) => m.deleted);
     expect(retracted).toBeDefined();
     t.app.get(Broadcaster).toRoom(room1, ServerEvent.Message, {
