@@ -323,6 +323,31 @@ describe('inbox and read state (e2e)', () => {
     expect(insideInbox).toEqual([]);
   });
 
+  it('a member added after the room was busy gets `inbox` at once; a removed one no more', async () => {
+    const room = await createRoom(t, alice, [bob], 'members');
+    const bobOutside = collect(await connect(t.url, bob.token), 'inbox');
+    const eveOutside = collect(await connect(t.url, eve.token), 'inbox');
+    const sender = await connect(t.url, alice.token);
+    const say = (content: string) =>
+      emitAck(sender, 'sendMessage', { chatroomId: room, message: { type: 'text', content } });
+    await say('to bob'); // the notifier reads the room's members, and keeps them
+    await eventually(() => bobOutside.some((e) => e.chatroomId === room), 5000, 'bob to get a badge');
+    const added = await t
+      .http()
+      .post(`/chatrooms/${room}/members`)
+      .set(auth(alice))
+      .send({ userIds: [eve.id] });
+    expect(added.status).toBe(200);
+    await say('to bob and eve');
+    await eventually(() => eveOutside.some((e) => e.chatroomId === room), 5000, 'eve to get a badge');
+    expect((await t.http().delete(`/chatrooms/${room}/members/${bob.id}`).set(auth(alice))).status).toBe(204);
+    const [bobBefore, eveBefore] = [bobOutside.length, eveOutside.length];
+    await say('to eve only');
+    await eventually(() => eveOutside.length > eveBefore, 5000, 'eve to get the next badge');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(bobOutside.length).toBe(bobBefore);
+  });
+
   it('counts messages still in the queue too (read your writes)', async () => {
     await say(carol, room1, 2, 'room1');
     const res = await inbox();

@@ -74,6 +74,39 @@ describe('several instances (e2e)', () => {
     expect(badges.at(-1)).toEqual({ chatroomId: room, unreadCount: 3, totalUnread: 3 });
   });
 
+  it("follows the room's members for `inbox` across instances: added on one, removed on one", async () => {
+    const alice = await registerOn(a.url, 'alice_members');
+    const bob = await registerOn(b.url, 'bob_members');
+    const carol = await registerOn(b.url, 'carol_members');
+    const room = (await alice.post('/chatrooms', { name: 'm', memberIds: [bob.id] }, alice.token)).id as number;
+    const sa = await connect(a.url, alice.token);
+    const sb = await connect(b.url, bob.token);
+    const sc = await connect(b.url, carol.token); // online on b, not yet a member
+    const atBob = collect(sb, 'inbox');
+    const atCarol = collect(sc, 'inbox');
+    const say = (content: string) =>
+      emitAck(sa, 'sendMessage', { chatroomId: room, message: { type: 'text', content } });
+    // b reads the room's members for bob's badge, and keeps the list.
+    await say('before');
+    await eventually(() => atBob.length > 0, 5000, 'bob to get a badge');
+    // Added through a: b must count carol in at once, not when its copy of the list ages out.
+    await alice.post(`/chatrooms/${room}/members`, { userIds: [carol.id] }, alice.token);
+    await say('after the add');
+    await eventually(() => atCarol.some((e) => e.chatroomId === room), 5000, 'carol to get a badge');
+    // Removed through a: b stops telling bob about the room.
+    const removed = await fetch(`${a.url}/chatrooms/${room}/members/${bob.id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${alice.token}` },
+    });
+    expect(removed.status).toBe(204);
+    const bobBefore = atBob.length;
+    const carolBefore = atCarol.length;
+    await say('after the removal');
+    await eventually(() => atCarol.length > carolBefore, 5000, 'carol to get the next badge');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(atBob.length).toBe(bobBefore);
+  });
+
   it('announces presence across instances and shows it in the room', async () => {
     const alice = await registerOn(a.url, 'alice_presence');
     const bob = await registerOn(b.url, 'bob_presence');

@@ -38,6 +38,11 @@ export class Broadcaster implements BeforeApplicationShutdown {
    */
   removeUserFromRoom(userId: number, chatroomId: number): void {
     this.server?.in(userChannel(userId)).socketsLeave(roomChannel(chatroomId));
+    this.membershipChanged(userId, chatroomId);
+  }
+
+  /** Tells the other instances to forget what they cached of this membership and room (`onPeerEviction`). */
+  membershipChanged(userId: number, chatroomId: number): void {
     this.server?.serverSideEmit(PEER_EVICT_MEMBERSHIP, { userId, chatroomId });
   }
 

@@ -133,6 +133,11 @@ export class ChatroomsService {
         skipDuplicates: true,
       });
     });
+    // The room's member list is cached for the inbox notifier, here and on the peers.
+    for (const userId of ids) {
+      this.membership.evict(userId, id);
+      this.broadcaster.membershipChanged(userId, id);
+    }
     return this.get(caller, id);
   }
 
