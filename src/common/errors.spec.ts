@@ -38,6 +38,35 @@ describe('toErrorBody', () => {
     expect(toErrorBody(err)).toEqual({ statusCode: 404, code: 'NOT_FOUND', message: 'Not found' });
   });
 
+  it('answers a value too long for its varchar column (Prisma P2000, SQL 22001) with 400, not 500', () => {
+    // As Prisma 7's pg adapter reports it: PostgreSQL does not say which column.
+    const adapter = Object.assign(new Error('The provided value for the column is too long'), {
+      code: 'P2000',
+      meta: {
+        modelName: 'User',
+        driverAdapterError: { cause: { originalCode: '22001', kind: 'LengthMismatch' } },
+      },
+    });
+    const sql = Object.assign(new Error('value too long for type character varying(64)'), { code: '22001' });
+    for (const err of [adapter, sql]) {
+      expect(toErrorBody(err)).toEqual({
+        statusCode: 400,
+        code: 'VALIDATION_FAILED',
+        message: 'A value is longer than its field allows',
+      });
+    }
+    for (const column_name of ['nick_name', 'users.nick_name']) {
+      expect(toErrorBody(Object.assign(new Error('x'), { code: 'P2000', meta: { column_name } }))).toEqual({
+        statusCode: 400,
+        code: 'VALIDATION_FAILED',
+        message: 'Invalid fields: nickName',
+        details: [{ field: 'nickName', errors: ['nickName is longer than the field allows'] }],
+      });
+    }
+    const unnamed = Object.assign(new Error('x'), { code: 'P2000', meta: { column_name: '(not available)' } });
+    expect(toErrorBody(unnamed)).not.toHaveProperty('details.0');
+  });
+
   it('never leaks an unexpected error', () => {
     const body = toErrorBody(new Error('relation "users" does not exist at SELECT * FROM users'));
     expect(body).toEqual({ statusCode: 500, code: 'INTERNAL', message: 'Internal server error' });

@@ -93,6 +93,7 @@ export function toErrorBody(err: unknown): ErrorBody {
     // Prisma: the row to update or delete is gone, e.g. two requests removing the same member.
     return { statusCode: 404, code: ErrorCode.NotFound, message: 'Not found' };
   }
+  if (isValueTooLong(err)) return valueTooLongBody(err);
   if (isUnavailable(err)) {
     return { statusCode: 503, code: ErrorCode.Unavailable, message: 'A backing service is unavailable; retry shortly' };
   }
@@ -116,6 +117,33 @@ function isUndecodablePath(err: unknown): boolean {
   const res = err.getResponse();
   const message = typeof res === 'string' ? res : (res as { message?: unknown }).message;
   return typeof message === 'string' && message.startsWith('Failed to decode param');
+}
+
+/**
+ * A string longer than its varchar(n) column: Prisma's P2000, or SQL state 22001 from plain
+ * SQL. The client's value is at fault, so VALIDATION_FAILED, not INTERNAL. The DTO rules
+ * (MaxCodePoints) should have refused it already; this is the backstop for one that did not.
+ */
+function isValueTooLong(err: unknown): boolean {
+  return errorCodes(err).some((c) => c === 'P2000' || c === '22001');
+}
+
+/**
+ * The column is named when the error says which (`meta.column_name`, or the driver adapter's
+ * `column`), as the API field: the schema maps each camelCase field to a snake_case column.
+ * PostgreSQL itself does not report the column for this error, so usually there is none.
+ */
+function valueTooLongBody(err: unknown): ErrorBody {
+  const meta = (err as { meta?: { column_name?: unknown; driverAdapterError?: { cause?: { column?: unknown } } } })
+    .meta;
+  const raw = meta?.column_name ?? meta?.driverAdapterError?.cause?.column;
+  // Possibly table-qualified; anything else ("(not available)") names no field.
+  const column = typeof raw === 'string' ? /^(?:\w+\.)*(\w+)$/.exec(raw)?.[1] : undefined;
+  if (!column) return AppError.validation('A value is longer than its field allows').getResponse() as ErrorBody;
+  const field = column.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+  return AppError.validation(`Invalid fields: ${field}`, [
+    { field, errors: [`${field} is longer than the field allows`] },
+  ]).getResponse() as ErrorBody;
 }
 
 function codeForStatus(status: number): ErrorCode {

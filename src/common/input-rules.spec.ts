@@ -1,9 +1,21 @@
 import { ArgumentMetadata } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
-import { validateSync } from 'class-validator';
+import { getMetadataStorage, validateSync } from 'class-validator';
 import { AppError } from './errors';
 import { IdParamPipe } from './id-param.pipe';
-import { isBlank, IsId, isMediaUrl, IsSeq, IsStrictDate, isStrictDateTime, MAX_INT4, QueryInt } from './input-rules';
+import {
+  codePointLength,
+  isBlank,
+  IsId,
+  isMediaUrl,
+  IsSeq,
+  IsStrictDate,
+  isStrictDateTime,
+  LengthInCodePoints,
+  MAX_INT4,
+  MaxCodePoints,
+  QueryInt,
+} from './input-rules';
 
 class Probe {
   @IsId()
@@ -171,4 +183,67 @@ describe('isBlank', () => {
   it.each(['a', ' a ', '\u3000。', '😀', '\u200ba', '.', '\u2060x'])('finds %p not blank', (s) =>
     expect(isBlank(s)).toBe(false),
   );
+});
+
+describe('MaxCodePoints / LengthInCodePoints', () => {
+  class Lengths {
+    @MaxCodePoints(4)
+    max: unknown = 'ok';
+
+    @LengthInCodePoints(2, 4)
+    range: unknown = 'ok';
+
+    @MaxCodePoints(2, { each: true })
+    tags: unknown = [];
+  }
+  const messagesOf = (plain: Record<string, unknown>) =>
+    validateSync(plainToInstance(Lengths, plain)).map((e) => [e.property, ...Object.values(e.constraints ?? {})]);
+  const VS = 'a\uFE0F'; // validator.js: one character; PostgreSQL: two
+
+  it('counts code points, as PostgreSQL does: a variation selector or an emoji half is not free', () => {
+    expect(codePointLength(VS.repeat(3))).toBe(6);
+    expect(codePointLength('😀é')).toBe(2);
+    expect(codePointLength('e\u0301')).toBe(2);
+    expect(codePointLength('')).toBe(0);
+    expect(codePointLength('x'.repeat(1000), 10)).toBe(11);
+  });
+
+  it.each(['', 'abcd', VS.repeat(2), '😀😀😀😀'])('takes %p as at most 4', (max) =>
+    expect(messagesOf({ max })).toEqual([]),
+  );
+  it.each(['abcde', VS.repeat(3), `${VS}${VS}a`, '😀😀😀😀😀'])(
+    "refuses %p as longer than 4, with MaxLength's message",
+    (max) => expect(messagesOf({ max })).toEqual([['max', 'max must be shorter than or equal to 4 characters']]),
+  );
+
+  it.each(['ab', VS, VS.repeat(2), '😀😀'])('takes %p as 2..4', (range) => expect(messagesOf({ range })).toEqual([]));
+  it.each([
+    ['a', 'range must be longer than or equal to 2 characters'],
+    ['', 'range must be longer than or equal to 2 characters'],
+    [VS.repeat(3), 'range must be shorter than or equal to 4 characters'],
+    [5, 'range must be longer than or equal to 2 and shorter than or equal to 4 characters'],
+  ])("refuses %p with Length's message", (range, message) =>
+    expect(messagesOf({ range })).toEqual([['range', message]]),
+  );
+
+  it('refuses a non-string as MaxLength does', () => expect(messagesOf({ max: 5 })).toHaveLength(1));
+
+  it('checks each element with {each: true}', () => {
+    expect(messagesOf({ tags: ['ab', VS] })).toEqual([]);
+    expect(messagesOf({ tags: ['ab', VS + 'b'] })).toEqual([
+      ['tags', 'each value in tags must be shorter than or equal to 2 characters'],
+    ]);
+  });
+
+  it("keeps class-validator's rule names and constraints, which the OpenAPI and fuzz checks read", () => {
+    const rules = getMetadataStorage()
+      .getTargetValidationMetadatas(Lengths, '', true, false)
+      .map((m) => [m.propertyName, m.name, m.constraints]);
+    expect(rules).toEqual(
+      expect.arrayContaining([
+        ['max', 'maxLength', [4]],
+        ['range', 'isLength', [2, 4]],
+      ]),
+    );
+  });
 });

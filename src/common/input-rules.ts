@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
-import { IsInt, IsUUID, Max, Min, ValidateBy, ValidationOptions } from 'class-validator';
+import { buildMessage, IsInt, IsUUID, Max, Min, ValidateBy, ValidationOptions } from 'class-validator';
 
 /** The largest value of a PostgreSQL `int4` column: every id and seq in this schema is one. */
 export const MAX_INT4 = 2_147_483_647;
@@ -37,6 +37,65 @@ export const IsMessageId = (options?: ValidationOptions) =>
   applyDecorators(
     Transform(({ value }: { value: unknown }) => (Array.isArray(value) ? value.map(lowerCase) : lowerCase(value))),
     IsUUID('all', options),
+  );
+
+/**
+ * A string's length as PostgreSQL's varchar(n) and char_length count it: code points. Counts
+ * no further than `stopAfter`, so refusing a long string does not walk all of it.
+ */
+export function codePointLength(s: string, stopAfter = Infinity): number {
+  let n = 0;
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- only the count matters
+  for (const _ of s) if (++n > stopAfter) break;
+  return n;
+}
+
+/**
+ * class-validator's @Length and @MaxLength count as validator.js does, where a character
+ * followed by a variation selector (U+FE0E/U+FE0F) is one: "a\uFE0F" x 100 passed
+ * @Length(1, 100) and then overflowed varchar(100) as a 500. These count code points, what the
+ * column (and a JSON Schema `maxLength`) counts. Same rule names, constraints and messages as
+ * class-validator's, so whatever reads the rules (the OpenAPI and fuzz checks) reads them alike.
+ */
+export const MaxCodePoints = (max: number, options?: ValidationOptions) =>
+  ValidateBy(
+    {
+      name: 'maxLength',
+      constraints: [max],
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' && codePointLength(value, max) <= max,
+        defaultMessage: buildMessage(
+          (each) => `${each}$property must be shorter than or equal to $constraint1 characters`,
+          options,
+        ),
+      },
+    },
+    options,
+  );
+
+/** @Length(min, max) in code points; see MaxCodePoints. */
+export const LengthInCodePoints = (min: number, max: number, options?: ValidationOptions) =>
+  ValidateBy(
+    {
+      name: 'isLength',
+      constraints: [min, max],
+      validator: {
+        validate: (value: unknown) => {
+          if (typeof value !== 'string') return false;
+          const n = codePointLength(value, max);
+          return n >= min && n <= max;
+        },
+        defaultMessage: buildMessage((each, args) => {
+          const value: unknown = args?.value;
+          if (typeof value !== 'string')
+            return `${each}$property must be longer than or equal to $constraint1 and shorter than or equal to $constraint2 characters`;
+          return codePointLength(value, max) < min
+            ? `${each}$property must be longer than or equal to $constraint1 characters`
+            : `${each}$property must be shorter than or equal to $constraint2 characters`;
+        }, options),
+      },
+    },
+    options,
   );
 
 /** A room sequence number or read position: an integer 0..2^31-1 (`int4`). */

@@ -1,12 +1,13 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
 import { IsEmail, IsOptional, IsString, Length, Matches, MaxLength, ValidateIf } from 'class-validator';
-import { IsMediaUrl } from '../../common/input-rules';
+import { IsMediaUrl, LengthInCodePoints, MaxCodePoints } from '../../common/input-rules';
 import { USERNAME_MAX_LENGTH } from '../username';
 
 export class RegisterDto {
   @ApiProperty({ example: 'alice_01', minLength: 3, maxLength: 32, pattern: '^[A-Za-z0-9_]+$' })
   @IsString()
-  @Length(3, USERNAME_MAX_LENGTH)
+  @LengthInCodePoints(3, USERNAME_MAX_LENGTH)
   @Matches(/^[A-Za-z0-9_]+$/, { message: 'username may contain only letters, digits and _' })
   username: string;
 
@@ -18,19 +19,22 @@ export class RegisterDto {
   @ApiPropertyOptional({ maxLength: 64 })
   @IsOptional()
   @IsString()
-  @MaxLength(64)
+  @MaxCodePoints(64)
   nickName?: string;
 
   @ApiPropertyOptional({ format: 'email', maxLength: 254 })
   @IsOptional()
+  // Stored lower-cased, and checked as stored: lower case can take more code points than the
+  // text sent (U+0130 becomes "i" + U+0307), which overflowed varchar(254) after validation.
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.toLowerCase() : value))
   @IsEmail()
-  @MaxLength(254)
+  @MaxCodePoints(254)
   email?: string;
 
   @ApiPropertyOptional({ maxLength: 1024, description: 'Avatar: an http(s) URL, or empty for none' })
   @IsOptional()
   @IsString()
-  @MaxLength(1024)
+  @MaxCodePoints(1024)
   // Clients put it in <img src> and links: javascript: and data: URLs are refused.
   @ValidateIf((_, v) => v !== '')
   @IsMediaUrl()

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsOptional, IsString, Length } from 'class-validator';
-import { IsId, IsNotBlank, NOT_BLANK_PATTERN } from '../../common/input-rules';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsOptional, IsString } from 'class-validator';
+import { IsId, IsNotBlank, LengthInCodePoints, NOT_BLANK_PATTERN } from '../../common/input-rules';
 
 export const MAX_MEMBERS_PER_REQUEST = 500;
 
@@ -14,7 +14,7 @@ export class CreateChatroomDto {
       'default-ignorable code points such as zero-width spaces and joiners, and U+2800)',
   })
   @IsString()
-  @Length(1, 100)
+  @LengthInCodePoints(1, 100)
   @IsNotBlank()
   name: string;
 
