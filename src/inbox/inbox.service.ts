@@ -16,9 +16,14 @@ export type InboxMessage = MessageView & { read: boolean };
 /** A queued message from someone else in one of my rooms, with my read position there. */
 type Buffered = { m: QueuedMessage; readSeq: number };
 
-/** Rooms a mark-read or hide touched, and the reader's positions in all rooms after it. */
+/**
+ * Rooms a mark-read or hide touched (the answer covers them), those where something actually
+ * changed (the reader's other devices hear of them), and the reader's positions in all rooms
+ * after it.
+ */
 interface Marked {
   touched: number[];
+  changed: number[];
   positions: MemberPosition[];
 }
 export interface ReadResult {
@@ -114,7 +119,8 @@ export class InboxService {
   async hide(user: AuthUser, ids: string[]): Promise<{ hidden: string[] }> {
     const { found, positions } = await this.visible(user, ids);
     await this.readState.hide(user.id, found);
-    await this.report(user, { touched: found.map((m) => m.chatroomId), positions });
+    const touched = found.map((m) => m.chatroomId);
+    await this.report(user, { touched, changed: touched, positions });
     return { hidden: found.map((m) => m.id) };
   }
 
@@ -122,19 +128,23 @@ export class InboxService {
     const [live] = await this.pending.lastSeqs([chatroomId]);
     const moved = await this.readState.advance(user.id, chatroomId, seq, live);
     if (!moved) throw AppError.notFound('Chatroom');
+    // Only a real move goes out: `read` fans out to the whole room, and a mark at or below the
+    // position (seq 0, a repeat) would let one client flood every member within the general
+    // event budget, which is far above typing's for the same fan-out.
+    if (!moved.advanced) return { touched: [chatroomId], changed: [], positions: moved.positions };
     this.broadcaster.toRoom(chatroomId, ServerEvent.Read, { chatroomId, userId: user.id, seq: moved.readSeq });
-    return { touched: [chatroomId], positions: moved.positions };
+    return { touched: [chatroomId], changed: [chatroomId], positions: moved.positions };
   }
 
   /** Reading out of order leaves positions as they are. */
   private async markIds(user: AuthUser, ids: string[]): Promise<Marked> {
     const { found, positions } = await this.visible(user, ids);
     const readSeqs = new Map(positions.map((p) => [p.chatroomId, p.readSeq]));
-    await this.readState.markSeqs(
+    const changed = await this.readState.markSeqs(
       user.id,
       found.map((m) => ({ ...m, readSeq: readSeqs.get(m.chatroomId) ?? 0 })),
     );
-    return { touched: found.map((m) => m.chatroomId), positions };
+    return { touched: found.map((m) => m.chatroomId), changed, positions };
   }
 
   /** Messages by id that are in my rooms; any other id is a 404 and nothing changes. */
@@ -147,12 +157,12 @@ export class InboxService {
     return { found: unique.map((id) => byId.get(id)!), positions }; // in the caller's order
   }
 
-  /** Fresh counts for the touched rooms plus the total; tells the reader's other devices. */
-  private async report(user: AuthUser, { touched, positions }: Marked): Promise<ReadResult> {
+  /** Fresh counts for the touched rooms plus the total; tells the reader's other devices of changes. */
+  private async report(user: AuthUser, { touched, changed, positions }: Marked): Promise<ReadResult> {
     const all: RoomUnread[] = await this.readState.unread(user.id, positions);
     const totalUnread = all.reduce((n, r) => n + r.unreadCount, 0);
     const rooms = all.filter((r) => touched.includes(r.chatroomId));
-    for (const r of rooms) {
+    for (const r of rooms.filter((room) => changed.includes(room.chatroomId))) {
       this.broadcaster.toUser(user.id, ServerEvent.Inbox, {
         chatroomId: r.chatroomId,
         unreadCount: r.unreadCount,

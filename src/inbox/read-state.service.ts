@@ -44,7 +44,12 @@ const POSITIONS_SQL = `
  * Moves the position (members only: no row, no result), prunes the reads it now covers, and
  * returns every position of the member with the moved one's new value: the mark-read path
  * needs all of them for the total, and this saves it a round trip. The outer SELECT sees the
- * rows as they were before the UPDATE (one snapshot per statement), hence the join to `moved`.
+ * rows as they were before the UPDATE (one snapshot per statement), hence the join to `moved`,
+ * and hence `advanced`: the old value beside the new one tells, at no extra cost, whether the
+ * position really moved, so a mark at or below it broadcasts nothing to the room. (Two marks
+ * racing to the same seq may both see the older snapshot and both report a move: a duplicate
+ * `read` with the same seq, harmless; a WHERE on the UPDATE instead would leave the loser
+ * answering with its stale snapshot's position.)
  */
 const ADVANCE_SQL = `
   WITH moved AS (
@@ -56,7 +61,8 @@ const ADVANCE_SQL = `
     DELETE FROM message_reads WHERE user_id = $3 AND chatroom_id = $2 AND seq <= (SELECT read_seq FROM moved)
   )
   SELECT cm.chatroom_id AS "chatroomId", COALESCE(mv.read_seq, cm.read_seq) AS "readSeq",
-         c.last_seq AS "storedLastSeq", mv.chatroom_id IS NOT NULL AS moved
+         c.last_seq AS "storedLastSeq", mv.chatroom_id IS NOT NULL AS moved,
+         mv.read_seq > cm.read_seq AS advanced
     FROM chatroom_members cm JOIN chatrooms c ON c.id = cm.chatroom_id
     LEFT JOIN moved mv ON mv.chatroom_id = cm.chatroom_id
    WHERE cm.user_id = $3`;
@@ -154,37 +160,47 @@ export class ReadStateService {
   /**
    * Moves the read position forward (never back) to `seq`, clamped to the room's last seq
    * (the live counter `liveSeq`, or the stored last seq where Redis has no counter, as after
-   * a restart), and prunes the out-of-order reads it now covers. Returns the new position and
-   * all the member's positions after the move, or null when the user is not a member.
+   * a restart), and prunes the out-of-order reads it now covers. Returns the new position,
+   * whether it moved (false for a mark at or below it), and all the member's positions after
+   * the move; null when the user is not a member.
    */
   async advance(
     userId: number,
     chatroomId: number,
     seq: number,
     liveSeq: number | null,
-  ): Promise<{ readSeq: number; positions: MemberPosition[] } | null> {
-    const { rows } = await this.prisma.pool.query<MemberPosition & { moved: boolean }>({
+  ): Promise<{ readSeq: number; advanced: boolean; positions: MemberPosition[] } | null> {
+    const { rows } = await this.prisma.pool.query<MemberPosition & { moved: boolean; advanced: boolean | null }>({
       name: 'read-state.advance',
       text: ADVANCE_SQL,
       values: [seq, chatroomId, userId, liveSeq ?? 0],
     });
     const moved = rows.find((r) => r.moved);
     if (!moved) return null;
-    return { readSeq: moved.readSeq, positions: rows.map(({ moved: _, ...p }) => p) };
+    const positions = rows.map(({ moved: _, advanced: __, ...p }) => p);
+    return { readSeq: moved.readSeq, advanced: moved.advanced === true, positions };
   }
 
-  /** Marks single messages read (beyond the position); already-covered ones are no-ops. */
-  async markSeqs(userId: number, marks: { chatroomId: number; seq: number; readSeq: number }[]): Promise<void> {
+  /**
+   * Marks single messages read (beyond the position); already-covered ones are no-ops.
+   * Returns the rooms where a message became read, one entry per new mark: marks already
+   * there are skipped by the insert and not returned, so a repeat tells nobody anything.
+   */
+  async markSeqs(userId: number, marks: { chatroomId: number; seq: number; readSeq: number }[]): Promise<number[]> {
     const beyond = marks.filter((m) => m.seq > m.readSeq);
-    if (!beyond.length) return;
-    await this.prisma.messageRead.createMany({
+    if (!beyond.length) return [];
+    const added = await this.prisma.messageRead.createManyAndReturn({
       data: beyond.map((m) => ({ userId, chatroomId: m.chatroomId, seq: m.seq })),
       skipDuplicates: true,
+      select: { chatroomId: true },
     });
+    // Every room marked, not only those that gained a row: a retry after a failed token
+    // write (the insert landed, Redis did not) must still replace the token.
     await this.cache.memberChanged(
       userId,
       beyond.map((m) => m.chatroomId),
     );
+    return added.map((r) => r.chatroomId);
   }
 
   async hide(userId: number, items: { chatroomId: number; seq: number }[]): Promise<void> {
