@@ -95,6 +95,9 @@ export async function measureHttp(databaseUrl: string, perRoom: number): Promise
     const token = jwt.sign({ sub: 1, username: 'u1', role: 'user' }, SECRET, { algorithm: 'HS256', expiresIn: '1h' });
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     const get = (p: string) => request(server.url, 'GET', p, headers);
+    const few = jwt.sign({ sub: 500, username: 'u500', role: 'user' }, SECRET, { algorithm: 'HS256', expiresIn: '1h' });
+    const getAs = (bearer: string, p: string) =>
+      request(server.url, 'GET', p, { ...headers, authorization: `Bearer ${bearer}` });
     const routes: Route[] = [
       { name: 'GET /health (baseline)', run: () => get('/health') },
       { name: 'GET /inbox (200 rooms)', run: () => get('/inbox') },
@@ -121,6 +124,13 @@ export async function measureHttp(databaseUrl: string, perRoom: number): Promise
       },
       { name: 'GET /chatrooms/1/messages (page of 50)', run: () => get('/chatrooms/1/messages?limit=50') },
       { name: 'GET /inbox/messages?unread=true', run: () => get('/inbox/messages?unread=true&limit=50') },
+      { name: 'GET /inbox/messages (200 rooms)', run: () => get('/inbox/messages?limit=50') },
+      // A user of 11 rooms: the page costs what their rooms hold, not the million messages.
+      {
+        name: 'GET /inbox/messages?unread=true (11 rooms)',
+        run: () => getAs(few, '/inbox/messages?unread=true&limit=50'),
+      },
+      { name: 'GET /inbox/messages (11 rooms)', run: () => getAs(few, '/inbox/messages?limit=50') },
     ];
     const results: { name: string; p50: number; p95: number; p99: number }[] = [];
     for (const r of routes) {
