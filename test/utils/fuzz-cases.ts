@@ -1,5 +1,7 @@
 import type { Field, Param } from './fuzz-model';
 
+/** Bytes of one value that leave room for the rest of a socket frame under the 64 KiB default. */
+const WS_FRAME_ROOM = 60_000;
 /** Seeded PRNG (mulberry32): the same FUZZ_SEED replays the same cases. */
 export function prng(seed: number) {
   let a = seed >>> 0;
@@ -163,7 +165,15 @@ export function badValues(f: Field, ctx: Ctx, ws: boolean): unknown[] {
   }
   if (f.kind === 'string' || f.kind === 'enum' || f.kind === 'uuid' || f.kind === 'date') {
     out.push(...HOSTILE_STRINGS(ws));
-    for (const b of [f.minLength, f.maxLength]) if (b !== undefined) out.push('y'.repeat(b), 'y'.repeat(b + 1));
+    // Each bound and one past it, and past the maximum in code points (what a varchar column
+    // counts) while validator.js, counting a character and its variation selector as one,
+    // sees it within: once a 500. Over a socket, only what fits in a frame: a larger one
+    // closes the connection by design (WS_MAX_PAYLOAD_BYTES), with no ack to check.
+    const fits = (s: string) => !ws || Buffer.byteLength(s) <= WS_FRAME_ROOM;
+    for (const b of [f.minLength, f.maxLength]) {
+      if (b !== undefined) out.push(...['y'.repeat(b), 'y'.repeat(b + 1)].filter(fits));
+    }
+    if (f.maxLength !== undefined) out.push(...['a\uFE0F'.repeat(Math.ceil((f.maxLength + 1) / 2))].filter(fits));
     if (f.kind === 'uuid') out.push(ctx.messageId.toUpperCase(), ctx.messageId.slice(1), `${ctx.messageId}\u0000`);
   }
   if (f.kind === 'array' && f.items) {

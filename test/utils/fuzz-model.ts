@@ -127,7 +127,7 @@ export function fieldsOfClass(cls: Ctor, seen = new Set<Ctor>()): Field[] {
         case 'matches':
           if (target.kind === 'any') target.kind = 'string';
           break;
-        case 'length':
+        case 'isLength': // @Length's and LengthInCodePoints' rule (it read 'length' before: never matched)
           target.kind = 'string';
           [target.minLength, target.maxLength] = c as number[];
           break;
