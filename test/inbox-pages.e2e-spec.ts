@@ -85,22 +85,15 @@ describe('inbox pages across rooms (e2e)', () => {
       ]);
     }
     const at = (room: number, seq: number) => rows.find((r) => r.chatroomId === room && r.seq === seq)!;
-    for (const r of [at(busy, 1201), at(quiet, 30)]) {
-      await sql('INSERT INTO message_hidden (user_id, chatroom_id, seq) VALUES ($1, $2, $3)', [
-        me.id,
-        r.chatroomId,
-        r.seq,
-      ]);
-      hidden.add(r.id);
-    }
-    for (const r of [at(busy, 1300), at(quiet, 20)]) {
-      await sql('INSERT INTO message_reads (user_id, chatroom_id, seq) VALUES ($1, $2, $3)', [
-        me.id,
-        r.chatroomId,
-        r.seq,
-      ]);
-      readOutOfOrder.add(r.id);
-    }
+    // A mark of mine on each of these messages: hidden for me, and read out of order.
+    const mark = async (table: string, marks: Row[], into: Set<string>) => {
+      for (const r of marks) {
+        await sql(`INSERT INTO ${table} (user_id, chatroom_id, seq) VALUES ($1, $2, $3)`, [me.id, r.chatroomId, r.seq]);
+        into.add(r.id);
+      }
+    };
+    await mark('message_hidden', [at(busy, 1201), at(quiet, 30)], hidden);
+    await mark('message_reads', [at(busy, 1300), at(quiet, 20)], readOutOfOrder);
     for (const r of [at(busy, 1400), at(quiet, 35)]) {
       await sql("UPDATE messages SET deleted_at = now(), content = '' WHERE id = $1", [r.id]);
       retracted.add(r.id);
