@@ -74,7 +74,7 @@ export class InboxRepository {
     if (f.before !== undefined) conditions.push(Prisma.sql`m.id < ${f.before}::uuid`);
     if (f.unread) conditions.push(Prisma.sql`NOT ${READ_OUT_OF_ORDER(userId)}`);
     const received = Prisma.join(conditions, ' AND ');
-    // A room's newest `take` received messages, with `since` (ids from a lower bound on).
+    // A room's newest `take` received messages, from `since` on (no bound, or the floor).
     const perRoom = (take: number, since: Prisma.Sql) =>
       f.unread
         ? Prisma.sql`
