@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { AuthUser } from '../auth/auth.types';
 import { Broadcaster } from '../chat/broadcaster.service';
-import { AppError, isTransactionConflict } from '../common/errors';
+import { AppError, ErrorCode, isTransactionConflict } from '../common/errors';
+import { AppConfig } from '../config/app-config';
 import { Prisma, type Chatroom, type MemberRole } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 import { PUBLIC_USER_SELECT, toPublicUser } from '../users/user.presenter';
@@ -24,11 +25,13 @@ export class ChatroomsService {
     private readonly membership: MembershipService,
     private readonly summaries: RoomSummaryService,
     private readonly broadcaster: Broadcaster,
+    private readonly config: AppConfig,
   ) {}
 
   async create(caller: AuthUser, dto: CreateChatroomDto): Promise<ChatroomView> {
     const others = [...new Set(dto.memberIds ?? [])].filter((id) => id !== caller.id);
     await this.requireUsers(others);
+    await this.requireRoomLeft([caller.id, ...others], caller.id, 'memberIds');
     const room = await this.prisma.chatroom.create({
       data: {
         name: dto.name,
@@ -55,6 +58,7 @@ export class ChatroomsService {
     const directKey = [caller.id, dto.userId].sort((a, b) => a - b).join(':');
     const existing = await this.prisma.chatroom.findUnique({ where: { directKey } });
     if (existing) return { room: await this.view(caller.id, existing), created: false };
+    await this.requireRoomLeft([caller.id, dto.userId], caller.id, 'userId');
     try {
       const room = await this.prisma.chatroom.create({
         data: {
@@ -124,6 +128,7 @@ export class ChatroomsService {
     if (room.type === 'direct') throw AppError.forbidden('A direct room always has exactly its two users');
     const ids = [...new Set(dto.userIds)];
     await this.requireUsers(ids);
+    await this.requireRoomLeft(ids, caller.id, 'userIds', id);
     await this.underRoomLock(id, async (tx) => {
       const role = (await rolesOf(tx, id, [caller.id])).get(caller.id);
       if (!role) throw AppError.notFound('Chatroom');
@@ -157,6 +162,33 @@ export class ChatroomsService {
     await this.underRoomLock(id, (tx) => this.removeIn(tx, caller, id, userId));
     this.membership.evict(userId, id);
     this.broadcaster.removeUserFromRoom(userId, id);
+  }
+
+  /**
+   * Refuses (409 CONFLICT) to make a user a member of one more room once they are in
+   * ROOMS_PER_USER_MAX: `details` name each such user (the caller's own limit under
+   * `field` too, as the caller asked for the room). Members of `exceptIn` already are, and
+   * are not counted as joining. Counted before the insert, not under a lock: two requests at
+   * once may pass one room over, which the limit's purpose (no unbounded growth) allows.
+   */
+  private async requireRoomLeft(userIds: number[], callerId: number, field: string, exceptIn?: number): Promise<void> {
+    const { rows } = await this.prisma.pool.query<{ userId: number }>({
+      name: 'chatrooms.rooms-full',
+      text: `SELECT cm.user_id AS "userId" FROM chatroom_members cm
+              WHERE cm.user_id = ANY($1::int[])
+                AND NOT EXISTS (SELECT 1 FROM chatroom_members x WHERE x.user_id = cm.user_id AND x.chatroom_id = $3)
+              GROUP BY cm.user_id HAVING count(*) >= $2`,
+      values: [userIds, this.config.roomsPerUserMax, exceptIn ?? 0],
+    });
+    if (!rows.length) return;
+    const max = this.config.roomsPerUserMax;
+    const who = rows.map((r) => r.userId).sort((a, b) => a - b);
+    const message = who.includes(callerId)
+      ? `You are in ${max} rooms, the most one may be in: leave one first`
+      : `${who.length === 1 ? `User ${who[0]} is` : `Users ${who.join(', ')} are`} in ${max} rooms, the most one may be in`;
+    throw new AppError(ErrorCode.Conflict, message, [
+      { field, errors: who.map((id) => `user ${id} is in ${max} rooms, the most one may be in`) },
+    ]);
   }
 
   /**

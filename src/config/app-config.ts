@@ -46,6 +46,7 @@ export class AppConfig {
   readonly userSocketTypingRatePerSec: number;
   readonly userSocketTypingBurst: number;
   readonly socketsPerUserMax: number;
+  readonly roomsPerUserMax: number;
   readonly wsMaxPayloadBytes: number;
   readonly wsMaxUnreadBytes: number;
   readonly persistBatchMs: number;
@@ -103,6 +104,7 @@ export class AppConfig {
     this.userSocketTypingRatePerSec = env.USER_SOCKET_TYPING_RATE_PER_SEC;
     this.userSocketTypingBurst = env.USER_SOCKET_TYPING_BURST;
     this.socketsPerUserMax = env.SOCKETS_PER_USER_MAX;
+    this.roomsPerUserMax = env.ROOMS_PER_USER_MAX;
     this.wsMaxPayloadBytes = env.WS_MAX_PAYLOAD_BYTES;
     this.wsMaxUnreadBytes = env.WS_MAX_UNREAD_BYTES;
     this.persistBatchMs = env.PERSIST_BATCH_MS;

@@ -211,6 +211,17 @@ export class EnvironmentVariables {
   @Max(10_000)
   SOCKETS_PER_USER_MAX = 20;
 
+  /**
+   * Rooms one user may be a member of. Anyone may add anyone to a room, so without a cap
+   * others could put a user in any number of them, and everything that lists or counts a
+   * user's rooms (GET /inbox, GET /chatrooms, a reconnect's joins) would grow with it.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  ROOMS_PER_USER_MAX = 1000;
+
   /** socket.io maxHttpBufferSize: the largest frame a client may send. */
   @Transform(toInt)
   @IsInt()
