@@ -124,7 +124,7 @@ function isUndecodablePath(err: unknown): boolean {
  * SQL. The client's value is at fault, so VALIDATION_FAILED, not INTERNAL. The DTO rules
  * (MaxCodePoints) should have refused it already; this is the backstop for one that did not.
  */
-function isValueTooLong(err: unknown): boolean {
+export function isValueTooLong(err: unknown): boolean {
   return errorCodes(err).some((c) => c === 'P2000' || c === '22001');
 }
 

@@ -1,7 +1,7 @@
 import { redactUrl } from '../logging/logger';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { ErrorCode, toErrorBody } from './errors';
+import { ErrorCode, isValueTooLong, toErrorBody } from './errors';
 
 /**
  * The one REST error filter: every error leaves as `{statusCode, code, message, details?}`.
@@ -23,6 +23,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
       this.logger.error(`[${req.id}] ${req.method} ${redactUrl(req.url)}: ${err?.message}`, err?.stack);
     } else if (body.code === ErrorCode.Unavailable) {
       this.logger.warn(`[${req.id}] ${req.method} ${redactUrl(req.url)}: ${(exception as Error)?.message}`);
+    } else if (isValueTooLong(exception)) {
+      // The client gets a 400, but its value passed validation: a DTO lacks a length limit.
+      this.logger.warn(
+        `[${req.id}] ${req.method} ${redactUrl(req.url)}: a value passed validation and overflowed its column (a DTO lacks a length limit): ${(exception as Error)?.message}`,
+      );
     }
     if (res.headersSent) return;
     // Every RATE_LIMITED carries details.retryAfterMs; HTTP clients and proxies read Retry-After.
