@@ -38,15 +38,18 @@ export class Broadcaster implements BeforeApplicationShutdown {
    */
   removeUserFromRoom(userId: number, chatroomId: number): void {
     this.server?.in(userChannel(userId)).socketsLeave(roomChannel(chatroomId));
-    this.membershipChanged(userId, chatroomId);
+    this.membershipChanged(chatroomId, userId);
   }
 
-  /** Tells the other instances to forget what they cached of this membership and room (`onPeerEviction`). */
-  membershipChanged(userId: number, chatroomId: number): void {
+  /**
+   * Tells the other instances to forget what they cached of this room's members, and of this
+   * user's membership when given (`onPeerEviction`).
+   */
+  membershipChanged(chatroomId: number, userId?: number): void {
     this.server?.serverSideEmit(PEER_EVICT_MEMBERSHIP, { userId, chatroomId });
   }
 
-  onPeerEviction(handler: (e: { userId: number; chatroomId: number }) => void): void {
+  onPeerEviction(handler: (e: { userId?: number; chatroomId: number }) => void): void {
     this.server?.on(PEER_EVICT_MEMBERSHIP, handler);
   }
 

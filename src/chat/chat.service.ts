@@ -237,7 +237,7 @@ export class ChatService implements BeforeApplicationShutdown {
     return seed;
   }
 
-  forgetMembership(userId: number, chatroomId: number): void {
+  forgetMembership(userId: number | undefined, chatroomId: number): void {
     this.membership.evict(userId, chatroomId);
   }
 

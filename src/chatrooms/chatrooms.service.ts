@@ -138,11 +138,10 @@ export class ChatroomsService {
         skipDuplicates: true,
       });
     });
-    // The room's member list is cached for the inbox notifier, here and on the peers.
-    for (const userId of ids) {
-      this.membership.evict(userId, id);
-      this.broadcaster.membershipChanged(userId, id);
-    }
+    // The room's member list is cached for the inbox notifier, here and on the peers: one
+    // eviction of the list for the whole addition, not one per added user.
+    this.membership.evict(undefined, id);
+    this.broadcaster.membershipChanged(id);
     return this.get(caller, id);
   }
 

@@ -81,10 +81,11 @@ export class MembershipService {
 
   /**
    * A member joined or left the room (here, or on a peer: Broadcaster relays it): the pair's
-   * answer and the room's member list are read again when next asked.
+   * answer and the room's member list are read again when next asked. Without `userId` (an
+   * addition: only "yes" answers are cached, and the new members had none), the list alone.
    */
-  evict(userId: number, chatroomId: number): void {
-    this.cache.delete(`${userId}:${chatroomId}`);
+  evict(userId: number | undefined, chatroomId: number): void {
+    if (userId !== undefined) this.cache.delete(`${userId}:${chatroomId}`);
     this.membersCache.delete(chatroomId);
     this.evictions++;
   }
