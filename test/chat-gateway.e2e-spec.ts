@@ -463,7 +463,11 @@ describe('ChatGateway rate limit (e2e)', () => {
     // The budget is the socket's: another socket of the same user, and other users, go on.
     expect((await emitAck(other, 'sync', { rooms: [{ chatroomId: room, afterSeq: 0 }] })).ok).toBe(true);
     expect((await emitAck(b, 'typing', { chatroomId: room, typing: true })).ok).toBe(true);
-    // And sends have their own limit, untouched by the flood.
+    // Sends: the other socket's at once; the flooding one's once its budget has a token again.
+    expect((await emitAck(other, 'sendMessage', send(room, 'other socket'))).ok).toBe(true);
+    const refused = await emitAck(flood, 'sendMessage', send(room, 'too soon'));
+    expect(refused.error).toMatchObject({ code: 'RATE_LIMITED', details: { retryAfterMs: expect.any(Number) } });
+    await sleep(refused.error!.details.retryAfterMs);
     expect((await emitAck(flood, 'sendMessage', send(room, 'still here'))).ok).toBe(true);
     closeAllSockets();
   });

@@ -116,9 +116,15 @@ describe('socket limits per user (e2e)', () => {
       for (let i = 0; i < 5; i++) sockets[0].emit('joinRoom', { chatroomId: room });
       await eventually(() => exceptions.length > 0, 5000, 'the exception event');
       expect(exceptions[0]).toMatchObject({ event: 'joinRoom', code: 'RATE_LIMITED' });
-      // Another user is untouched, and so are sends (their own per-user limit).
+      // Another user is untouched. This user's sends wait for the budget too, as long as it says.
       const b = await connect(t.url, bob.token);
       expect((await emitAck(b, 'joinRoom', { chatroomId: room })).ok).toBe(true);
+      const send = { chatroomId: room, message: { type: 'text', content: 'hi' } };
+      const waited = await emitAck(sockets[1], 'sendMessage', send);
+      if (!waited.ok) {
+        expect(waited.error).toMatchObject({ code: 'RATE_LIMITED' });
+        await sleep((waited.error!.details as { retryAfterMs: number }).retryAfterMs);
+      }
       const sent = await emitAck(sockets[1], 'sendMessage', {
         chatroomId: room,
         message: { type: 'text', content: 'hi' },
@@ -128,6 +134,53 @@ describe('socket limits per user (e2e)', () => {
       expect(valueOf(m, 'chat_rate_limited_total', { scope: 'socket_user_events' })).toBeGreaterThanOrEqual(
         refused.length,
       );
+    });
+  });
+
+  describe('refused sends', () => {
+    const bad = { chatroomId: 'x', message: { type: 'text', content: 'hi' } };
+
+    it('charges refused sends to the event budget; accepted ones cost it nothing', async () => {
+      const u = await createUser(t, 'sender');
+      const own = await createRoom(t, u, []);
+      const s = await connect(t.url, u.token);
+      // Twice the budget in accepted sends (within SEND_BURST): every one acked.
+      for (let i = 0; i < 2 * USER_BURST; i++) {
+        const a = await emitAck(s, 'sendMessage', { chatroomId: own, message: { type: 'text', content: `m${i}` } });
+        expect(a).toMatchObject({ ok: true });
+      }
+      // Bad ones spend it: validated and refused up to the budget, then refused at the gate.
+      const acks = await Promise.all(Array.from({ length: USER_BURST + 10 }, () => emitAck(s, 'sendMessage', bad)));
+      const codes = acks.map((a) => a.error?.code);
+      const validated = codes.filter((c) => c === 'VALIDATION_FAILED').length;
+      expect(validated).toBeGreaterThanOrEqual(USER_BURST);
+      expect(validated).toBeLessThanOrEqual(USER_BURST + 2); // refilled at 1 per second meanwhile
+      expect(codes.filter((c) => c === 'RATE_LIMITED').length).toBe(acks.length - validated);
+    });
+
+    it('cuts a connection that floods past its refusals; the client reconnects, other users never notice', async () => {
+      const u = await createUser(t, 'flooder');
+      const s = await connect(t.url, u.token, { reconnection: true, reconnectionDelay: 100 });
+      const before = parseMetrics(await (await fetch(`${t.url}/metrics`)).text());
+      const answers: { ok: boolean; error?: { code: string } }[] = [];
+      const cut = new Promise<string>((resolve) => s.once('disconnect', resolve));
+      const reconnected = cut.then(() => new Promise<void>((resolve) => s.once('connect', () => resolve())));
+      for (let i = 0; i < 1000; i++) s.emit('sendMessage', bad, (a: (typeof answers)[number]) => answers.push(a));
+      expect(await cut).toBe('transport close');
+      const codes = answers.map((a) => a.error?.code);
+      expect(codes.filter((c) => c === 'VALIDATION_FAILED').length).toBeLessThanOrEqual(USER_BURST + 2);
+      // The refusals up to the cut were answered (201, and what 20 a second gave back meanwhile).
+      const limited = codes.filter((c) => c === 'RATE_LIMITED').length;
+      expect(limited).toBeGreaterThanOrEqual(201);
+      expect(limited).toBeLessThan(1000 - USER_BURST);
+      const after = parseMetrics(await (await fetch(`${t.url}/metrics`)).text());
+      expect(valueOf(after, 'chat_flood_disconnects_total')).toBe(valueOf(before, 'chat_flood_disconnects_total') + 1);
+      // Another user sends at once; the flooder's client is back by itself.
+      const b = await connect(t.url, bob.token);
+      const sent = await emitAck(b, 'sendMessage', { chatroomId: room, message: { type: 'text', content: 'calm' } });
+      expect(sent.ok).toBe(true);
+      await reconnected;
+      expect((await emitAck(s, 'sendMessage', bad)).error?.code).toBe('VALIDATION_FAILED'); // a fresh budget
     });
   });
 

@@ -3,10 +3,11 @@ import { BeforeApplicationShutdown, Logger } from '@nestjs/common';
 import { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import type { DefaultEventsMap, Server, Socket } from 'socket.io';
 import type { AuthUser } from '../auth/auth.types';
+import type { MessageView } from '../chat-history/message.types';
 import { IdentityService } from '../auth/identity.service';
 import { bearerToken, TokenService } from '../auth/token.service';
 import { ClientEvent, roomChannel, ServerEvent, userChannel } from '../common/constants';
-import { AppError, ErrorCode } from '../common/errors';
+import { AppError, ErrorCode, toErrorBody } from '../common/errors';
 import { SocketPayloadPipe } from '../common/payload-validation.pipe';
 import { AppConfig } from '../config/app-config';
 import { InboxNotifier } from '../inbox/inbox-notifier.service';
@@ -19,7 +20,13 @@ import { PresenceService } from './presence.service';
 import { outputTaken } from './socket-output';
 import { SlowConsumers } from './slow-consumers';
 import { OnClientEvent, SocketDispatcher } from './socket-dispatch';
-import { type Buckets, type EventBudgets, type EventGate, limitSocketEvents } from './socket-event-budget';
+import {
+  type Buckets,
+  type EventBudgets,
+  type EventGate,
+  limitSocketEvents,
+  type SocketGate,
+} from './socket-event-budget';
 import { TokenExpiry } from './token-expiry';
 import { TooManyConnections, UserSockets } from './user-sockets';
 import { WsExceptionFilter } from './ws-exception.filter';
@@ -28,12 +35,13 @@ import { WsExceptionFilter } from './ws-exception.filter';
  * `joined`: the rooms whose broadcast this socket joined, to leave them on disconnect.
  * `syncs`: the end of this socket's queue of syncs (see sync).
  * `shared`: the event buckets of the user's sockets on this instance (UserSockets).
+ * `gate`: the socket's event budgets (limitSocketEvents): an accepted send gets its token back.
  */
 type AuthedSocket = Socket<
   DefaultEventsMap,
   DefaultEventsMap,
   DefaultEventsMap,
-  { user: AuthUser; joined?: Set<number>; syncs?: Promise<unknown>; shared?: Buckets }
+  { user: AuthUser; joined?: Set<number>; syncs?: Promise<unknown>; shared?: Buckets; gate?: SocketGate }
 >;
 
 const ok = <T>(data: T) => ({ ok: true as const, data });
@@ -61,6 +69,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   private readonly events = new SocketDispatcher(this, new SocketPayloadPipe(), new WsExceptionFilter());
   private readonly onLimited: EventGate['onLimited'] = (scope) =>
     this.metrics.rateLimited(scope === 'user' ? 'socket_user_events' : 'socket_events');
+  private readonly onFloodCut = () => this.metrics.floodCut();
 
   constructor(
     private readonly chat: ChatService,
@@ -134,11 +143,12 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
 
   async handleConnection(socket: AuthedSocket): Promise<void> {
     // First, synchronously: no event of this socket runs before its budget is in place.
-    limitSocketEvents(socket, {
+    socket.data.gate = limitSocketEvents(socket, {
       socket: this.budgets.socket,
       user: { budgets: this.budgets.user, buckets: socket.data.shared ?? {} },
       known: this.events.names,
       onLimited: this.onLimited,
+      onCut: this.onFloodCut,
     });
     this.events.attach(socket);
     const { user } = socket.data;
@@ -191,9 +201,18 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     return ok({ chatroomId: dto.chatroomId });
   }
 
+  /** A send the client is to blame for refusing (see chargedToClient) keeps its event token. */
   @OnClientEvent(ClientEvent.SendMessage)
   async sendMessage(socket: AuthedSocket, dto: SendMessageDto) {
-    return ok(await this.chat.send(socket.data.user, dto));
+    let sent: MessageView;
+    try {
+      sent = await this.chat.send(socket.data.user, dto);
+    } catch (err) {
+      if (!chargedToClient(err)) socket.data.gate?.refundSend();
+      throw err;
+    }
+    socket.data.gate?.refundSend();
+    return ok(sent);
   }
 
   /**
@@ -232,6 +251,16 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     socket.to(roomChannel(dto.chatroomId)).emit(ServerEvent.Typing, event);
     return ok({ chatroomId: dto.chatroomId });
   }
+}
+
+/**
+ * A send refused for what the client sent (its payload, its rate, a room not its own), not
+ * for the server's state (UNAVAILABLE while Redis is away or shutting down, INTERNAL): only
+ * those spend the client's event budget.
+ */
+function chargedToClient(err: unknown): boolean {
+  const { code } = toErrorBody(err);
+  return code !== ErrorCode.Unavailable && code !== ErrorCode.Internal;
 }
 
 /**

@@ -54,12 +54,82 @@ describe('limitSocketEvents', () => {
     expect(receive('markRead', {}, ack)).toBe(false);
   });
 
-  it('leaves sendMessage to its own per-user limit', () => {
+  it('charges a send at the gate and gives accepted ones their token back', () => {
     const { socket, receive } = fakeSocket();
-    limitSocketEvents(socket, { socket: { events: { ratePerSec: 1, burst: 1 }, typing: TYPING }, now });
-    expect(Array.from({ length: 50 }, () => receive('sendMessage', {}))).not.toContain(false);
-    expect(receive('joinRoom', {})).toBe(true);
+    const gate = limitSocketEvents(socket, { socket: { events: { ratePerSec: 1, burst: 3 }, typing: TYPING }, now });
+    // Accepted sends cost nothing: each takes the token and gets it back.
+    for (let i = 0; i < 50; i++) {
+      expect(receive('sendMessage', {})).toBe(true);
+      gate.refundSend();
+    }
+    // Refused ones (no refund) spend the budget, as any event does; then sends are refused
+    // here, without running, and so is every other event.
+    expect([1, 2, 3].map(() => receive('sendMessage', {}))).toEqual([true, true, true]);
+    const acks: unknown[] = [];
+    expect(receive('sendMessage', {}, (r: unknown) => acks.push(r))).toBe(false);
     expect(receive('joinRoom', {})).toBe(false);
+    expect(acks).toEqual([
+      {
+        ok: false,
+        error: {
+          code: 'RATE_LIMITED',
+          message: 'Too many events on this connection; slow down',
+          details: { retryAfterMs: 1000 },
+        },
+      },
+    ]);
+    gate.refundSend(); // a refund never lifts the bucket past its burst
+    gate.refundSend();
+    gate.refundSend();
+    gate.refundSend();
+    expect([1, 2, 3, 4].map(() => receive('joinRoom', {}))).toEqual([true, true, true, false]);
+  });
+
+  it("refuses sends while the user's budget is spent on any of its sockets, and refunds it too", () => {
+    const buckets: Buckets = {};
+    const user = { budgets: { events: { ratePerSec: 1, burst: 2 }, typing: TYPING }, buckets };
+    const [a, b] = [fakeSocket(), fakeSocket()];
+    const budgets = { events: { ratePerSec: 1, burst: 100 }, typing: TYPING };
+    const gateA = limitSocketEvents(a.socket, { socket: budgets, user, now });
+    limitSocketEvents(b.socket, { socket: budgets, user, now });
+    expect([a.receive('sendMessage', {}), a.receive('sendMessage', {})]).toEqual([true, true]);
+    expect(b.receive('sendMessage', {})).toBe(false);
+    expect(b.emitted[0]).toEqual([
+      'exception',
+      expect.objectContaining({ event: 'sendMessage', code: 'RATE_LIMITED', message: expect.stringContaining('user') }),
+    ]);
+    gateA.refundSend(); // a's first send was accepted after all
+    expect(b.receive('sendMessage', {})).toBe(true);
+  });
+
+  it('cuts a connection that goes on past its refusals, after answering them, and only once', () => {
+    const { socket, receive, emitted } = fakeSocket();
+    const close = jest.fn();
+    (socket as unknown as { conn: { close: () => void } }).conn = { close };
+    let cuts = 0;
+    limitSocketEvents(socket, {
+      socket: { events: { ratePerSec: 1, burst: 1 }, typing: TYPING },
+      onCut: () => cuts++,
+      now,
+    });
+    expect(receive('joinRoom', {})).toBe(true);
+    // A client that waits for its token between refusals is never cut.
+    for (let i = 0; i < 300; i++) {
+      expect(receive('joinRoom', {})).toBe(false);
+      clock += 1000;
+      expect(receive('joinRoom', {})).toBe(true);
+    }
+    expect(close).not.toHaveBeenCalled();
+    // One that does not is cut at the first refusal past 200 (20 a second come back).
+    for (let i = 0; i < 200; i++) receive('joinRoom', {});
+    expect(close).not.toHaveBeenCalled();
+    receive('joinRoom', {});
+    expect(close).toHaveBeenCalledTimes(1);
+    expect(cuts).toBe(1);
+    expect(emitted).toHaveLength(501); // every refusal was answered, the last one too
+    for (let i = 0; i < 10; i++) expect(receive('joinRoom', {})).toBe(false);
+    expect(close).toHaveBeenCalledTimes(1);
+    expect(emitted).toHaveLength(501); // after the cut, nothing more is written
   });
 
   it('gives typing a budget of its own, and says why with an exception event when there is no ack', () => {
@@ -104,10 +174,10 @@ describe('limitSocketEvents', () => {
       },
     ]);
     expect(limited).toEqual(['user:markRead']);
-    // Typing has a pair of its own; sendMessage is not counted.
+    // Typing has a pair of its own; sends wait while the user's events are spent.
     expect([a, b, a].map((s) => s.receive('typing', {}))).toEqual([true, true, false]);
     expect(a.emitted[0]).toEqual(['exception', expect.objectContaining({ event: 'typing', code: 'RATE_LIMITED' })]);
-    expect(a.receive('sendMessage', {})).toBe(true);
+    expect(a.receive('sendMessage', {})).toBe(false);
     clock += 1000; // one token for the user; b's refused event did not spend b's own third
     expect(b.receive('sync', {})).toBe(true);
     expect(b.receive('sync', {})).toBe(false);
@@ -143,6 +213,6 @@ describe('limitSocketEvents', () => {
     expect(receive('joinRoom', {}, ack)).toBe(true);
     expect(receive('joinRoom', {}, ack)).toBe(false);
     expect(acks.at(-1)).toMatchObject({ ok: false, error: { code: 'RATE_LIMITED' } });
-    expect(receive('sendMessage', {}, ack)).toBe(true);
+    expect(receive('sendMessage', {}, ack)).toBe(false); // sends too, while the budget is spent
   });
 });

@@ -29,8 +29,24 @@ export interface EventGate {
   known?: ReadonlySet<string>;
   /** A refusal by the socket's budget or the user's. */
   onLimited?: (scope: 'socket' | 'user', event: string) => void;
+  /** The connection was cut for flooding (FLOOD_*). */
+  onCut?: () => void;
   now?: () => number;
 }
+
+/** What the gate offers the socket's handlers. */
+export interface SocketGate {
+  /** A sendMessage was accepted (or failed for the server's reasons): its event token goes back. */
+  refundSend(): void;
+}
+
+/**
+ * Refusals a connection may collect, FLOOD_BURST at once and FLOOD_PER_SEC a second after
+ * that, before it is cut. A client that waits `retryAfterMs` collects one per wait; even one
+ * sending `typing` on every keystroke collects a few a second.
+ */
+const FLOOD_BURST = 200;
+const FLOOD_PER_SEC = 20;
 
 const SOCKET_LIMITED = 'Too many events on this connection; slow down';
 const USER_LIMITED = "Too many events on this user's connections; slow down";
@@ -47,8 +63,20 @@ const NAME_MAX = 64;
  * second pair, so that opening more sockets does not multiply a user's rate. An event over
  * either budget is not run and is answered `{ok:false, error:{code:"RATE_LIMITED",
  * details:{retryAfterMs}}}` (or an `exception` event when it has no acknowledgement); one the
- * user's budget refused gives the socket its token back. sendMessage is left to ChatService's
- * per-user limit.
+ * user's budget refused gives the socket its token back.
+ *
+ * sendMessage takes a token too, and gets it back once accepted (`refundSend`): accepted
+ * sends are ChatService's per-user limit's to count, but a refused one (a bad payload, over
+ * the send rate, a room not the user's) costs the budget like any event. Refusing a bad send
+ * costs the server about five times what refusing here does (validation, an exception): a
+ * probe that looped on them from one socket took a core and held other users' acks for
+ * seconds. The token is taken at the gate, not charged after the refusal: the packets of
+ * one read all pass the gate before the first of them is refused.
+ *
+ * A connection that goes on past its refusals (FLOOD_*) is cut: even refusals cost the
+ * server about 10 µs each, and a client ignoring `retryAfterMs` has no use for the answers.
+ * The transport is closed after the refusals already written, as SlowConsumers does: the
+ * client sees `transport close` and reconnects after its backoff.
  *
  * An event no handler takes (a typo, `toString`) would otherwise go unanswered and the client
  * wait forever: it is charged like any other, so it cannot buy more answers than a real
@@ -59,25 +87,39 @@ const NAME_MAX = 64;
  * to prune and no timer, so an idle socket costs a few small objects. (A library limiter
  * keyed by socket id would keep a map entry and an expiry timer per socket.)
  */
-export function limitSocketEvents(socket: Socket, gate: EventGate): void {
-  const { socket: budgets, user, known, onLimited, now = Date.now } = gate;
+export function limitSocketEvents(socket: Socket, gate: EventGate): SocketGate {
+  const { socket: budgets, user, known, onLimited, onCut, now = Date.now } = gate;
   const own: Buckets = {};
+  let patience: Bucket | undefined;
+  let cut = false;
+  const refused = (packet: unknown[], scope: 'socket' | 'user', retryAfterMs: number, t: number): void => {
+    if (cut) return;
+    refuse(socket, packet, scope, retryAfterMs, onLimited);
+    patience ??= { tokens: FLOOD_BURST, at: t };
+    if (!takeToken(patience, FLOOD_PER_SEC, FLOOD_BURST, t)) return;
+    cut = true;
+    onCut?.();
+    socket.conn.close();
+  };
+  const bucketOf = (buckets: Buckets, kind: keyof Buckets, budget: EventBudget, t: number) =>
+    (buckets[kind] ??= { tokens: budget.burst, at: t });
+  const giveBack = (b: Bucket | undefined, burst: number) => {
+    if (b) b.tokens = Math.min(burst, b.tokens + 1);
+  };
   socket.use((packet, next) => {
     const event: unknown = packet[0];
-    if (event === ClientEvent.SendMessage) return next();
     const t = now();
     const kind = event === ClientEvent.Typing ? 'typing' : 'events';
     const budget = budgets[kind];
-    const bucket = (own[kind] ??= { tokens: budget.burst, at: t });
+    const bucket = bucketOf(own, kind, budget, t);
     let retryAfterMs = takeToken(bucket, budget.ratePerSec, budget.burst, t);
-    if (retryAfterMs) return refuse(socket, packet, 'socket', retryAfterMs, onLimited);
+    if (retryAfterMs) return refused(packet, 'socket', retryAfterMs, t);
     if (user) {
       const shared = user.budgets[kind];
-      const userBucket = (user.buckets[kind] ??= { tokens: shared.burst, at: t });
-      retryAfterMs = takeToken(userBucket, shared.ratePerSec, shared.burst, t);
+      retryAfterMs = takeToken(bucketOf(user.buckets, kind, shared, t), shared.ratePerSec, shared.burst, t);
       if (retryAfterMs) {
         bucket.tokens += 1;
-        return refuse(socket, packet, 'user', retryAfterMs, onLimited);
+        return refused(packet, 'user', retryAfterMs, t);
       }
     }
     if (known && !known.has(event as string)) {
@@ -88,6 +130,12 @@ export function limitSocketEvents(socket: Socket, gate: EventGate): void {
     }
     next();
   });
+  return {
+    refundSend() {
+      giveBack(own.events, budgets.events.burst);
+      if (user) giveBack(user.buckets.events, user.budgets.events.burst);
+    },
+  };
 }
 
 function refuse(

@@ -70,6 +70,10 @@ export class MetricsService implements PersistMetrics {
     'chat_slow_consumer_disconnects_total',
     'Connections cut because their client stopped reading (unread output over WS_MAX_UNREAD_BYTES)',
   );
+  private readonly floodCuts = this.counter(
+    'chat_flood_disconnects_total',
+    'Connections cut because their events went on being refused by the event budgets',
+  );
   /** nodejs_heap_space_* covers the main thread only; the thread's heap is a part of RSS as large. */
   private readonly threadHeapBytes = new Gauge({
     name: 'chat_persist_thread_heap_space_bytes',
@@ -121,6 +125,11 @@ export class MetricsService implements PersistMetrics {
   /** A client that stopped reading had its connection cut (SlowConsumers). */
   slowConsumerCut(): void {
     this.slowConsumerCuts.inc();
+  }
+
+  /** A client went on sending past its event budget's refusals and had its connection cut. */
+  floodCut(): void {
+    this.floodCuts.inc();
   }
 
   /** A new message was broadcast to its room: counts it and the room's local fan-out. */
