@@ -5,6 +5,8 @@ import { AppError } from './errors';
 import { IdParamPipe } from './id-param.pipe';
 import {
   codePointLength,
+  DISPLAY_NAME_PATTERN,
+  hasBidiControl,
   isBlank,
   IsId,
   isMediaUrl,
@@ -14,6 +16,7 @@ import {
   LengthInCodePoints,
   MAX_INT4,
   MaxCodePoints,
+  NoBidiControls,
   QueryInt,
 } from './input-rules';
 
@@ -246,4 +249,94 @@ describe('MaxCodePoints / LengthInCodePoints', () => {
       ]),
     );
   });
+});
+
+describe('NoBidiControls', () => {
+  class Names {
+    @NoBidiControls()
+    name: unknown = 'ok';
+
+    @NoBidiControls({ each: true })
+    names: unknown = [];
+  }
+  const messagesOf = (plain: Record<string, unknown>) =>
+    validateSync(plainToInstance(Names, plain)).map((e) => [e.property, ...Object.values(e.constraints ?? {})]);
+  const CODES = ['202A', '202B', '202C', '202D', '202E', '2066', '2067', '2068', '2069'];
+  const CONTROLS = CODES.map((hex) => String.fromCodePoint(parseInt(hex, 16)));
+
+  it.each(CODES)('refuses U+%s anywhere in a name', (hex) => {
+    const c = String.fromCodePoint(parseInt(hex, 16));
+    for (const name of [c, `${c}evil`, `a${c}b`, `ab${c}`]) {
+      expect(hasBidiControl(name)).toBe(true);
+      expect(messagesOf({ name })).toEqual([
+        [
+          'name',
+          'name must not contain bidirectional override, embedding or isolate characters (U+202A-U+202E, U+2066-U+2069)',
+        ],
+      ]);
+    }
+  });
+
+  it.each([
+    'alice',
+    'שלום',
+    'مرحبا',
+    'Ali علي',
+    '😀 émoji',
+    'שלום!\u200f',
+    '\u200eabc',
+    'ab\u061c',
+    '\u2065\u206a',
+    '',
+  ])('takes %p: right-to-left letters and the direction marks LRM/RLM/ALM are no controls', (name) => {
+    expect(hasBidiControl(name)).toBe(false);
+    expect(messagesOf({ name })).toEqual([]);
+  });
+
+  it('leaves non-strings to @IsString, and checks each element with {each: true}', () => {
+    expect(messagesOf({ name: 5, names: ['a', 'b'] })).toEqual([]);
+    expect(messagesOf({ names: ['a', 'b\u202e'] })).toEqual([
+      [
+        'names',
+        'each value in names must not contain bidirectional override, embedding or isolate characters (U+202A-U+202E, U+2066-U+2069)',
+      ],
+    ]);
+  });
+
+  it('has a rule name the OpenAPI and fuzz checks can read', () => {
+    const rules = getMetadataStorage()
+      .getTargetValidationMetadatas(Names, '', true, false)
+      .map((m) => [m.propertyName, m.name]);
+    expect(rules).toEqual(expect.arrayContaining([['name', 'noBidiControls']]));
+  });
+
+  it('refuses the same characters in media URLs (isMediaUrl shares the set)', () => {
+    for (const c of CONTROLS) expect(isMediaUrl(`https://example.com/${c}a.png`)).toBe(false);
+  });
+});
+
+describe('DISPLAY_NAME_PATTERN (the OpenAPI pattern of nickName and room names)', () => {
+  const pattern = new RegExp(DISPLAY_NAME_PATTERN, 'u');
+  const samples = [
+    '',
+    ' ',
+    '\u200b',
+    '\u200e\u200f',
+    '\u3000\u2800',
+    '\u202eevil',
+    'a\u2066b',
+    'ok\u2069',
+    'alice',
+    ' a ',
+    'שלום',
+    'مرحبا بكم',
+    '😀',
+    '\u200ba',
+    'שלום!\u200f',
+    'x'.repeat(100),
+  ];
+
+  it.each(samples)('agrees with IsNotBlank + NoBidiControls on %p', (s) =>
+    expect(pattern.test(s)).toBe(!isBlank(s) && !hasBidiControl(s)),
+  );
 });

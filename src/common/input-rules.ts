@@ -183,15 +183,65 @@ export const IsNotBlank = (options?: ValidationOptions) =>
   );
 
 /**
+ * The bidirectional formatting characters that reorder the text after them: the embeddings and
+ * overrides U+202A-U+202E (LRE, RLE, PDF, LRO, RLO) and the isolates U+2066-U+2069 (LRI, RLI,
+ * FSI, PDI). "\u202Eevil" reads "live", a name can be made to show as another user's, and one
+ * left open carries on into whatever a client prints next to it (the message, the next name).
+ * As the inside of a regular expression character class, the same with and without the `u` flag.
+ *
+ * Not here: the marks U+200E/U+200F (LRM, RLM) and U+061C (ALM). They reorder nothing: each is
+ * an invisible strong character that only settles the direction of neutral characters (spaces,
+ * punctuation, digits) next to it, and cannot reach past the text it sits in. They are what a
+ * right-to-left writer types to get "שלום!" or a Latin word inside Arabic to display right, so
+ * refusing them would refuse ordinary names; a name of nothing but marks is blank (isBlank)
+ * already.
+ */
+export const BIDI_CONTROL_CLASS = '\\u202a-\\u202e\\u2066-\\u2069';
+const BIDI_CONTROL = new RegExp(`[${BIDI_CONTROL_CLASS}]`);
+
+/** True for a string with a bidirectional embedding, override or isolate (BIDI_CONTROL_CLASS) in it. */
+export const hasBidiControl = (s: string): boolean => BIDI_CONTROL.test(s);
+
+/**
+ * Names other users read as who or what something is (nickName, room names) hold no
+ * bidirectional embedding, override or isolate (BIDI_CONTROL_CLASS). Letters of right-to-left
+ * scripts (Hebrew, Arabic...) are fine: clients lay them out by themselves. Non-strings are
+ * left to `@IsString()`.
+ */
+export const NoBidiControls = (options?: ValidationOptions) =>
+  ValidateBy(
+    {
+      name: 'noBidiControls',
+      validator: {
+        validate: (value: unknown) => typeof value !== 'string' || !hasBidiControl(value),
+        defaultMessage: buildMessage(
+          (each) =>
+            `${each}$property must not contain bidirectional override, embedding or isolate characters (U+202A-U+202E, U+2066-U+2069)`,
+          options,
+        ),
+      },
+    },
+    options,
+  );
+
+/**
+ * IsNotBlank and NoBidiControls together as one JSON Schema / OpenAPI `pattern` (with the `u`
+ * flag, as Ajv and ECMAScript read patterns): no bidirectional control anywhere and at least one
+ * visible character. Documentation for clients; the server checks the two rules by themselves.
+ */
+export const DISPLAY_NAME_PATTERN = `^[^${BIDI_CONTROL_CLASS}]*${NOT_BLANK_PATTERN}[^${BIDI_CONTROL_CLASS}]*$`;
+
+/**
  * Image and file messages carry a link: an absolute `https:` or `http:` URL without spaces,
  * control characters or bidirectional overrides (which make a link read as another), and
  * without a user name or password (`https://bank.example@evil.example/` reads as the bank).
  * Anything else (`javascript:`, `data:`, `file:`, a relative path) would be a link that every
  * client rendering the room has to defend against; the web client shows only `https:` images.
  */
+const MEDIA_URL_SHAPE = new RegExp(`^https?://[^\\s\\u0000-\\u001f\\u007f${BIDI_CONTROL_CLASS}]+$`, 'i');
+
 export function isMediaUrl(content: string): boolean {
-  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
-  if (!/^https?:\/\/[^\s\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069]+$/i.test(content)) return false;
+  if (!MEDIA_URL_SHAPE.test(content)) return false;
   const url = URL.parse(content);
   return url !== null && url.username === '' && url.password === '';
 }

@@ -1,7 +1,14 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsEmail, IsOptional, IsString, Length, Matches, MaxLength, ValidateIf } from 'class-validator';
-import { IsMediaUrl, LengthInCodePoints, MaxCodePoints } from '../../common/input-rules';
+import {
+  DISPLAY_NAME_PATTERN,
+  IsMediaUrl,
+  IsNotBlank,
+  LengthInCodePoints,
+  MaxCodePoints,
+  NoBidiControls,
+} from '../../common/input-rules';
 import { USERNAME_MAX_LENGTH } from '../username';
 
 export class RegisterDto {
@@ -16,10 +23,22 @@ export class RegisterDto {
   @Length(8, 128)
   password: string;
 
-  @ApiPropertyOptional({ maxLength: 64 })
+  @ApiPropertyOptional({
+    maxLength: 64,
+    pattern: DISPLAY_NAME_PATTERN,
+    description:
+      'Shown as the sender of your messages; leave it out to be shown by your username. When given, it ' +
+      'must not be blank (only whitespace or characters that render as nothing: Unicode default-ignorable ' +
+      'code points such as zero-width spaces and joiners, and U+2800; "" included) and must not contain ' +
+      'bidirectional overrides, embeddings or isolates (U+202A-U+202E, U+2066-U+2069)',
+  })
   @IsOptional()
   @IsString()
   @MaxCodePoints(64)
+  // Someone else's timeline shows it as who wrote: a blank one hides the sender, a reversed one
+  // ("\u202eecila") reads as another user. "" is refused too: leaving the field out is "none".
+  @IsNotBlank()
+  @NoBidiControls()
   nickName?: string;
 
   @ApiPropertyOptional({ format: 'email', maxLength: 254 })

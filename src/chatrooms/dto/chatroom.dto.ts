@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsOptional, IsString } from 'class-validator';
-import { IsId, IsNotBlank, LengthInCodePoints, NOT_BLANK_PATTERN } from '../../common/input-rules';
+import { DISPLAY_NAME_PATTERN, IsId, IsNotBlank, LengthInCodePoints, NoBidiControls } from '../../common/input-rules';
 
 export const MAX_MEMBERS_PER_REQUEST = 500;
 
@@ -8,14 +8,16 @@ export class CreateChatroomDto {
   @ApiProperty({
     minLength: 1,
     maxLength: 100,
-    pattern: NOT_BLANK_PATTERN,
+    pattern: DISPLAY_NAME_PATTERN,
     description:
       'Kept as sent; must not be blank (only whitespace or characters that render as nothing: Unicode ' +
-      'default-ignorable code points such as zero-width spaces and joiners, and U+2800)',
+      'default-ignorable code points such as zero-width spaces and joiners, and U+2800) and must not ' +
+      'contain bidirectional overrides, embeddings or isolates (U+202A-U+202E, U+2066-U+2069)',
   })
   @IsString()
   @LengthInCodePoints(1, 100)
   @IsNotBlank()
+  @NoBidiControls()
   name: string;
 
   @ApiPropertyOptional({
