@@ -1,11 +1,11 @@
 import { Server, type Socket } from 'socket.io';
-import { TOO_MANY_CONNECTIONS, TooManyConnections, UserSockets } from './user-sockets';
+import { BUCKETS_KEPT_MS, TOO_MANY_CONNECTIONS, TooManyConnections, UserSockets } from './user-sockets';
 
 /** Sockets of a server's in-memory adapter (no HTTP server): they join and leave as socket.io's own do. */
-function setup(max: number) {
+function setup(max: number, now: () => number = Date.now) {
   const server = new Server();
   const adapter = server.sockets.adapter;
-  const users = new UserSockets(max);
+  const users = new UserSockets(max, now);
   users.attach(server);
   let n = 0;
   const socket = () => {
@@ -41,8 +41,9 @@ describe('UserSockets', () => {
     });
   });
 
-  it("frees a place when a socket leaves, and forgets the user's buckets with its last socket", () => {
-    const { users, socket } = setup(2);
+  it("frees a place when a socket leaves, and keeps the user's buckets BUCKETS_KEPT_MS after its last socket", () => {
+    let clock = 1_000_000;
+    const { users, socket } = setup(2, () => clock);
     const [a, b, c] = [socket(), socket(), socket()];
     const { buckets } = users.admit(a, 7);
     users.admit(b, 7);
@@ -51,6 +52,17 @@ describe('UserSockets', () => {
     b.gone();
     c.gone();
     expect(users.users).toBe(0);
+    // Back soon (a client cut for flooding): the same buckets, debt and all.
+    clock += BUCKETS_KEPT_MS - 1;
+    const again = socket();
+    expect(users.admit(again, 7).buckets).toBe(buckets);
+    again.gone();
+    // Back later: fresh ones; the old ones went when another user's last socket left.
+    const other = socket();
+    const otherBuckets = users.admit(other, 8).buckets;
+    clock += BUCKETS_KEPT_MS;
+    other.gone();
     expect(users.admit(socket(), 7).buckets).not.toBe(buckets);
+    expect(users.admit(socket(), 8).buckets).toBe(otherBuckets);
   });
 });

@@ -21,26 +21,41 @@ export class TooManyConnections extends Error {
 }
 
 /**
+ * How long a user's shared buckets outlive their last socket here. Their debt is only what
+ * has not refilled since, so keeping them longer costs nothing but memory; dropped at once,
+ * a client cut for flooding (socket-event-budget.ts) reconnected to a fresh budget, and
+ * bought a thousand refused sends per handshake.
+ */
+export const BUCKETS_KEPT_MS = 60_000;
+
+/**
  * A user's sockets on this instance: at most `max` of them, and the event buckets they share
  * (socket-event-budget.ts), so that N sockets do not get N times a user's budget.
  *
  * Counted by socket.io itself: a socket is in `user:<id>` from the moment its token checked
  * out (admit) until it is gone, and socket.io's cleanup leaves every room whether the socket
  * disconnects, its handshake fails later, or its client hangs up mid-handshake. So the cap
- * reads the size of that room, and the shared buckets go when the room is deleted (the
- * user's last socket left): no count of our own that a failure path could leak, no timer.
+ * reads the size of that room: no count of our own that a failure path could leak. The
+ * shared buckets move aside when the room is deleted (the user's last socket left) and come
+ * back with the user's next socket within BUCKETS_KEPT_MS; older ones are dropped as others
+ * move aside (oldest first, in the map's insertion order), so no timer.
  */
 export class UserSockets {
   /** By channel name (`user:<id>`), as the adapter names the room it deletes. */
   private readonly shared = new Map<string, Buckets>();
+  /** Buckets of users with no socket here, and when their last one left. */
+  private readonly resting = new Map<string, { buckets: Buckets; at: number }>();
   private rooms: Map<string, Set<string>> | undefined;
 
-  constructor(private readonly max: number) {}
+  constructor(
+    private readonly max: number,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   attach(server: Server): void {
     const adapter = server.sockets.adapter;
     this.rooms = adapter.rooms;
-    adapter.on('delete-room', (room: string) => this.shared.delete(room));
+    adapter.on('delete-room', (room: string) => this.rest(room));
   }
 
   /**
@@ -54,8 +69,24 @@ export class UserSockets {
     if ((this.rooms?.get(channel)?.size ?? 0) >= this.max) throw new TooManyConnections(this.max);
     const joined = socket.join(channel);
     let buckets = this.shared.get(channel);
-    if (!buckets) this.shared.set(channel, (buckets = {}));
+    if (!buckets) {
+      buckets = this.resting.get(channel)?.buckets ?? {};
+      this.resting.delete(channel);
+      this.shared.set(channel, buckets);
+    }
     return { joined, buckets };
+  }
+
+  private rest(channel: string): void {
+    const buckets = this.shared.get(channel);
+    if (!buckets) return; // not a user's channel
+    this.shared.delete(channel);
+    const t = this.now();
+    for (const [old, { at }] of this.resting) {
+      if (t - at < BUCKETS_KEPT_MS) break;
+      this.resting.delete(old);
+    }
+    this.resting.set(channel, { buckets, at: t });
   }
 
   /** Users with sockets here (tests). */
