@@ -387,6 +387,66 @@ describe('messages still in the queue (e2e)', () => {
     await t?.close();
   });
 
+  it('lists my queued messages in /messages/sent at once, with readCount, and once each after they are stored', async () => {
+    t = await startApp({ WORKER_ENABLED: 'false' });
+    const [carol] = await Promise.all(['scarol'].map((n) => createUser(t, n)));
+    [alice, bob] = await Promise.all(['salice', 'sbob'].map((n) => createUser(t, n)));
+    const room = await createRoom(t, alice, [bob, carol]);
+    const other = await createRoom(t, alice, [bob], 'other');
+    const m1 = await send(t, alice, room, 'one');
+    const m2 = await send(t, alice, room, 'two');
+    const m3 = await send(t, alice, room, 'three');
+    const elsewhere = await send(t, alice, other, 'elsewhere');
+    // (In the other room: storing it moves bob's read position in its room to it.)
+    const bobs = await send(t, bob, other, 'not mine');
+    // bob read up to m2 by position, carol m3 alone, by id; m1 retracted: all while queued.
+    const b = await connect(t.url, bob.token);
+    expect((await emitAck(b, 'markRead', { chatroomId: room, seq: m2.seq })).ok).toBe(true);
+    expect(
+      (
+        await t
+          .http()
+          .post('/inbox/read')
+          .set(auth(carol))
+          .send({ messageIds: [m3.id] })
+      ).status,
+    ).toBe(200);
+    expect((await t.http().delete(`/messages/${m1.id}`).set(auth(alice))).status).toBe(204);
+    expect(await isStored(m1.id)).toBe(false);
+
+    const listed = async () => {
+      const first = await t.http().get(`/messages/sent?chatroomId=${room}&limit=2`).set(auth(alice));
+      expect(first.status).toBe(200);
+      expect(first.body).toMatchObject({ hasMore: true, nextCursor: m2.id });
+      const next = await t.http().get(`/messages/sent?chatroomId=${room}&limit=2&cursor=${m2.id}`).set(auth(alice));
+      expect(next.body).toMatchObject({ hasMore: false });
+      const all = await t.http().get('/messages/sent').set(auth(alice));
+      return {
+        room: [...first.body.items, ...next.body.items].map((m: any) => [m.content, m.readCount, m.deleted ?? false]),
+        all: all.body.items.map((m: any) => m.id),
+      };
+    };
+    const expected = {
+      room: [
+        ['three', 1, false],
+        ['two', 1, false],
+        ['', 1, true],
+      ],
+      all: [elsewhere.id, m3.id, m2.id, m1.id],
+    };
+    expect(await listed()).toEqual(expected);
+    expect((await listed()).all).not.toContain(bobs.id);
+
+    // Stored, and still in the buffer for a moment, or gone from it: the same list.
+    const worker = await startWorker();
+    try {
+      await Promise.all([m1, m2, m3, elsewhere].map((m) => stored(m.id)));
+      expect(await listed()).toEqual(expected);
+    } finally {
+      await worker.close();
+    }
+  });
+
   it('edits and retractions of queued messages hold after the worker stores them', async () => {
     t = await startApp({ WORKER_ENABLED: 'false' });
     [alice, bob, admin] = await Promise.all(['qalice', 'qbob', 'qadmin'].map((n) => createUser(t, n)));

@@ -17,7 +17,7 @@ export class MessagesController {
   constructor(private readonly messages: MessagesService) {}
 
   @Get('sent')
-  @ApiOperation({ summary: 'My sent messages, newest first, each with readCount (stored messages)' })
+  @ApiOperation({ summary: 'My sent messages, newest first, each with readCount (queued ones included)' })
   @ApiPage(SentMessageDto)
   @ApiErrors(400)
   sent(@CurrentUser() user: AuthUser, @Query() q: SentMessagesQueryDto) {

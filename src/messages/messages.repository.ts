@@ -48,6 +48,19 @@ export class MessagesRepository {
         FROM page ORDER BY page.id DESC`;
   }
 
+  /** sentPage's readCount of messages not stored yet, by id (one statement). */
+  async readCounts(messages: { id: string; chatroomId: number; seq: number; senderId: number }[]) {
+    if (!messages.length) return new Map<string, number>();
+    const rows = await this.prisma.$queryRaw<{ id: string; readCount: number }[]>`
+      SELECT p.id, (SELECT count(*)::int FROM chatroom_members cm
+                     WHERE cm.chatroom_id = p.room AND cm.user_id <> p.sender
+                       AND ${hasRead(Prisma.raw('p.room'), Prisma.raw('p.seq'))}) AS "readCount"
+        FROM unnest(${messages.map((m) => m.id)}::text[], ${messages.map((m) => m.chatroomId)}::int[],
+                    ${messages.map((m) => m.seq)}::int[], ${messages.map((m) => m.senderId)}::int[])
+             AS p(id, room, seq, sender)`;
+    return new Map(rows.map((r) => [r.id, r.readCount]));
+  }
+
   /** Every current member but the sender, with whether they have read the message. */
   receipts(m: { chatroomId: number; seq: number; senderId: number }): Promise<Receipt[]> {
     return this.prisma.$queryRaw<Receipt[]>`

@@ -2,10 +2,12 @@ import { IdentityService } from '../auth/identity.service';
 import { Injectable } from '@nestjs/common';
 import type { AuthUser } from '../auth/auth.types';
 import type { Page } from '../chat-history/chat-history.service';
-import { MessageView, viewOfRow } from '../chat-history/message.types';
+import { MessageView, QueuedMessage, view, viewOfRow } from '../chat-history/message.types';
+import { PendingMessageStore } from '../chat-history/pending-message.store';
 import { AppError } from '../common/errors';
 import { isMediaUrl, MEDIA_URL_RULE } from '../common/input-rules';
 import { AppConfig } from '../config/app-config';
+import { ReadStateService } from '../inbox/read-state.service';
 import type { EditMessageDto } from './dto/message-body.dto';
 import type { SentMessagesQueryDto } from './dto/message-query.dto';
 import { MessageActions, retractedConflict } from './message-actions.service';
@@ -29,19 +31,39 @@ export class MessagesService {
     private readonly repo: MessagesRepository,
     private readonly config: AppConfig,
     private readonly identity: IdentityService,
+    private readonly pending: PendingMessageStore,
+    private readonly readState: ReadStateService,
   ) {}
 
   /**
-   * Stored messages only: one sent a few ms ago may still be in the pending buffer and
-   * appears once the worker stored it. A page is one statement, read counts included.
+   * My messages, stored or still queued (read your writes: one acked a moment ago is listed
+   * at once, also while the worker lags or PostgreSQL is away). Scoped to the caller's own
+   * messages by construction: nothing else to authorise. The buffers are read first, then
+   * the table, as ChatHistoryService reads: a message stored in between is in one or the
+   * other, never in neither. Queued messages of a room I have left since show once stored.
    */
   async sent(user: AuthUser, q: SentMessagesQueryDto): Promise<Page<SentMessageView>> {
-    // Scoped to the caller's own messages by construction: nothing else to authorise.
+    const queued = await this.queuedSent(user.id, q);
     const rows = await this.repo.sentPage({ ...q, senderId: user.id, limit: q.limit + 1 });
-    return idPage(
-      rows.map((r) => ({ ...viewOfRow(r), readCount: r.readCount })),
-      q.limit,
-    );
+    const stored = new Set(rows.map((r) => r.id));
+    const page: (SentMessageView | QueuedMessage)[] = [
+      ...rows.map((r) => ({ ...viewOfRow(r), readCount: r.readCount })),
+      ...queued.filter((m) => !stored.has(m.id)),
+    ]
+      .sort((a, b) => (a.id < b.id ? 1 : -1))
+      .slice(0, q.limit + 1);
+    const fresh = page.filter((m): m is QueuedMessage => !('readCount' in m));
+    const counts = await this.repo.readCounts(fresh);
+    const views = page.map((m) => ('readCount' in m ? m : { ...view(m), readCount: counts.get(m.id) ?? 0 }));
+    return idPage(views, q.limit);
+  }
+
+  /** My queued messages past the cursor, in the room asked for or in all of mine. */
+  private async queuedSent(userId: number, q: SentMessagesQueryDto): Promise<QueuedMessage[]> {
+    const rooms =
+      q.chatroomId !== undefined ? [q.chatroomId] : (await this.readState.positions(userId)).map((p) => p.chatroomId);
+    const buffers = await this.pending.ofRooms(rooms);
+    return buffers.flat().filter((m) => m.senderId === userId && (q.cursor === undefined || m.id < q.cursor));
   }
 
   async receipts(user: AuthUser, id: string): Promise<Receipt[]> {
