@@ -13,6 +13,8 @@ import { AppConfig } from './config/app-config';
 import { corsOptions } from './config/cors';
 import { createLogger } from './logging/logger';
 import { requestObserver } from './logging/request-observer';
+import { json } from 'express';
+import { jsonTooComplex, tooComplexError } from './common/json-guard';
 import { MetricsService } from './metrics/metrics.service';
 import { serveWebClient } from './web/serve-web';
 
@@ -59,7 +61,9 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
   });
   app.use(requestObserver(app.get(MetricsService))); // one log line + duration per request
   app.use(refuseDeclaredOversizedBodies(EARLY_REFUSAL_BYTES)); // before the parser reads any of it
-  app.useBodyParser('json', { limit: JSON_BODY_LIMIT_BYTES });
+  // express.json itself, not useBodyParser, whose types reserve `verify` for Nest's rawBody:
+  // refuseComplexJson runs before JSON.parse builds anything, so before authentication.
+  app.use(json({ limit: JSON_BODY_LIMIT_BYTES, verify: refuseComplexJson }));
   app.use(helmet({ contentSecurityPolicy: { directives: CSP } }));
   app.enableCors(corsOptions(config));
   // Who may set X-Forwarded-For decides req.ip, which login throttling counts by.
@@ -90,4 +94,10 @@ function setupDocs(app: INestApplication): void {
     )
     .build();
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc), { jsonDocumentUrl: 'docs-json' });
+}
+
+/** body-parser's `verify` hook: what it throws is the request's answer (an AppError keeps its status). */
+function refuseComplexJson(_req: unknown, _res: unknown, body: Buffer): void {
+  const reason = jsonTooComplex(body);
+  if (reason) throw tooComplexError(reason);
 }

@@ -1,5 +1,5 @@
 import { connect as tcpConnect } from 'node:net';
-import { io as ioClient } from 'socket.io-client';
+import { io as ioClient, Manager } from 'socket.io-client';
 import { resetState, startApp, TestApp } from './utils/app';
 import { exitOf, freePort, spawnServer } from './utils/processes';
 import { auth, createUser } from './utils/users';
@@ -172,6 +172,73 @@ describe('HTTP hardening (e2e)', () => {
     expect((await t.http().get('/users/me').set(auth(u))).status).toBe(200);
     expect((await t.http().post('/auth/logout-all').set(auth(u)).send({})).status).toBe(204);
     expect((await t.http().get('/users/me').set(auth(u))).status).toBe(401);
+  });
+
+  // A 240 KB `[[[[…` built about 6 MB of arrays in JSON.parse before anything looked at it,
+  // authentication included: a probe with no token stalled every user for seconds.
+  it('refuses a body of too many objects and arrays before parsing it, with or without a token', async () => {
+    const u = await createUser(t, 'deepbody');
+    const deep = '['.repeat(120_000) + ']'.repeat(120_000);
+    const wide = JSON.stringify({ name: 'r', memberIds: Array.from({ length: 3000 }, () => [1]) });
+    for (const [path, token, body] of [
+      ['/auth/login', undefined, deep],
+      ['/chatrooms', undefined, deep],
+      ['/chatrooms', u, deep],
+      ['/chatrooms', u, wide],
+    ] as const) {
+      const req = t.http().post(path).set('Content-Type', 'application/json');
+      const res = await (token ? req.set(auth(token)) : req).send(body);
+      expect([res.status, res.body]).toEqual([
+        400,
+        {
+          statusCode: 400,
+          code: 'VALIDATION_FAILED',
+          message: 'Payload too complex: more than 2048 objects and arrays',
+          details: [{ field: 'body', errors: ['must not be more than 2048 objects and arrays'] }],
+        },
+      ]);
+    }
+    // Too deep but small: parsed, and refused naming the field, as before.
+    const res = await t
+      .http()
+      .post('/chatrooms')
+      .set(auth(u))
+      .send({ name: 'r', memberIds: JSON.parse('['.repeat(40) + ']'.repeat(40)) as unknown });
+    expect(res.status).toBe(400);
+    expect(res.body.details[0].field).toMatch(/^memberIds/);
+  });
+
+  it('answers a socket event of too many objects and arrays unparsed; closes a connection at its sixth CONNECT', async () => {
+    const u = await createUser(t, 'deepsocket');
+    const s = ioClient(t.url, { transports: ['websocket'], auth: { token: u.token }, reconnection: false });
+    await new Promise<void>((resolve, reject) => s.once('connect', resolve).once('connect_error', reject));
+    let nested: unknown = 1;
+    for (let i = 0; i < 3000; i++) nested = [nested];
+    const ack = (await s.timeout(5000).emitWithAck('sendMessage', nested)) as unknown;
+    expect(ack).toEqual({
+      ok: false,
+      error: {
+        code: 'VALIDATION_FAILED',
+        message: 'Payload too complex: more than 2048 objects and arrays',
+        details: [{ field: 'body', errors: ['must not be more than 2048 objects and arrays'] }],
+      },
+    });
+    expect(s.connected).toBe(true);
+    s.close();
+
+    // Refused handshakes retried on one connection (raw CONNECT packets: the client library
+    // closes its connection after a refusal): five answers, then the connection closes.
+    const m = new Manager(t.url, { transports: ['websocket'], reconnection: false, autoConnect: false });
+    await new Promise<void>((resolve, reject) => m.open((err) => (err ? reject(err) : resolve())));
+    const answers: string[] = [];
+    m.engine.on('message', (data) => answers.push(String(data)));
+    const gone = new Promise<void>((resolve) => m.engine.once('close', () => resolve()));
+    for (let i = 0; i < 8 && m.engine.readyState === 'open'; i++) {
+      m.engine.send('0{"token":"nope"}');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await gone;
+    expect(answers).toEqual(Array(5).fill('4{"message":"unauthorized"}'));
   });
 
   it('answers a path parameter that is not percent-encoded UTF-8 with VALIDATION_FAILED naming the path', async () => {

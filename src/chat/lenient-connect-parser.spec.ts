@@ -1,4 +1,5 @@
-import { lenientConnectParser, withObjectAuth } from './lenient-connect-parser';
+import { MAX_JSON_CONTAINERS, UnparsedPayload } from '../common/json-guard';
+import { lenientConnectParser, MAX_CONNECTS_PER_CONNECTION, withObjectAuth } from './lenient-connect-parser';
 
 describe('lenientConnectParser', () => {
   it.each([
@@ -28,5 +29,38 @@ describe('lenientConnectParser', () => {
     ]);
     // Everything else socket.io refuses is still refused.
     expect(() => decoder.add('2"not an array"')).toThrow('invalid payload');
+  });
+
+  it('does not parse an event whose JSON holds too many objects and arrays: its payload is an UnparsedPayload', () => {
+    const decoded: { type: number; nsp: string; id?: number; data?: unknown }[] = [];
+    const decoder = new lenientConnectParser.Decoder();
+    decoder.on('decoded', (p) => decoded.push(p));
+    const deep = '['.repeat(30_000) + ']'.repeat(30_000);
+    const reason = `more than ${MAX_JSON_CONTAINERS} objects and arrays`;
+    decoder.add(`2["sendMessage",${deep}]`);
+    decoder.add(`2/admin,17["sync",${JSON.stringify(Array.from({ length: 3000 }, () => ({})))}]`);
+    decoder.add(`2["say \\"hi\\"",${deep}]`);
+    expect(decoded).toEqual([
+      { type: 2, nsp: '/', data: ['sendMessage', new UnparsedPayload(reason)] },
+      { type: 2, nsp: '/admin', id: 17, data: ['sync', new UnparsedPayload(reason)] },
+      { type: 2, nsp: '/', data: ['say "hi"', new UnparsedPayload(reason)] },
+    ]);
+    expect((decoded[0].data as unknown[])[1]).toBeInstanceOf(UnparsedPayload);
+    // A CONNECT gets empty auth; any other packet that shape, or an event without a name, is refused.
+    decoder.add(`0{"token":${deep}}`);
+    expect(decoded.at(-1)).toEqual({ type: 0, nsp: '/', data: {} });
+    expect(() => decoder.add(`3["x",${deep}]`)).toThrow(`packet refused: ${reason}`);
+    expect(() => decoder.add(`2[${deep}]`)).toThrow(`packet refused: ${reason}`);
+  });
+
+  it(`closes a connection (its decoder throws) at CONNECT number ${MAX_CONNECTS_PER_CONNECTION + 1}`, () => {
+    const decoder = new lenientConnectParser.Decoder();
+    let decoded = 0;
+    decoder.on('decoded', () => decoded++);
+    for (let i = 0; i < MAX_CONNECTS_PER_CONNECTION; i++) decoder.add('0{"token":"t"}');
+    expect(() => decoder.add('0{"token":"t"}')).toThrow('packet refused: too many CONNECT packets');
+    expect(decoded).toBe(MAX_CONNECTS_PER_CONNECTION);
+    decoder.add('2["typing",{}]'); // other packets are not counted
+    expect(decoded).toBe(MAX_CONNECTS_PER_CONNECTION + 1);
   });
 });

@@ -1,6 +1,14 @@
 import * as parser from 'socket.io-parser';
+import { jsonTooComplex, UnparsedPayload } from '../common/json-guard';
 
 const CONNECT = String(parser.PacketType.CONNECT);
+const EVENT = String(parser.PacketType.EVENT);
+/**
+ * CONNECT packets one connection may send: a client whose handshake was refused may try
+ * again on the same connection (a new token), but each one costs the server a token check,
+ * and a probe looped on them at 27,000 a second from four connections.
+ */
+export const MAX_CONNECTS_PER_CONNECTION = 5;
 
 /**
  * socket.io's parser refuses a handshake whose `auth` is not an object (`auth: "token"`,
@@ -8,11 +16,80 @@ const CONNECT = String(parser.PacketType.CONNECT);
  * This decoder hands such a handshake on with empty auth instead, so the auth middleware
  * refuses it as the contract says (`connect_error` "unauthorized"). Every other packet
  * decodes exactly as before, and the encoder is socket.io's own.
+ *
+ * It also keeps the server from parsing a packet whose JSON would cost far more than its size
+ * says (jsonTooComplex: a 64 KB `[[[[…` frame cost 2 to 10 ms, before the event budget or,
+ * in a CONNECT, any token). An event's arguments are then not parsed: the event arrives with
+ * an UnparsedPayload, which the gate charges and the payload pipe answers VALIDATION_FAILED
+ * through the acknowledgement, as any bad payload. A CONNECT gets empty auth (unauthorized).
+ * Any other such packet, and a connection's CONNECT packets past MAX_CONNECTS_PER_CONNECTION,
+ * are thrown: socket.io closes the connection, as for any packet it cannot decode. socket.io
+ * makes one decoder per connection.
  */
 class LenientConnectDecoder extends parser.Decoder {
+  private connects = 0;
+
   override add(obj: unknown): void {
-    super.add(typeof obj === 'string' && obj.startsWith(CONNECT) ? withObjectAuth(obj) : obj);
+    if (typeof obj !== 'string') return super.add(obj);
+    const tooComplex = jsonTooComplex(obj);
+    if (obj.startsWith(CONNECT)) {
+      if (++this.connects > MAX_CONNECTS_PER_CONNECTION) throw new Error('packet refused: too many CONNECT packets');
+      return super.add(tooComplex ? withoutPayload(obj) : withObjectAuth(obj));
+    }
+    if (!tooComplex) return super.add(obj);
+    const reconstructing = (this as unknown as { reconstructor?: unknown }).reconstructor;
+    const event = obj.startsWith(EVENT) && !reconstructing ? unparsedEvent(obj, tooComplex) : undefined;
+    if (!event) throw new Error(`packet refused: ${tooComplex}`);
+    this.emitReserved('decoded', event);
   }
+}
+
+/** `0[/nsp,]…` → `0[/nsp,]{}`, without reading the payload. */
+function withoutPayload(packet: string): string {
+  const nspEnd = packet[1] === '/' ? packet.indexOf(',') : 0;
+  return nspEnd < 0 ? packet : `${packet.slice(0, nspEnd + 1)}{}`;
+}
+
+/**
+ * `2[/nsp,][id]["name",…]` as socket.io-parser would decode it, its arguments replaced by an
+ * UnparsedPayload; only the event's name is read. Undefined when the packet is not that shape.
+ */
+export function unparsedEvent(packet: string, reason: string): parser.Packet | undefined {
+  let i = 1;
+  let nsp = '/';
+  if (packet[i] === '/') {
+    const comma = packet.indexOf(',', i);
+    if (comma < 0) return undefined;
+    nsp = packet.slice(i, comma);
+    i = comma + 1;
+  }
+  const idStart = i;
+  while (i < packet.length && packet[i] >= '0' && packet[i] <= '9') i++;
+  const id = i > idStart ? Number(packet.slice(idStart, i)) : undefined;
+  const name = leadingString(packet, i + 1);
+  if (packet[i] !== '[' || name === undefined) return undefined;
+  return {
+    type: parser.PacketType.EVENT,
+    nsp,
+    ...(id !== undefined ? { id } : {}),
+    data: [name, new UnparsedPayload(reason)],
+  };
+}
+
+/** The JSON string starting at `start`, decoded; undefined if there is none. */
+function leadingString(text: string, start: number): string | undefined {
+  if (text[start] !== '"') return undefined;
+  for (let i = start + 1; i < text.length; i++) {
+    if (text[i] === '\\') i++;
+    else if (text[i] === '"') {
+      try {
+        return JSON.parse(text.slice(start, i + 1)) as string;
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
 }
 
 /** `0[/nsp,]<json>` with a payload that is not a JSON object becomes `0[/nsp,]{}`. */

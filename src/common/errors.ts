@@ -77,6 +77,11 @@ export function toErrorBody(err: unknown): ErrorBody {
   if (err instanceof AppError) {
     return err.getResponse() as ErrorBody;
   }
+  // Ours, thrown in an Express middleware (the JSON parser's verify hook): Nest hands it on
+  // wrapped in a plain HttpException of its message and status, `details` lost.
+  if (err instanceof HttpException && err.cause instanceof AppError) {
+    return err.cause.getResponse() as ErrorBody;
+  }
   if (isUndecodablePath(err)) {
     return AppError.validation('A path parameter is not valid percent-encoded UTF-8', [
       { field: 'path', errors: ['must be valid percent-encoded UTF-8'] },

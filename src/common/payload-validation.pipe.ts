@@ -1,6 +1,7 @@
 import { ArgumentMetadata, Injectable, PipeTransform, ValidationError } from '@nestjs/common';
 import { WsException } from '@nestjs/websockets';
 import { AppError } from './errors';
+import { tooComplexError, UnparsedPayload } from './json-guard';
 import { assertCleanInput } from './raw-input';
 import { assertArrayLimits, createValidationPipe, validationError } from './validation';
 
@@ -100,6 +101,7 @@ export class SocketPayloadPipe implements PipeTransform {
   /** The raw checks, then the DTO rules: what every payload gets without a fastAccept. */
   async validateFully(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     try {
+      if (value instanceof UnparsedPayload) throw tooComplexError(value.reason);
       assertCleanInput(value);
       if (!isPlainObject(value)) throw notAnObject();
       assertArrayLimits(metadata.metatype!, value);
