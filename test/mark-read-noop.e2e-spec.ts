@@ -117,4 +117,35 @@ describe('mark-read that changes nothing broadcasts nothing (e2e)', () => {
     // The ids form never moves the position, so the room heard nothing of any of it.
     expect(reads).toHaveLength(heard);
   });
+
+  // A probe moved its position one seq per mark, 228 marks a second in a 500-member room:
+  // 68,000 deliveries a second, within the general event budget.
+  it('a run of marks, one seq at a time, reaches the room as a few `read` events ending at the last', async () => {
+    const sender = await connect(t.url, alice.token);
+    const run = await createRoom(t, alice, [bob, carol], 'run');
+    let last = 0;
+    for (let i = 0; i < 30; i++) {
+      last = (await emitAck(sender, 'sendMessage', { chatroomId: run, message: { type: 'text', content: `r${i}` } }))
+        .data.seq;
+    }
+    expect((await emitAck(watcher, 'joinRoom', { chatroomId: run })).ok).toBe(true);
+    await settle();
+    const heard = collect(watcher, 'read');
+    const startedAt = Date.now();
+    for (let seq = 1; seq <= last; seq++) {
+      const ack = await emitAck(marker, 'markRead', { chatroomId: run, seq });
+      expect(ack.data.readSeq).toBe(seq); // every mark is answered at once
+    }
+    const took = Date.now() - startedAt;
+    await settle();
+    const seqs = heard.map((r: { chatroomId: number; userId: number; seq: number }) => {
+      expect(r).toMatchObject({ chatroomId: run, userId: bob.id });
+      return r.seq;
+    });
+    expect(seqs[0]).toBe(1); // the first at once
+    expect(seqs.at(-1)).toBe(last); // the newest position last
+    expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+    expect(seqs.length).toBeLessThanOrEqual(2 + Math.ceil(took / 250)); // one per 250 ms window
+    expect(seqs.length).toBeLessThan(last);
+  });
 });

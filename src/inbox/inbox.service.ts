@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { AuthUser } from '../auth/auth.types';
 import { ChatHistoryService, Page } from '../chat-history/chat-history.service';
 import { MessageView, QueuedMessage, view, viewOfRow } from '../chat-history/message.types';
+import { ReadAnnouncer } from './read-announcer';
 import { PendingMessageStore } from '../chat-history/pending-message.store';
 import { Broadcaster } from '../chat/broadcaster.service';
 import { MembershipService } from '../chatrooms/membership.service';
@@ -34,6 +35,9 @@ export interface ReadResult {
 /** The receiver's side: what arrived (also while offline), what is unread, tidying up. */
 @Injectable()
 export class InboxService {
+  /** `read` events to the room, at most one per member and room each READ_EVENT_MS. */
+  private readonly reads: ReadAnnouncer;
+
   constructor(
     private readonly readState: ReadStateService,
     private readonly repo: InboxRepository,
@@ -41,7 +45,11 @@ export class InboxService {
     private readonly pending: PendingMessageStore,
     private readonly membership: MembershipService,
     private readonly broadcaster: Broadcaster,
-  ) {}
+  ) {
+    this.reads = new ReadAnnouncer((chatroomId, userId, seq) =>
+      this.broadcaster.toRoom(chatroomId, ServerEvent.Read, { chatroomId, userId, seq }),
+    );
+  }
 
   /** Unread per room and in total, newest activity first: a fixed number of statements. */
   async summary(user: AuthUser) {
@@ -132,7 +140,7 @@ export class InboxService {
     // position (seq 0, a repeat) would let one client flood every member within the general
     // event budget, which is far above typing's for the same fan-out.
     if (!moved.advanced) return { touched: [chatroomId], changed: [], positions: moved.positions };
-    this.broadcaster.toRoom(chatroomId, ServerEvent.Read, { chatroomId, userId: user.id, seq: moved.readSeq });
+    this.reads.announce(chatroomId, user.id, moved.readSeq);
     return { touched: [chatroomId], changed: [chatroomId], positions: moved.positions };
   }
 
