@@ -153,4 +153,31 @@ describe('sync limits (e2e)', () => {
     const other = await connect(t.url, alice.token);
     expect((await emitAck(other, 'sync', { rooms: [{ chatroomId: room, afterSeq: 0 }] }, 20_000)).ok).toBe(true);
   });
+
+  it('charges each room a sync reads, so many small rooms do not sync for free; rooms with nothing new cost nothing', async () => {
+    const erin = await createUser(t, 'syncrooms');
+    const many: number[] = [];
+    for (let i = 0; i < 100; i++) many.push(await createRoom(t, erin, [], `sync-rooms-${i}`));
+    await sql(
+      `INSERT INTO messages (id, chatroom_id, seq, sender_id, type, content, created_at)
+       SELECT gen_random_uuid(), r, 1, $2, 'text', 'x', now() FROM unnest($1::int[]) r`,
+      [many, erin.id],
+    );
+    await sql('UPDATE chatrooms SET last_seq = 1 WHERE id = ANY($1::int[])', [many]);
+    const s = await connect(t.url, erin.token);
+    // Nothing new past seq 1: no room is read, and no number of these is refused.
+    for (let i = 0; i < 30; i++) {
+      const quiet = await emitAck(s, 'sync', { rooms: many.map((chatroomId) => ({ chatroomId, afterSeq: 1 })) });
+      expect(quiet.ok).toBe(true);
+    }
+    // From seq 0: 100 rooms read, a message each, charged 100 x 20,000 + 100 x 201 characters
+    // against a burst of 10 million: refused after five or so, not after hundreds.
+    const results = [];
+    for (let i = 0; i < 30; i++) {
+      results.push(await emitAck(s, 'sync', { rooms: many.map((chatroomId) => ({ chatroomId, afterSeq: 0 })) }));
+      if (!results[i].ok) break;
+    }
+    expect(results.at(-1)).toMatchObject({ ok: false, error: { code: 'RATE_LIMITED' } });
+    expect(results.length).toBeLessThanOrEqual(10);
+  });
 });
