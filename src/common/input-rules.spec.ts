@@ -334,6 +334,8 @@ describe('DISPLAY_NAME_PATTERN (the OpenAPI pattern of nickName and room names)'
     '\u200ba',
     'שלום!\u200f',
     'x'.repeat(100),
+    ' '.repeat(50) + 'a' + ' '.repeat(50),
+    'a'.repeat(60_000) + '\u202e', // the shape that took the old pattern 5 s
   ];
 
   it.each(samples)('agrees with IsNotBlank + NoBidiControls on %p', (s) =>
