@@ -114,6 +114,24 @@ describe('login and registration throttling (e2e)', () => {
       expectRateLimited(await t.http().post('/auth/login').send({ username: 'nobody', password: 'x' }));
     });
 
+    it('counts password changes against the same budget (each hashes twice)', async () => {
+      const username = `pw_${Date.now() % 100000}`;
+      expect((await t.http().post('/auth/register').send({ username, password: PASSWORD })).status).toBe(201);
+      const { accessToken } = (await t.http().post('/auth/login').send({ username, password: PASSWORD })).body;
+      const change = (currentPassword: string, newPassword: string) =>
+        t.http().patch('/users/me/password').set('Authorization', `Bearer ${accessToken}`).send({
+          currentPassword,
+          newPassword,
+        });
+      let current = PASSWORD;
+      for (let i = 0; i < 4; i++) {
+        expect((await change(current, `${PASSWORD} ${i}`)).status).toBe(204);
+        current = `${PASSWORD} ${i}`;
+      }
+      expectRateLimited(await change(current, `${PASSWORD} again`)); // the seventh attempt of the address
+      expectRateLimited(await t.http().post('/auth/login').send({ username, password: current }));
+    });
+
     it('ignores X-Forwarded-For unless TRUST_PROXY says the proxy may set it', async () => {
       for (let i = 0; i < 6; i++) expect((await register(t, 100 + i, `203.0.113.${i}`)).status).toBe(201);
       expectRateLimited(await register(t, 200, '203.0.113.99'));

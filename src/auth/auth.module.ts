@@ -40,6 +40,6 @@ import { TokenService } from './token.service';
     AdminGuard,
     { provide: APP_GUARD, useClass: JwtAuthGuard },
   ],
-  exports: [TokenService, IdentityService, SessionsService, ThrottleService, AdminGuard],
+  exports: [TokenService, IdentityService, SessionsService, ThrottleService, AuthThrottleGuard, AdminGuard],
 })
 export class AuthModule {}
