@@ -129,7 +129,7 @@ describe('HTTP hardening (e2e)', () => {
     expect((await t.http().get('/health/live')).status).toBe(200);
   });
 
-  it('reads path ids from plain decimal digits only: 1e3, 0x10 and padded digits are not ids', async () => {
+  it('reads path ids from plain decimal digits only: 1e3, 0x10, padded digits and leading zeros are not ids', async () => {
     const login = await t
       .http()
       .post('/auth/register')
@@ -138,7 +138,7 @@ describe('HTTP hardening (e2e)', () => {
     const { accessToken } = (
       await t.http().post('/auth/login').send({ username: 'pathids', password: 'correct horse battery' })
     ).body;
-    for (const id of ['1e3', '0x10', '%207', '7%20', '1.0', '+7']) {
+    for (const id of ['1e3', '0x10', '%207', '7%20', '1.0', '+7', '01', '0001000', '0']) {
       const res = await t.http().get(`/chatrooms/${id}`).set('Authorization', `Bearer ${accessToken}`);
       expect([id, res.status, res.body.code, res.body.details]).toEqual([
         id,

@@ -4,15 +4,16 @@ import { AppError } from './errors';
 import { MAX_INT4 } from './input-rules';
 
 /**
- * A numeric id in the path: decimal digits only, 1..2^31-1. ParseIntPipe checks the format
- * but not the range, so `/users/99999999999` reached PostgreSQL and failed there (500).
- * Refusals name the parameter, like every other VALIDATION_FAILED.
+ * A numeric id in the path: decimal digits only, no leading zero, 1..2^31-1. ParseIntPipe
+ * checks the format but not the range, so `/users/99999999999` reached PostgreSQL and failed
+ * there (500). `/users/01` named user 1: one resource, many paths, which caches, logs and
+ * audit trails keep apart. Refusals name the parameter, like every other VALIDATION_FAILED.
  */
 @Injectable()
 export class IdParamPipe implements PipeTransform<unknown, number> {
   transform(value: unknown, metadata: ArgumentMetadata): number {
     // Path parameters arrive as they came (PayloadValidationPipe leaves them alone).
-    const n = typeof value === 'string' ? (/^\d{1,10}$/.test(value) ? Number(value) : NaN) : value;
+    const n = typeof value === 'string' ? (/^[1-9]\d{0,9}$/.test(value) ? Number(value) : NaN) : value;
     if (typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= MAX_INT4) return n;
     const field = metadata.data ?? 'id';
     throw AppError.validation(`Invalid fields: ${field}`, [
