@@ -1,4 +1,4 @@
-import { expectRateLimited, flushTestRedis, resetState, startApp, TestApp } from './utils/app';
+import { expectRateLimited, flushTestRedis, resetState, sql, startApp, TestApp } from './utils/app';
 import { auth, createUser, TestUser } from './utils/users';
 
 const PASSWORD = 'correct horse battery';
@@ -151,6 +151,41 @@ describe('login and registration throttling (e2e)', () => {
       for (let i = 0; i < 5; i++) expect((await t.http().get('/users/me').set(auth(user))).status).toBe(200);
       expectRateLimited(await t.http().get('/users/me').set(auth(user)));
       expect((await t.http().get('/users/me').set(auth(other))).status).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('charges a list of all my rooms one more request per 50 rooms (GET /chatrooms, GET /inbox)', async () => {
+    await resetState();
+    const t = await startApp({ REST_REQUESTS_PER_MIN: '20' });
+    try {
+      const [many, few] = [await createUser(t, 'manyrooms'), await createUser(t, 'fewrooms')];
+      // 150 rooms, made in SQL: three more requests per list.
+      await sql(
+        `WITH r AS (INSERT INTO chatrooms (name, type, created_by_id)
+                    SELECT 'r' || g, 'group', $1 FROM generate_series(1, 150) g RETURNING id)
+         INSERT INTO chatroom_members (chatroom_id, user_id, role) SELECT id, $1, 'owner' FROM r`,
+        [many.id],
+      );
+      const lists: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        lists.push(
+          (
+            await t
+              .http()
+              .get(i % 2 ? '/inbox' : '/chatrooms')
+              .set(auth(many))
+          ).status,
+        );
+        if (lists[i] !== 200) break;
+      }
+      // 20 a minute: five lists of 1 + 3, then refused (with what refilled meanwhile, at most one more).
+      expect(lists.filter((s) => s === 200).length).toBeGreaterThanOrEqual(5);
+      expect(lists.filter((s) => s === 200).length).toBeLessThanOrEqual(6);
+      expect(lists.at(-1)).toBe(429);
+      // A user with few rooms pays one request per list, as before.
+      for (let i = 0; i < 20; i++) expect((await t.http().get('/chatrooms').set(auth(few))).status).toBe(200);
     } finally {
       await t.close();
     }

@@ -10,6 +10,7 @@ import { ChatroomDetailView, ChatroomView } from './chatroom.presenter';
 import { RoomSummaryService } from './room-summary.service';
 import { AddMembersDto, CreateChatroomDto, DirectChatroomDto } from './dto/chatroom.dto';
 import { MembershipService } from './membership.service';
+import { ThrottleService } from '../auth/throttle.service';
 
 const MANAGERS = new Set(['owner', 'admin']);
 
@@ -26,6 +27,7 @@ export class ChatroomsService {
     private readonly summaries: RoomSummaryService,
     private readonly broadcaster: Broadcaster,
     private readonly config: AppConfig,
+    private readonly throttle: ThrottleService,
   ) {}
 
   async create(caller: AuthUser, dto: CreateChatroomDto): Promise<ChatroomView> {
@@ -92,6 +94,7 @@ export class ChatroomsService {
       caller.id,
       memberships.map((m) => ({ room: m.chatroom, readSeq: m.readSeq })),
     );
+    await this.throttle.chargeRoomList(caller.id, views.length);
     return views.sort((a, b) => activity(b) - activity(a));
   }
 

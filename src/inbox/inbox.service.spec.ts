@@ -7,6 +7,7 @@ import type { MembershipService } from '../chatrooms/membership.service';
 import type { InboxRepository } from './inbox.repository';
 import { InboxService } from './inbox.service';
 import type { ReadStateService } from './read-state.service';
+import type { ThrottleService } from '../auth/throttle.service';
 
 const bob = { id: 2 } as AuthUser;
 const fromAlice: QueuedMessage = {
@@ -45,6 +46,7 @@ describe('InboxService.messages', () => {
       pending as unknown as PendingMessageStore,
       {} as MembershipService,
       {} as Broadcaster,
+      {} as ThrottleService,
     );
     const page = await inbox.messages(bob, { limit: 50 });
     expect(page.items.map((m) => m.id)).toEqual([fromAlice.id]);

@@ -11,6 +11,7 @@ import { AppError } from '../common/errors';
 import { InboxMessagesQueryDto, MarkReadBodyDto } from './dto/inbox.dto';
 import { InboxRepository } from './inbox.repository';
 import { MemberPosition, ReadStateService, RoomUnread } from './read-state.service';
+import { ThrottleService } from '../auth/throttle.service';
 
 export type InboxMessage = MessageView & { read: boolean };
 
@@ -45,6 +46,7 @@ export class InboxService {
     private readonly pending: PendingMessageStore,
     private readonly membership: MembershipService,
     private readonly broadcaster: Broadcaster,
+    private readonly throttle: ThrottleService,
   ) {
     this.reads = new ReadAnnouncer((chatroomId, userId, seq) =>
       this.broadcaster.toRoom(chatroomId, ServerEvent.Read, { chatroomId, userId, seq }),
@@ -72,6 +74,7 @@ export class InboxService {
       };
     });
     items.sort((a, b) => b.activity - a.activity);
+    await this.throttle.chargeRoomList(user.id, items.length);
     const totalUnread = items.reduce((n, r) => n + r.unreadCount, 0);
     return { totalUnread, rooms: items.map(({ activity: _, ...room }) => room) };
   }
