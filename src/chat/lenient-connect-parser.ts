@@ -34,7 +34,7 @@ class LenientConnectDecoder extends parser.Decoder {
     const tooComplex = jsonTooComplex(obj);
     if (obj.startsWith(CONNECT)) {
       if (++this.connects > MAX_CONNECTS_PER_CONNECTION) throw new Error('packet refused: too many CONNECT packets');
-      return super.add(tooComplex ? withoutPayload(obj) : withObjectAuth(obj));
+      return super.add(withObjectAuth(obj, !tooComplex));
     }
     if (!tooComplex) return super.add(obj);
     const reconstructing = (this as unknown as { reconstructor?: unknown }).reconstructor;
@@ -42,12 +42,6 @@ class LenientConnectDecoder extends parser.Decoder {
     if (!event) throw new Error(`packet refused: ${tooComplex}`);
     this.emitReserved('decoded', event);
   }
-}
-
-/** `0[/nsp,]…` → `0[/nsp,]{}`, without reading the payload. */
-function withoutPayload(packet: string): string {
-  const nspEnd = packet[1] === '/' ? packet.indexOf(',') : 0;
-  return nspEnd < 0 ? packet : `${packet.slice(0, nspEnd + 1)}{}`;
 }
 
 /**
@@ -92,15 +86,18 @@ function leadingString(text: string, start: number): string | undefined {
   return undefined;
 }
 
-/** `0[/nsp,]<json>` with a payload that is not a JSON object becomes `0[/nsp,]{}`. */
-export function withObjectAuth(packet: string): string {
+/**
+ * `0[/nsp,]<json>` with a payload that is not a JSON object becomes `0[/nsp,]{}`; so does any
+ * payload when `readPayload` is false (one too complex to parse, see jsonTooComplex).
+ */
+export function withObjectAuth(packet: string, readPayload = true): string {
   const nspEnd = packet[1] === '/' ? packet.indexOf(',') : 0;
   if (nspEnd < 0) return packet; // `0/nsp` without a payload: valid as it is
   const json = packet.slice(nspEnd + 1);
   if (json === '') return packet;
   let payload: unknown;
   try {
-    payload = JSON.parse(json);
+    payload = readPayload ? JSON.parse(json) : undefined;
   } catch {
     payload = undefined;
   }
