@@ -22,7 +22,7 @@ function startWorker(): Promise<INestApplicationContext> {
 }
 
 /**
- * A message PostgreSQL refuses (NUL in text: 22021) must not keep the rest of its batch
+ * A message PostgreSQL refuses (NUL in text: 22P05 through the batch's JSON) must not keep the rest of its batch
  * out. The poison is put in below the edge validation, the way the send path does it
  * (pending buffer, then the queue), so this holds whatever the edge lets through.
  */
@@ -104,7 +104,7 @@ describe('dead letters (e2e)', () => {
       chatroom_id: poison.chatroomId,
       seq: poison.seq,
       sender_id: poison.senderId,
-      error_code: '22021',
+      error_code: '22P05',
       tombstoned: true,
     });
     // The payload keeps the refused content, NUL escaped.

@@ -3,14 +3,37 @@ import { DatabasePool } from '../prisma/database-pool';
 import { DatabaseIdentity } from '../redis/database-identity';
 import type { QueuedMessage } from './message.types';
 
+/**
+ * The fields of a message the INSERT reads, named as json_to_recordset's columns below. One
+ * JSON text instead of eleven column arrays: V8 writes it natively, where the driver built
+ * each array literal by concatenating escaped elements, a third of the persistence thread's
+ * allocations (README, Performance).
+ */
+const INSERTED_FIELDS: (keyof QueuedMessage)[] = [
+  'id',
+  'chatroomId',
+  'seq',
+  'senderId',
+  'type',
+  'content',
+  'clientMsgId',
+  'createdAt',
+  'editedAt',
+  'deletedAt',
+  'deletedById',
+];
+
 /** See insertBatch. Plain SQL on the pool: the worker's hot statement skips the query engine. */
 const INSERT_BATCH_SQL = `
   WITH ins AS (
     INSERT INTO messages (id, chatroom_id, seq, sender_id, type, content, client_msg_id,
                           created_at, edited_at, deleted_at, deleted_by_id)
-    SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::"MessageType"[], $6::text[],
-                         $7::varchar[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::int[])
-     WHERE EXISTS (SELECT 1 FROM database_identity WHERE id = $12::uuid)
+    SELECT id, "chatroomId", seq, "senderId", type, content, "clientMsgId",
+           "createdAt", "editedAt", "deletedAt", "deletedById"
+      FROM json_to_recordset($1::json) AS m(id uuid, "chatroomId" int, seq int, "senderId" int,
+           type "MessageType", content text, "clientMsgId" varchar, "createdAt" timestamptz,
+           "editedAt" timestamptz, "deletedAt" timestamptz, "deletedById" int)
+     WHERE EXISTS (SELECT 1 FROM database_identity WHERE id = $2::uuid)
     ON CONFLICT DO NOTHING
     RETURNING chatroom_id, seq, sender_id, created_at
   ), rooms AS (
@@ -28,7 +51,7 @@ const INSERT_BATCH_SQL = `
      WHERE cm.chatroom_id = s.chatroom_id AND cm.user_id = s.sender_id
   )
   SELECT (SELECT count(*)::int FROM ins) AS inserted,
-         EXISTS (SELECT 1 FROM database_identity WHERE id = $12::uuid) AS "sameDatabase"`;
+         EXISTS (SELECT 1 FROM database_identity WHERE id = $2::uuid) AS "sameDatabase"`;
 
 /** See catchUp. */
 const CATCH_UP_SQL = `
@@ -70,8 +93,8 @@ export class MessageWriteRepository {
   ) {}
 
   /**
-   * Stores a batch in one statement: the rows go in as column arrays (unnest), so the
-   * statement and its parameter count stay the same whatever the batch size, and the rooms'
+   * Stores a batch in one statement: the rows go in as one JSON array (json_to_recordset), so
+   * the statement and its parameter count stay the same whatever the batch size, and the rooms'
    * last_seq / last_message_at advance in the same round trip. ON CONFLICT DO NOTHING makes
    * a retried or re-swept batch harmless: (chatroom_id, seq) and (sender_id, client_msg_id)
    * are unique. Returns how many rows were new. Inserts nothing, and throws, if the database
@@ -79,19 +102,8 @@ export class MessageWriteRepository {
    */
   async insertBatch(messages: QueuedMessage[]): Promise<number> {
     if (!messages.length) return 0;
-    const col = <T>(f: (m: QueuedMessage) => T) => messages.map(f);
     const { rows } = await this.pool.query<{ inserted: number; sameDatabase: boolean }>(INSERT_BATCH_SQL, [
-      col((m) => m.id),
-      col((m) => m.chatroomId),
-      col((m) => m.seq),
-      col((m) => m.senderId),
-      col((m) => m.type),
-      col((m) => m.content),
-      col((m) => m.clientMsgId ?? null),
-      col((m) => m.createdAt),
-      col((m) => m.editedAt ?? null),
-      col((m) => m.deletedAt ?? null),
-      col((m) => m.deletedById ?? null),
+      JSON.stringify(messages, INSERTED_FIELDS),
       this.identity.id,
     ]);
     if (!rows[0]?.sameDatabase) throw new DatabaseIdentityChangedError(this.identity.id);

@@ -15,7 +15,8 @@ export type PersistErrorKind = 'data' | 'transient';
 
 /**
  * SQLSTATE classes and codes that describe the row, not the server:
- * 22 data exception (22021 invalid byte sequence, e.g. NUL; 22001 too long; 22P02 bad enum),
+ * 22 data exception (22P05 a NUL in the batch's JSON, 22021 invalid byte sequence; 22001 too
+ * long; 22P02 bad enum),
  * 23 integrity violation (NOT NULL, foreign key, CHECK; a unique violation cannot come from
  * the worker's ON CONFLICT DO NOTHING, so one that does is about the row as well),
  * 54000 program limit exceeded (an index row too large for its B-tree page).
