@@ -1,17 +1,25 @@
 import { expectRateLimited, flushTestRedis, resetState, sql, startApp, TestApp } from './utils/app';
+import { parseMetrics, valueOf } from './utils/metrics';
 import { auth, createUser, TestUser } from './utils/users';
 
 const PASSWORD = 'correct horse battery';
+/** Client addresses (X-Forwarded-For, TRUST_PROXY): a stranger guessing, and the account's owner. */
+const ATTACKER = '203.0.113.66';
+const OWNER = '198.51.100.23';
 
 /** Anti-automation budgets, counted in Redis: two instances share them. */
 describe('login and registration throttling (e2e)', () => {
-  describe('failed logins per account (default budget: 10 per 15 minutes)', () => {
+  /**
+   * Behind a trusted proxy (TRUST_PROXY), so that each request can come from an address of its
+   * choosing (X-Forwarded-For): the stranger guessing, and the account's owner.
+   */
+  describe('failed logins per account and client address (default budget: 10 per 15 minutes)', () => {
     let a: TestApp, b: TestApp;
     let victim: TestUser;
 
     beforeAll(async () => {
       await resetState();
-      [a, b] = await Promise.all([startApp(), startApp()]);
+      [a, b] = await Promise.all([startApp({ TRUST_PROXY: 'true' }), startApp({ TRUST_PROXY: 'true' })]);
     });
     beforeEach(async () => {
       await flushTestRedis();
@@ -19,8 +27,15 @@ describe('login and registration throttling (e2e)', () => {
     });
     afterAll(() => Promise.all([a?.close(), b?.close()]));
 
-    const attempt = (t: TestApp, password: string, username = victim.username) =>
-      t.http().post('/auth/login').send({ username, password });
+    const attempt = (t: TestApp, password: string, username = victim.username, from = ATTACKER) =>
+      t.http().post('/auth/login').set('X-Forwarded-For', from).send({ username, password });
+    const changePassword = (t: TestApp, currentPassword: string, from = ATTACKER) =>
+      t
+        .http()
+        .patch('/users/me/password')
+        .set(auth(victim))
+        .set('X-Forwarded-For', from)
+        .send({ currentPassword, newPassword: 'whatever-new' });
 
     it('answers the 11th failed login with 429 and Retry-After, even with the right password', async () => {
       for (let i = 0; i < 10; i++) expect((await attempt(a, `wrong-${i}`)).status).toBe(401);
@@ -31,6 +46,25 @@ describe('login and registration throttling (e2e)', () => {
       // Only this account: another one logs in from the same address.
       const other = await createUser(a, 'bystander');
       expect((await attempt(a, PASSWORD, other.username)).status).toBe(200);
+    });
+
+    it("locks only the guesser's address out of the account: its owner logs in from another", async () => {
+      for (let i = 0; i < 10; i++) expect((await attempt(a, `wrong-${i}`)).status).toBe(401);
+      expectRateLimited(await attempt(a, PASSWORD)); // the guesser, even with the right password
+      expectRateLimited(await attempt(b, PASSWORD)); // on every instance
+      expect((await attempt(b, PASSWORD, victim.username, OWNER)).status).toBe(200);
+      expect((await attempt(a, PASSWORD, victim.username.toUpperCase(), OWNER)).status).toBe(200);
+      // And the owner's password change: its wrong current password counts at the owner's address.
+      expect((await changePassword(a, PASSWORD, OWNER)).status).toBe(204);
+      expectRateLimited(await attempt(a, 'whatever-new'));
+    });
+
+    it("does not clear another address's count when the account logs in from one", async () => {
+      for (let i = 0; i < 9; i++) expect((await attempt(a, `wrong-${i}`)).status).toBe(401);
+      expect((await attempt(b, PASSWORD, victim.username, OWNER)).status).toBe(200);
+      expect((await attempt(a, 'wrong-9')).status).toBe(401); // the guesser's 10th still counts
+      expectRateLimited(await attempt(b, 'wrong-10'));
+      expectRateLimited(await attempt(b, PASSWORD));
     });
 
     it('counts one budget per account whatever the case the name is typed in', async () => {
@@ -67,21 +101,76 @@ describe('login and registration throttling (e2e)', () => {
     });
 
     it('counts wrong current passwords on PATCH /users/me/password against the same budget', async () => {
-      for (let i = 0; i < 10; i++) {
-        const res = await a
-          .http()
-          .patch('/users/me/password')
-          .set(auth(victim))
-          .send({ currentPassword: `wrong-${i}`, newPassword: 'whatever-new' });
-        expect(res.status).toBe(400);
-      }
-      const locked = await b
-        .http()
-        .patch('/users/me/password')
-        .set(auth(victim))
-        .send({ currentPassword: PASSWORD, newPassword: 'whatever-new' });
-      expectRateLimited(locked);
+      for (let i = 0; i < 10; i++) expect((await changePassword(a, `wrong-${i}`)).status).toBe(400);
+      expectRateLimited(await changePassword(b, PASSWORD));
       expectRateLimited(await attempt(a, PASSWORD));
+    });
+  });
+
+  describe('failed logins per client address, whatever the accounts (LOGIN_FAILS_PER_IP)', () => {
+    let t: TestApp;
+    let users: TestUser[];
+
+    beforeAll(async () => {
+      await resetState();
+      t = await startApp({
+        TRUST_PROXY: 'true',
+        LOGIN_FAILS_PER_ACCOUNT: '3',
+        LOGIN_FAILS_PER_IP: '6',
+        LOGIN_FAILS_PER_IP_WINDOW_S: '86400',
+      });
+    });
+    beforeEach(async () => {
+      await flushTestRedis();
+      users = [await createUser(t, 'first'), await createUser(t, 'second')];
+    });
+    afterAll(() => t?.close());
+
+    const attempt = (username: string, password: string, from = ATTACKER) =>
+      t.http().post('/auth/login').set('X-Forwarded-For', from).send({ username, password });
+    const refusals = async () => {
+      const m = parseMetrics((await t.http().get('/metrics')).text);
+      const scope = (s: string) => valueOf(m, 'chat_rate_limited_total', { scope: s });
+      return { ip: scope('login_ip'), account: scope('login_account') };
+    };
+
+    it('refuses an address that failed once on each of many accounts, with a day-long Retry-After', async () => {
+      // Unknown names count like real ones: one guess each on six accounts, none near its own budget.
+      const before = await refusals();
+      const names = [users[0].username, 'nobody_1', users[1].username, 'nobody_2', 'nobody_3', 'nobody_4'];
+      for (const name of names) expect((await attempt(name, 'wrong')).status).toBe(401);
+      const refused = await attempt(users[1].username, PASSWORD);
+      expectRateLimited(refused); // even with the right password
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(86000);
+      expectRateLimited(await attempt('nobody_5', 'wrong'));
+      // Another address is not concerned.
+      expect((await attempt(users[1].username, PASSWORD, OWNER)).status).toBe(200);
+      // Counted as the address's budget's refusals, on /metrics.
+      const after = await refusals();
+      expect([after.ip - before.ip, after.account - before.account]).toEqual([2, 0]);
+    });
+
+    it('reserves both budgets atomically: of 20 concurrent guesses on 20 names, at most 6 are checked', async () => {
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => attempt(`burst_${i}`, 'wrong')));
+      const checked = results.filter((r) => r.status === 401);
+      expect(checked.length).toBeGreaterThanOrEqual(1);
+      expect(checked.length).toBeLessThanOrEqual(6);
+      results.filter((r) => r.status !== 401).forEach(expectRateLimited);
+      expectRateLimited(await attempt(users[0].username, PASSWORD));
+    });
+
+    it('spends none of the address budget on logins an account budget refused', async () => {
+      for (let i = 0; i < 3; i++) expect((await attempt(users[0].username, `wrong-${i}`)).status).toBe(401);
+      for (let i = 0; i < 6; i++) expectRateLimited(await attempt(users[0].username, 'wrong')); // checked nothing
+      for (let i = 0; i < 3; i++) expect((await attempt(`guess_${i}`, 'wrong')).status).toBe(401);
+      expectRateLimited(await attempt(users[1].username, PASSWORD));
+    });
+
+    it("keeps the address's count on a success: logging into one's own account buys no new guesses", async () => {
+      for (let i = 0; i < 5; i++) expect((await attempt(`guess_${i}`, 'wrong')).status).toBe(401);
+      expect((await attempt(users[0].username, PASSWORD)).status).toBe(200);
+      expect((await attempt('guess_5', 'wrong')).status).toBe(401);
+      expectRateLimited(await attempt(users[0].username, PASSWORD));
     });
   });
 

@@ -5,8 +5,10 @@ import { ThrottleService } from '../src/auth/throttle.service';
 import { eventually, expectRateLimited, flushTestRedis, resetState, startApp, TestApp } from './utils/app';
 import { auth, createUser, TEST_PASSWORD, TestUser } from './utils/users';
 
-/** Default LOGIN_FAILS_PER_ACCOUNT. */
+/** Default LOGIN_FAILS_PER_ACCOUNT (per account per client address). */
 const BUDGET = 10;
+/** Every request's client address (X-Forwarded-For, behind TRUST_PROXY): the budget is the pair's. */
+const ADDRESS = '203.0.113.9';
 
 /** Every slot of the process's KDF gate taken until the returned function is called: checks queue. */
 function holdKdfSlots(): () => Promise<void> {
@@ -30,7 +32,7 @@ describe('failed-login budget under concurrency (e2e)', () => {
 
   beforeAll(async () => {
     await resetState();
-    [a, b] = await Promise.all([startApp(), startApp()]);
+    [a, b] = await Promise.all([startApp({ TRUST_PROXY: 'true' }), startApp({ TRUST_PROXY: 'true' })]);
   });
   beforeEach(async () => {
     await flushTestRedis();
@@ -43,15 +45,20 @@ describe('failed-login budget under concurrency (e2e)', () => {
   afterAll(() => Promise.all([a?.close(), b?.close()]));
 
   const login = (t: TestApp, password: string, username = victim.username) =>
-    t.http().post('/auth/login').send({ username, password });
+    t.http().post('/auth/login').set('X-Forwarded-For', ADDRESS).send({ username, password });
   const changePassword = (t: TestApp, currentPassword: string) =>
-    t.http().patch('/users/me/password').set(auth(victim)).send({ currentPassword, newPassword: 'a new password' });
+    t
+      .http()
+      .patch('/users/me/password')
+      .set(auth(victim))
+      .set('X-Forwarded-For', ADDRESS)
+      .send({ currentPassword, newPassword: 'a new password' });
 
   it('reserves failure points atomically: of 20 concurrent reservations on two instances, exactly the budget pass', async () => {
     const res = { setHeader: jest.fn() } as unknown as Response;
     const [ta, tb] = [a.app.get(ThrottleService), b.app.get(ThrottleService)];
     const outcomes = await Promise.allSettled(
-      Array.from({ length: 20 }, (_, i) => (i % 2 ? ta : tb).reserveLoginFailure(victim.username, res)),
+      Array.from({ length: 20 }, (_, i) => (i % 2 ? ta : tb).reserveLoginFailure(victim.username, ADDRESS, res)),
     );
     expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(BUDGET);
     for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toMatchObject({ code: 'RATE_LIMITED' });
@@ -92,7 +99,11 @@ describe('failed-login budget under concurrency (e2e)', () => {
 
   it('gives the point back when no password was checked, and keeps "a success clears the count"', async () => {
     for (let i = 0; i < 2 * BUDGET; i++) {
-      const res = await a.http().post('/auth/login').send({ username: victim.username, password: 42 });
+      const res = await a
+        .http()
+        .post('/auth/login')
+        .set('X-Forwarded-For', ADDRESS)
+        .send({ username: victim.username, password: 42 });
       expect(res.status).toBe(400); // validation: nothing was checked
     }
     for (let i = 0; i < BUDGET - 1; i++) expect((await login(a, `wrong-${i}`)).status).toBe(401);
@@ -107,8 +118,8 @@ describe('failed-login budget under concurrency (e2e)', () => {
     const throttle = a.app.get(ThrottleService);
     // A login that hung up after a success (or after its window expired) cleared the count:
     // its late refund finds nothing to give back.
-    await throttle.refundLoginFailure(victim.username);
-    await throttle.refundLoginFailure(victim.username);
+    await throttle.refundLoginFailure(victim.username, ADDRESS);
+    await throttle.refundLoginFailure(victim.username, ADDRESS);
     for (let i = 0; i < BUDGET; i++) expect((await login(a, `wrong-${i}`)).status).toBe(401);
     expectRateLimited(await login(b, 'one more guess'));
   });
@@ -119,12 +130,15 @@ describe('failed-login budget under concurrency (e2e)', () => {
     let entered!: () => void;
     const inReservation = new Promise<void>((resolve) => (entered = resolve));
     // The reservation's Redis round trip, held open until the server has seen the hang-up.
-    const spy = jest.spyOn(throttle, 'reserveLoginFailure').mockImplementationOnce(async (username, res) => {
+    const spy = jest.spyOn(throttle, 'reserveLoginFailure').mockImplementationOnce(async (username, ip, res) => {
       entered();
       await new Promise((resolve) => res.once('close', resolve));
-      return reserve(username, res);
+      return reserve(username, ip, res);
     });
-    const req = httpRequest(`${a.url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+    const req = httpRequest(`${a.url}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': ADDRESS },
+    });
     req.on('error', () => undefined);
     req.end(JSON.stringify({ username: victim.username, password: TEST_PASSWORD }));
     await inReservation;

@@ -1,5 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { clientAddress } from './decorators';
 import { ThrottleService } from './throttle.service';
 import { USERNAME_MAX_LENGTH, usernameKey } from './username';
 
@@ -24,19 +25,20 @@ export class AuthThrottleGuard implements CanActivate {
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
     const req = ctx.switchToHttp().getRequest<Request>();
     const res = ctx.switchToHttp().getResponse<Response>();
-    await this.throttle.authAttempt(req.ip ?? req.socket.remoteAddress ?? 'unknown', res);
+    const ip = clientAddress(req);
+    await this.throttle.authAttempt(ip, res);
     this.throttle.admitKdf(res);
     const username: unknown = (req.body as { username?: unknown } | undefined)?.username;
-    if (req.path.endsWith('/login') && typeof username === 'string') await this.holdLogin(username, res);
+    if (req.path.endsWith('/login') && typeof username === 'string') await this.holdLogin(username, ip, res);
     return true;
   }
 
   /**
-   * Claims the account's check and reserves its failure point until the response is done.
-   * A client that hangs up ends the claim early while its check still runs; its point stays
-   * reserved, so that buys it nothing.
+   * Claims the account's check and reserves its failure points (the account's at this address,
+   * and the address's) until the response is done. A client that hangs up ends the claim
+   * early while its check still runs; its points stay reserved, so that buys it nothing.
    */
-  private async holdLogin(username: string, res: Response): Promise<void> {
+  private async holdLogin(username: string, ip: string, res: Response): Promise<void> {
     // Longer than any username: validation answers 400, and no Redis key of a hostile length is made.
     if (username.length > USERNAME_MAX_LENGTH) return;
     const release = this.throttle.claimPasswordCheck(`login:${usernameKey(username)}`, res);
@@ -45,10 +47,10 @@ export class AuthThrottleGuard implements CanActivate {
     // leave the account's claim held (every later login of it on this instance refused).
     res.once('close', () => {
       release();
-      if (reserved && !VERDICTS.has(res.statusCode)) void this.throttle.refundLoginFailure(username);
+      if (reserved && !VERDICTS.has(res.statusCode)) void this.throttle.refundLoginFailure(username, ip);
     });
     if (res.closed) release(); // it hung up before this guard ran
-    await this.throttle.reserveLoginFailure(username, res);
+    await this.throttle.reserveLoginFailure(username, ip, res);
     reserved = true;
   }
 }

@@ -5,7 +5,7 @@ import { PrivateUserDto } from '../users/dto/user.response';
 import { AuthThrottleGuard } from './auth-throttle.guard';
 import { AuthService } from './auth.service';
 import type { AuthUser } from './auth.types';
-import { CurrentUser, Public } from './decorators';
+import { ClientAddress, CurrentUser, Public } from './decorators';
 import { LoginDto, RegisterDto } from './dto/auth.dto';
 import { LoginResponseDto } from './dto/auth.response';
 import { SessionsService } from './sessions.service';
@@ -36,8 +36,8 @@ export class AuthController {
   @ApiOperation({ summary: 'Get an access token; 401 does not say which part was wrong; 403 for a disabled account' })
   @ApiOkResponse({ type: LoginResponseDto })
   @ApiErrors(400, 401, 403, 413, 429)
-  login(@Body() dto: LoginDto) {
-    return this.auth.login(dto);
+  login(@Body() dto: LoginDto, @ClientAddress() ip: string) {
+    return this.auth.login(dto, ip);
   }
 
   @Post('logout')

@@ -42,18 +42,19 @@ export class AuthService {
   /**
    * Same answer, and about the same time, for an unknown user and a wrong password. The
    * caller (AuthThrottleGuard) has already reserved one failed attempt of the account's
-   * budget and holds the account's one password check: a wrong password or an unknown user
-   * keeps that point, a successful login clears the count. A disabled account is refused
+   * budget at the client address `ip`, and of the address's, and holds the account's one
+   * password check: a wrong password or an unknown user keeps those points, a successful
+   * login clears the account's count at that address. A disabled account is refused
    * only after its password was right, so the refusal tells a guesser nothing.
    *
    * Usernames are unique regardless of case (users_username_lower_key), so any case names
    * the one account, and counts against its one budget (ThrottleService).
    */
-  async login(dto: LoginDto): Promise<{ accessToken: string; user: PrivateUser }> {
+  async login(dto: LoginDto, ip: string): Promise<{ accessToken: string; user: PrivateUser }> {
     const user = await findByUsername(this.prisma, dto.username);
     const ok = await verifyPassword(dto.password, user?.passwordHash ?? (await dummyHash()));
     if (!user || !ok) throw new AppError(ErrorCode.Unauthorized, 'Invalid username or password');
-    await this.throttle.loginSucceeded(dto.username);
+    await this.throttle.loginSucceeded(dto.username, ip);
     if (user.disabledAt) throw AppError.forbidden('This account is disabled');
     const accessToken = await this.tokens.issue(user);
     return { accessToken, user: toPrivateUser(user) };

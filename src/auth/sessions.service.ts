@@ -57,10 +57,10 @@ export class SessionsService {
    * counted as failed logins: they knew the password. A logout-all or a disable meanwhile
    * wins over the change (401): it revoked the session that asked.
    */
-  async changePassword(user: AuthUser, dto: ChangePasswordDto, res: Response): Promise<void> {
+  async changePassword(user: AuthUser, dto: ChangePasswordDto, ip: string, res: Response): Promise<void> {
     const release = this.throttle.claimPasswordCheck(`user:${user.id}`, res);
     try {
-      const row = await this.checkCurrentPassword(user, dto.currentPassword, res);
+      const row = await this.checkCurrentPassword(user, dto.currentPassword, ip, res);
       const passwordHash = await this.throttle.passwordWork(res, () => hashPassword(dto.newPassword));
       // A token from before jti existed is named by its hash, which is no session id to keep:
       // it goes with the others, and its holder logs in with the new password.
@@ -84,10 +84,11 @@ export class SessionsService {
 
   /**
    * One failed attempt is reserved before the check (ThrottleService.reserveLoginFailure),
-   * so concurrent wrong guesses cannot outrun the budget; only a wrong password keeps it.
+   * from the same budgets as a login from this address, so concurrent wrong guesses cannot
+   * outrun them; only a wrong password keeps it.
    */
-  private async checkCurrentPassword(user: AuthUser, password: string, res: Response) {
-    await this.throttle.reserveLoginFailure(user.username, res);
+  private async checkCurrentPassword(user: AuthUser, password: string, ip: string, res: Response) {
+    await this.throttle.reserveLoginFailure(user.username, ip, res);
     let wrong = false;
     try {
       const row = await this.prisma.user.findUnique({
@@ -99,7 +100,7 @@ export class SessionsService {
       if (wrong) throw wrongCurrentPassword();
       return row;
     } finally {
-      if (!wrong) await this.throttle.refundLoginFailure(user.username);
+      if (!wrong) await this.throttle.refundLoginFailure(user.username, ip);
     }
   }
 

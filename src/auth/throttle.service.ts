@@ -3,18 +3,21 @@ import type { Response } from 'express';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError, ErrorCode } from '../common/errors';
 import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../metrics/metrics.service';
 import { RedisService } from '../redis/redis.service';
 import { kdfGate, kdfLeases } from './kdf-gate';
 import { refundPoint } from './scripts/refund-point.script';
 import { usernameKey } from './username';
 
-/** Which budget refused a request: the label a metrics counter would carry. */
-export type Limit = 'login-account' | 'auth-ip' | 'rest-user' | 'password-check';
+/** Which budget refused a request: `chat_rate_limited_total`'s scope, in snake case (`login_ip`). */
+export type Limit = 'login-account' | 'login-ip' | 'auth-ip' | 'rest-user' | 'password-check';
 
 /**
  * Anti-automation budgets, counted in Redis so every instance shares them:
- *  - failed logins per account (LOGIN_FAILS_PER_ACCOUNT per LOGIN_FAIL_WINDOW_S), each
- *    reserved before the password is checked; a successful login clears the account's count;
+ *  - failed logins per account per client address (LOGIN_FAILS_PER_ACCOUNT per
+ *    LOGIN_FAIL_WINDOW_S), and per client address across all accounts (LOGIN_FAILS_PER_IP per
+ *    LOGIN_FAILS_PER_IP_WINDOW_S): rate-limiter-flexible's login-protection recipe, so that a
+ *    stranger's wrong guesses lock out only their own address, not the account's owner;
  *  - login and registration attempts per client address (AUTH_ATTEMPTS_PER_IP per
  *    AUTH_IP_WINDOW_S);
  *  - authenticated REST requests per user (REST_REQUESTS_PER_MIN).
@@ -26,23 +29,43 @@ export type Limit = 'login-account' | 'auth-ip' | 'rest-user' | 'password-check'
 /** GET /chatrooms and GET /inbox cost one more REST request per this many rooms (chargeRoomList). */
 export const ROOMS_PER_REST_REQUEST = 50;
 
+/** The two keys one login attempt is counted under: the account at this address, and the address. */
+interface FailKeys {
+  pair: string;
+  ip: string;
+}
+
+/** A failed-login budget: counted in Redis, in `memory` (its insurance limiter) while Redis does not answer. */
+interface FailBudget {
+  limit: Limit;
+  key: keyof FailKeys;
+  redis: RateLimiterRedis;
+  memory: RateLimiterMemory;
+}
+
 @Injectable()
 export class ThrottleService {
   private readonly logger = new Logger(ThrottleService.name);
-  private readonly loginFails: RateLimiterRedis;
-  /** Where loginFails counts while Redis does not answer (its insurance limiter). */
-  private readonly loginFailsMemory: RateLimiterMemory;
+  /** Failed logins of one account from one address (the recipe's consecutive fails by username and IP). */
+  private readonly pairFails: FailBudget;
+  /** Failed logins from one address, any accounts (the recipe's slow brute force by IP). */
+  private readonly ipFails: FailBudget;
   private readonly refund: ReturnType<typeof refundPoint.on>;
   private readonly authIp: RateLimiterRedis;
   private readonly restUser: RateLimiterRedis;
   private readonly rejected: Record<Limit, number> = {
     'login-account': 0,
+    'login-ip': 0,
     'auth-ip': 0,
     'rest-user': 0,
     'password-check': 0,
   };
 
-  constructor(config: AppConfig, redis: RedisService) {
+  constructor(
+    config: AppConfig,
+    redis: RedisService,
+    private readonly metrics: MetricsService,
+  ) {
     const make = (keyPrefix: string, points: number, duration: number, insurance?: RateLimiterMemory) =>
       new RateLimiterRedis({
         storeClient: redis.client,
@@ -51,23 +74,25 @@ export class ThrottleService {
         duration,
         insuranceLimiter: insurance ?? new RateLimiterMemory({ keyPrefix, points, duration }),
       });
-    this.loginFailsMemory = new RateLimiterMemory({
-      keyPrefix: 'rl:login-fail',
-      points: config.loginFailsPerAccount,
-      duration: config.loginFailWindowS,
-    });
-    this.loginFails = make(
+    const budget = (limit: Limit, key: keyof FailKeys, prefix: string, points: number, duration: number) => {
+      const memory = new RateLimiterMemory({ keyPrefix: prefix, points, duration });
+      return { limit, key, memory, redis: make(prefix, points, duration, memory) };
+    };
+    this.pairFails = budget(
+      'login-account',
+      'pair',
       'rl:login-fail',
       config.loginFailsPerAccount,
       config.loginFailWindowS,
-      this.loginFailsMemory,
     );
+    this.ipFails = budget('login-ip', 'ip', 'rl:login-fail-ip', config.loginFailsPerIp, config.loginFailsPerIpWindowS);
     this.authIp = make('rl:auth-ip', config.authAttemptsPerIp, config.authIpWindowS);
     this.restUser = make('rl:rest-user', config.restRequestsPerMin, 60);
     this.refund = refundPoint.on(redis.client);
+    for (const limit of Object.keys(this.rejected) as Limit[]) metrics.rateLimited(scopeOf(limit), 0);
   }
 
-  /** Refused requests per budget since boot (for the metrics endpoint to export). */
+  /** Refused requests per budget since boot (also exported as `chat_rate_limited_total{scope}`). */
   rejectedCounts(): Readonly<Record<Limit, number>> {
     return { ...this.rejected };
   }
@@ -78,39 +103,60 @@ export class ThrottleService {
   }
 
   /**
-   * Reserves one failed attempt of the account before its password is checked: the count is
-   * taken atomically in Redis (rate-limiter-flexible's INCR script), so of concurrent
-   * attempts on any number of instances at most the budget get checked, and the rest are
-   * refused, the right password too. The caller gives the point back (refundLoginFailure)
-   * when no verdict was reached, and clears the count (loginSucceeded) when the password was
-   * right; a wrong one keeps it. Counted per account whatever the case typed (login ignores
-   * case), folded as usernameKey does, ASCII only, the one way login's lookup agrees with.
+   * Reserves one failed attempt before the password is checked, from both budgets together:
+   * the account's at this address and the address's. Each count is taken atomically in Redis
+   * (rate-limiter-flexible's INCR script), so of concurrent attempts on any number of
+   * instances at most each budget get checked, and the rest are refused, the right password
+   * too. An attempt one budget refuses gives back the point the other took: a refusal checks
+   * nothing, and must not spend the other budget (the owner retrying a forgotten password
+   * would otherwise burn the address's daily budget on 429s). The caller gives the points
+   * back (refundLoginFailure) when no verdict was reached, and clears the pair's count
+   * (loginSucceeded, which gives the address's point back) when the password was right; a
+   * wrong one keeps both. Counted per account whatever the case typed (login ignores case),
+   * folded as usernameKey does, ASCII only, the one way login's lookup agrees with.
    */
-  async reserveLoginFailure(username: string, res: Response): Promise<void> {
-    await this.consume(this.loginFails, usernameKey(username), 'login-account', res);
+  async reserveLoginFailure(username: string, ip: string, res: Response): Promise<void> {
+    const keys = failKeys(username, ip);
+    const budgets = [this.pairFails, this.ipFails];
+    const outcomes = await Promise.allSettled(budgets.map((b) => b.redis.consume(keys[b.key])));
+    if (outcomes.every((o) => o.status === 'fulfilled')) return;
+    const took = budgets.filter((_, i) => outcomes[i].status === 'fulfilled');
+    await Promise.all(took.map((b) => this.giveBack(b, keys)));
+    let waitMs = 0;
+    for (const [i, o] of outcomes.entries()) {
+      if (o.status === 'fulfilled') continue;
+      if (!(o.reason instanceof RateLimiterRes)) throw o.reason;
+      this.countRefusal(budgets[i].limit);
+      waitMs = Math.max(waitMs, o.reason.msBeforeNext);
+    }
+    throw this.refuseCounted(waitMs, res);
   }
 
   /**
-   * Gives the reserved point back, never below zero (refundPoint). While Redis does not
-   * answer, the point was most likely reserved in the in-memory insurance limiter, and it
-   * goes back there, also never below zero: otherwise every login that reached no verdict
-   * during an outage (a 400, a full KDF queue) would have spent one of the account's
+   * Gives both reserved points back, each never below zero (refundPoint). While Redis does
+   * not answer, the points were most likely reserved in the in-memory insurance limiters,
+   * and they go back there, also never below zero: otherwise every login that reached no
+   * verdict during an outage (a 400, a full KDF queue) would have spent one of the
    * attempts for the rest of the window.
    */
-  async refundLoginFailure(username: string): Promise<void> {
-    const key = usernameKey(username);
-    try {
-      await this.refund({ counter: this.loginFails.getKey(key) });
-    } catch {
-      const held = await this.loginFailsMemory.get(key);
-      if (held && held.consumedPoints > 0) await this.loginFailsMemory.reward(key);
-    }
+  async refundLoginFailure(username: string, ip: string): Promise<void> {
+    const keys = failKeys(username, ip);
+    await Promise.all([this.giveBack(this.pairFails, keys), this.giveBack(this.ipFails, keys)]);
   }
 
-  async loginSucceeded(username: string): Promise<void> {
-    await this.loginFails
-      .delete(usernameKey(username))
-      .catch((e: Error) => this.logger.warn(`login-fail reset: ${e.message}`));
+  /**
+   * A right password: clears the account's count at this address, and gives back the point
+   * this attempt reserved from the address's budget (a success is no failure). The address's
+   * count stays otherwise, as in the recipe: a guesser logging into an account of their own
+   * between guesses would else get a new daily budget each time. Another address's failures
+   * on the account stay too.
+   */
+  async loginSucceeded(username: string, ip: string): Promise<void> {
+    const keys = failKeys(username, ip);
+    await Promise.all([
+      this.pairFails.redis.delete(keys.pair).catch((e: Error) => this.logger.warn(`login-fail reset: ${e.message}`)),
+      this.giveBack(this.ipFails, keys),
+    ]);
   }
 
   /**
@@ -169,8 +215,28 @@ export class ThrottleService {
     }
   }
 
+  private async giveBack(budget: FailBudget, keys: FailKeys): Promise<void> {
+    const key = keys[budget.key];
+    try {
+      await this.refund({ counter: budget.redis.getKey(key) });
+    } catch {
+      const held = await budget.memory.get(key);
+      if (held && held.consumedPoints > 0) await budget.memory.reward(key);
+    }
+  }
+
   private refuse(limit: Limit, msBeforeNext: number, res: Response): AppError {
+    this.countRefusal(limit);
+    return this.refuseCounted(msBeforeNext, res);
+  }
+
+  private countRefusal(limit: Limit): void {
     this.rejected[limit]++;
+    this.metrics.rateLimited(scopeOf(limit));
+  }
+
+  /** The 429 of every budget (its refusal already counted). */
+  private refuseCounted(msBeforeNext: number, res: Response): AppError {
     const retryAfterS = Math.max(1, Math.ceil(msBeforeNext / 1000));
     res.setHeader('Retry-After', String(retryAfterS));
     return new AppError(ErrorCode.RateLimited, `Too many requests: try again in ${retryAfterS} s`, {
@@ -178,6 +244,18 @@ export class ThrottleService {
     });
   }
 }
+
+/**
+ * The address comes last: a real one never contains "|", so no other (username, address)
+ * pair names the same key. Only a forged X-Forwarded-For could, and whoever may forge one can
+ * name any address anyway (TRUST_PROXY).
+ */
+function failKeys(username: string, ip: string): FailKeys {
+  return { pair: `${usernameKey(username)}|${ip}`, ip };
+}
+
+/** Prometheus scopes are snake case, as the socket ones are (`socket_send`). */
+const scopeOf = (limit: Limit): string => limit.replace(/-/g, '_');
 
 function retryAfterOf(e: AppError): number | undefined {
   const ms = (e.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;

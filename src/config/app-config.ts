@@ -25,6 +25,8 @@ export class AppConfig {
   readonly trustProxy: boolean | number | string;
   readonly loginFailsPerAccount: number;
   readonly loginFailWindowS: number;
+  readonly loginFailsPerIp: number;
+  readonly loginFailsPerIpWindowS: number;
   readonly authAttemptsPerIp: number;
   readonly authIpWindowS: number;
   readonly restRequestsPerMin: number;
@@ -84,6 +86,8 @@ export class AppConfig {
     this.trustProxy = parseTrustProxy(env.TRUST_PROXY);
     this.loginFailsPerAccount = env.LOGIN_FAILS_PER_ACCOUNT;
     this.loginFailWindowS = env.LOGIN_FAIL_WINDOW_S;
+    this.loginFailsPerIp = env.LOGIN_FAILS_PER_IP;
+    this.loginFailsPerIpWindowS = env.LOGIN_FAILS_PER_IP_WINDOW_S;
     this.authAttemptsPerIp = env.AUTH_ATTEMPTS_PER_IP;
     this.authIpWindowS = env.AUTH_IP_WINDOW_S;
     this.restRequestsPerMin = env.REST_REQUESTS_PER_MIN;

@@ -71,11 +71,17 @@ describe('validateEnv', () => {
     expect(validateEnv({})).toMatchObject({
       LOGIN_FAILS_PER_ACCOUNT: 10,
       LOGIN_FAIL_WINDOW_S: 900,
+      LOGIN_FAILS_PER_IP: 100,
+      LOGIN_FAILS_PER_IP_WINDOW_S: 86400,
       AUTH_ATTEMPTS_PER_IP: 100,
       AUTH_IP_WINDOW_S: 60,
       REST_REQUESTS_PER_MIN: 600,
     });
     expect(() => validateEnv({ AUTH_ATTEMPTS_PER_IP: '0' })).toThrow(/AUTH_ATTEMPTS_PER_IP/);
+    expect(() => validateEnv({ LOGIN_FAILS_PER_IP: '0' })).toThrow(/LOGIN_FAILS_PER_IP:/);
+    expect(() => validateEnv({ LOGIN_FAILS_PER_IP_WINDOW_S: 'day' })).toThrow(/LOGIN_FAILS_PER_IP_WINDOW_S/);
+    const config = new AppConfig(validateEnv({ LOGIN_FAILS_PER_IP: '7', LOGIN_FAILS_PER_IP_WINDOW_S: '3600' }));
+    expect(config).toMatchObject({ loginFailsPerIp: 7, loginFailsPerIpWindowS: 3600 });
   });
 
   it('reads booleans the way operators write them', () => {

@@ -62,7 +62,11 @@ export class EnvironmentVariables {
   @IsString()
   TRUST_PROXY = 'false';
 
-  /** Failed logins per account within LOGIN_FAIL_WINDOW_S before further logins get 429. */
+  /**
+   * Failed logins per account per client address within LOGIN_FAIL_WINDOW_S before further
+   * logins of that account from that address get 429 (once per account alone: anyone could
+   * then lock any account out).
+   */
   @Transform(toInt)
   @IsInt()
   @Min(1)
@@ -72,6 +76,17 @@ export class EnvironmentVariables {
   @IsInt()
   @Min(1)
   LOGIN_FAIL_WINDOW_S = 900;
+
+  /** Failed logins per client address, whatever the accounts, within LOGIN_FAILS_PER_IP_WINDOW_S. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  LOGIN_FAILS_PER_IP = 100;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  LOGIN_FAILS_PER_IP_WINDOW_S = 86_400;
 
   /** Login and registration attempts per client address within AUTH_IP_WINDOW_S. */
   @Transform(toInt)

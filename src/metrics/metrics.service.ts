@@ -156,9 +156,12 @@ export class MetricsService implements PersistMetrics {
     this.deadLetters.inc(n);
   }
 
-  /** A rate limit refused something. `scope`: a fixed name such as `socket_send`, `login`. */
-  rateLimited(scope: string): void {
-    this.rateLimitedTotal.inc({ scope });
+  /**
+   * A rate limit refused something. `scope`: a fixed name such as `socket_send`, `login_ip`;
+   * `n = 0` makes a known scope exist from the first scrape.
+   */
+  rateLimited(scope: string, n = 1): void {
+    this.rateLimitedTotal.inc({ scope }, n);
   }
 
   /** Main thread: the persistence thread's heap, from its heartbeat (physical bytes per space). */

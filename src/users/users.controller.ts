@@ -5,7 +5,7 @@ import { ApiErrors, ApiIntParam, ApiNoContent, ApiProtected, refTo } from '../co
 import { PrivateUserDto, PublicUserDto } from './dto/user.response';
 import type { AuthUser } from '../auth/auth.types';
 import { AuthThrottleGuard } from '../auth/auth-throttle.guard';
-import { CurrentUser } from '../auth/decorators';
+import { ClientAddress, CurrentUser } from '../auth/decorators';
 import { ChangePasswordDto } from '../auth/dto/session.dto';
 import { SessionsService } from '../auth/sessions.service';
 import { UsersService } from './users.service';
@@ -50,9 +50,10 @@ export class UsersController {
   async changePassword(
     @CurrentUser() user: AuthUser,
     @Body() dto: ChangePasswordDto,
+    @ClientAddress() ip: string,
     @Res({ passthrough: true }) res: Response,
   ): Promise<void> {
-    await this.sessions.changePassword(user, dto, res);
+    await this.sessions.changePassword(user, dto, ip, res);
   }
 
   @Get(':id')

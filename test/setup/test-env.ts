@@ -38,6 +38,7 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     PRESENCE_GRACE_MS: '300',
     // Suites register and call from one address at test speed: throttling has its own suite.
     AUTH_ATTEMPTS_PER_IP: '1000000',
+    LOGIN_FAILS_PER_IP: '1000000',
     REST_REQUESTS_PER_MIN: '1000000',
     ...overrides,
   };
