@@ -14,7 +14,7 @@ import { corsOptions } from './config/cors';
 import { createLogger } from './logging/logger';
 import { requestObserver } from './logging/request-observer';
 import { json } from 'express';
-import { jsonTooComplex, tooComplexError } from './common/json-guard';
+import { jsonTooComplex, tooComplexError, unsupportedCharset } from './common/json-guard';
 import { MetricsService } from './metrics/metrics.service';
 import { serveWebClient } from './web/serve-web';
 
@@ -62,8 +62,8 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
   app.use(requestObserver(app.get(MetricsService))); // one log line + duration per request
   app.use(refuseDeclaredOversizedBodies(EARLY_REFUSAL_BYTES)); // before the parser reads any of it
   // express.json itself, not useBodyParser, whose types reserve `verify` for Nest's rawBody:
-  // refuseComplexJson runs before JSON.parse builds anything, so before authentication.
-  app.use(json({ limit: JSON_BODY_LIMIT_BYTES, verify: refuseComplexJson }));
+  // checkJsonBody runs before JSON.parse builds anything, so before authentication.
+  app.use(json({ limit: JSON_BODY_LIMIT_BYTES, verify: checkJsonBody }));
   app.use(helmet({ contentSecurityPolicy: { directives: CSP } }));
   app.enableCors(corsOptions(config));
   // Who may set X-Forwarded-For decides req.ip, which login throttling counts by.
@@ -96,8 +96,15 @@ function setupDocs(app: INestApplication): void {
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc), { jsonDocumentUrl: 'docs-json' });
 }
 
-/** body-parser's `verify` hook: what it throws is the request's answer (an AppError keeps its status). */
-function refuseComplexJson(_req: unknown, _res: unknown, body: Buffer): void {
+/**
+ * body-parser's `verify` hook: what it throws is the request's answer (an AppError keeps its
+ * status). It sees the body's bytes before they are decoded, so it takes UTF-8 only, as JSON
+ * between systems must be (RFC 8259): body-parser itself would decode any `utf-*` charset,
+ * and in UTF-7 a bracket is no `[` byte, in UTF-16 a character can hold a `"` byte, so the
+ * count below would pass a body thousands of levels deep (a probe's 19 ms per request).
+ */
+function checkJsonBody(_req: unknown, _res: unknown, body: Buffer, charset: string): void {
+  if (charset !== 'utf-8' && charset !== 'utf8') throw unsupportedCharset(charset);
   const reason = jsonTooComplex(body);
   if (reason) throw tooComplexError(reason);
 }

@@ -208,6 +208,34 @@ describe('HTTP hardening (e2e)', () => {
     expect(res.body.details[0].field).toMatch(/^memberIds/);
   });
 
+  it('takes JSON bodies in UTF-8 only: other charsets get 415 before decoding, so the bracket count holds', async () => {
+    const u = await createUser(t, 'charsetbody');
+    // Raw bytes through fetch: supertest would JSON-encode a Buffer.
+    const post = (charset: string, body: Buffer) =>
+      fetch(`${t.url}/chatrooms`, {
+        method: 'POST',
+        headers: { ...auth(u), 'Content-Type': `application/json; charset=${charset}` },
+        body,
+      }).then(async (r) => [r.status, await r.json()] as const);
+    const deep = '['.repeat(3000) + ']'.repeat(3000);
+    const bodies: [string, Buffer][] = [
+      // UTF-16: "\u2200" is the bytes 00 22, a quote to a byte scan, which then skipped the brackets.
+      ['utf-16le', Buffer.from('["\u2200",' + deep + ']', 'utf16le')],
+      ['UTF-16BE', Buffer.from(deep, 'utf16le').swap16()],
+      // UTF-7: "[" is "+AFs-", no 0x5B byte at all.
+      ['utf-7', Buffer.from('+AFsAWwBbAFsAWwBbAFsAWwBbAFs-')],
+    ];
+    for (const [charset, body] of bodies) {
+      expect(await post(charset, body)).toEqual([
+        415,
+        { statusCode: 415, code: 'VALIDATION_FAILED', message: `unsupported charset "${charset.toUpperCase()}"` },
+      ]);
+    }
+    // UTF-8 named, in any case, is the default it always was.
+    const [status, room] = await post('UTF-8', Buffer.from(JSON.stringify({ name: 'utf-8 named' })));
+    expect([status, (room as { name: string }).name]).toEqual([201, 'utf-8 named']);
+  });
+
   it('answers a socket event of too many objects and arrays unparsed; closes a connection at its sixth CONNECT', async () => {
     const u = await createUser(t, 'deepsocket');
     const s = ioClient(t.url, { transports: ['websocket'], auth: { token: u.token }, reconnection: false });

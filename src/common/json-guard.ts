@@ -58,6 +58,19 @@ export function tooComplexError(reason: string): AppError {
   return AppError.validation(`Payload too complex: ${reason}`, [{ field: 'body', errors: [`must not be ${reason}`] }]);
 }
 
+/**
+ * A JSON body in a charset other than UTF-8: 415, as body-parser answers a charset it cannot
+ * decode (its own error shape, so the error filter treats both alike).
+ */
+export function unsupportedCharset(charset: string): Error {
+  return Object.assign(new Error(`unsupported charset "${charset.toUpperCase()}"`), {
+    status: 415,
+    statusCode: 415,
+    type: 'charset.unsupported',
+    charset,
+  });
+}
+
 /** True when `text` holds at most `max` opening brackets (inside strings or not): native searches, no walk. */
 function bracketsAtMost(text: string | Buffer, max: number): boolean {
   const find =
