@@ -279,4 +279,37 @@ describe('login and registration throttling (e2e)', () => {
       await t.close();
     }
   });
+
+  it('charges a page of my inbox messages the same, since it reads each of my rooms; one room asked for costs one', async () => {
+    await resetState();
+    const t = await startApp({ REST_REQUESTS_PER_MIN: '20' });
+    try {
+      const many = await createUser(t, 'manyinbox');
+      await sql(
+        `WITH r AS (INSERT INTO chatrooms (name, type, created_by_id)
+                    SELECT 'r' || g, 'group', $1 FROM generate_series(1, 150) g RETURNING id)
+         INSERT INTO chatroom_members (chatroom_id, user_id, role) SELECT id, $1, 'owner' FROM r`,
+        [many.id],
+      );
+      const [{ id: oneRoom }] = await sql<{ id: number }>(
+        'SELECT chatroom_id AS id FROM chatroom_members WHERE user_id = $1 LIMIT 1',
+        [many.id],
+      );
+      // One room named: one request each, ten of them.
+      for (let i = 0; i < 10; i++) {
+        const res = await t.http().get(`/inbox/messages?chatroomId=${oneRoom}`).set(auth(many));
+        expect(res.status).toBe(200);
+      }
+      // All 150 rooms: 1 + 3 each, so the ten left buy two or three pages, not ten.
+      const pages: number[] = [];
+      for (let i = 0; i < 10 && pages.at(-1) !== 429; i++) {
+        pages.push((await t.http().get('/inbox/messages?unread=true').set(auth(many))).status);
+      }
+      expect(pages.filter((s) => s === 200).length).toBeGreaterThanOrEqual(2);
+      expect(pages.filter((s) => s === 200).length).toBeLessThanOrEqual(4);
+      expect(pages.at(-1)).toBe(429);
+    } finally {
+      await t.close();
+    }
+  });
 });

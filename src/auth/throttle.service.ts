@@ -26,7 +26,7 @@ export type Limit = 'login-account' | 'login-ip' | 'auth-ip' | 'rest-user' | 'pa
  * instance falls back to counting in its own memory (the insurance limiter) rather than
  * refusing everyone or letting everything through.
  */
-/** GET /chatrooms and GET /inbox cost one more REST request per this many rooms (chargeRoomList). */
+/** GET /chatrooms, GET /inbox and GET /inbox/messages cost one more REST request per this many rooms (chargeRoomList). */
 export const ROOMS_PER_REST_REQUEST = 50;
 
 /** The two keys one login attempt is counted under: the account at this address, and the address. */
@@ -195,8 +195,8 @@ export class ThrottleService {
   }
 
   /**
-   * A list of all the user's rooms (`GET /chatrooms`, `GET /inbox`) costs its request and one
-   * more per ROOMS_PER_REST_REQUEST rooms: at 1,000 rooms one took 33 ms of the server, as
+   * A read of all the user's rooms (`GET /chatrooms`, `GET /inbox`, and `GET /inbox/messages`,
+   * which reads a page per room) costs its request and one more per ROOMS_PER_REST_REQUEST rooms: at 1,000 rooms one took 33 ms of the server, as
    * much as some thirty plain requests, and a probe in 1,000 rooms took a core with them
    * within the per-user budget. Charged after the answer is built (it refuses nothing now:
    * the next requests are refused sooner).

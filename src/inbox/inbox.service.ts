@@ -85,8 +85,13 @@ export class InboxService {
     const filter = { chatroomId: q.chatroomId, unread: q.unread, before: q.cursor, limit: q.limit + 1 };
     // The buffers first, then the table, as ChatHistoryService reads: a message stored in
     // between is then in one or the other, never in neither.
-    const buffered = await this.bufferedFor(user, q);
+    const positions = (await this.readState.positions(user.id)).filter(
+      (p) => q.chatroomId === undefined || p.chatroomId === q.chatroomId,
+    );
+    const buffered = await this.bufferedFor(user, q, positions);
     const [rows, queued] = await Promise.all([this.repo.page(user.id, filter), this.queuedOf(user, q, buffered)]);
+    // The page reads each of my rooms (InboxRepository.page): priced like the room lists.
+    await this.throttle.chargeRoomList(user.id, positions.length);
     const stored = new Set(rows.map((r) => r.id));
     const merged = [...rows.map((r) => ({ ...viewOfRow(r), read: r.read })), ...queued.filter((m) => !stored.has(m.id))]
       .sort((a, b) => (a.id < b.id ? 1 : -1))
@@ -187,10 +192,11 @@ export class InboxService {
   }
 
   /** Queued messages of my rooms that may belong on this page (usually none or a few). */
-  private async bufferedFor(user: AuthUser, q: InboxMessagesQueryDto): Promise<Buffered[]> {
-    const positions = (await this.readState.positions(user.id)).filter(
-      (p) => q.chatroomId === undefined || p.chatroomId === q.chatroomId,
-    );
+  private async bufferedFor(
+    user: AuthUser,
+    q: InboxMessagesQueryDto,
+    positions: { chatroomId: number; readSeq: number }[],
+  ): Promise<Buffered[]> {
     const buffers = await this.pending.ofRooms(positions.map((p) => p.chatroomId));
     return buffers
       .flatMap((b, i) => b.map((m) => ({ m, readSeq: positions[i].readSeq })))
