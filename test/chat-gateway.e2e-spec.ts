@@ -275,6 +275,13 @@ describe('ChatGateway (e2e)', () => {
         ok: false,
         error: { code: 'VALIDATION_FAILED', details: [{ field: 'message.content' }] },
       });
+      // Characters are code points: 4,000 emoji (8,000 UTF-16 units) fit, one more does not.
+      const emoji = '\u{1F600}';
+      expect((await emitAck(a, 'sendMessage', send(room, emoji.repeat(4000)))).ok).toBe(true);
+      expect(await emitAck(a, 'sendMessage', send(room, emoji.repeat(4001)))).toMatchObject({
+        ok: false,
+        error: { code: 'VALIDATION_FAILED', details: [{ field: 'message.content' }] },
+      });
     });
 
     it('refuses blank text with VALIDATION_FAILED naming the field; real text keeps its spaces', async () => {

@@ -177,6 +177,13 @@ describe('messages (e2e)', () => {
         .send({ content: 'x'.repeat(4001) });
       expect(long.status).toBe(400);
       expect(long.body.details).toEqual([{ field: 'content', errors: [expect.stringContaining('4000')] }]);
+      // Code points: 4,000 emoji are 8,000 UTF-16 units and fit.
+      const emoji = await t
+        .http()
+        .patch(`/messages/${msg.id}`)
+        .set(auth(alice))
+        .send({ content: '\u{1F600}'.repeat(4000) });
+      expect([emoji.status, [...(emoji.body as { content: string }).content].length]).toEqual([200, 4000]);
     });
 
     it('refuses blank content with VALIDATION_FAILED on content; real content keeps its spaces', async () => {

@@ -11,6 +11,7 @@ import { AppConfig } from '../config/app-config';
 import { ServerEvent, TimelineEvent } from '../common/constants';
 import { turnLoader } from '../common/turn-loader';
 import { AppError, ErrorCode } from '../common/errors';
+import { longerThan } from '../common/input-rules';
 import { InboxNotifier } from '../inbox/inbox-notifier.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { Broadcaster } from './broadcaster.service';
@@ -86,7 +87,7 @@ export class ChatService implements BeforeApplicationShutdown {
     if (this.closing) throw new AppError('UNAVAILABLE', 'The server is shutting down: send again');
     assertSelf(user, dto.sendUserId, 'sendUserId');
     this.sendLimiter.take(user.id);
-    if (dto.message.content.length > this.config.messageMaxLength) {
+    if (longerThan(dto.message.content, this.config.messageMaxLength)) {
       throw AppError.validation(`Message content is longer than ${this.config.messageMaxLength} characters`, [
         { field: 'message.content', errors: [`must be at most ${this.config.messageMaxLength} characters`] },
       ]);

@@ -5,6 +5,7 @@ import { AppError } from './errors';
 import { IdParamPipe } from './id-param.pipe';
 import {
   codePointLength,
+  longerThan,
   DISPLAY_NAME_PATTERN,
   hasBidiControl,
   isBlank,
@@ -209,6 +210,15 @@ describe('MaxCodePoints / LengthInCodePoints', () => {
     expect(codePointLength('e\u0301')).toBe(2);
     expect(codePointLength('')).toBe(0);
     expect(codePointLength('x'.repeat(1000), 10)).toBe(11);
+  });
+
+  it('longerThan counts code points: 3 emoji are 6 UTF-16 units and 3 characters', () => {
+    expect(longerThan('😀😀😀', 3)).toBe(false);
+    expect(longerThan('😀😀😀😀', 3)).toBe(true);
+    expect(longerThan('abc', 3)).toBe(false);
+    expect(longerThan('abcd', 3)).toBe(true);
+    // A lone surrogate counts as one (such content is refused before, as unstorable).
+    expect(longerThan('\ud800\ud800\ud800', 3)).toBe(false);
   });
 
   it.each(['', 'abcd', VS.repeat(2), '😀😀😀😀'])('takes %p as at most 4', (max) =>

@@ -51,6 +51,14 @@ export function codePointLength(s: string, stopAfter = Infinity): number {
 }
 
 /**
+ * Whether `s` has more than `max` characters, counted as code points (an emoji is one, as
+ * for the varchar fields). Most texts are decided by their UTF-16 length alone: no walk.
+ */
+export function longerThan(s: string, max: number): boolean {
+  return s.length > max && codePointLength(s, max) > max;
+}
+
+/**
  * class-validator's @Length and @MaxLength count as validator.js does, where a character
  * followed by a variation selector (U+FE0E/U+FE0F) is one: "a\uFE0F" x 100 passed
  * @Length(1, 100) and then overflowed varchar(100) as a 500. These count code points, what the

@@ -5,7 +5,7 @@ import type { Page } from '../chat-history/chat-history.service';
 import { MessageView, QueuedMessage, view, viewOfRow } from '../chat-history/message.types';
 import { PendingMessageStore } from '../chat-history/pending-message.store';
 import { AppError } from '../common/errors';
-import { isMediaUrl, MEDIA_URL_RULE } from '../common/input-rules';
+import { isMediaUrl, longerThan, MEDIA_URL_RULE } from '../common/input-rules';
 import { AppConfig } from '../config/app-config';
 import { ReadStateService } from '../inbox/read-state.service';
 import type { EditMessageDto } from './dto/message-body.dto';
@@ -112,7 +112,7 @@ export class MessagesService {
 
   private checkLength(content: string): void {
     const max = this.config.messageMaxLength;
-    if (content.length <= max) return;
+    if (!longerThan(content, max)) return;
     throw AppError.validation(`Message content is longer than ${max} characters`, [
       { field: 'content', errors: [`must be at most ${max} characters`] },
     ]);
