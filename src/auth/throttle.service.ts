@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { Response } from 'express';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError, ErrorCode } from '../common/errors';
@@ -6,18 +6,20 @@ import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
 import { RedisService } from '../redis/redis.service';
 import { kdfGate, kdfLeases } from './kdf-gate';
-import { refundPoint } from './scripts/refund-point.script';
-import { usernameKey } from './username';
+import { LoginFailures } from './login-failures';
 
 /** Which budget refused a request: `chat_rate_limited_total`'s scope, in snake case (`login_ip`). */
 export type Limit = 'login-account' | 'login-ip' | 'auth-ip' | 'rest-user' | 'password-check';
+
+/** Reads of all a user's rooms cost one more REST request per this many rooms (chargeRoomList). */
+export const ROOMS_PER_REST_REQUEST = 50;
 
 /**
  * Anti-automation budgets, counted in Redis so every instance shares them:
  *  - failed logins per account per client address (LOGIN_FAILS_PER_ACCOUNT per
  *    LOGIN_FAIL_WINDOW_S), and per client address across all accounts (LOGIN_FAILS_PER_IP per
- *    LOGIN_FAILS_PER_IP_WINDOW_S): rate-limiter-flexible's login-protection recipe, so that a
- *    stranger's wrong guesses lock out only their own address, not the account's owner;
+ *    LOGIN_FAILS_PER_IP_WINDOW_S), so that a stranger's wrong guesses lock out only their own
+ *    address, not the account's owner (LoginFailures);
  *  - login and registration attempts per client address (AUTH_ATTEMPTS_PER_IP per
  *    AUTH_IP_WINDOW_S);
  *  - authenticated REST requests per user (REST_REQUESTS_PER_MIN).
@@ -26,31 +28,9 @@ export type Limit = 'login-account' | 'login-ip' | 'auth-ip' | 'rest-user' | 'pa
  * instance falls back to counting in its own memory (the insurance limiter) rather than
  * refusing everyone or letting everything through.
  */
-/** GET /chatrooms, GET /inbox and GET /inbox/messages cost one more REST request per this many rooms (chargeRoomList). */
-export const ROOMS_PER_REST_REQUEST = 50;
-
-/** The two keys one login attempt is counted under: the account at this address, and the address. */
-interface FailKeys {
-  pair: string;
-  ip: string;
-}
-
-/** A failed-login budget: counted in Redis, in `memory` (its insurance limiter) while Redis does not answer. */
-interface FailBudget {
-  limit: Limit;
-  key: keyof FailKeys;
-  redis: RateLimiterRedis;
-  memory: RateLimiterMemory;
-}
-
 @Injectable()
 export class ThrottleService {
-  private readonly logger = new Logger(ThrottleService.name);
-  /** Failed logins of one account from one address (the recipe's consecutive fails by username and IP). */
-  private readonly pairFails: FailBudget;
-  /** Failed logins from one address, any accounts (the recipe's slow brute force by IP). */
-  private readonly ipFails: FailBudget;
-  private readonly refund: ReturnType<typeof refundPoint.on>;
+  private readonly loginFails: LoginFailures;
   private readonly authIp: RateLimiterRedis;
   private readonly restUser: RateLimiterRedis;
   private readonly rejected: Record<Limit, number> = {
@@ -74,21 +54,9 @@ export class ThrottleService {
         duration,
         insuranceLimiter: insurance ?? new RateLimiterMemory({ keyPrefix, points, duration }),
       });
-    const budget = (limit: Limit, key: keyof FailKeys, prefix: string, points: number, duration: number) => {
-      const memory = new RateLimiterMemory({ keyPrefix: prefix, points, duration });
-      return { limit, key, memory, redis: make(prefix, points, duration, memory) };
-    };
-    this.pairFails = budget(
-      'login-account',
-      'pair',
-      'rl:login-fail',
-      config.loginFailsPerAccount,
-      config.loginFailWindowS,
-    );
-    this.ipFails = budget('login-ip', 'ip', 'rl:login-fail-ip', config.loginFailsPerIp, config.loginFailsPerIpWindowS);
+    this.loginFails = new LoginFailures(config, redis.client, make);
     this.authIp = make('rl:auth-ip', config.authAttemptsPerIp, config.authIpWindowS);
     this.restUser = make('rl:rest-user', config.restRequestsPerMin, 60);
-    this.refund = refundPoint.on(redis.client);
     for (const limit of Object.keys(this.rejected) as Limit[]) metrics.rateLimited(scopeOf(limit), 0);
   }
 
@@ -116,20 +84,10 @@ export class ThrottleService {
    * folded as usernameKey does, ASCII only, the one way login's lookup agrees with.
    */
   async reserveLoginFailure(username: string, ip: string, res: Response): Promise<void> {
-    const keys = failKeys(username, ip);
-    const budgets = [this.pairFails, this.ipFails];
-    const outcomes = await Promise.allSettled(budgets.map((b) => b.redis.consume(keys[b.key])));
-    if (outcomes.every((o) => o.status === 'fulfilled')) return;
-    const took = budgets.filter((_, i) => outcomes[i].status === 'fulfilled');
-    await Promise.all(took.map((b) => this.giveBack(b, keys)));
-    let waitMs = 0;
-    for (const [i, o] of outcomes.entries()) {
-      if (o.status === 'fulfilled') continue;
-      if (!(o.reason instanceof RateLimiterRes)) throw o.reason;
-      this.countRefusal(budgets[i].limit);
-      waitMs = Math.max(waitMs, o.reason.msBeforeNext);
-    }
-    throw this.refuseCounted(waitMs, res);
+    const refusal = await this.loginFails.reserve(username, ip);
+    if (!refusal) return;
+    for (const limit of refusal.limits) this.countRefusal(limit);
+    throw this.refuseCounted(refusal.waitMs, res);
   }
 
   /**
@@ -140,8 +98,7 @@ export class ThrottleService {
    * attempts for the rest of the window.
    */
   async refundLoginFailure(username: string, ip: string): Promise<void> {
-    const keys = failKeys(username, ip);
-    await Promise.all([this.giveBack(this.pairFails, keys), this.giveBack(this.ipFails, keys)]);
+    await this.loginFails.refund(username, ip);
   }
 
   /**
@@ -152,11 +109,7 @@ export class ThrottleService {
    * on the account stay too.
    */
   async loginSucceeded(username: string, ip: string): Promise<void> {
-    const keys = failKeys(username, ip);
-    await Promise.all([
-      this.pairFails.redis.delete(keys.pair).catch((e: Error) => this.logger.warn(`login-fail reset: ${e.message}`)),
-      this.giveBack(this.ipFails, keys),
-    ]);
+    await this.loginFails.succeeded(username, ip);
   }
 
   /**
@@ -196,8 +149,8 @@ export class ThrottleService {
 
   /**
    * A read of all the user's rooms (`GET /chatrooms`, `GET /inbox`, and `GET /inbox/messages`,
-   * which reads a page per room) costs its request and one more per ROOMS_PER_REST_REQUEST rooms: at 1,000 rooms one took 33 ms of the server, as
-   * much as some thirty plain requests, and a probe in 1,000 rooms took a core with them
+   * which reads a page per room) costs its request and one more per ROOMS_PER_REST_REQUEST
+   * rooms: at 1,000 rooms a list took 33 ms of the server, as much as some thirty plain requests, and a probe in 1,000 rooms took a core with them
    * within the per-user budget. Charged after the answer is built (it refuses nothing now:
    * the next requests are refused sooner).
    */
@@ -212,16 +165,6 @@ export class ThrottleService {
     } catch (e) {
       if (e instanceof RateLimiterRes) throw this.refuse(limit, e.msBeforeNext, res);
       throw e;
-    }
-  }
-
-  private async giveBack(budget: FailBudget, keys: FailKeys): Promise<void> {
-    const key = keys[budget.key];
-    try {
-      await this.refund({ counter: budget.redis.getKey(key) });
-    } catch {
-      const held = await budget.memory.get(key);
-      if (held && held.consumedPoints > 0) await budget.memory.reward(key);
     }
   }
 
@@ -243,15 +186,6 @@ export class ThrottleService {
       retryAfterMs: msBeforeNext,
     });
   }
-}
-
-/**
- * The address comes last: a real one never contains "|", so no other (username, address)
- * pair names the same key. Only a forged X-Forwarded-For could, and whoever may forge one can
- * name any address anyway (TRUST_PROXY).
- */
-function failKeys(username: string, ip: string): FailKeys {
-  return { pair: `${usernameKey(username)}|${ip}`, ip };
 }
 
 /** Prometheus scopes are snake case, as the socket ones are (`socket_send`). */
