@@ -17,6 +17,8 @@ import { Broadcaster } from './broadcaster.service';
 import { ChatService } from './chat.service';
 import { JoinRoomDto, LeaveRoomDto, MarkReadDto, SendMessageDto, SyncDto, TypingDto } from './dto/chat-events.dto';
 import { PresenceService } from './presence.service';
+import { guardEngineRequests } from './engine-requests';
+import { limitPings } from './ping-budget';
 import { outputTaken } from './socket-output';
 import { SlowConsumers } from './slow-consumers';
 import { OnClientEvent, SocketDispatcher } from './socket-dispatch';
@@ -100,6 +102,9 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     this.expiry.start();
     this.slowConsumers = new SlowConsumers(server, this.config.wsMaxUnreadBytes, () => this.metrics.slowConsumerCut());
     this.slowConsumers.start();
+    // Below socket.io: polls whose answers go unread, methods engine.io does not serve, pings.
+    guardEngineRequests(server.engine, () => this.metrics.slowConsumerCut());
+    limitPings(server.engine, this.onFloodCut);
     this.broadcaster.attach(server);
     this.metrics.watchSockets(server);
     this.broadcaster.onPeerEviction(({ userId, chatroomId }) => this.chat.forgetMembership(userId, chatroomId));

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Server, Socket } from 'socket.io';
+import { PollingAnswers } from './polling-answers';
 import { type EngineOutput, outputBacklogBytes } from './socket-output';
 
 /** How often this instance looks for clients that stopped reading. */
@@ -67,9 +68,13 @@ export class SlowConsumers {
   }
 }
 
-/** Closes the connection under the socket without a goodbye (see SlowConsumers). */
+/**
+ * Closes the connection under the socket without a goodbye (see SlowConsumers). A polling
+ * session's answer connections are reset: what they hold is unread output too.
+ */
 function cut(socket: Socket): void {
   const conn = socket.conn as unknown as EngineOutput;
+  PollingAnswers.of(conn)?.resetAll();
   const ws = conn.transport.name === 'websocket' ? conn.transport.socket : undefined;
   if (ws?.terminate) ws.terminate();
   else conn.close(true);

@@ -1,4 +1,5 @@
 import type { Socket } from 'socket.io';
+import { PollingAnswers } from './polling-answers';
 
 /** What engine.io keeps of a connection's output (not in socket.io's types). */
 export interface EngineOutput {
@@ -22,12 +23,17 @@ const RECHECK_MS = 100;
 /**
  * Whether output to this client is still waiting in the process: packets engine.io holds, or
  * a WebSocket send that has not reached the kernel, which is what a client that stops reading
- * leaves behind once the kernel's buffers are full. (A polling transport is not writable
- * between polls by design; its backlog is the write buffer alone.)
+ * leaves behind once the kernel's buffers are full, or a long-polling answer still in its
+ * HTTP connection for the same reason (PollingAnswers). (A polling transport is not writable
+ * between polls by design: that alone is no backlog.)
  */
 export function hasOutputBacklog(socket: Socket): boolean {
   const conn = socket.conn as unknown as EngineOutput;
-  return conn.writeBuffer.length > 0 || (conn.transport.name === 'websocket' && !conn.transport.writable);
+  return (
+    conn.writeBuffer.length > 0 ||
+    (conn.transport.name === 'websocket' && !conn.transport.writable) ||
+    (PollingAnswers.of(conn)?.hasUnflushed() ?? false)
+  );
 }
 
 /**
@@ -55,11 +61,15 @@ export async function outputTaken(socket: Socket, timeoutMs: number): Promise<bo
 /**
  * Bytes written to this client that are still in the process: packets engine.io holds, and
  * what ws has handed to the socket but the kernel has not taken (its buffers are full once
- * the client stops reading). Strings count in UTF-8 bytes, binary attachments by length.
+ * the client stops reading), and long-polling answers in the same state: engine.io hands a
+ * poll the session's whole backlog, so a client polling on new connections and reading none
+ * emptied the write buffer into sockets nobody counted. Strings count in UTF-8 bytes,
+ * binary attachments by length.
  */
 export function outputBacklogBytes(socket: Socket): number {
   const conn = socket.conn as unknown as EngineOutput;
   let bytes = conn.transport.name === 'websocket' ? (conn.transport.socket?.bufferedAmount ?? 0) : 0;
+  bytes += PollingAnswers.of(conn)?.unflushedBytes() ?? 0;
   for (const packet of conn.writeBuffer) {
     const data = packet.data;
     if (typeof data === 'string') bytes += Buffer.byteLength(data);

@@ -1,0 +1,76 @@
+import { HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { toErrorBody } from '../common/errors';
+import { PollingAnswers } from './polling-answers';
+
+/**
+ * The methods engine.io serves: GET (handshake, poll), POST (the client's packets), OPTIONS
+ * (the CORS preflight, answered by engine.io's cors middleware).
+ */
+const ALLOWED_METHODS = ['GET', 'POST', 'OPTIONS'];
+const ALLOW = ALLOWED_METHODS.join(', ');
+
+/** What this file needs of an engine.io session (not in engine.io's types). */
+interface EngineSession {
+  transport: { name: string };
+  once(event: 'close', listener: () => void): unknown;
+  close(discard: boolean): void;
+}
+
+/** What this file needs of engine.io's server: `clients` is not in its types. */
+interface Engine {
+  clients: Record<string, EngineSession | undefined>;
+  handleRequest(req: IncomingMessage, res: ServerResponse): void;
+}
+
+/**
+ * Every HTTP request engine.io would serve passes here first (`attach` routes them through
+ * the engine's handleRequest; its `use()` middlewares run later, after the CORS one, and
+ * asynchronously). Two things no engine.io option covers:
+ *
+ * - A method engine.io does not serve: on a polling session its transport answered a bare
+ *   500 (a server error in every dashboard, and no body saying why); here 405 with `Allow`
+ *   and the API's error body.
+ * - A poll: its connection is recorded with the session (PollingAnswers), and a client
+ *   asking again while an earlier answer of its session is still in the process (unread)
+ *   has its session cut at once. `onCut` runs once per session cut.
+ */
+export function guardEngineRequests(engine: Pick<Engine, 'handleRequest'>, onCut: () => void): void {
+  const { clients } = engine as Engine;
+  const logger = new Logger('EngineRequests');
+  const handle = engine.handleRequest.bind(engine);
+  engine.handleRequest = (req: IncomingMessage, res: ServerResponse) => {
+    if (!ALLOWED_METHODS.includes(req.method ?? '')) return refuseMethod(req, res);
+    const session = req.method === 'GET' ? clients[sidOf(req) ?? ''] : undefined;
+    if (session?.transport.name === 'polling') {
+      const answers = PollingAnswers.for(session);
+      if (!answers.admit(req.socket, res)) {
+        logger.warn(`a polling client asked again without reading its previous answer: session cut`);
+        answers.resetAll();
+        req.socket.resetAndDestroy();
+        session.close(true);
+        onCut();
+        return;
+      }
+    }
+    handle(req, res);
+  };
+}
+
+function refuseMethod(req: IncomingMessage, res: ServerResponse): void {
+  const body = toErrorBody(
+    new HttpException(`${req.method} is not served here; long-polling uses ${ALLOW}`, HttpStatus.METHOD_NOT_ALLOWED),
+  );
+  const json = JSON.stringify(body);
+  res.writeHead(body.statusCode, {
+    Allow: ALLOW,
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(json),
+  });
+  res.end(json);
+}
+
+function sidOf(req: IncomingMessage): string | null {
+  const query = req.url?.indexOf('?') ?? -1;
+  return query < 0 ? null : new URLSearchParams(req.url!.slice(query + 1)).get('sid');
+}
