@@ -16,6 +16,8 @@ const CODE_OF: Record<string, string> = {
   '404': ErrorCode.NotFound,
   '409': ErrorCode.Conflict,
   '413': ErrorCode.PayloadTooLarge,
+  // A body the parser cannot read as UTF-8 JSON: the client's input, so VALIDATION_FAILED.
+  '415': ErrorCode.ValidationFailed,
   '429': ErrorCode.RateLimited,
   '500': ErrorCode.Internal,
   '503': ErrorCode.Unavailable,
@@ -106,6 +108,7 @@ describe('OpenAPI document (e2e)', () => {
       const input = op.requestBody || op.parameters?.length;
       if (input && !has('400')) issues.push(`${name}: takes input but declares no 400`);
       if (op.requestBody && !has('413')) issues.push(`${name}: takes a body but declares no 413`);
+      if (op.requestBody && !has('415')) issues.push(`${name}: takes a body but declares no 415`);
       return issues;
     });
     expect(problems).toEqual([]);

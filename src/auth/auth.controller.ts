@@ -24,7 +24,7 @@ export class AuthController {
   @UseGuards(AuthThrottleGuard)
   @ApiOperation({ summary: 'Create an account' })
   @ApiCreatedResponse({ type: PrivateUserDto })
-  @ApiErrors(400, 409, 413, 429)
+  @ApiErrors(400, 409, 413, 415, 429)
   register(@Body() dto: RegisterDto) {
     return this.auth.register(dto);
   }
@@ -35,7 +35,7 @@ export class AuthController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Get an access token; 401 does not say which part was wrong; 403 for a disabled account' })
   @ApiOkResponse({ type: LoginResponseDto })
-  @ApiErrors(400, 401, 403, 413, 429)
+  @ApiErrors(400, 401, 403, 413, 415, 429)
   login(@Body() dto: LoginDto, @ClientAddress() ip: string) {
     return this.auth.login(dto, ip);
   }
@@ -45,7 +45,7 @@ export class AuthController {
   @ApiBearerAuth(BEARER)
   @ApiOperation({ summary: 'Revoke the presented token (its sockets are disconnected)' })
   @ApiNoContent()
-  @ApiErrors(400, 401, 413, 429) // no body is read, but a malformed or huge one is refused first
+  @ApiErrors(400, 401, 413, 415, 429) // no body is read, but a malformed or huge one is refused first
   async logout(@CurrentUser() user: AuthUser): Promise<void> {
     await this.sessions.logout(user);
   }
@@ -55,7 +55,7 @@ export class AuthController {
   @ApiBearerAuth(BEARER)
   @ApiOperation({ summary: "Revoke every token of the caller and disconnect all the caller's sockets" })
   @ApiNoContent()
-  @ApiErrors(400, 401, 413, 429) // no body is read, but a malformed or huge one is refused first
+  @ApiErrors(400, 401, 413, 415, 429) // no body is read, but a malformed or huge one is refused first
   async logoutAll(@CurrentUser() user: AuthUser): Promise<void> {
     await this.sessions.logoutAll(user);
   }

@@ -18,7 +18,7 @@ export class ChatroomsController {
   @Post()
   @ApiOperation({ summary: 'Create a group room; the creator is its owner' })
   @ApiCreatedResponse({ type: ChatroomDto })
-  @ApiErrors(400, 404, 409, 413)
+  @ApiErrors(400, 404, 409, 413, 415)
   create(@CurrentUser() user: AuthUser, @Body() dto: CreateChatroomDto) {
     return this.chatrooms.create(user, dto);
   }
@@ -28,7 +28,7 @@ export class ChatroomsController {
   @ApiOperation({ summary: 'The one direct room of the pair: 201 when created, 200 when it existed' })
   @ApiCreatedResponse({ type: ChatroomDto, description: 'Created now' })
   @ApiOkResponse({ type: ChatroomDto, description: 'Existed already' })
-  @ApiErrors(400, 404, 409, 413)
+  @ApiErrors(400, 404, 409, 413, 415)
   async direct(
     @CurrentUser() user: AuthUser,
     @Body() dto: DirectChatroomDto,
@@ -60,7 +60,7 @@ export class ChatroomsController {
   @ApiOperation({ summary: 'Add members (room owner or room admin); returns the room' })
   @ApiIntParam('id')
   @ApiOkResponse({ type: ChatroomDetailDto })
-  @ApiErrors(400, 403, 404, 409, 413)
+  @ApiErrors(400, 403, 404, 409, 413, 415)
   addMembers(@CurrentUser() user: AuthUser, @Param('id', IdParamPipe) id: number, @Body() dto: AddMembersDto) {
     return this.chatrooms.addMembers(user, id, dto);
   }

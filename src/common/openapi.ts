@@ -57,6 +57,8 @@ export class ErrorDto {
 
 interface ErrorSpec {
   code: ErrorCode;
+  /** The schema's name, where the code's own (`ValidationFailedError`) belongs to another status. */
+  name?: string;
   description: string;
   message: string;
   /** The schema of `details` when this status carries any. */
@@ -97,6 +99,12 @@ const ERRORS: Record<number, ErrorSpec> = {
     description: 'Request body over 256 KiB',
     message: 'Request body is too large',
   },
+  415: {
+    code: ErrorCode.ValidationFailed,
+    name: 'UnsupportedMediaTypeError',
+    description: 'A body in a charset other than UTF-8, or a content encoding other than gzip, deflate or br',
+    message: 'unsupported charset "UTF-16LE"',
+  },
   429: {
     code: ErrorCode.RateLimited,
     description: 'Too many requests; retry after the Retry-After header (seconds)',
@@ -115,7 +123,7 @@ const ERRORS: Record<number, ErrorSpec> = {
   },
 };
 
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 429 | 500 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 500 | 503;
 
 const errorDtos = new Map<number, Type<unknown>>();
 
@@ -124,7 +132,7 @@ export function errorDtoFor(status: ErrorStatus): Type<unknown> {
   const existing = errorDtos.get(status);
   if (existing) return existing;
   const spec = ERRORS[status];
-  const name = `${pascal(spec.code)}Error`;
+  const name = spec.name ?? `${pascal(spec.code)}Error`;
   const dto = class {};
   Object.defineProperty(dto, 'name', { value: `${name}Dto` });
   const proto = dto.prototype;

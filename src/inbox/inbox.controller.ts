@@ -42,7 +42,7 @@ export class InboxController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Mark read: {chatroomId, seq} (everything up to seq) or {messageIds} (exactly those)' })
   @ApiOkResponse({ type: ReadResultDto })
-  @ApiErrors(400, 404, 413)
+  @ApiErrors(400, 404, 413, 415)
   read(@CurrentUser() user: AuthUser, @Body() dto: MarkReadBodyDto) {
     return this.inbox.read(user, dto);
   }
@@ -60,7 +60,7 @@ export class InboxController {
   @Delete('messages')
   @ApiOperation({ summary: 'Hide several for me only; an id not in my rooms is a 404 and nothing changes' })
   @ApiOkResponse({ type: HiddenDto })
-  @ApiErrors(400, 404, 413)
+  @ApiErrors(400, 404, 413, 415)
   hideMany(@CurrentUser() user: AuthUser, @Body() dto: MessageIdsDto) {
     return this.inbox.hide(user, dto.ids);
   }

@@ -50,7 +50,7 @@ export class AdminMessagesController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Moderate several messages: all or nothing' })
   @ApiOkResponse({ type: DeletedDto })
-  @ApiErrors(400, 404, 413)
+  @ApiErrors(400, 404, 413, 415)
   retractMany(@CurrentUser() user: AuthUser, @Body() dto: MessageIdsDto) {
     return this.admin.retract(user, dto.ids);
   }

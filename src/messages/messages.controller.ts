@@ -37,7 +37,7 @@ export class MessagesController {
   @ApiOperation({ summary: 'Edit (sender within MESSAGE_EDIT_WINDOW_S, or admin)' })
   @ApiUuidParam()
   @ApiOkResponse({ type: MessageDto })
-  @ApiErrors(400, 403, 404, 409, 413)
+  @ApiErrors(400, 403, 404, 409, 413, 415)
   edit(@CurrentUser() user: AuthUser, @Param('id', MessageIdParamPipe) id: string, @Body() dto: EditMessageDto) {
     return this.messages.edit(user, id, dto);
   }
@@ -56,7 +56,7 @@ export class MessagesController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Retract several: all or nothing' })
   @ApiOkResponse({ type: DeletedDto })
-  @ApiErrors(400, 403, 404, 413)
+  @ApiErrors(400, 403, 404, 413, 415)
   retractMany(@CurrentUser() user: AuthUser, @Body() dto: MessageIdsDto) {
     return this.messages.retractMany(user, dto.ids);
   }

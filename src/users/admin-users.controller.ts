@@ -38,7 +38,7 @@ export class AdminUsersController {
 
   @Patch(':id/role')
   @HttpCode(204)
-  @ApiErrors(409, 413)
+  @ApiErrors(409, 413, 415)
   @ApiOperation({ summary: "Promote or demote; applies at once, the user's sockets reconnect" })
   @ApiNoContent()
   @ApiIntParam('id')

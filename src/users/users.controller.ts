@@ -46,7 +46,7 @@ export class UsersController {
       "counts against the client address's login and registration attempts (AUTH_ATTEMPTS_PER_IP): 429 past it.",
   })
   @ApiNoContent()
-  @ApiErrors(400, 413, 429)
+  @ApiErrors(400, 413, 415, 429)
   async changePassword(
     @CurrentUser() user: AuthUser,
     @Body() dto: ChangePasswordDto,
