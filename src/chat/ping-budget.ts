@@ -15,7 +15,7 @@ export const WS_PINGS_PER_SEC = 10;
 
 /** What this file needs of a ws WebSocket. */
 interface PingingSocket {
-  on(event: 'ping', listener: () => void): unknown;
+  on(event: 'ping', listener: (this: PingingSocket) => void): unknown;
   terminate(): void;
 }
 
@@ -29,26 +29,33 @@ interface Engine {
   onWebSocket(req: unknown, socket: unknown, websocket: PingingSocket): void;
 }
 
+/** A WebSocket's ping bucket, made at its first ping (most never send one); `cut` once terminated. */
+const buckets = new WeakMap<PingingSocket, Bucket & { cut?: true }>();
+
 /**
  * Counts the ping frames of every WebSocket of `engine` from its first frame, and terminates
- * a connection past the budget. `onCut` runs once per connection cut.
+ * a connection past the budget. `onCut` runs once per connection cut. One listener for all
+ * sockets, and a bucket only for a socket that pings: idle connections are the memory goal's
+ * unit (README, Performance), and a closure per socket was most of what this cost them.
  */
 export function limitPings(engine: object, onCut: () => void): void {
   const logger = new Logger('PingBudget');
   const target = engine as Engine;
   if (typeof target.onWebSocket !== 'function') throw new Error('engine.io has no onWebSocket: check limitPings');
   const accept = target.onWebSocket.bind(target);
+  function onPing(this: PingingSocket): void {
+    const now = Date.now();
+    let bucket = buckets.get(this);
+    if (!bucket) buckets.set(this, (bucket = { tokens: WS_PING_BURST, at: now }));
+    // ws goes on parsing the frames of a chunk already read after terminate: one cut each.
+    if (bucket.cut || takeToken(bucket, WS_PINGS_PER_SEC, WS_PING_BURST, now) === 0) return;
+    bucket.cut = true;
+    this.terminate();
+    logger.warn(`a WebSocket sent over ${WS_PING_BURST} ping frames at once or ${WS_PINGS_PER_SEC} a second: cut`);
+    onCut();
+  }
   target.onWebSocket = (req, socket, ws) => {
-    const bucket: Bucket = { tokens: WS_PING_BURST, at: Date.now() };
-    let cut = false;
-    ws.on('ping', () => {
-      // ws goes on parsing the frames of a chunk already read after terminate: one cut each.
-      if (cut || takeToken(bucket, WS_PINGS_PER_SEC, WS_PING_BURST, Date.now()) === 0) return;
-      cut = true;
-      ws.terminate();
-      logger.warn(`a WebSocket sent over ${WS_PING_BURST} ping frames at once or ${WS_PINGS_PER_SEC} a second: cut`);
-      onCut();
-    });
+    ws.on('ping', onPing);
     accept(req, socket, ws);
   };
 }
