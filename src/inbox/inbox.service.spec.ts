@@ -39,6 +39,7 @@ describe('InboxService.messages', () => {
       positions: jest.fn().mockResolvedValue([{ chatroomId: 5, readSeq: 0 }]),
       marksOf: jest.fn().mockResolvedValue({ hidden: new Set(), read: new Set() }),
     };
+    const throttle = { chargeRoomList: jest.fn().mockResolvedValue(undefined) };
     const inbox = new InboxService(
       readState as unknown as ReadStateService,
       repo as unknown as InboxRepository,
@@ -46,9 +47,10 @@ describe('InboxService.messages', () => {
       pending as unknown as PendingMessageStore,
       {} as MembershipService,
       {} as Broadcaster,
-      {} as ThrottleService,
+      throttle as unknown as ThrottleService,
     );
     const page = await inbox.messages(bob, { limit: 50 });
     expect(page.items.map((m) => m.id)).toEqual([fromAlice.id]);
+    expect(throttle.chargeRoomList).toHaveBeenCalledWith(bob.id, 1);
   });
 });
