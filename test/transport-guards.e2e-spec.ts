@@ -2,7 +2,7 @@ import { connect as tcpConnect, type Socket as TcpSocket } from 'node:net';
 import WebSocket from 'ws';
 import { eventually, resetState, startApp, TestApp } from './utils/app';
 import { parseMetrics, valueOf } from './utils/metrics';
-import { closeAllSockets, connect, emitAck } from './utils/sockets';
+import { closeAllSockets, connect, emitAck, sleep } from './utils/sockets';
 import { createRoom, createUser, TestUser } from './utils/users';
 
 const send = (chatroomId: number, content: string) => ({ chatroomId, message: { type: 'text', content } });
@@ -224,6 +224,23 @@ describe('WebSocket ping frames (e2e)', () => {
     const cuts = await metric(t, 'chat_flood_disconnects_total');
     await flood(new WebSocket(wsUrl(`&sid=${sid}`)));
     expect(await metric(t, 'chat_flood_disconnects_total')).toBe(cuts + 1);
+  });
+
+  it("cuts a connection that floods engine.io's own packets (pong frames) without ever logging in", async () => {
+    const victim = await connect(t.url, user.token);
+    const cuts = await metric(t, 'chat_flood_disconnects_total');
+    const ws = new WebSocket(wsUrl());
+    await new Promise((r) => ws.once('open', r));
+    const closed = new Promise((r) => ws.once('close', r));
+    // engine.io's pong, below socket.io's event budget; 20,000 is far past the packet budget.
+    for (let sent = 0; ws.readyState === WebSocket.OPEN && sent < 20_000; sent += 500) {
+      for (let i = 0; i < 500; i++) ws.send('3');
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.race([closed, sleep(10_000)]); // the server may still be reading the frames
+    expect(ws.readyState).toBe(WebSocket.CLOSED);
+    expect(await metric(t, 'chat_flood_disconnects_total')).toBe(cuts + 1);
+    expect((await emitAck(victim, 'sendMessage', send(room, 'still here'))).ok).toBe(true);
   });
 
   it('answers the few pings of a keep-alive', async () => {

@@ -18,6 +18,7 @@ import { ChatService } from './chat.service';
 import { JoinRoomDto, LeaveRoomDto, MarkReadDto, SendMessageDto, SyncDto, TypingDto } from './dto/chat-events.dto';
 import { PresenceService } from './presence.service';
 import { guardEngineRequests } from './engine-requests';
+import { limitPackets, packetBudgetOf } from './packet-budget';
 import { limitPings } from './ping-budget';
 import { outputTaken } from './socket-output';
 import { SlowConsumers } from './slow-consumers';
@@ -102,9 +103,11 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     this.expiry.start();
     this.slowConsumers = new SlowConsumers(server, this.config.wsMaxUnreadBytes, () => this.metrics.slowConsumerCut());
     this.slowConsumers.start();
-    // Below socket.io: polls whose answers go unread, methods engine.io does not serve, pings.
+    // Below socket.io: polls whose answers go unread, methods engine.io does not serve, pings,
+    // and floods of engine.io's own packets.
     guardEngineRequests(server.engine, () => this.metrics.slowConsumerCut());
     limitPings(server.engine, this.onFloodCut);
+    limitPackets(server.engine, packetBudgetOf(this.config), this.onFloodCut);
     this.broadcaster.attach(server);
     this.metrics.watchSockets(server);
     this.broadcaster.onPeerEviction(({ userId, chatroomId }) => this.chat.forgetMembership(userId, chatroomId));

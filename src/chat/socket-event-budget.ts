@@ -45,8 +45,8 @@ export interface SocketGate {
  * that, before it is cut. A client that waits `retryAfterMs` collects one per wait; even one
  * sending `typing` on every keystroke collects a few a second.
  */
-const FLOOD_BURST = 200;
-const FLOOD_PER_SEC = 20;
+export const FLOOD_BURST = 200;
+export const FLOOD_PER_SEC = 20;
 
 const SOCKET_LIMITED = 'Too many events on this connection; slow down';
 const USER_LIMITED = "Too many events on this user's connections; slow down";
