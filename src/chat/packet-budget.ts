@@ -1,7 +1,9 @@
 import { Logger } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config';
-import { type Bucket, takeToken } from './rate-limiter';
+import { CutBudget } from './rate-limiter';
+import { cutConnection } from './slow-consumers';
 import { FLOOD_BURST, FLOOD_PER_SEC } from './socket-event-budget';
+import type { EngineOutput } from './socket-output';
 
 /** engine.io packets a connection may send: `burst` at once and `perSec` a second after that. */
 export interface PacketBudget {
@@ -26,35 +28,25 @@ export function packetBudgetOf(config: AppConfig): PacketBudget {
 }
 
 /** What this file needs of an engine.io session (not in its types). */
-interface EngineConn {
+interface EngineConn extends EngineOutput {
   on(event: 'packet', listener: (this: EngineConn) => void): unknown;
-  transport: { name: string; socket?: { terminate?: () => void } };
-  close(discard: boolean): void;
 }
 
 interface Engine {
   on(event: 'connection', listener: (conn: EngineConn) => void): unknown;
 }
 
-/** A session's bucket, made at its first packet; `cut` once closed. */
-const buckets = new WeakMap<EngineConn, Bucket & { cut?: true }>();
-
 /**
  * Counts every packet of every engine.io session of `engine` and cuts a session past
- * `budget`, without a goodbye, as a slow consumer is (its WebSocket terminated). One listener
- * for all sessions. `onCut` runs once per session cut.
+ * `budget`, without a goodbye, as a slow consumer is. One listener for all sessions. `onCut`
+ * runs once per session cut.
  */
 export function limitPackets(engine: object, { burst, perSec }: PacketBudget, onCut: () => void): void {
   const logger = new Logger('PacketBudget');
+  const budget = new CutBudget<EngineConn>(burst, perSec);
   function onPacket(this: EngineConn): void {
-    const now = Date.now();
-    let bucket = buckets.get(this);
-    if (!bucket) buckets.set(this, (bucket = { tokens: burst, at: now }));
-    if (bucket.cut || takeToken(bucket, perSec, burst, now) === 0) return;
-    bucket.cut = true;
-    const ws = this.transport.name === 'websocket' ? this.transport.socket : undefined;
-    if (ws?.terminate) ws.terminate();
-    else this.close(true);
+    if (!budget.exceeded(this)) return;
+    cutConnection(this);
     logger.warn(`a connection sent over ${burst} engine.io packets at once or ${perSec} a second: cut`);
     onCut();
   }

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { type Bucket, takeToken } from './rate-limiter';
+import { CutBudget } from './rate-limiter';
 
 /**
  * WebSocket ping frames a connection may send, WS_PING_BURST at once and WS_PINGS_PER_SEC a
@@ -29,9 +29,6 @@ interface Engine {
   onWebSocket(req: unknown, socket: unknown, websocket: PingingSocket): void;
 }
 
-/** A WebSocket's ping bucket, made at its first ping (most never send one); `cut` once terminated. */
-const buckets = new WeakMap<PingingSocket, Bucket & { cut?: true }>();
-
 /**
  * Counts the ping frames of every WebSocket of `engine` from its first frame, and terminates
  * a connection past the budget. `onCut` runs once per connection cut. One listener for all
@@ -43,13 +40,10 @@ export function limitPings(engine: object, onCut: () => void): void {
   const target = engine as Engine;
   if (typeof target.onWebSocket !== 'function') throw new Error('engine.io has no onWebSocket: check limitPings');
   const accept = target.onWebSocket.bind(target);
+  // A bucket only for a socket that pings: most never send one.
+  const budget = new CutBudget<PingingSocket>(WS_PING_BURST, WS_PINGS_PER_SEC);
   function onPing(this: PingingSocket): void {
-    const now = Date.now();
-    let bucket = buckets.get(this);
-    if (!bucket) buckets.set(this, (bucket = { tokens: WS_PING_BURST, at: now }));
-    // ws goes on parsing the frames of a chunk already read after terminate: one cut each.
-    if (bucket.cut || takeToken(bucket, WS_PINGS_PER_SEC, WS_PING_BURST, now) === 0) return;
-    bucket.cut = true;
+    if (!budget.exceeded(this)) return;
     this.terminate();
     logger.warn(`a WebSocket sent over ${WS_PING_BURST} ping frames at once or ${WS_PINGS_PER_SEC} a second: cut`);
     onCut();

@@ -17,6 +17,28 @@ export function takeToken(b: Bucket, ratePerSec: number, burst: number, t: numbe
   return 0;
 }
 
+/**
+ * A bucket per key, made at the key's first take, for budgets whose breach ends the key (a
+ * connection cut): `exceeded` answers true once, at the first take past the budget, and false
+ * for every take after it (frames of a chunk already read still arrive after the cut).
+ */
+export class CutBudget<K extends object> {
+  private readonly buckets = new WeakMap<K, Bucket & { cut?: true }>();
+
+  constructor(
+    readonly burst: number,
+    readonly perSec: number,
+  ) {}
+
+  exceeded(key: K, now = Date.now()): boolean {
+    let bucket = this.buckets.get(key);
+    if (!bucket) this.buckets.set(key, (bucket = { tokens: this.burst, at: now }));
+    if (bucket.cut || takeToken(bucket, this.perSec, this.burst, now) === 0) return false;
+    bucket.cut = true;
+    return true;
+  }
+}
+
 /** Adds what `b` earned since its last reading, up to `burst`. */
 function refill(b: Bucket, ratePerSec: number, burst: number, t: number): void {
   b.tokens = Math.min(burst, b.tokens + ((t - b.at) / 1000) * ratePerSec);

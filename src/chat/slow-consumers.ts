@@ -68,12 +68,17 @@ export class SlowConsumers {
   }
 }
 
-/**
- * Closes the connection under the socket without a goodbye (see SlowConsumers). A polling
- * session's answer connections are reset: what they hold is unread output too.
- */
+/** Closes the connection under the socket without a goodbye (see SlowConsumers). */
 function cut(socket: Socket): void {
-  const conn = socket.conn as unknown as EngineOutput;
+  cutConnection(socket.conn as unknown as EngineOutput);
+}
+
+/**
+ * Ends an engine.io session without a goodbye: its WebSocket terminated, or its polling
+ * session closed with its answer connections reset (what they hold is unread output too).
+ * For every cut below socket.io: slow consumers, floods.
+ */
+export function cutConnection(conn: EngineOutput): void {
   PollingAnswers.of(conn)?.resetAll();
   const ws = conn.transport.name === 'websocket' ? conn.transport.socket : undefined;
   if (ws?.terminate) ws.terminate();
