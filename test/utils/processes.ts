@@ -74,9 +74,16 @@ export function exitOf(s: ServerProcess, timeoutMs = 20_000): Promise<number | n
  * given that port by the kernel, made the next file's server fail with EADDRINUSE. Ports are
  * claimed by creating a file in the run's directory (E2E_PORT_DIR, made fresh by the global
  * setup; exclusive create is atomic), and sit below the kernel's ephemeral range (32768 and
- * up), where no outgoing connection lands.
+ * up), where no outgoing connection lands, and below 26000: a local Redis Cluster's nodes
+ * listen on port + 10000 too (the cluster bus), which once took a spawned server's port
+ * (see REDIS_CLUSTER_PORTS).
  */
 const PORTS_PER_RUN = 200;
+/** Spawned servers' ports, in slots of PORTS_PER_RUN picked by pid (concurrent runs differ). */
+export const SPAWN_PORTS = { from: 20_000, to: 26_000 };
+const SPAWN_PORT_SLOTS = (SPAWN_PORTS.to - SPAWN_PORTS.from) / PORTS_PER_RUN;
+/** A local Redis Cluster's ports: [16000, 17000), so its bus ports are [26000, 27000). */
+export const REDIS_CLUSTER_PORTS = { from: 16_000, to: 17_000 };
 export function freePort(): string {
   const dir = process.env.E2E_PORT_DIR ?? path.join(os.tmpdir(), `chat-e2e-ports-${process.pid}`);
   mkdirSync(dir, { recursive: true });
@@ -87,7 +94,7 @@ export function freePort(): string {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
       throw err;
     }
-    return String(20_000 + (process.pid % 60) * PORTS_PER_RUN + n);
+    return String(SPAWN_PORTS.from + (process.pid % SPAWN_PORT_SLOTS) * PORTS_PER_RUN + n);
   }
   throw new Error(`more than ${PORTS_PER_RUN} spawned-server ports in one run`);
 }

@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
+import { REDIS_CLUSTER_PORTS } from './processes';
 
 export interface LocalRedisCluster {
   /** `host:port,host:port,host:port`: what REDIS_CLUSTER_NODES takes. */
@@ -86,7 +87,8 @@ export async function flushCluster(nodes: string): Promise<void> {
 /** Ports whose cluster bus port (+10000) is free too. */
 async function sparePorts(n: number): Promise<number[]> {
   const out: number[] = [];
-  for (let port = 17000 + Math.floor(Math.random() * 2000); out.length < n && port < 20000; port++) {
+  const { from, to } = REDIS_CLUSTER_PORTS;
+  for (let port = from + Math.floor(Math.random() * (to - from - 100)); out.length < n && port < to; port++) {
     if ((await isFree(port)) && (await isFree(port + 10000))) out.push(port);
   }
   if (out.length < n) throw new Error('no spare ports for a local Redis Cluster');
