@@ -190,6 +190,23 @@ describe('socket limits per user (e2e)', () => {
     });
   });
 
+  describe('binary events', () => {
+    it('refuses one with VALIDATION_FAILED without waiting for its attachments; the socket goes on', async () => {
+      const u = await createUser(t, 'binary');
+      const own = await createRoom(t, u, []);
+      const s = await connect(t.url, u.token);
+      const content = Buffer.alloc(32 * 1024, 1);
+      const refused = await emitAck(s, 'sendMessage', { chatroomId: own, message: { type: 'text', content } });
+      expect(refused).toEqual({
+        ok: false,
+        error: expect.objectContaining({ code: 'VALIDATION_FAILED', message: expect.stringContaining('binary data') }),
+      });
+      // Its attachment was dropped, not taken for the next packet: a JSON send is stored.
+      const sent = await emitAck(s, 'sendMessage', { chatroomId: own, message: { type: 'text', content: 'json' } });
+      expect(sent).toMatchObject({ ok: true, data: { seq: 1, content: 'json' } });
+    });
+  });
+
   describe('unknown events', () => {
     const NAMES = [
       'sendMesage',

@@ -1,5 +1,10 @@
 import { MAX_JSON_CONTAINERS, UnparsedPayload } from '../common/json-guard';
-import { lenientConnectParser, MAX_CONNECTS_PER_CONNECTION, withObjectAuth } from './lenient-connect-parser';
+import {
+  BINARY_REFUSED,
+  lenientConnectParser,
+  MAX_CONNECTS_PER_CONNECTION,
+  withObjectAuth,
+} from './lenient-connect-parser';
 
 describe('lenientConnectParser', () => {
   it.each([
@@ -62,5 +67,32 @@ describe('lenientConnectParser', () => {
     expect(decoded).toBe(MAX_CONNECTS_PER_CONNECTION);
     decoder.add('2["typing",{}]'); // other packets are not counted
     expect(decoded).toBe(MAX_CONNECTS_PER_CONNECTION + 1);
+  });
+
+  it('refuses binary events and drops their attachments as they come, keeping none', () => {
+    const decoded: { type: number; nsp: string; id?: number; data?: unknown }[] = [];
+    const decoder = new lenientConnectParser.Decoder();
+    decoder.on('decoded', (p) => decoded.push(p));
+    const frame = Buffer.alloc(64 * 1024);
+    // An event announcing 10 attachments, 9 of them sent: answered at once, nothing kept.
+    decoder.add('510-/admin,7["sendMessage",{"content":{"_placeholder":true,"num":0}}]');
+    for (let i = 0; i < 9; i++) decoder.add(frame);
+    expect(decoded).toEqual([
+      { type: 2, nsp: '/admin', id: 7, data: ['sendMessage', new UnparsedPayload(BINARY_REFUSED)] },
+    ]);
+    expect((decoder as unknown as { reconstructor?: unknown }).reconstructor).toBeFalsy();
+    decoder.add(frame); // the tenth
+    // A binary ack is dropped with its attachment; then packets decode as before.
+    decoder.add('61-3[{"_placeholder":true,"num":0}]');
+    decoder.add(frame);
+    decoder.add('2["typing",{"a":1}]');
+    expect(decoded.at(-1)).toEqual({ type: 2, nsp: '/', data: ['typing', { a: 1 }] });
+    expect(decoded).toHaveLength(2);
+    // Binary data nothing announced, text where attachments are due, and broken headers close the connection.
+    expect(() => decoder.add(frame)).toThrow();
+    decoder.add('51-["x",{"_placeholder":true,"num":0}]');
+    expect(() => decoder.add('2["typing",{}]')).toThrow('packet refused: attachments missing');
+    expect(() => new lenientConnectParser.Decoder().add('5x-["x"]')).toThrow('packet refused: illegal attachments');
+    expect(() => new lenientConnectParser.Decoder().add('51-"x"')).toThrow('packet refused: not an event');
   });
 });

@@ -3,6 +3,10 @@ import { jsonTooComplex, UnparsedPayload } from '../common/json-guard';
 
 const CONNECT = String(parser.PacketType.CONNECT);
 const EVENT = String(parser.PacketType.EVENT);
+const BINARY_EVENT = String(parser.PacketType.BINARY_EVENT);
+const BINARY_ACK = String(parser.PacketType.BINARY_ACK);
+/** Why a binary event is refused (the payload pipe prefixes "Payload too complex: "). */
+export const BINARY_REFUSED = 'binary data (this API takes JSON only)';
 /**
  * CONNECT packets one connection may send: a client whose handshake was refused may try
  * again on the same connection (a new token), but each one costs the server a token check,
@@ -25,12 +29,28 @@ export const MAX_CONNECTS_PER_CONNECTION = 5;
  * Any other such packet, and a connection's CONNECT packets past MAX_CONNECTS_PER_CONNECTION,
  * are thrown: socket.io closes the connection, as for any packet it cannot decode. socket.io
  * makes one decoder per connection.
+ *
+ * Binary packets are never reconstructed: the API takes JSON only, and socket.io's decoder
+ * kept a packet's announced attachments (up to 10 frames of maxHttpBufferSize) until the
+ * last one came, so a connection without a token that announced 10 and sent 9 held 0.55 MB
+ * until its connect timeout, and after a handshake for as long as it stayed. A binary event
+ * arrives with an UnparsedPayload (VALIDATION_FAILED through its acknowledgement, as any bad
+ * payload), a binary ack is dropped (the server asks clients for no acknowledgement), and
+ * their attachments are counted off and dropped as they come.
  */
 class LenientConnectDecoder extends parser.Decoder {
   private connects = 0;
+  /** Attachments still to come of a binary packet this decoder refused. */
+  private dropping = 0;
 
   override add(obj: unknown): void {
-    if (typeof obj !== 'string') return super.add(obj);
+    if (typeof obj !== 'string') {
+      if (this.dropping === 0) return super.add(obj); // socket.io refuses it: no binary packet announced it
+      this.dropping--;
+      return;
+    }
+    if (this.dropping > 0) throw new Error('packet refused: attachments missing');
+    if (obj.startsWith(BINARY_EVENT) || obj.startsWith(BINARY_ACK)) return this.refuseBinary(obj);
     const tooComplex = jsonTooComplex(obj);
     if (obj.startsWith(CONNECT)) {
       if (++this.connects > MAX_CONNECTS_PER_CONNECTION) throw new Error('packet refused: too many CONNECT packets');
@@ -40,6 +60,18 @@ class LenientConnectDecoder extends parser.Decoder {
     const reconstructing = (this as unknown as { reconstructor?: unknown }).reconstructor;
     const event = obj.startsWith(EVENT) && !reconstructing ? unparsedEvent(obj, tooComplex) : undefined;
     if (!event) throw new Error(`packet refused: ${tooComplex}`);
+    this.emitReserved('decoded', event);
+  }
+
+  /** `5<n>-…` or `6<n>-…`: drops the n attachments to come; an event is answered as refused. */
+  private refuseBinary(packet: string): void {
+    const dash = packet.indexOf('-');
+    const count = dash > 1 && dash <= 3 ? Number(packet.slice(1, dash)) : NaN;
+    if (!Number.isInteger(count) || count < 0) throw new Error('packet refused: illegal attachments');
+    this.dropping = count;
+    if (packet.startsWith(BINARY_ACK)) return;
+    const event = unparsedEvent(EVENT + packet.slice(dash + 1), BINARY_REFUSED);
+    if (!event) throw new Error('packet refused: not an event');
     this.emitReserved('decoded', event);
   }
 }
