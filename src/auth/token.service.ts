@@ -4,10 +4,23 @@ import { JwtService } from '@nestjs/jwt';
 import { isUUID } from 'class-validator';
 import { AppError, ErrorCode } from '../common/errors';
 import { MAX_INT4 } from '../common/input-rules';
+import { AppConfig } from '../config/app-config';
 import type { AccessTokenClaims, AuthUser } from './auth.types';
 import { IdentityService, LiveUser } from './identity.service';
 
 const invalid = () => new AppError(ErrorCode.Unauthorized, 'Invalid or expired access token');
+
+/** Clock skew between instances a token's `exp` may carry beyond this one's lifetime. */
+const EXP_SKEW_S = 60;
+const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** JWT_EXPIRES_IN in seconds: a number is seconds (as jsonwebtoken reads it), else `<n><unit>`. */
+export function lifetimeSeconds(expiresIn: string | number): number {
+  if (typeof expiresIn === 'number') return expiresIn;
+  const m = /^(\d+)(ms|s|m|h|d)?$/.exec(expiresIn);
+  if (!m) throw new Error(`JWT_EXPIRES_IN "${expiresIn}" is not a duration`);
+  return Number(m[1]) * UNIT_SECONDS[m[2] ?? 's'];
+}
 
 /**
  * Issues and verifies access tokens; shared by the HTTP guard and the socket handshake.
@@ -17,10 +30,15 @@ const invalid = () => new AppError(ErrorCode.Unauthorized, 'Invalid or expired a
  */
 @Injectable()
 export class TokenService {
+  private readonly lifetimeS: number;
+
   constructor(
     private readonly jwt: JwtService,
     private readonly identity: IdentityService,
-  ) {}
+    config: AppConfig,
+  ) {
+    this.lifetimeS = lifetimeSeconds(config.jwtExpiresIn);
+  }
 
   async issue(user: Pick<LiveUser, 'id' | 'username' | 'role' | 'tokenVersion'>): Promise<string> {
     const claims: AccessTokenClaims = {
@@ -51,6 +69,10 @@ export class TokenService {
     // never closed at expiry. `crit` names header extensions the signer requires the reader to
     // understand, and we understand none (RFC 7515, 4.1.11).
     if (typeof claims.exp !== 'number' || 'crit' in verified.header) throw invalid();
+    // Nor does any token we issue expire later than one issued now would: `exp: 1e300`, signed
+    // with the secret (a leaked or tool-made token), would be a session nothing ends but a
+    // revocation. Shortening JWT_EXPIRES_IN thus also ends longer tokens issued before.
+    if (claims.exp > Date.now() / 1000 + this.lifetimeS + EXP_SKEW_S) throw invalid();
     // Tokens from before revocation existed carry no jti: the token's own hash names them.
     const sessionId = claims.jti ?? createHash('sha256').update(token).digest('hex');
     const [user, revoked] = await Promise.all([this.identity.user(claims.sub), this.identity.isRevoked(sessionId)]);
