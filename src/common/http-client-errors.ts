@@ -30,6 +30,15 @@ const STATUS_OF_PARSE_ERROR: Record<string, ParseErrorAnswer> = {
     message: 'The request did not arrive in time',
   },
 };
+/**
+ * How long the error answer has to reach the peer before the connection is destroyed.
+ * end() alone sends it and a FIN, then (HTTP servers allow half-open connections) waits
+ * for the peer's FIN: a peer that never reads nor closes kept the file descriptor forever
+ * (20,500 such connections from one address used them all). Destroying at once could
+ * reset the connection before the peer read its answer.
+ */
+export const CLIENT_ERROR_GRACE_MS = 1000;
+
 const MALFORMED: ParseErrorAnswer = {
   status: 400,
   reason: 'Bad Request',
@@ -41,8 +50,9 @@ const MALFORMED: ParseErrorAnswer = {
  * Requests Node's HTTP parser refuses (headers over 16 KiB, a broken request line, bad
  * chunking) never reach Express: Node answers them itself with a bare status line and no
  * body. Here they get the contract's error body like every other refusal, so a client can
- * tell `PAYLOAD_TOO_LARGE` from a dropped connection. The connection is closed after: the
- * parser cannot tell where the next request would start.
+ * tell `PAYLOAD_TOO_LARGE` from a dropped connection. The connection is closed after (the
+ * parser cannot tell where the next request would start), and destroyed CLIENT_ERROR_GRACE_MS
+ * later if the peer has not closed it by then.
  */
 export function answerClientErrors(server: Server): void {
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
@@ -60,5 +70,7 @@ export function answerClientErrors(server: Server): void {
       `HTTP/1.1 ${e.status} ${e.reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
         `Content-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`,
     );
+    const drop = setTimeout(() => socket.destroy(), CLIENT_ERROR_GRACE_MS).unref();
+    socket.once('close', () => clearTimeout(drop));
   });
 }
