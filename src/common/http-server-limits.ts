@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { capUnansweredRequests, limitIdleConnections } from './http-connections';
 
 /**
  * How long a client may take to send one whole request (headers and body). Node's default
@@ -23,10 +24,15 @@ export const HTTP_HEADERS_TIMEOUT_MS = 20_000;
  */
 export const HTTP_CLOSE_GRACE_MS = 10_000;
 
-/** The timeouts above, and a close() that always ends (see closeWithDeadline). */
+/**
+ * The timeouts above, an idle timeout and a cap on pipelined requests per connection
+ * (http-connections.ts), and a close() that always ends (see closeWithDeadline).
+ */
 export function limitHttpServer(server: Server): void {
   server.requestTimeout = HTTP_REQUEST_TIMEOUT_MS;
   server.headersTimeout = HTTP_HEADERS_TIMEOUT_MS;
+  limitIdleConnections(server);
+  capUnansweredRequests(server);
   closeWithDeadline(server, HTTP_CLOSE_GRACE_MS);
 }
 
