@@ -48,6 +48,8 @@ export class AppConfig {
   readonly userSocketTypingRatePerSec: number;
   readonly userSocketTypingBurst: number;
   readonly socketsPerUserMax: number;
+  /** 0: no cap. */
+  readonly connectionsPerAddressMax: number;
   readonly roomsPerUserMax: number;
   readonly wsMaxPayloadBytes: number;
   readonly wsMaxUnreadBytes: number;
@@ -108,6 +110,7 @@ export class AppConfig {
     this.userSocketTypingRatePerSec = env.USER_SOCKET_TYPING_RATE_PER_SEC;
     this.userSocketTypingBurst = env.USER_SOCKET_TYPING_BURST;
     this.socketsPerUserMax = env.SOCKETS_PER_USER_MAX;
+    this.connectionsPerAddressMax = env.CONNECTIONS_PER_ADDRESS_MAX;
     this.roomsPerUserMax = env.ROOMS_PER_USER_MAX;
     this.wsMaxPayloadBytes = env.WS_MAX_PAYLOAD_BYTES;
     this.wsMaxUnreadBytes = env.WS_MAX_UNREAD_BYTES;

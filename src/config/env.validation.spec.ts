@@ -84,6 +84,15 @@ describe('validateEnv', () => {
     expect(config).toMatchObject({ loginFailsPerIp: 7, loginFailsPerIpWindowS: 3600 });
   });
 
+  it('caps connections per address at 500 by default, 0 meaning no cap', () => {
+    expect(new AppConfig(validateEnv({})).connectionsPerAddressMax).toBe(500);
+    expect(new AppConfig(validateEnv({ CONNECTIONS_PER_ADDRESS_MAX: '0' })).connectionsPerAddressMax).toBe(0);
+    expect(validateEnv({ CONNECTIONS_PER_ADDRESS_MAX: '20' }).CONNECTIONS_PER_ADDRESS_MAX).toBe(20);
+    for (const bad of ['-1', '2.5', 'abc', '1000001']) {
+      expect(() => validateEnv({ CONNECTIONS_PER_ADDRESS_MAX: bad })).toThrow(/CONNECTIONS_PER_ADDRESS_MAX/);
+    }
+  });
+
   it('reads booleans the way operators write them', () => {
     expect(validateEnv({ WORKER_ENABLED: 'false' }).WORKER_ENABLED).toBe(false);
     expect(validateEnv({ WORKER_ENABLED: '0' }).WORKER_ENABLED).toBe(false);

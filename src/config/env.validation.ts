@@ -227,6 +227,17 @@ export class EnvironmentVariables {
   SOCKETS_PER_USER_MAX = 20;
 
   /**
+   * Connections (HTTP and WebSocket) one client address may hold open on this instance; one
+   * more is closed before it is read. Loopback and addresses TRUST_PROXY trusts (a reverse
+   * proxy's) are not counted. 0: no cap.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  CONNECTIONS_PER_ADDRESS_MAX = 500;
+
+  /**
    * Rooms one user may be a member of. Anyone may add anyone to a room, so without a cap
    * others could put a user in any number of them, and everything that lists or counts a
    * user's rooms (GET /inbox, GET /chatrooms, a reconnect's joins) would grow with it.

@@ -84,7 +84,14 @@ export class MetricsService implements PersistMetrics {
 
   constructor() {
     // Known scopes exist from the first scrape.
-    for (const scope of ['socket_send', 'socket_events', 'socket_user_events', 'socket_sync', 'socket_connections']) {
+    for (const scope of [
+      'socket_send',
+      'socket_events',
+      'socket_user_events',
+      'socket_sync',
+      'socket_connections',
+      'connections_per_address',
+    ]) {
       this.rateLimitedTotal.inc({ scope }, 0);
     }
     collectDefaultMetrics({ register: this.registry }); // includes nodejs_eventloop_lag_* seconds
