@@ -1,16 +1,18 @@
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { AppModule } from './app.module';
 import { RedisIoAdapter } from './chat/redis-io.adapter';
 import { refuseDeclaredOversizedBodies } from './common/declared-body-limit.middleware';
 import { answerClientErrors } from './common/http-client-errors';
+import { capConnectionsPerAddress, connectionCapExempt } from './common/http-connections';
 import { limitHttpServer } from './common/http-server-limits';
 import { SHUTDOWN_SIGNALS } from './common/shutdown-hooks';
 import { AppConfig } from './config/app-config';
 import { corsOptions } from './config/cors';
+import { serveOpenApiJson } from './docs/openapi-json';
 import { createLogger } from './logging/logger';
 import { requestObserver } from './logging/request-observer';
 import { json } from 'express';
@@ -69,8 +71,13 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
   // Who may set X-Forwarded-For decides req.ip, which login throttling counts by.
   app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');
+  // No ETag on API answers: each cost a SHA-1 over the whole body (0.56 s of the main thread
+  // for 174 large history pages), and the clients fetch live state without revalidating
+  // (web/src/chat.ts). The web client's static files keep theirs (serve-static's own).
+  app.set('etag', false);
   answerClientErrors(app.getHttpServer());
   limitHttpServer(app.getHttpServer()); // slow clients, and a shutdown that always ends
+  limitConnectionsPerAddress(app, config);
   app.useWebSocketAdapter(new RedisIoAdapter(app));
   app.enableShutdownHooks(SHUTDOWN_SIGNALS);
   setupDocs(app);
@@ -93,7 +100,20 @@ function setupDocs(app: INestApplication): void {
       'bearer',
     )
     .build();
-  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc), { jsonDocumentUrl: 'docs-json' });
+  let document: OpenAPIObject | undefined;
+  const built = () => (document ??= SwaggerModule.createDocument(app, doc));
+  SwaggerModule.setup('docs', app, built, { raw: false }); // the UI; the document is served below
+  serveOpenApiJson(app, '/docs-json', built);
+}
+
+/** CONNECTIONS_PER_ADDRESS_MAX, from the first connection of an address that Express would not trust as a proxy. */
+function limitConnectionsPerAddress(app: NestExpressApplication, config: AppConfig): void {
+  const express = app.getHttpAdapter().getInstance() as { get(setting: string): unknown };
+  const trusted = express.get('trust proxy fn') as (address: string, hop: number) => boolean;
+  const metrics = app.get(MetricsService);
+  capConnectionsPerAddress(app.getHttpServer(), config.connectionsPerAddressMax, connectionCapExempt(trusted), () =>
+    metrics.rateLimited('connections_per_address'),
+  );
 }
 
 /**

@@ -1,0 +1,161 @@
+import type { Server } from 'node:http';
+import { connect as tcpConnect, type Socket } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { HTTP_IDLE_TIMEOUT_MS, UNANSWERED_REQUESTS_MAX } from '../src/common/http-connections';
+import { eventually, resetState, startApp, TestApp } from './utils/app';
+import { parseMetrics, valueOf } from './utils/metrics';
+import { closeAllSockets, connect, sleep } from './utils/sockets';
+import { createUser } from './utils/users';
+
+interface RawClient {
+  socket: Socket;
+  received: () => string;
+  closed: Promise<void>;
+}
+
+/** A raw TCP client, optionally from a given local address. */
+async function rawClient(port: number, localAddress?: string): Promise<RawClient> {
+  const socket = tcpConnect({ port, host: '127.0.0.1', localAddress });
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  let data = '';
+  socket.on('data', (d: Buffer) => (data += d.toString()));
+  socket.on('error', () => undefined); // a reset after the server dropped it is expected
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  open.push(socket);
+  return { socket, received: () => data, closed };
+}
+const open: Socket[] = [];
+
+const get = (path: string) => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
+const statusLines = (raw: string) => raw.match(/HTTP\/1\.1 \d+/g) ?? [];
+const connections = (server: Server) =>
+  new Promise<number>((resolve, reject) => server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
+
+/**
+ * A non-loopback address of this host, for connections the per-address cap counts (loopback
+ * is exempt). Connecting from it to 127.0.0.1 works on Linux.
+ */
+const lanAddress = Object.values(networkInterfaces())
+  .flat()
+  .find((i) => i && !i.internal && i.family === 'IPv4')?.address;
+
+describe('HTTP connections (e2e)', () => {
+  afterEach(() => {
+    for (const s of open.splice(0)) s.destroy();
+    closeAllSockets();
+  });
+
+  describe('one app, default limits', () => {
+    let t: TestApp;
+    let port: number;
+    let server: Server;
+
+    beforeAll(async () => {
+      await resetState();
+      t = await startApp();
+      port = Number(new URL(t.url).port);
+      server = t.app.getHttpServer() as Server;
+    });
+    afterAll(() => t?.close());
+
+    it('destroys a connection that got a parse error answer though the client neither reads nor closes', async () => {
+      const before = await connections(server);
+      const c = await rawClient(port);
+      c.socket.pause(); // never reads, never ends
+      c.socket.write('NOT HTTP\r\n\r\n');
+      await eventually(async () => (await connections(server)) === before, 5000, 'the server to drop the connection');
+    });
+
+    it('times idle connections out after 60 s, well above the longest socket.io long poll', async () => {
+      expect(server.timeout).toBe(HTTP_IDLE_TIMEOUT_MS);
+      const handshake = await (await fetch(`${t.url}/socket.io/?EIO=4&transport=polling`)).text();
+      const { pingInterval, pingTimeout } = JSON.parse(handshake.slice(1)) as Record<string, number>;
+      // A poll is answered by the next ping at the latest, every pingInterval.
+      expect(HTTP_IDLE_TIMEOUT_MS).toBeGreaterThan(pingInterval + pingTimeout);
+    });
+
+    it('answers a few pipelined requests and destroys a connection that pipelines more', async () => {
+      const few = await rawClient(port);
+      few.socket.write(get('/health/live').repeat(UNANSWERED_REQUESTS_MAX));
+      await eventually(() => statusLines(few.received()).length === UNANSWERED_REQUESTS_MAX, 5000, 'the answers');
+      expect(statusLines(few.received())).toEqual(Array(UNANSWERED_REQUESTS_MAX).fill('HTTP/1.1 200'));
+
+      const many = await rawClient(port);
+      many.socket.write(get('/docs-json').repeat(10)); // one TCP write, read by the server at once
+      await many.closed; // without the cap: kept alive after ten answers built for it
+      expect(statusLines(many.received()).length).toBeLessThan(10);
+    });
+
+    it('sends no ETag on API answers; the web client files keep theirs', async () => {
+      for (const path of ['/health/live', '/docs-json']) {
+        const res = await t.http().get(path);
+        expect(res.status).toBe(200);
+        expect(res.headers.etag).toBeUndefined();
+      }
+      const page = await t.http().get('/');
+      if (page.status === 200) expect(page.headers.etag).toBeDefined(); // only with a web build (npm run build:web)
+    });
+
+    it('serializes the OpenAPI document once, not per request, and no longer serves the YAML copy', async () => {
+      const first = await t.http().get('/docs-json');
+      expect(first.body.openapi).toBeDefined();
+      const stringify = jest.spyOn(JSON, 'stringify');
+      try {
+        const again = await t.http().get('/docs-json');
+        expect(again.text).toBe(first.text);
+        const ofDocument = stringify.mock.calls.filter(([v]) => (v as { openapi?: unknown } | null)?.openapi);
+        expect(ofDocument).toEqual([]);
+      } finally {
+        stringify.mockRestore();
+      }
+      expect((await t.http().get('/docs-yaml')).status).toBe(404);
+    });
+
+    it('lets an upgraded WebSocket idle past the idle timeout, while idle HTTP connections go', async () => {
+      const u = await createUser(t, 'idle');
+      server.timeout = 300; // shortened for this test; Node arms it on connections accepted from now
+      try {
+        const ws = await connect(t.url, u.token);
+        const http = await rawClient(port);
+        await http.closed; // the short timeout is live
+        await sleep(1000);
+        expect(ws.connected).toBe(true);
+      } finally {
+        server.timeout = HTTP_IDLE_TIMEOUT_MS;
+      }
+    });
+  });
+
+  (lanAddress ? describe : describe.skip)(`connections per address (from ${lanAddress ?? 'no LAN address'})`, () => {
+    const MAX = 3;
+    let t: TestApp | undefined;
+    afterEach(async () => {
+      for (const s of open.splice(0)) s.destroy(); // before close(), which would wait for them
+      await t?.close();
+    });
+
+    it("closes an address's connection over CONNECTIONS_PER_ADDRESS_MAX at once, counts it, and spares loopback", async () => {
+      t = await startApp({ CONNECTIONS_PER_ADDRESS_MAX: String(MAX) });
+      const port = Number(new URL(t.url).port);
+      const held = await Promise.all(Array.from({ length: MAX }, () => rawClient(port, lanAddress)));
+      const over = await rawClient(port, lanAddress);
+      await over.closed; // without the cap it stays open
+      expect(over.received()).toBe('');
+      held[0].socket.write(get('/health/live')); // the ones within the cap are served
+      await eventually(() => statusLines(held[0].received())[0] === 'HTTP/1.1 200', 5000, 'the answer');
+      const local = await Promise.all(Array.from({ length: MAX + 2 }, () => rawClient(port)));
+      await sleep(100);
+      expect(local.map((c) => c.socket.destroyed)).toEqual(Array(MAX + 2).fill(false));
+      const m = parseMetrics(await (await fetch(`${t.url}/metrics`)).text());
+      expect(valueOf(m, 'chat_rate_limited_total', { scope: 'connections_per_address' })).toBe(1);
+    });
+
+    it('does not count connections from a proxy TRUST_PROXY trusts', async () => {
+      t = await startApp({ CONNECTIONS_PER_ADDRESS_MAX: String(MAX), TRUST_PROXY: lanAddress! });
+      const port = Number(new URL(t.url).port);
+      const conns = await Promise.all(Array.from({ length: MAX + 2 }, () => rawClient(port, lanAddress)));
+      await sleep(100);
+      expect(conns.map((c) => c.socket.destroyed)).toEqual(Array(MAX + 2).fill(false));
+    });
+  });
+});
