@@ -9,6 +9,7 @@ import { cappedBackoff, MessagePlace, persistJobOf, persistJobOptions, PersistBa
 import { Batcher } from './persist-batcher';
 import { MessageRepository } from './message.repository';
 import { MessageView, QueuedMessage, view, viewOfRow } from './message.types';
+import { cutBySize } from './page-size';
 import { MessagePatch, PatchOutcome, PendingMessageStore } from './pending-message.store';
 
 /**
@@ -131,9 +132,11 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
   /** Room history, by seq. No cursor or `before`: newest first. `after`: oldest first. */
   async history(userId: number, chatroomId: number, q: HistoryQuery): Promise<Page<MessageView>> {
     await this.membership.require(userId, chatroomId);
-    return q.after !== undefined
-      ? this.after(chatroomId, q.after, q.limit)
-      : this.before(chatroomId, q.before ?? MAX_SEQ, q.limit);
+    const page =
+      q.after !== undefined
+        ? await this.after(chatroomId, q.after, q.limit)
+        : await this.before(chatroomId, q.before ?? MAX_SEQ, q.limit);
+    return cutBySize(page, (last) => String(last.seq));
   }
 
   async before(chatroomId: number, before: number, limit: number): Promise<Page<MessageView>> {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { AuthUser } from '../auth/auth.types';
 import { ChatHistoryService, Page } from '../chat-history/chat-history.service';
+import { cutBySize } from '../chat-history/page-size';
 import { MessageView, QueuedMessage, view, viewOfRow } from '../chat-history/message.types';
 import { ReadAnnouncer } from './read-announcer';
 import { PendingMessageStore } from '../chat-history/pending-message.store';
@@ -98,7 +99,8 @@ export class InboxService {
       .slice(0, q.limit + 1);
     const hasMore = merged.length > q.limit;
     const items = merged.slice(0, q.limit);
-    return { items, hasMore, ...(hasMore ? { nextCursor: items[items.length - 1].id } : {}) };
+    const page = { items, hasMore, ...(hasMore ? { nextCursor: items[items.length - 1].id } : {}) };
+    return cutBySize(page, (last) => last.id);
   }
 
   async message(user: AuthUser, id: string): Promise<InboxMessage> {

@@ -2,6 +2,7 @@ import { IdentityService } from '../auth/identity.service';
 import { Injectable } from '@nestjs/common';
 import type { AuthUser } from '../auth/auth.types';
 import type { Page } from '../chat-history/chat-history.service';
+import { cutBySize } from '../chat-history/page-size';
 import { MessageView, QueuedMessage, view, viewOfRow } from '../chat-history/message.types';
 import { PendingMessageStore } from '../chat-history/pending-message.store';
 import { AppError } from '../common/errors';
@@ -16,11 +17,11 @@ import { MessagesRepository, Receipt } from './messages.repository';
 export type SentMessageView = MessageView & { readCount: number };
 
 /** A page cut from `limit + 1` rows; the cursor is the last id (ids are time-ordered). */
-export function idPage<T extends { id: string }>(rows: T[], limit: number): Page<T> {
+export function idPage<T extends { id: string; content: string }>(rows: T[], limit: number): Page<T> {
   const items = rows.slice(0, limit);
   const page: Page<T> = { items, hasMore: rows.length > limit };
   if (page.hasMore && items.length) page.nextCursor = items[items.length - 1].id;
-  return page;
+  return cutBySize(page, (last) => last.id);
 }
 
 /** What a sender does with their own messages (admins may do it to anyone's). */
