@@ -216,7 +216,10 @@ export function PageOf(item: Type<unknown>): Type<unknown> {
   const page = class {};
   Object.defineProperty(page, 'name', { value: `${itemName}PageDto` });
   const proto = page.prototype;
-  ApiProperty({ type: [item] })(proto, 'items');
+  ApiProperty({
+    type: [item],
+    description: 'At most `limit` items, fewer when they are long (250,000 characters of messages a page)',
+  })(proto, 'items');
   ApiProperty({ type: 'boolean', description: 'Whether another page follows' })(proto, 'hasMore');
   ApiPropertyOptional({
     type: 'string',
