@@ -108,6 +108,8 @@ export async function startServer(
     SEND_BURST: '2000',
     // Likewise the per-user REST budget (the read-path bench calls as one user).
     REST_REQUESTS_PER_MIN: '100000000',
+    // And the connections per address: every load worker connects from 127.0.0.1.
+    CONNECTIONS_PER_ADDRESS_MAX: '0',
     ...extraEnv,
   };
   const log = createWriteStream(e.logFile);

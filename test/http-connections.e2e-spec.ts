@@ -1,6 +1,5 @@
 import type { Server } from 'node:http';
 import { connect as tcpConnect, type Socket } from 'node:net';
-import { networkInterfaces } from 'node:os';
 import { HTTP_IDLE_TIMEOUT_MS, UNANSWERED_REQUESTS_MAX } from '../src/common/http-connections';
 import { eventually, resetState, startApp, TestApp } from './utils/app';
 import { parseMetrics, valueOf } from './utils/metrics';
@@ -32,12 +31,12 @@ const connections = (server: Server) =>
   new Promise<number>((resolve, reject) => server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
 
 /**
- * A non-loopback address of this host, for connections the per-address cap counts (loopback
- * is exempt). Connecting from it to 127.0.0.1 works on Linux.
+ * Addresses for connections the per-address cap counts: on Linux all of 127.0.0.0/8 is this
+ * host, so connections from 127.0.0.2 and .3 to 127.0.0.1 are apart from the test's own
+ * (fetch and supertest, from 127.0.0.1, some kept alive).
  */
-const lanAddress = Object.values(networkInterfaces())
-  .flat()
-  .find((i) => i && !i.internal && i.family === 'IPv4')?.address;
+const FLOODER = '127.0.0.2';
+const NEIGHBOUR = '127.0.0.3';
 
 describe('HTTP connections (e2e)', () => {
   afterEach(() => {
@@ -126,7 +125,7 @@ describe('HTTP connections (e2e)', () => {
     });
   });
 
-  (lanAddress ? describe : describe.skip)(`connections per address (from ${lanAddress ?? 'no LAN address'})`, () => {
+  describe('connections per address', () => {
     const MAX = 3;
     let t: TestApp | undefined;
     afterEach(async () => {
@@ -134,26 +133,37 @@ describe('HTTP connections (e2e)', () => {
       await t?.close();
     });
 
-    it("closes an address's connection over CONNECTIONS_PER_ADDRESS_MAX at once, counts it, and spares loopback", async () => {
+    it("closes an address's connection over CONNECTIONS_PER_ADDRESS_MAX at once and counts it; other addresses go on", async () => {
       t = await startApp({ CONNECTIONS_PER_ADDRESS_MAX: String(MAX) });
       const port = Number(new URL(t.url).port);
-      const held = await Promise.all(Array.from({ length: MAX }, () => rawClient(port, lanAddress)));
-      const over = await rawClient(port, lanAddress);
+      const held = await Promise.all(Array.from({ length: MAX }, () => rawClient(port, FLOODER)));
+      const over = await rawClient(port, FLOODER);
       await over.closed; // without the cap it stays open
       expect(over.received()).toBe('');
       held[0].socket.write(get('/health/live')); // the ones within the cap are served
       await eventually(() => statusLines(held[0].received())[0] === 'HTTP/1.1 200', 5000, 'the answer');
-      const local = await Promise.all(Array.from({ length: MAX + 2 }, () => rawClient(port)));
+      const neighbours = await Promise.all(Array.from({ length: MAX }, () => rawClient(port, NEIGHBOUR)));
       await sleep(100);
-      expect(local.map((c) => c.socket.destroyed)).toEqual(Array(MAX + 2).fill(false));
+      expect(neighbours.map((c) => c.socket.destroyed)).toEqual(Array(MAX).fill(false));
+      // Closing one makes room again.
+      held[1].socket.destroy();
+      await eventually(
+        async () => {
+          const again = await rawClient(port, FLOODER);
+          await sleep(50);
+          return !again.socket.destroyed;
+        },
+        5000,
+        'room for one more',
+      );
       const m = parseMetrics(await (await fetch(`${t.url}/metrics`)).text());
-      expect(valueOf(m, 'chat_rate_limited_total', { scope: 'connections_per_address' })).toBe(1);
+      expect(valueOf(m, 'chat_rate_limited_total', { scope: 'connections_per_address' })).toBeGreaterThanOrEqual(1);
     });
 
     it('does not count connections from a proxy TRUST_PROXY trusts', async () => {
-      t = await startApp({ CONNECTIONS_PER_ADDRESS_MAX: String(MAX), TRUST_PROXY: lanAddress! });
+      t = await startApp({ CONNECTIONS_PER_ADDRESS_MAX: String(MAX), TRUST_PROXY: FLOODER });
       const port = Number(new URL(t.url).port);
-      const conns = await Promise.all(Array.from({ length: MAX + 2 }, () => rawClient(port, lanAddress)));
+      const conns = await Promise.all(Array.from({ length: MAX + 2 }, () => rawClient(port, FLOODER)));
       await sleep(100);
       expect(conns.map((c) => c.socket.destroyed)).toEqual(Array(MAX + 2).fill(false));
     });

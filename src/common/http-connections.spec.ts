@@ -167,10 +167,11 @@ describe('http connections', () => {
   });
 
   describe('connectionCapExempt', () => {
-    it('exempts loopback and the addresses Express trusts as proxies, nothing else', () => {
+    it('exempts the addresses Express trusts as proxies, nothing else, loopback included', () => {
       const exempt = connectionCapExempt((address, hop) => hop === 0 && address.startsWith('10.'));
-      for (const a of ['127.0.0.1', '127.0.0.2', '::1', '::ffff:127.0.0.1', '10.0.0.7']) expect(exempt(a)).toBe(true);
-      for (const a of ['192.0.2.1', '::ffff:192.0.2.1', '2001:db8::1', '128.0.0.1']) expect(exempt(a)).toBe(false);
+      for (const a of ['10.0.0.7', '10.1.2.3']) expect(exempt(a)).toBe(true);
+      for (const a of ['127.0.0.1', '::1', '192.0.2.1', '::ffff:192.0.2.1', '2001:db8::1'])
+        expect(exempt(a)).toBe(false);
     });
   });
 });

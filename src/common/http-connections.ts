@@ -100,15 +100,12 @@ export function capConnectionsPerAddress(
 
 /**
  * Which peers the per-address cap leaves alone: those Express's `trust proxy` trusts
- * (`trusted`, Express's compiled 'trust proxy fn': behind a reverse proxy every client
- * arrives from the proxy's address), and loopback. A proxy on the same host is a loopback
- * peer even when TRUST_PROXY is left unset (the cap would then hold the whole site to
- * `max` connections), and a local process (a benchmark, a health check) is no remote flood.
+ * (`trusted`, Express's compiled 'trust proxy fn'): behind a reverse proxy every client
+ * arrives from the proxy's address, and the proxy holds the limits of its clients. Loopback
+ * is counted like any address unless TRUST_PROXY names it (`loopback`), as a proxy on the
+ * same host needs anyway for the client addresses the throttles count by: a flood from the
+ * host itself exhausts the descriptors just as well.
  */
 export function connectionCapExempt(trusted: (address: string, hop: number) => boolean): (address: string) => boolean {
-  return (address) => isLoopback(address) || trusted(address, 0);
-}
-
-function isLoopback(address: string): boolean {
-  return address.startsWith('127.') || address === '::1' || address.startsWith('::ffff:127.');
+  return (address) => trusted(address, 0);
 }

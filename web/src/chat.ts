@@ -15,8 +15,8 @@ import type { Store } from './store';
 const PAGE = 40;
 
 /**
- * API answers are live state read with a token: never from the HTTP cache, and never as a
- * conditional request (the server's ETags would turn them into 304s the app gains nothing from).
+ * API answers are live state read with a token: never from the HTTP cache (the API sends no
+ * ETag to revalidate with, and a cached answer would be stale).
  */
 export const freshFetch: typeof fetch = (input, init) => fetch(input, { ...init, cache: 'no-store' });
 const TYPING_TTL_MS = 6000;
