@@ -1,27 +1,17 @@
 import type { Server } from 'node:http';
-import { connect as tcpConnect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { HTTP_IDLE_TIMEOUT_MS, UNANSWERED_REQUESTS_MAX } from '../src/common/http-connections';
 import { eventually, resetState, startApp, TestApp } from './utils/app';
 import { parseMetrics, valueOf } from './utils/metrics';
+import { rawClient as rawClientOf } from './utils/raw-client';
 import { closeAllSockets, connect, sleep } from './utils/sockets';
 import { createUser } from './utils/users';
 
-interface RawClient {
-  socket: Socket;
-  received: () => string;
-  closed: Promise<void>;
-}
-
-/** A raw TCP client, optionally from a given local address. */
-async function rawClient(port: number, localAddress?: string): Promise<RawClient> {
-  const socket = tcpConnect({ port, host: '127.0.0.1', localAddress });
-  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-  let data = '';
-  socket.on('data', (d: Buffer) => (data += d.toString()));
-  socket.on('error', () => undefined); // a reset after the server dropped it is expected
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  open.push(socket);
-  return { socket, received: () => data, closed };
+/** Raw clients of a test, destroyed after it. */
+async function rawClient(port: number, localAddress?: string) {
+  const c = await rawClientOf(port, localAddress);
+  open.push(c.socket);
+  return c;
 }
 const open: Socket[] = [];
 

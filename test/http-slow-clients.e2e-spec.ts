@@ -1,34 +1,10 @@
 import type { Server } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { EARLY_REFUSAL_BYTES, JSON_BODY_LIMIT_BYTES } from '../src/app.factory';
 import { HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS } from '../src/common/http-server-limits';
 import { resetState, startApp, TestApp } from './utils/app';
+import { rawClient } from './utils/raw-client';
 import { exitOf, freePort, ServerProcess, spawnServer, waitHealthy } from './utils/processes';
-
-/** A raw TCP client: what it received so far, and promises for the first bytes and the close. */
-interface RawClient {
-  socket: Socket;
-  received: () => string;
-  /** Resolves once the received text contains `text`. */
-  waitFor: (text: string) => Promise<void>;
-  closed: Promise<void>;
-}
-
-async function rawClient(port: number): Promise<RawClient> {
-  const socket = connect(port, '127.0.0.1');
-  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-  let data = '';
-  const waiters: { text: string; resolve: () => void }[] = [];
-  socket.on('data', (d: Buffer) => {
-    data += d.toString();
-    for (const w of waiters.filter((x) => data.includes(x.text))) w.resolve();
-  });
-  socket.on('error', () => undefined); // a reset after the server dropped it is expected
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  const waitFor = (text: string) =>
-    data.includes(text) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ text, resolve }));
-  return { socket, received: () => data, waitFor, closed };
-}
 
 /**
  * Request headers of a JSON POST. With `Expect: 100-continue` Node answers `100 Continue`

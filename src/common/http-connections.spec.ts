@@ -85,36 +85,34 @@ describe('http connections', () => {
   });
 
   describe('capUnansweredRequests', () => {
-    it('answers pipelined requests up to the cap', async () => {
-      let handled = 0;
+    /** A server answering each request 20 ms after it came, at most 3 unanswered per connection. */
+    async function slowAnswers() {
+      const state = { handled: 0 };
       const s = await listen((_req, res) => {
-        handled++;
+        state.handled++;
         setTimeout(() => res.end('ok'), 20);
       });
       server = s.server;
       capUnansweredRequests(server, 3);
       const c = await client(s.port);
       clients.push(c.socket);
+      return { c, state };
+    }
+
+    it('answers pipelined requests up to the cap', async () => {
+      const { c, state } = await slowAnswers();
       c.socket.write(get('/1') + get('/2') + get('/3')); // one TCP write: Node parses them at once
       await waitFor(() => answers(c.received()) === 3);
-      expect(handled).toBe(3);
+      expect(state.handled).toBe(3);
       c.socket.write(get('/4')); // the first three were answered: room again
       await waitFor(() => answers(c.received()) === 4);
     });
 
     it('destroys the connection on one more, before any handler sees it or the rest of the batch', async () => {
-      let handled = 0;
-      const s = await listen((_req, res) => {
-        handled++;
-        setTimeout(() => res.end('ok'), 20);
-      });
-      server = s.server;
-      capUnansweredRequests(server, 3);
-      const c = await client(s.port);
-      clients.push(c.socket);
+      const { c, state } = await slowAnswers();
       c.socket.write(Array.from({ length: 10 }, (_, i) => get(`/${i}`)).join(''));
       await c.closed;
-      expect(handled).toBe(3); // without the cap: 10 answers built for a client reading none
+      expect(state.handled).toBe(3); // without the cap: 10 answers built for a client reading none
       expect(answers(c.received())).toBe(0); // the first three died with the connection
     });
   });
