@@ -49,7 +49,9 @@ export function limitHttpServer(server: Server): void {
 export function closeWithDeadline(server: Server, graceMs: number): void {
   const unanswered = new Set<ServerResponse>();
   let closing = false;
-  // First of the request listeners: before Express may answer at once.
+  // Before Express's listener, which may answer at once. (engine.io, attached later, calls the
+  // listeners it found from its own for paths not its own, so socket.io's long polls pass
+  // by this one: socket.io closes those itself at shutdown.)
   server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
     if (closing) {
       res.shouldKeepAlive = false;
