@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect, type AddressInfo, type Socket } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { rawClient as client } from '../../test/utils/raw-client';
 import {
   capConnectionsPerAddress,
   capUnansweredRequests,
@@ -13,17 +14,6 @@ async function listen(handler: Handler): Promise<{ server: Server; port: number 
   const server = createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, port: (server.address() as AddressInfo).port };
-}
-
-/** A raw TCP client: what it received, and a promise for the close. */
-async function client(port: number): Promise<{ socket: Socket; received: () => string; closed: Promise<void> }> {
-  const socket = connect(port, '127.0.0.1');
-  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-  let data = '';
-  socket.on('data', (d: Buffer) => (data += d.toString()));
-  socket.on('error', () => undefined); // a reset from the server is what some tests expect
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  return { socket, received: () => data, closed };
 }
 
 const get = (path: string) => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`;
