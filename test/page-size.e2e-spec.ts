@@ -1,16 +1,20 @@
 import { PAGE_CHARS_PER_MESSAGE, PAGE_MAX_CHARS } from '../src/chat-history/page-size';
 import { resetState, sql, startApp, TestApp } from './utils/app';
+import { closeAllSockets, connect, emitAck } from './utils/sockets';
 import { auth, createRoom, createUser, TestUser } from './utils/users';
 
 const COUNT = 200;
 const CHARS = 4000;
-/** What a page of 4,000-character messages holds (PAGE_MAX_CHARS). */
-const FITS = Math.floor(PAGE_MAX_CHARS / (CHARS + PAGE_CHARS_PER_MESSAGE));
+/** What a page of 4,000 control characters per message holds: JSON writes each as six. */
+const FITS = Math.floor(PAGE_MAX_CHARS / (6 * CHARS + PAGE_CHARS_PER_MESSAGE));
+/** The most JSON a page of them may be: PAGE_MAX_CHARS, and room for the page's own fields. */
+const MAX_PAGE_BYTES = PAGE_MAX_CHARS + 10_000;
 
 /**
  * Pages of long messages are cut by size, not only by `limit`: 200 messages of 4,000 control
- * characters were 4.85 MB of JSON per page. A cut page says `hasMore` with its cursor, and
- * following the cursors lists every message exactly once, on every paged route.
+ * characters were 4.85 MB of JSON per page, and a sync answer of 500 of them 12 MB. A cut
+ * page says `hasMore` with its cursor, and following the cursors lists every message exactly
+ * once, on every paged route and in sync.
  */
 describe('page size of long messages (e2e)', () => {
   let t: TestApp;
@@ -40,7 +44,10 @@ describe('page size of long messages (e2e)', () => {
     );
     await sql('UPDATE chatrooms SET last_seq = $2 WHERE id = $1', [room, COUNT]);
   });
-  afterAll(() => t.close());
+  afterAll(async () => {
+    closeAllSockets();
+    await t.close();
+  });
 
   /** Follows a route's cursor to the end; returns every page's items. */
   async function follow(path: (cursor?: string) => string, user: TestUser) {
@@ -49,6 +56,7 @@ describe('page size of long messages (e2e)', () => {
     for (;;) {
       const res = await t.http().get(path(cursor)).set(auth(user));
       expect(res.status).toBe(200);
+      expect(Buffer.byteLength(res.text)).toBeLessThanOrEqual(MAX_PAGE_BYTES);
       pages.push(res.body.items);
       expect(res.body.items.length).toBeLessThanOrEqual(FITS);
       if (!res.body.hasMore) return pages;
@@ -77,6 +85,41 @@ describe('page size of long messages (e2e)', () => {
     const all = await follow((c) => `/admin/messages?chatroomId=${room}&limit=200${c ? `&cursor=${c}` : ''}`, admin);
     expect(all[0]).toHaveLength(FITS);
     expect(all.flat().map((m) => m.id)).toEqual(newestFirst);
+  });
+
+  it('cuts sync answers by size too, the rooms taking turns, and hasMore leads to every message once', async () => {
+    const other = await createRoom(t, alice, [bob], 'sync-other');
+    await sql(
+      `INSERT INTO messages (id, chatroom_id, seq, sender_id, type, content, created_at)
+       SELECT gen_random_uuid(), $1, s, $2, 'text', repeat(chr(1), $3), now() FROM generate_series(1, 30) s`,
+      [other, alice.id, CHARS],
+    );
+    await sql('UPDATE chatrooms SET last_seq = 30 WHERE id = $1', [other]);
+    const s = await connect(t.url, bob.token);
+    const got = new Map<number, number[]>([
+      [room, []],
+      [other, []],
+    ]);
+    let asking = [room, other];
+    for (let calls = 0; asking.length; calls++) {
+      expect(calls).toBeLessThan(40);
+      const res = await emitAck(s, 'sync', {
+        rooms: asking.map((chatroomId) => ({ chatroomId, afterSeq: got.get(chatroomId)!.at(-1) ?? 0 })),
+      });
+      expect(res.ok).toBe(true);
+      expect(Buffer.byteLength(JSON.stringify(res.data))).toBeLessThanOrEqual(MAX_PAGE_BYTES);
+      const answered: { chatroomId: number; messages: { seq: number }[]; hasMore: boolean }[] = res.data.rooms;
+      if (calls === 0)
+        expect(answered.map((r) => r.messages.length)).toEqual([Math.ceil(FITS / 2), Math.floor(FITS / 2)]);
+      for (const r of answered) {
+        expect(r.messages.length).toBeGreaterThan(0); // every room moves on in every answer
+        got.get(r.chatroomId)!.push(...r.messages.map((m) => m.seq));
+      }
+      asking = answered.filter((r) => r.hasMore).map((r) => r.chatroomId);
+    }
+    const seqs = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+    expect(got.get(room)).toEqual(seqs(COUNT)); // no gap, no repeat, in order
+    expect(got.get(other)).toEqual(seqs(30));
   });
 
   it('keeps a page of ordinary messages whole', async () => {

@@ -1,31 +1,74 @@
 import type { Page } from './chat-history.service';
 
 /**
- * Characters of messages one page of messages may carry (history, inbox, sent and admin
- * lists), counting each message's content and PAGE_CHARS_PER_MESSAGE for the rest of it. A
- * page of 200 messages of 4,000 control characters was 4.85 MB of JSON (each escapes to six
- * bytes) and 200–240 ms of the event loop to serialize, which every other client waited
- * out; at most 250,000 characters it is at most 1.5 MB, and a page of ordinary messages is
- * never cut. A cut page says `hasMore` with its cursor, as a full one does.
+ * Characters of JSON that one page of messages (history, inbox, sent and admin lists) or one
+ * `sync` answer may carry, counting each message's content as JSON writes it (messageChars)
+ * and PAGE_CHARS_PER_MESSAGE for the rest of it. A page of 200 messages of 4,000 control
+ * characters was 4.85 MB of JSON (each escapes to six bytes) and 200–240 ms of the event
+ * loop to serialize, a sync answer of 500 of them 12 MB, and every other client waited it
+ * out. A page of ordinary messages is never cut. A cut page says `hasMore` with its cursor,
+ * as a full one does.
  */
 export const PAGE_MAX_CHARS = 250_000;
-/** What a message costs besides its content: ids, names, dates (as sync counts it). */
+/** What a message costs besides its content: ids, names, dates. */
 export const PAGE_CHARS_PER_MESSAGE = 200;
+
+/** A character JSON writes as an escape: controls, `"` and `\`. */
+// eslint-disable-next-line no-control-regex -- the controls are the point
+const ESCAPED = /[\u0000-\u001f"\\]/;
+/** Controls JSON escapes in two characters (\b \t \n \f \r); the others take six (\u0001). */
+const SHORT_ESCAPE = new Set([0x08, 0x09, 0x0a, 0x0c, 0x0d]);
+
+/**
+ * The length of `s` inside a JSON string, quotes left out: what serializing and sending it
+ * costs. The usual text has nothing to escape and is counted by one native scan. (Input
+ * refuses unpaired surrogates, the one other thing JSON escapes.)
+ */
+export function jsonTextLength(s: string): number {
+  if (!ESCAPED.test(s)) return s.length;
+  let extra = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20) extra += SHORT_ESCAPE.has(c) ? 1 : 5;
+    else if (c === 0x22 || c === 0x5c) extra += 1;
+  }
+  return s.length + extra;
+}
+
+/** What one message weighs in a page or a sync answer, and in the sync budget. */
+export function messageChars(m: { content: string }): number {
+  return jsonTextLength(m.content) + PAGE_CHARS_PER_MESSAGE;
+}
 
 /** How many of `items`, in page order, fit in PAGE_MAX_CHARS: at least one. */
 export function fittingCount(items: readonly { content: string }[]): number {
-  let chars = 0;
-  for (let i = 0; i < items.length; i++) {
-    chars += items[i].content.length + PAGE_CHARS_PER_MESSAGE;
-    if (chars > PAGE_MAX_CHARS) return Math.max(1, i);
-  }
-  return items.length;
+  return fittingCounts([items])[0];
 }
 
 /**
- * A REST page cut to what fits, continuing where it stops. (`sync` is not cut here: its
- * answers have their own character budget and wait for the client to read the last one.)
+ * How many of each list's messages fit in one answer of PAGE_MAX_CHARS, taken one from each
+ * list in turn, so that every room of a sync moves on alike. Every list that has messages
+ * gets at least one, whatever it weighs: a client that sees `hasMore` and no message in a
+ * room would take it as stuck (the SDK does) and leave a gap.
  */
+export function fittingCounts(lists: readonly (readonly { content: string }[])[]): number[] {
+  const counts = lists.map((l) => Math.min(1, l.length));
+  let chars = 0;
+  for (const l of lists) if (l.length) chars += messageChars(l[0]);
+  let open = lists.flatMap((l, i) => (l.length > 1 ? [i] : []));
+  while (open.length) {
+    const still: number[] = [];
+    for (const i of open) {
+      chars += messageChars(lists[i][counts[i]]);
+      if (chars > PAGE_MAX_CHARS) return counts;
+      if (++counts[i] < lists[i].length) still.push(i);
+    }
+    open = still;
+  }
+  return counts;
+}
+
+/** A REST page cut to what fits, continuing where it stops. */
 export function cutBySize<T extends { content: string }>(page: Page<T>, cursorOf: (last: T) => string): Page<T> {
   const fits = fittingCount(page.items);
   if (fits === page.items.length) return page;

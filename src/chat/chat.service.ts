@@ -6,6 +6,7 @@ import { MessageRepository } from '../chat-history/message.repository';
 import { MessageView, QueuedMessage, view } from '../chat-history/message.types';
 import { FirstMessage, PendingMessageStore } from '../chat-history/pending-message.store';
 import { uuidv7 } from '../chat-history/uuidv7';
+import { fittingCounts, messageChars } from '../chat-history/page-size';
 import { MembershipService } from '../chatrooms/membership.service';
 import { AppConfig } from '../config/app-config';
 import { ServerEvent, TimelineEvent } from '../common/constants';
@@ -257,7 +258,9 @@ export class ChatService implements BeforeApplicationShutdown {
    * One answer holds at most SYNC_MAX_LIMIT messages, all rooms together: 100 rooms of 500
    * messages of 4,000 characters each would be about 200 MB built for one small event. The
    * rooms that have more share that budget (syncBudgets); each gets a part of it, and
-   * `hasMore` asks the client to come back from its last seq, as a full page does.
+   * `hasMore` asks the client to come back from its last seq, as a full page does. The answer
+   * is then cut by size as REST pages are (PAGE_MAX_CHARS, the rooms taking turns), so that
+   * long messages full of escapes make no 12 MB answer, as 500 of them did.
    */
   async sync(user: AuthUser, dto: SyncDto): Promise<{ rooms: SyncRoomResult[] }> {
     this.syncLimiter.check(user.id, 'Too much synced in a short time; wait and sync again');
@@ -268,14 +271,18 @@ export class ChatService implements BeforeApplicationShutdown {
     // Seqs have no gaps: the live seq says how many messages each room has to send.
     const behind = dto.rooms.map(({ afterSeq }, i) => Math.min(limit, Math.max(0, live[i] - afterSeq)));
     const budgets = syncBudgets(behind, SYNC_MAX_LIMIT);
-    const rooms = await Promise.all(
-      dto.rooms.map(async ({ chatroomId, afterSeq }, i) => {
-        if (live[i] <= afterSeq) return { chatroomId, messages: [], hasMore: false, lastSeq: live[i] };
-        const page = await this.history.after(chatroomId, afterSeq, budgets[i]);
-        const lastSeq = Math.max(live[i], page.items.at(-1)?.seq ?? 0);
-        return { chatroomId, messages: page.items, hasMore: page.hasMore, lastSeq };
-      }),
+    const pages = await Promise.all(
+      dto.rooms.map(async ({ chatroomId, afterSeq }, i) =>
+        live[i] > afterSeq ? this.history.after(chatroomId, afterSeq, budgets[i]) : { items: [], hasMore: false },
+      ),
     );
+    const fits = fittingCounts(pages.map((p) => p.items));
+    const rooms = dto.rooms.map(({ chatroomId }, i): SyncRoomResult => {
+      const { items, hasMore } = pages[i];
+      const lastSeq = Math.max(live[i], items.at(-1)?.seq ?? 0);
+      if (fits[i] === items.length) return { chatroomId, messages: items, hasMore, lastSeq };
+      return { chatroomId, messages: items.slice(0, fits[i]), hasMore: true, lastSeq };
+    });
     this.syncLimiter.spend(user.id, syncCost(rooms, live.filter((seq, i) => seq > dto.rooms[i].afterSeq).length));
     return { rooms };
   }
@@ -303,16 +310,16 @@ export class ChatService implements BeforeApplicationShutdown {
 }
 
 /**
- * What syncing costs a user, in characters: each message's content plus a fixed share for
- * the rest of it. A second's budget is about one full answer of the longest messages (a
- * burst, five): far above what a reconnecting client syncs (usually nothing, as it asks from
- * the seq its join returned), and it keeps one user looping on syncs of large messages, from
- * any number of sockets, from taking the event loop from everyone else (a probe slowed other
- * users' acks to hundreds of ms that way).
+ * What syncing costs a user, in characters of JSON: each message as a page weighs it
+ * (messageChars: its content with JSON's escapes, plus a fixed share for the rest). A
+ * second's budget is eight full answers (PAGE_MAX_CHARS), a burst forty: far above what a
+ * reconnecting client syncs (usually nothing, as it asks from the seq its join returned),
+ * and it keeps one user looping on syncs of large messages, from any number of sockets,
+ * from taking the event loop from everyone else (a probe slowed other users' acks to
+ * hundreds of ms that way).
  */
 const SYNC_CHARS_PER_SEC = 2_000_000;
 const SYNC_CHARS_BURST = 10_000_000;
-const SYNC_CHARS_PER_MESSAGE = 200;
 /**
  * Each room whose history a sync read costs as much as a hundred messages more: a read costs
  * the server a query and a buffer read whatever it finds, and a probe syncing 100 rooms of
@@ -323,7 +330,7 @@ const SYNC_CHARS_PER_ROOM_READ = 20_000;
 
 function syncCost(rooms: SyncRoomResult[], roomsRead: number): number {
   let chars = roomsRead * SYNC_CHARS_PER_ROOM_READ;
-  for (const r of rooms) for (const m of r.messages) chars += m.content.length + SYNC_CHARS_PER_MESSAGE;
+  for (const r of rooms) for (const m of r.messages) chars += messageChars(m);
   return chars;
 }
 

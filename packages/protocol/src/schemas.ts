@@ -137,7 +137,7 @@ export const syncPayloadSchema = {
       minimum: 1,
       maximum: 500,
       description:
-        'Messages per room (default 500). One answer holds at most 500 messages in all: rooms that have more share them and say `hasMore`.',
+        'Messages per room (default 500). One answer holds at most 500 messages in all, and at most 250,000 characters of them as JSON writes them (200 more per message): rooms that have more share them, each getting at least one, and say `hasMore`.',
     },
   },
   required: ['rooms'],
