@@ -61,7 +61,8 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
     logger: createLogger(config),
     bodyParser: false,
   });
-  app.use(requestObserver(app.get(MetricsService))); // one log line + duration per request
+  const metrics = app.get(MetricsService);
+  app.use(requestObserver(metrics)); // one log line + duration per request
   app.use(refuseDeclaredOversizedBodies(EARLY_REFUSAL_BYTES)); // before the parser reads any of it
   // express.json itself, not useBodyParser, whose types reserve `verify` for Nest's rawBody:
   // checkJsonBody runs before JSON.parse builds anything, so before authentication.
@@ -76,7 +77,8 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
   // (web/src/chat.ts). The web client's static files keep theirs (serve-static's own).
   app.set('etag', false);
   answerClientErrors(app.getHttpServer());
-  limitHttpServer(app.getHttpServer()); // slow clients, and a shutdown that always ends
+  // Slow clients, and a shutdown that always ends.
+  limitHttpServer(app.getHttpServer(), () => metrics.rateLimited('http_pipelining'));
   limitConnectionsPerAddress(app, config);
   app.useWebSocketAdapter(new RedisIoAdapter(app));
   app.enableShutdownHooks(SHUTDOWN_SIGNALS);

@@ -79,8 +79,10 @@ async function runWorkerOnly(config: AppConfig): Promise<void> {
   let ctx: INestApplicationContext;
   if (config.workerHttpPort) {
     const app = await NestFactory.create(AppModule.forRoot(config, { ops: true }), { logger });
-    app.use(requestObserver(app.get(MetricsService)));
-    limitHttpServer(app.getHttpServer() as Server); // as the server's (app.factory.ts)
+    const metrics = app.get(MetricsService);
+    app.use(requestObserver(metrics));
+    // As the server's (app.factory.ts).
+    limitHttpServer(app.getHttpServer() as Server, () => metrics.rateLimited('http_pipelining'));
     await app.listen(config.workerHttpPort);
     ctx = app;
   } else {

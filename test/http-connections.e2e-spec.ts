@@ -69,10 +69,16 @@ describe('HTTP connections (e2e)', () => {
       await eventually(() => statusLines(few.received()).length === UNANSWERED_REQUESTS_MAX, 5000, 'the answers');
       expect(statusLines(few.received())).toEqual(Array(UNANSWERED_REQUESTS_MAX).fill('HTTP/1.1 200'));
 
+      const cuts = async () =>
+        valueOf(parseMetrics(await (await fetch(`${t.url}/metrics`)).text()), 'chat_rate_limited_total', {
+          scope: 'http_pipelining',
+        });
+      const before = await cuts();
       const many = await rawClient(port);
       many.socket.write(get('/docs-json').repeat(10)); // one TCP write, read by the server at once
       await many.closed; // without the cap: kept alive after ten answers built for it
       expect(statusLines(many.received()).length).toBeLessThan(10);
+      expect((await cuts()) - before).toBe(1); // one connection cut, counted once
     });
 
     it('sends no ETag on API answers; the web client files keep theirs', async () => {

@@ -42,8 +42,9 @@ export function limitIdleConnections(server: Server, idleMs = HTTP_IDLE_TIMEOUT_
  * takes the listeners registered so far and calls them from its own, so a prepended
  * listener is not the first one for its requests. Requests of a connection already
  * destroyed (the rest of a pipelined batch, parsed from the same read) are dropped too.
+ * `onCut` is called once per connection destroyed.
  */
-export function capUnansweredRequests(server: Server, max = UNANSWERED_REQUESTS_MAX): void {
+export function capUnansweredRequests(server: Server, max = UNANSWERED_REQUESTS_MAX, onCut = () => {}): void {
   const unanswered = new WeakMap<Socket, number>();
   const admit = (req: IncomingMessage, res: ServerResponse): boolean => {
     const socket = req.socket;
@@ -51,6 +52,7 @@ export function capUnansweredRequests(server: Server, max = UNANSWERED_REQUESTS_
     const n = (unanswered.get(socket) ?? 0) + 1;
     if (n > max) {
       socket.destroy();
+      onCut();
       return false;
     }
     unanswered.set(socket, n);

@@ -26,13 +26,14 @@ export const HTTP_CLOSE_GRACE_MS = 10_000;
 
 /**
  * The timeouts above, an idle timeout and a cap on pipelined requests per connection
- * (http-connections.ts), and a close() that always ends (see closeWithDeadline).
+ * (http-connections.ts; `onPipelineCut` counts the connections it destroys), and a close()
+ * that always ends (see closeWithDeadline).
  */
-export function limitHttpServer(server: Server): void {
+export function limitHttpServer(server: Server, onPipelineCut?: () => void): void {
   server.requestTimeout = HTTP_REQUEST_TIMEOUT_MS;
   server.headersTimeout = HTTP_HEADERS_TIMEOUT_MS;
   limitIdleConnections(server);
-  capUnansweredRequests(server);
+  capUnansweredRequests(server, undefined, onPipelineCut);
   closeWithDeadline(server, HTTP_CLOSE_GRACE_MS);
 }
 
