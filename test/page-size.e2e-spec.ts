@@ -1,4 +1,4 @@
-import { PAGE_CHARS_PER_MESSAGE, PAGE_MAX_CHARS } from '../src/chat-history/page-size';
+import { PAGE_CHARS_PER_MESSAGE, PAGE_MAX_CHARS, PREVIEW_MAX_CHARS } from '../src/chat-history/page-size';
 import { resetState, sql, startApp, TestApp } from './utils/app';
 import { closeAllSockets, connect, emitAck } from './utils/sockets';
 import { auth, createRoom, createUser, TestUser } from './utils/users';
@@ -120,6 +120,35 @@ describe('page size of long messages (e2e)', () => {
     const seqs = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
     expect(got.get(room)).toEqual(seqs(COUNT)); // no gap, no repeat, in order
     expect(got.get(other)).toEqual(seqs(30));
+  });
+
+  it('cuts each room’s last message in the room lists, and says so; short ones come whole', async () => {
+    const chat = await createRoom(t, alice, [bob], 'previews');
+    await sql(
+      `INSERT INTO messages (id, chatroom_id, seq, sender_id, type, content, created_at)
+       VALUES (gen_random_uuid(), $1, 1, $2, 'text', 'see you at 5', now())`,
+      [chat, alice.id],
+    );
+    await sql('UPDATE chatrooms SET last_seq = 1 WHERE id = $1', [chat]);
+    const cut = { content: '\u0001'.repeat(Math.floor(PREVIEW_MAX_CHARS / 6)), truncated: true, seq: COUNT };
+    const whole = { content: 'see you at 5', seq: 1 };
+
+    const rooms = await t.http().get('/chatrooms').set(auth(bob));
+    expect(rooms.status).toBe(200);
+    const listed = new Map(rooms.body.map((r: any) => [r.id, r.lastMessage]));
+    expect(listed.get(room)).toMatchObject(cut);
+    expect(listed.get(chat)).toMatchObject(whole);
+    expect(listed.get(chat)).not.toHaveProperty('truncated');
+
+    const inbox = await t.http().get('/inbox').set(auth(bob));
+    expect(inbox.status).toBe(200);
+    const inInbox = new Map(inbox.body.rooms.map((r: any) => [r.chatroomId, r.lastMessage]));
+    expect(inInbox.get(room)).toMatchObject(cut);
+    expect(inInbox.get(chat)).toMatchObject(whole);
+
+    // The message itself is whole where it is read.
+    const last = await t.http().get(`/chatrooms/${room}/messages?limit=1`).set(auth(bob));
+    expect(last.body.items[0].content).toBe('\u0001'.repeat(CHARS));
   });
 
   it('keeps a page of ordinary messages whole', async () => {

@@ -8,8 +8,8 @@ import { DeadLetterRepository } from './dead-letter.repository';
 import { cappedBackoff, MessagePlace, persistJobOf, persistJobOptions, PersistBatchJob } from './persist-job';
 import { Batcher } from './persist-batcher';
 import { MessageRepository } from './message.repository';
-import { MessageView, QueuedMessage, view, viewOfRow } from './message.types';
-import { cutBySize } from './page-size';
+import { MessagePreview, MessageView, QueuedMessage, view, viewOfRow } from './message.types';
+import { cutBySize, previewOf } from './page-size';
 import { MessagePatch, PatchOutcome, PendingMessageStore } from './pending-message.store';
 
 /**
@@ -154,17 +154,20 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
   }
 
   /**
-   * The newest message of each room, stored or pending. `withQueued`: the rooms that may have
-   * queued messages newer than the table (live seq ahead of stored); default all.
+   * The newest message of each room, stored or pending, as the room lists show it (previewOf).
+   * `withQueued`: the rooms that may have queued messages newer than the table (live seq
+   * ahead of stored); default all.
    */
-  async latest(chatroomIds: number[], withQueued = chatroomIds): Promise<Map<number, MessageView>> {
+  async latest(chatroomIds: number[], withQueued = chatroomIds): Promise<Map<number, MessagePreview>> {
     const buffers = await this.pending.ofRooms(withQueued); // buffer first (see the class)
     const rows = await this.repo.latestOf(chatroomIds);
-    const out = new Map(rows.map((r) => [r.chatroomId, viewOfRow(r)] as const));
+    const newest = new Map(rows.map((r) => [r.chatroomId, viewOfRow(r)] as const));
     for (const queued of buffers) {
       const top = queued.at(-1);
-      if (top && (out.get(top.chatroomId)?.seq ?? 0) <= top.seq) out.set(top.chatroomId, view(top));
+      if (top && (newest.get(top.chatroomId)?.seq ?? 0) <= top.seq) newest.set(top.chatroomId, view(top));
     }
+    const out = new Map<number, MessagePreview>();
+    for (const [room, m] of newest) out.set(room, previewOf(m));
     return out;
   }
 

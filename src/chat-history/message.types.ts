@@ -35,6 +35,9 @@ export interface MessageView extends MessageBase {
   deleted?: true;
 }
 
+/** A room list's copy of a room's last message (previewOf): its content cut if long, and then `truncated`. */
+export type MessagePreview = MessageView & { truncated?: true };
+
 /** A row as read from PostgreSQL with its sender joined. */
 export interface MessageRow {
   id: string;

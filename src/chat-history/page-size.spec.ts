@@ -6,6 +6,8 @@ import {
   messageChars,
   PAGE_CHARS_PER_MESSAGE,
   PAGE_MAX_CHARS,
+  PREVIEW_MAX_CHARS,
+  previewOf,
 } from './page-size';
 
 const messages = (n: number, chars: number, ch = 'x') =>
@@ -70,5 +72,30 @@ describe('fittingCounts (one sync answer, several rooms)', () => {
 
   it('gives every room that has messages at least one, even past the size', () => {
     expect(fittingCounts([messages(5, PAGE_MAX_CHARS), messages(5, PAGE_MAX_CHARS), []])).toEqual([1, 1, 0]);
+  });
+});
+
+describe('previewOf (a room list’s last message)', () => {
+  it('leaves a message that fits as it is', () => {
+    const m = { id: 'a', content: 'x'.repeat(PREVIEW_MAX_CHARS) };
+    expect(previewOf(m)).toBe(m);
+  });
+
+  it('cuts a long one to PREVIEW_MAX_CHARS of JSON and says so', () => {
+    expect(previewOf({ id: 'a', content: 'x'.repeat(4000) })).toEqual({
+      id: 'a',
+      content: 'x'.repeat(PREVIEW_MAX_CHARS),
+      truncated: true,
+    });
+    const controls = previewOf({ content: '\u0001'.repeat(4000) });
+    expect(controls.content).toBe('\u0001'.repeat(Math.floor(PREVIEW_MAX_CHARS / 6)));
+    expect(JSON.stringify(controls.content).length - 2).toBeLessThanOrEqual(PREVIEW_MAX_CHARS);
+  });
+
+  it('never cuts between the two halves of a surrogate pair', () => {
+    const emoji = '🎉'.repeat(PREVIEW_MAX_CHARS); // two UTF-16 units each
+    const odd = previewOf({ content: `x${emoji}` }).content;
+    expect(odd).toBe(`x${'🎉'.repeat((PREVIEW_MAX_CHARS - 2) / 2)}`);
+    expect(Buffer.from(odd).toString()).toBe(odd); // a lone surrogate would become U+FFFD
   });
 });

@@ -35,6 +35,33 @@ export function jsonTextLength(s: string): number {
   return s.length + extra;
 }
 
+/**
+ * How much of each room's last message the room lists carry (`GET /chatrooms`, `GET
+ * /inbox`), in characters of JSON: a list of a user's 1,000 rooms, each ending in 4,000
+ * control characters, was 24 MB to build for one request. Longer ones are cut, and say
+ * `truncated: true`; history has them whole.
+ */
+export const PREVIEW_MAX_CHARS = 500;
+
+/** JSON's length for one UTF-16 unit (see jsonTextLength). */
+const jsonUnitLength = (c: number): number =>
+  c < 0x20 ? (SHORT_ESCAPE.has(c) ? 2 : 6) : c === 0x22 || c === 0x5c ? 2 : 1;
+
+/** A message as a room list shows it: its content cut to PREVIEW_MAX_CHARS of JSON. */
+export function previewOf<T extends { content: string }>(m: T): T | (T & { truncated: true }) {
+  const s = m.content;
+  let chars = 0;
+  let end = 0;
+  while (end < s.length && chars + jsonUnitLength(s.charCodeAt(end)) <= PREVIEW_MAX_CHARS) {
+    chars += jsonUnitLength(s.charCodeAt(end++));
+  }
+  if (end === s.length) return m;
+  // Never half of a surrogate pair: the cut would not be valid text.
+  const high = s.charCodeAt(end - 1);
+  if (end > 0 && high >= 0xd800 && high <= 0xdbff) end--;
+  return { ...m, content: s.slice(0, end), truncated: true };
+}
+
 /** What one message weighs in a page or a sync answer, and in the sync budget. */
 export function messageChars(m: { content: string }): number {
   return jsonTextLength(m.content) + PAGE_CHARS_PER_MESSAGE;

@@ -1,5 +1,5 @@
 import type { Chatroom, MemberRole } from '../generated/prisma/client';
-import type { MessageView } from '../chat-history/message.types';
+import type { MessagePreview } from '../chat-history/message.types';
 import type { PublicUser } from '../users/user.presenter';
 
 /** The contract's Chatroom shape, as seen by one member. */
@@ -12,7 +12,7 @@ export interface ChatroomView {
   lastSeq: number;
   readSeq: number;
   unreadCount: number;
-  lastMessage?: MessageView;
+  lastMessage?: MessagePreview;
 }
 
 export interface MemberView {

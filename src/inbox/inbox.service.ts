@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { AuthUser } from '../auth/auth.types';
 import { ChatHistoryService, Page } from '../chat-history/chat-history.service';
 import { cutBySize } from '../chat-history/page-size';
-import { MessageView, QueuedMessage, view, viewOfRow } from '../chat-history/message.types';
+import { MessagePreview, MessageView, QueuedMessage, view, viewOfRow } from '../chat-history/message.types';
 import { ReadAnnouncer } from './read-announcer';
 import { PendingMessageStore } from '../chat-history/pending-message.store';
 import { Broadcaster } from '../chat/broadcaster.service';
@@ -60,7 +60,7 @@ export class InboxService {
     const ids = rooms.map((r) => r.chatroomId);
     const [unread, stored] = await Promise.all([this.readState.unread(user.id, rooms), this.history.latest(ids, [])]);
     const ahead = unread.filter((u, i) => u.lastSeq > rooms[i].storedLastSeq).map((u) => u.chatroomId);
-    const latest = ahead.length ? await this.history.latest(ahead) : new Map<number, MessageView>();
+    const latest = ahead.length ? await this.history.latest(ahead) : new Map<number, MessagePreview>();
     const items = rooms.map((r, i) => {
       const lastMessage = latest.get(r.chatroomId) ?? stored.get(r.chatroomId);
       return {

@@ -45,6 +45,18 @@ export const loginResultSchema = {
 
 const roomType = { type: 'string', enum: ['direct', 'group'] } as const;
 
+/** A room's last message as the room lists carry it: a long content is cut. */
+export const messagePreviewSchema = {
+  ...messageSchema,
+  title: 'MessagePreview',
+  description:
+    'The room’s last message. Its content is cut to 500 characters as JSON writes them (a control character counts six, `"` and `\\` two), and then `truncated` is true: history has the message whole.',
+  properties: {
+    ...messageSchema.properties,
+    truncated: { const: true },
+  },
+} as const;
+
 export const chatroomSchema = {
   title: 'Chatroom',
   type: 'object',
@@ -57,7 +69,7 @@ export const chatroomSchema = {
     lastSeq: count,
     readSeq: count,
     unreadCount: count,
-    lastMessage: messageSchema,
+    lastMessage: messagePreviewSchema,
   },
   required: ['id', 'name', 'type', 'createdAt', 'memberCount', 'lastSeq', 'readSeq', 'unreadCount'],
   additionalProperties: false,
@@ -99,7 +111,7 @@ export const inboxSchema = {
           unreadCount: count,
           readSeq: count,
           lastSeq: count,
-          lastMessage: messageSchema,
+          lastMessage: messagePreviewSchema,
         },
         required: ['chatroomId', 'name', 'type', 'unreadCount', 'readSeq', 'lastSeq'],
         additionalProperties: false,

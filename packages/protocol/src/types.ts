@@ -5,6 +5,7 @@ import type * as R from './rest-schemas.js';
 import type * as S from './schemas.js';
 
 export type Message = FromSchema<typeof S.messageSchema>;
+export type MessagePreview = FromSchema<typeof R.messagePreviewSchema>;
 export type MessageType = FromSchema<typeof S.messageTypeSchema>;
 export type Sender = FromSchema<typeof S.senderSchema>;
 export type ErrorBody = FromSchema<typeof S.errorSchema>;

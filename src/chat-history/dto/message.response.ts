@@ -59,3 +59,14 @@ export class MessageDto {
   @ApiPropertyOptional({ enum: [true], type: 'boolean', description: 'Present (true) on a tombstone only' })
   deleted?: true;
 }
+
+/** A room's last message in the room lists (chat-history/page-size.ts previewOf). */
+@ApiSchema({
+  name: 'MessagePreview',
+  description:
+    'The room’s last message. Its content is cut to 500 characters as JSON writes them (a control character counts six, `"` and `\\` two), and then `truncated` is true: history has the message whole.',
+})
+export class MessagePreviewDto extends MessageDto {
+  @ApiPropertyOptional({ enum: [true], type: 'boolean', description: 'Present (true) when the content was cut' })
+  truncated?: true;
+}

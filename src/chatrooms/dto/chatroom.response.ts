@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
-import { MessageDto } from '../../chat-history/dto/message.response';
+import { MessagePreviewDto } from '../../chat-history/dto/message.response';
 import { PublicUserDto } from '../../users/dto/user.response';
 
 /** The contract's Chatroom as one member sees it (chatroom.presenter.ts ChatroomView). */
@@ -29,8 +29,8 @@ export class ChatroomDto {
   @ApiProperty({ type: 'integer', minimum: 0, example: 2 })
   unreadCount: number;
 
-  @ApiPropertyOptional({ type: MessageDto, description: 'Absent while the room has no message' })
-  lastMessage?: MessageDto;
+  @ApiPropertyOptional({ type: MessagePreviewDto, description: 'Absent while the room has no message' })
+  lastMessage?: MessagePreviewDto;
 }
 
 @ApiSchema({ name: 'ChatroomMember' })

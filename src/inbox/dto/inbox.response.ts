@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
-import { MessageDto } from '../../chat-history/dto/message.response';
+import { MessageDto, MessagePreviewDto } from '../../chat-history/dto/message.response';
 
 @ApiSchema({ name: 'InboxRoom' })
 export class InboxRoomDto {
@@ -21,8 +21,8 @@ export class InboxRoomDto {
   @ApiProperty({ type: 'integer', minimum: 0, example: 42 })
   lastSeq: number;
 
-  @ApiPropertyOptional({ type: MessageDto, description: 'Absent while the room has no message' })
-  lastMessage?: MessageDto;
+  @ApiPropertyOptional({ type: MessagePreviewDto, description: 'Absent while the room has no message' })
+  lastMessage?: MessagePreviewDto;
 }
 
 @ApiSchema({ name: 'Inbox', description: 'Unread counts per room, newest activity first' })

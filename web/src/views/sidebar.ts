@@ -15,7 +15,8 @@ function preview(chat: Chat, r: Chatroom): string {
   const m = r.lastMessage;
   if (!m) return 'No messages yet';
   const who = m.senderId === chat.store.me?.id ? 'You' : m.sender.nickName || m.sender.username;
-  const body = m.deleted ? 'message deleted' : m.type === 'image' ? 'Image' : m.content;
+  // A long last message comes cut (`truncated`); the room's history has it whole.
+  const body = m.deleted ? 'message deleted' : m.type === 'image' ? 'Image' : m.truncated ? `${m.content}…` : m.content;
   return `${who}: ${body}`;
 }
 
