@@ -19,6 +19,10 @@ const ESCAPED = /[\u0000-\u001f"\\]/;
 /** Controls JSON escapes in two characters (\b \t \n \f \r); the others take six (\u0001). */
 const SHORT_ESCAPE = new Set([0x08, 0x09, 0x0a, 0x0c, 0x0d]);
 
+/** JSON's length for one UTF-16 unit of a string. */
+const jsonUnitLength = (c: number): number =>
+  c < 0x20 ? (SHORT_ESCAPE.has(c) ? 2 : 6) : c === 0x22 || c === 0x5c ? 2 : 1;
+
 /**
  * The length of `s` inside a JSON string, quotes left out: what serializing and sending it
  * costs. The usual text has nothing to escape and is counted by one native scan. (Input
@@ -26,13 +30,9 @@ const SHORT_ESCAPE = new Set([0x08, 0x09, 0x0a, 0x0c, 0x0d]);
  */
 export function jsonTextLength(s: string): number {
   if (!ESCAPED.test(s)) return s.length;
-  let extra = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20) extra += SHORT_ESCAPE.has(c) ? 1 : 5;
-    else if (c === 0x22 || c === 0x5c) extra += 1;
-  }
-  return s.length + extra;
+  let n = 0;
+  for (let i = 0; i < s.length; i++) n += jsonUnitLength(s.charCodeAt(i));
+  return n;
 }
 
 /**
@@ -42,10 +42,6 @@ export function jsonTextLength(s: string): number {
  * `truncated: true`; history has them whole.
  */
 export const PREVIEW_MAX_CHARS = 500;
-
-/** JSON's length for one UTF-16 unit (see jsonTextLength). */
-const jsonUnitLength = (c: number): number =>
-  c < 0x20 ? (SHORT_ESCAPE.has(c) ? 2 : 6) : c === 0x22 || c === 0x5c ? 2 : 1;
 
 /** A message as a room list shows it: its content cut to PREVIEW_MAX_CHARS of JSON. */
 export function previewOf<T extends { content: string }>(m: T): T | (T & { truncated: true }) {
@@ -57,10 +53,11 @@ export function previewOf<T extends { content: string }>(m: T): T | (T & { trunc
   }
   if (end === s.length) return m;
   // Never half of a surrogate pair: the cut would not be valid text.
-  const high = s.charCodeAt(end - 1);
-  if (end > 0 && high >= 0xd800 && high <= 0xdbff) end--;
+  if (end > 0 && isHighSurrogate(s.charCodeAt(end - 1))) end--;
   return { ...m, content: s.slice(0, end), truncated: true };
 }
+
+const isHighSurrogate = (c: number): boolean => c >= 0xd800 && c <= 0xdbff;
 
 /** What one message weighs in a page or a sync answer, and in the sync budget. */
 export function messageChars(m: { content: string }): number {
