@@ -79,8 +79,14 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
   answerClientErrors(app.getHttpServer());
   // Slow clients, and a shutdown that always ends.
   limitHttpServer(app.getHttpServer(), () => metrics.rateLimited('http_pipelining'));
-  limitConnectionsPerAddress(app, config);
-  app.useWebSocketAdapter(new RedisIoAdapter(app));
+  // CONNECTIONS_PER_ADDRESS_MAX, for TCP connections and for socket.io sessions alike.
+  const exempt = addressCapExempt(app);
+  capConnectionsPerAddress(app.getHttpServer(), config.connectionsPerAddressMax, exempt, () =>
+    metrics.rateLimited('connections_per_address'),
+  );
+  app.useWebSocketAdapter(
+    new RedisIoAdapter(app, { exempt, onRefused: () => metrics.rateLimited('sessions_per_address') }),
+  );
   app.enableShutdownHooks(SHUTDOWN_SIGNALS);
   setupDocs(app);
   serveWebClient(app);
@@ -108,14 +114,10 @@ function setupDocs(app: INestApplication): void {
   serveOpenApiJson(app, '/docs-json', built);
 }
 
-/** CONNECTIONS_PER_ADDRESS_MAX, from the first connection of an address that Express would not trust as a proxy. */
-function limitConnectionsPerAddress(app: NestExpressApplication, config: AppConfig): void {
+/** Who CONNECTIONS_PER_ADDRESS_MAX leaves alone: the addresses Express trusts as a proxy. */
+function addressCapExempt(app: NestExpressApplication): (address: string) => boolean {
   const express = app.getHttpAdapter().getInstance() as { get(setting: string): unknown };
-  const trusted = express.get('trust proxy fn') as (address: string, hop: number) => boolean;
-  const metrics = app.get(MetricsService);
-  capConnectionsPerAddress(app.getHttpServer(), config.connectionsPerAddressMax, connectionCapExempt(trusted), () =>
-    metrics.rateLimited('connections_per_address'),
-  );
+  return connectionCapExempt(express.get('trust proxy fn') as (address: string, hop: number) => boolean);
 }
 
 /**

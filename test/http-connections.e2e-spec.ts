@@ -1,5 +1,7 @@
+import * as http from 'node:http';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { SOCKET_CONNECT_TIMEOUT_MS } from '../src/chat/redis-io.adapter';
 import { HTTP_IDLE_TIMEOUT_MS, UNANSWERED_REQUESTS_MAX } from '../src/common/http-connections';
 import { eventually, resetState, startApp, TestApp } from './utils/app';
 import { parseMetrics, valueOf } from './utils/metrics';
@@ -19,6 +21,34 @@ const get = (path: string) => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
 const statusLines = (raw: string) => raw.match(/HTTP\/1\.1 \d+/g) ?? [];
 const connections = (server: Server) =>
   new Promise<number>((resolve, reject) => server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
+
+/**
+ * An engine.io long-polling client from `localAddress`, over one kept-alive connection (as
+ * a browser's would be): handshakes, polls and posts, each answered with status and body.
+ */
+function pollingClient(url: string, localAddress: string) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const opened = new Set<unknown>();
+  const request = (method: string, path: string, body?: string, timeoutMs = 5000) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request(`${url}${path}`, { method, agent, localAddress, timeout: timeoutMs }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      });
+      req.on('socket', (socket) => opened.add(socket));
+      req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer`)));
+      req.on('error', reject);
+      req.end(body);
+    });
+  return {
+    handshake: () => request('GET', '/socket.io/?EIO=4&transport=polling'),
+    get: (path: string, timeoutMs?: number) => request('GET', path, undefined, timeoutMs),
+    post: (sid: string, body: string) => request('POST', `/socket.io/?EIO=4&transport=polling&sid=${sid}`, body),
+    connections: () => opened.size,
+  };
+}
 
 /**
  * Addresses for connections the per-address cap counts: on Linux all of 127.0.0.0/8 is this
@@ -155,6 +185,41 @@ describe('HTTP connections (e2e)', () => {
       const m = parseMetrics(await (await fetch(`${t.url}/metrics`)).text());
       expect(valueOf(m, 'chat_rate_limited_total', { scope: 'connections_per_address' })).toBeGreaterThanOrEqual(1);
     });
+
+    it('caps socket.io sessions per address too: a polling flood over one connection is refused and counted', async () => {
+      t = await startApp({ CONNECTIONS_PER_ADDRESS_MAX: String(MAX) });
+      const flooder = pollingClient(t.url, FLOODER);
+      const sids: string[] = [];
+      for (let i = 0; i < MAX; i++) {
+        const ok = await flooder.handshake();
+        expect(ok.status).toBe(200);
+        sids.push(JSON.parse(ok.body.slice(1)).sid);
+      }
+      // One keep-alive connection: without the session cap every handshake made a session.
+      expect(flooder.connections()).toBe(1);
+      const over = await flooder.handshake();
+      expect(over.status).toBe(403);
+      expect(over.body).toContain('too many socket.io sessions from this address');
+      expect((await pollingClient(t.url, NEIGHBOUR).handshake()).status).toBe(200);
+      // A session that ends makes room again.
+      expect((await flooder.post(sids[0], '1')).status).toBe(200); // engine.io's close packet
+      await eventually(async () => (await flooder.handshake()).status === 200, 5000, 'room for one more');
+      const m = parseMetrics(await (await fetch(`${t.url}/metrics`)).text());
+      expect(valueOf(m, 'chat_rate_limited_total', { scope: 'sessions_per_address' })).toBeGreaterThanOrEqual(1);
+    });
+
+    it('closes a session that never sends CONNECT after SOCKET_CONNECT_TIMEOUT_MS, not socket.io’s 45 s', async () => {
+      t = await startApp();
+      const client = pollingClient(t.url, FLOODER);
+      const { sid } = JSON.parse((await client.handshake()).body.slice(1));
+      const started = Date.now();
+      // A poll waits for the server's next packet: here the close packet, when the session is dropped.
+      const poll = await client.get(`/socket.io/?EIO=4&transport=polling&sid=${sid}`, 60_000);
+      const waited = Date.now() - started;
+      expect(poll.body).toBe('1');
+      expect(waited).toBeGreaterThan(SOCKET_CONNECT_TIMEOUT_MS - 1000);
+      expect(waited).toBeLessThan(SOCKET_CONNECT_TIMEOUT_MS + 5000);
+    }, 30_000);
 
     it('does not count connections from a proxy TRUST_PROXY trusts', async () => {
       t = await startApp({ CONNECTIONS_PER_ADDRESS_MAX: String(MAX), TRUST_PROXY: FLOODER });

@@ -9,10 +9,24 @@ import { closeRedis, RedisClient, RedisService } from '../redis/redis.service';
 import { observeDroppedReplies } from './dropped-replies';
 import { adapterKey, createInstanceAwareAdapter } from './instance-aware-redis-adapter';
 import { lenientConnectParser } from './lenient-connect-parser';
+import { capSessionsPerAddress } from './sessions-per-address';
 import { ShardedSubscriptions } from './sharded-subscriptions';
 
 /** How long shutdown waits for the clients to answer their close frame (see close). */
 const CLOSE_HANDSHAKE_MS = 1000;
+
+/**
+ * How long an engine.io session may go without a socket.io CONNECT before it is closed
+ * (socket.io's default is 45 s). Clients send CONNECT as soon as the session opens; a session
+ * that never does is only memory held (see capSessionsPerAddress).
+ */
+export const SOCKET_CONNECT_TIMEOUT_MS = 10_000;
+
+/** The per-address session cap's exemptions and its counter (see capSessionsPerAddress). */
+export interface SessionCapHooks {
+  exempt: (address: string) => boolean;
+  onRefused: () => void;
+}
 
 /**
  * The adapters' commands whose replies they drop (observeDroppedReplies). The sharded
@@ -42,23 +56,35 @@ export class RedisIoAdapter extends IoAdapter {
   private readonly connections: RedisClient[] = [];
   private readonly subscriptions = new ShardedSubscriptions(new Logger(RedisIoAdapter.name));
 
-  constructor(app: INestApplicationContext) {
+  constructor(
+    app: INestApplicationContext,
+    private readonly sessionCap: SessionCapHooks,
+  ) {
     super(app);
     this.config = app.get(AppConfig);
     this.redis = app.get(RedisService);
   }
 
   override createIOServer(port: number, options?: ServerOptions): Server {
+    const { exempt, onRefused } = this.sessionCap;
+    const sessions = capSessionsPerAddress(
+      this.config.connectionsPerAddressMax,
+      exempt,
+      onRefused,
+      originCheck(this.config.corsOrigins),
+    );
     const opts: Partial<ServerOptions> = {
       ...options,
       cors: corsOptions(this.config),
       maxHttpBufferSize: this.config.wsMaxPayloadBytes,
       parser: lenientConnectParser,
-      allowRequest: originCheck(this.config.corsOrigins),
+      allowRequest: sessions.allowRequest,
+      connectTimeout: SOCKET_CONNECT_TIMEOUT_MS,
       pingInterval: 20_000,
       pingTimeout: 20_000,
     };
     const server: Server = super.createIOServer(port, opts as ServerOptions);
+    sessions.watch(server.engine);
     // The adapter's pub/sub needs connections of its own that may queue while reconnecting.
     const own = { enableOfflineQueue: true, maxRetriesPerRequest: null };
     const logger = new Logger(RedisIoAdapter.name);

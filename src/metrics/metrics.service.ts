@@ -91,6 +91,7 @@ export class MetricsService implements PersistMetrics {
       'socket_sync',
       'socket_connections',
       'connections_per_address',
+      'sessions_per_address',
       'http_pipelining',
     ]) {
       this.rateLimitedTotal.inc({ scope }, 0);
