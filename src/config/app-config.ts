@@ -51,6 +51,8 @@ export class AppConfig {
   /** 0: no cap. */
   readonly connectionsPerAddressMax: number;
   readonly roomsPerUserMax: number;
+  /** Members of one group room (direct rooms always have two). */
+  readonly roomMembersMax: number;
   readonly wsMaxPayloadBytes: number;
   readonly wsMaxUnreadBytes: number;
   readonly persistBatchMs: number;
@@ -112,6 +114,7 @@ export class AppConfig {
     this.socketsPerUserMax = env.SOCKETS_PER_USER_MAX;
     this.connectionsPerAddressMax = env.CONNECTIONS_PER_ADDRESS_MAX;
     this.roomsPerUserMax = env.ROOMS_PER_USER_MAX;
+    this.roomMembersMax = env.ROOM_MEMBERS_MAX;
     this.wsMaxPayloadBytes = env.WS_MAX_PAYLOAD_BYTES;
     this.wsMaxUnreadBytes = env.WS_MAX_UNREAD_BYTES;
     this.persistBatchMs = env.PERSIST_BATCH_MS;

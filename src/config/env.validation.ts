@@ -248,6 +248,18 @@ export class EnvironmentVariables {
   @Max(100_000)
   ROOMS_PER_USER_MAX = 1000;
 
+  /**
+   * Members one group room may have. Anyone may add anyone to a room, so without a cap one
+   * user could grow a room without bound, and everything that lists its members (GET
+   * /chatrooms/:id, receipts) or fans out to them would grow with it: a probe's room of
+   * 30,001 members made GET /chatrooms/:id 15.5 MB and ~800 ms of the event loop.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(2)
+  @Max(100_000)
+  ROOM_MEMBERS_MAX = 1000;
+
   /** socket.io maxHttpBufferSize: the largest frame a client may send. */
   @Transform(toInt)
   @IsInt()
