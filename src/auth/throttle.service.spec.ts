@@ -23,7 +23,7 @@ function unreachableRedis(): RedisService {
   return { client } as unknown as RedisService;
 }
 
-function setup() {
+function setup(restRequestsPerMin = 600) {
   const config = {
     loginFailsPerAccount: BUDGET,
     loginFailWindowS: 900,
@@ -31,14 +31,14 @@ function setup() {
     loginFailsPerIpWindowS: 86400,
     authAttemptsPerIp: 100,
     authIpWindowS: 60,
-    restRequestsPerMin: 600,
+    restRequestsPerMin,
   } as AppConfig;
   const rateLimited = jest.fn();
   const throttle = new ThrottleService(config, unreachableRedis(), { rateLimited } as unknown as MetricsService);
   const setHeader = jest.fn();
   const res = { setHeader } as unknown as Response;
   const reserve = (ip = ATTACKER, username = 'Victim') => throttle.reserveLoginFailure(username, ip, res);
-  return { throttle, reserve, setHeader, rateLimited };
+  return { throttle, reserve, setHeader, rateLimited, res };
 }
 
 const refused = { code: 'RATE_LIMITED' };
@@ -119,5 +119,37 @@ describe('ThrottleService failed-login budgets (per account and address, per add
     // The address's count across accounts stays (less the success's own point): 2 + 2 of OWNER's 5, one left.
     await reserve(OWNER, 'bystander');
     await expect(reserve(OWNER, 'bystander')).rejects.toMatchObject(refused);
+  });
+});
+
+describe('ThrottleService list charges (REST_REQUESTS_PER_MIN)', () => {
+  /** How many plain requests the user still gets before the 429. */
+  async function requestsLeft(throttle: ThrottleService, res: Response, userId: number): Promise<number> {
+    for (let n = 0; ; n++) {
+      try {
+        await throttle.restRequest(userId, res);
+      } catch (e) {
+        expect(e).toMatchObject(refused);
+        return n;
+      }
+    }
+  }
+
+  it('charges a member list one more request per 50 members listed, and nothing under 50', async () => {
+    const { throttle, res } = setup(10);
+    await throttle.chargeMemberList(1, 49);
+    expect(await requestsLeft(throttle, res, 1)).toBe(10);
+    await throttle.chargeMemberList(2, 50);
+    expect(await requestsLeft(throttle, res, 2)).toBe(9);
+    await throttle.chargeMemberList(3, 149);
+    expect(await requestsLeft(throttle, res, 3)).toBe(8);
+  });
+
+  it('charges a room list at the same rate, as before', async () => {
+    const { throttle, res } = setup(10);
+    await throttle.chargeRoomList(1, 49);
+    expect(await requestsLeft(throttle, res, 1)).toBe(10);
+    await throttle.chargeRoomList(2, 150);
+    expect(await requestsLeft(throttle, res, 2)).toBe(7);
   });
 });
