@@ -11,6 +11,7 @@ import { RoomSummaryService } from './room-summary.service';
 import { AddMembersDto, CreateChatroomDto, DirectChatroomDto } from './dto/chatroom.dto';
 import { MembershipService } from './membership.service';
 import { ThrottleService } from '../auth/throttle.service';
+import { roomMembersRefusal } from './room-members-cap';
 
 const MANAGERS = new Set(['owner', 'admin']);
 
@@ -32,6 +33,8 @@ export class ChatroomsService {
 
   async create(caller: AuthUser, dto: CreateChatroomDto): Promise<ChatroomView> {
     const others = [...new Set(dto.memberIds ?? [])].filter((id) => id !== caller.id);
+    const full = roomMembersRefusal(0, 1 + others.length, this.config.roomMembersMax, 'memberIds');
+    if (full) throw full;
     await this.requireUsers(others);
     await this.requireRoomLeft([caller.id, ...others], caller.id, 'memberIds');
     const room = await this.prisma.chatroom.create({
@@ -122,7 +125,9 @@ export class ChatroomsService {
   /**
    * Under the room's lock, as removals (removeMember): the caller's role is read as committed
    * there, so a manager who was just removed adds nobody, and an add cannot slip in beside
-   * the last other member's leaving and leave a room with members and no owner.
+   * the last other member's leaving and leave a room with members and no owner. The members
+   * are counted there too, so of concurrent adds, on any instances, only those that fit
+   * under ROOM_MEMBERS_MAX pass.
    */
   async addMembers(caller: AuthUser, id: number, dto: AddMembersDto): Promise<ChatroomDetailView> {
     const me = await this.membership.require(caller.id, id);
@@ -136,6 +141,9 @@ export class ChatroomsService {
       const role = (await rolesOf(tx, id, [caller.id])).get(caller.id);
       if (!role) throw AppError.notFound('Chatroom');
       if (!MANAGERS.has(role)) throw AppError.forbidden('Only the room owner or an admin can add members');
+      const { has, already } = await memberCount(tx, id, ids);
+      const full = roomMembersRefusal(has, ids.length - already, this.config.roomMembersMax, 'userIds');
+      if (full) throw full;
       await tx.membership.createMany({
         data: ids.map((userId) => ({ chatroomId: id, userId })),
         skipDuplicates: true,
@@ -267,6 +275,18 @@ async function rolesOf(
     SELECT user_id AS "userId", role::text AS role FROM chatroom_members
      WHERE chatroom_id = ${chatroomId} AND user_id = ANY(${[...new Set(userIds)]}::int[])`;
   return new Map(rows.map((r) => [r.userId, r.role]));
+}
+
+/** The room's members, and how many of `userIds` are among them (under the room's lock). */
+async function memberCount(
+  tx: Prisma.TransactionClient,
+  chatroomId: number,
+  userIds: number[],
+): Promise<{ has: number; already: number }> {
+  const [row] = await tx.$queryRaw<{ has: number; already: number }[]>`
+    SELECT count(*)::int AS has, (count(*) FILTER (WHERE user_id = ANY(${userIds}::int[])))::int AS already
+      FROM chatroom_members WHERE chatroom_id = ${chatroomId}`;
+  return row;
 }
 
 function activity(r: ChatroomView): number {
