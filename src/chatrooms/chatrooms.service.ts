@@ -119,6 +119,7 @@ export class ChatroomsService {
       readSeq: m.readSeq,
       online: online.has(m.userId),
     }));
+    await this.throttle.chargeMemberList(caller.id, members.length);
     return { ...summary, members };
   }
 
@@ -127,7 +128,7 @@ export class ChatroomsService {
    * there, so a manager who was just removed adds nobody, and an add cannot slip in beside
    * the last other member's leaving and leave a room with members and no owner. The members
    * are counted there too, so of concurrent adds, on any instances, only those that fit
-   * under ROOM_MEMBERS_MAX pass.
+   * under ROOM_MEMBERS_MAX pass. The answer is the room's detail (get), charged as one.
    */
   async addMembers(caller: AuthUser, id: number, dto: AddMembersDto): Promise<ChatroomDetailView> {
     const me = await this.membership.require(caller.id, id);

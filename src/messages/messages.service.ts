@@ -1,4 +1,5 @@
 import { IdentityService } from '../auth/identity.service';
+import { ThrottleService } from '../auth/throttle.service';
 import { Injectable } from '@nestjs/common';
 import type { AuthUser } from '../auth/auth.types';
 import type { Page } from '../chat-history/chat-history.service';
@@ -34,6 +35,7 @@ export class MessagesService {
     private readonly identity: IdentityService,
     private readonly pending: PendingMessageStore,
     private readonly readState: ReadStateService,
+    private readonly throttle: ThrottleService,
   ) {}
 
   /**
@@ -67,11 +69,14 @@ export class MessagesService {
     return buffers.flat().filter((m) => m.senderId === userId && (q.cursor === undefined || m.id < q.cursor));
   }
 
+  /** One receipt per other member: charged as a member list (ThrottleService.chargeMemberList). */
   async receipts(user: AuthUser, id: string): Promise<Receipt[]> {
     const {
       messages: [message],
     } = await this.actions.authorize(user.id, [id]);
-    return this.repo.receipts(message);
+    const receipts = await this.repo.receipts(message);
+    await this.throttle.chargeMemberList(user.id, receipts.length);
+    return receipts;
   }
 
   async edit(user: AuthUser, id: string, dto: EditMessageDto): Promise<MessageView> {
