@@ -1,5 +1,5 @@
 import { AppError } from '../common/errors';
-import { TokenBucketLimiter } from './rate-limiter';
+import { type Bucket, takeToken, TokenBucketLimiter, tokenWait } from './rate-limiter';
 
 describe('TokenBucketLimiter', () => {
   let now = 0;
@@ -71,5 +71,41 @@ describe('TokenBucketLimiter', () => {
     expect(() => l.take(1)).toThrow(AppError);
     expect(() => l.take(1)).toThrow(AppError);
     expect(refused).toBe(2);
+  });
+});
+
+describe('retryAfterMs', () => {
+  it('is rounded up, and never 0 while there is no token', () => {
+    let now = 1_000_000;
+    const l = new TokenBucketLimiter(3, 1, () => now);
+    l.take(1);
+    now += 1; // 0.003 tokens: 332.33 ms to go
+    expect(() => l.take(1)).toThrow(expect.objectContaining({ details: { retryAfterMs: 333 } }));
+    now += 333;
+    expect(() => l.take(1)).not.toThrow();
+    // A hair short of a token: told 1 ms, not 0 (which would read as "now").
+    const b: Bucket = { tokens: 0.99995, at: 0 };
+    expect(tokenWait(b, 50, 10, 0)).toBe(1);
+    expect(takeToken(b, 50, 10, 0)).toBe(1);
+    expect(b.tokens).toBe(0.99995); // refusing takes nothing
+    expect(takeToken(b, 50, 10, 1)).toBe(0);
+  });
+
+  it('lets in a client that comes back exactly when told, whatever the rate (floating point included)', () => {
+    // 0.142 tokens at 3 a second: 286 ms to go, and the refill then summed to 0.9999999999999999.
+    const b: Bucket = { tokens: 0.14200000000000004, at: 0 };
+    expect(takeToken(b, 3, 10, 0)).toBe(286);
+    expect(takeToken(b, 3, 10, 286)).toBe(0);
+    let seed = 7; // seeded, so a failure replays
+    const next = () => ((seed = (seed * 48271) % 2147483647) - 1) / 2147483646;
+    for (let rate = 1; rate <= 200; rate++) {
+      const bucket: Bucket = { tokens: 2, at: 0 };
+      let t = 0;
+      for (let i = 0; i < 300; i++) {
+        const wait = takeToken(bucket, rate, 2, t);
+        if (wait) expect(takeToken(bucket, rate, 2, (t += wait))).toBe(0);
+        t += Math.floor(next() * 40);
+      }
+    }
   });
 });

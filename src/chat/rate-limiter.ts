@@ -7,14 +7,31 @@ export interface Bucket {
 }
 
 /**
+ * How far below a whole token a bucket may be and still give one: the refill is floating
+ * point, so a bucket read exactly `retryAfterMs` after a refusal can hold 0.9999999999999999
+ * tokens, and a client that waited as told would be refused again.
+ */
+const TOKEN_EPSILON = 1e-9;
+
+/**
  * Refills `b` to time `t` and takes a token: 0 when one was there, else how many ms until
  * one will be. The arithmetic of every bucket here.
  */
 export function takeToken(b: Bucket, ratePerSec: number, burst: number, t: number): number {
+  const wait = tokenWait(b, ratePerSec, burst, t);
+  if (!wait) b.tokens -= 1;
+  return wait;
+}
+
+/**
+ * Refills `b` to time `t` and says how many whole ms until it holds a token (0: it does now),
+ * taking nothing. Rounded up, and never 0 while there is none: this is the `retryAfterMs`
+ * clients are told, and one that comes back after it must be let in.
+ */
+export function tokenWait(b: Bucket, ratePerSec: number, burst: number, t: number): number {
   refill(b, ratePerSec, burst, t);
-  if (b.tokens < 1) return Math.ceil(((1 - b.tokens) / ratePerSec) * 1000);
-  b.tokens -= 1;
-  return 0;
+  if (b.tokens >= 1 - TOKEN_EPSILON) return 0;
+  return Math.max(1, Math.ceil(((1 - b.tokens) / ratePerSec) * 1000));
 }
 
 /**

@@ -120,16 +120,110 @@ describe('limitSocketEvents', () => {
       expect(receive('joinRoom', {})).toBe(true);
     }
     expect(close).not.toHaveBeenCalled();
-    // One that does not is cut at the first refusal past 200 (20 a second come back).
-    for (let i = 0; i < 200; i++) receive('joinRoom', {});
+    // One that does not is cut at the first refusal past 200 it did not wait for (20 a second
+    // come back); the first of the flood came when told, so it is forgiven.
+    for (let i = 0; i < 201; i++) receive('joinRoom', {});
     expect(close).not.toHaveBeenCalled();
     receive('joinRoom', {});
     expect(close).toHaveBeenCalledTimes(1);
     expect(cuts).toBe(1);
-    expect(emitted).toHaveLength(501); // every refusal was answered, the last one too
+    expect(emitted).toHaveLength(502); // every refusal was answered, the last one too
     for (let i = 0; i < 10; i++) expect(receive('joinRoom', {})).toBe(false);
     expect(close).toHaveBeenCalledTimes(1);
-    expect(emitted).toHaveLength(501); // after the cut, nothing more is written
+    expect(emitted).toHaveLength(502); // after the cut, nothing more is written
+  });
+
+  describe('a client that waits retryAfterMs', () => {
+    /** Seeded, so a failure replays (mulberry32). */
+    const random = (seed: number) => () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+      return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+    };
+    /** The wait the latest refusal named (0 before any). */
+    const retryAfter = (emitted: unknown[][]) =>
+      (emitted.at(-1)?.[1] as { details: { retryAfterMs: number } } | undefined)?.details.retryAfterMs ?? 0;
+    const cuttable = (socket: Socket) => {
+      const close = jest.fn();
+      (socket as unknown as { conn: { close: () => void } }).conn = { close };
+      return close;
+    };
+
+    it('is never cut, though it sends again the moment an event is answered (one refusal per event)', () => {
+      const { socket, receive, emitted } = fakeSocket();
+      const close = cuttable(socket);
+      limitSocketEvents(socket, { socket: { events: { ratePerSec: 50, burst: 500 }, typing: TYPING }, now });
+      const next = random(1);
+      const start = clock;
+      let ran = 0;
+      let typedAt = clock;
+      while (clock < start + 60_000) {
+        // Typing on every keystroke, refusals unread: those count, but not against the joins.
+        if (clock - typedAt >= 200) {
+          typedAt = clock;
+          receive('typing', {}, () => {});
+        }
+        if (receive('joinRoom', {})) ran++;
+        // Refused: back after the wait, by a timer that may fire a millisecond early.
+        else clock += retryAfter(emitted) - (next() < 0.3 ? 1 : 0);
+        clock += Math.floor(next() * 3); // the round trip
+      }
+      expect(close).not.toHaveBeenCalled();
+      expect(emitted.length).toBeGreaterThan(1000); // refused all along, at the budget's rate
+      expect(ran).toBeGreaterThan(500 + 50 * 59);
+    });
+
+    it("is never cut when the user's budget, spent by its other sockets, refuses it; and is told when both have a token", () => {
+      const user = { budgets: { events: { ratePerSec: 20, burst: 10 }, typing: TYPING }, buckets: {} as Buckets };
+      const budgets = { events: { ratePerSec: 50, burst: 20 }, typing: TYPING };
+      const [a, b] = [fakeSocket(), fakeSocket()];
+      const closes = [cuttable(a.socket), cuttable(b.socket)];
+      limitSocketEvents(a.socket, { socket: budgets, user, now });
+      limitSocketEvents(b.socket, { socket: budgets, user, now });
+      const next = random(2);
+      const due = [clock, clock];
+      const start = clock;
+      while (clock < start + 30_000) {
+        const i = due[0] <= due[1] ? 0 : 1;
+        const s = [a, b][i];
+        clock = due[i];
+        due[i] = s.receive('markRead', {}) ? clock + Math.floor(next() * 3) : clock + retryAfter(s.emitted);
+      }
+      expect(closes[0]).not.toHaveBeenCalled();
+      expect(closes[1]).not.toHaveBeenCalled();
+      expect(a.emitted.length + b.emitted.length).toBeGreaterThan(500);
+      // Refused by its own budget while the user's is emptier: told the later of the two waits.
+      const c = fakeSocket();
+      const spent = { budgets: user.budgets, buckets: { events: { tokens: 0, at: clock } } };
+      limitSocketEvents(c.socket, {
+        socket: { events: { ratePerSec: 50, burst: 1 }, typing: TYPING },
+        user: spent,
+        now,
+      });
+      spent.buckets.events.tokens = 1;
+      expect(c.receive('markRead', {})).toBe(true); // the socket's one token, and the user's
+      clock += 1;
+      expect(c.receive('markRead', {})).toBe(false);
+      expect(retryAfter(c.emitted)).toBe(49); // the user's 20 a second: 0.02 tokens now (its own: 19 ms)
+    });
+
+    it('does not shelter a client that comes back early, or with a burst each time it is told', () => {
+      for (const early of [true, false]) {
+        const { socket, receive, emitted } = fakeSocket();
+        const close = cuttable(socket);
+        limitSocketEvents(socket, { socket: { events: { ratePerSec: 50, burst: 10 }, typing: TYPING }, now });
+        for (let i = 0; i < 10_000 && !close.mock.calls.length; i++) {
+          if (early) {
+            if (!receive('joinRoom', {})) clock += Math.max(0, retryAfter(emitted) - 5);
+          } else {
+            for (let j = 0; j < 5; j++) receive('joinRoom', {});
+            clock += retryAfter(emitted);
+          }
+        }
+        expect(close).toHaveBeenCalledTimes(1);
+      }
+    });
   });
 
   it('gives typing a budget of its own, and says why with an exception event when there is no ack', () => {

@@ -1,7 +1,7 @@
 import type { Socket } from 'socket.io';
 import { ClientEvent, ServerEvent } from '../common/constants';
 import { ErrorCode } from '../common/errors';
-import { type Bucket, takeToken } from './rate-limiter';
+import { type Bucket, takeToken, tokenWait } from './rate-limiter';
 
 export interface EventBudget {
   ratePerSec: number;
@@ -42,11 +42,16 @@ export interface SocketGate {
 
 /**
  * Refusals a connection may collect, FLOOD_BURST at once and FLOOD_PER_SEC a second after
- * that, before it is cut. A client that waits `retryAfterMs` collects one per wait; even one
- * sending `typing` on every keystroke collects a few a second.
+ * that, before it is cut. Only refusals of events that came before the time the last refusal
+ * named count: even a client sending `typing` on every keystroke collects a few a second.
  */
 export const FLOOD_BURST = 200;
 export const FLOOD_PER_SEC = 20;
+/**
+ * How early an event may come and still count as having waited: a timer set for
+ * `retryAfterMs` can fire a millisecond early by the server's clock (both round to ms).
+ */
+const WAIT_SLACK_MS = 1;
 
 const SOCKET_LIMITED = 'Too many events on this connection; slow down';
 const USER_LIMITED = "Too many events on this user's connections; slow down";
@@ -76,7 +81,13 @@ const NAME_MAX = 64;
  * A connection that goes on past its refusals (FLOOD_*) is cut: even refusals cost the
  * server about 10 µs each, and a client ignoring `retryAfterMs` has no use for the answers.
  * The transport is closed after the refusals already written, as SlowConsumers does: the
- * client sees `transport close` and reconnects after its backoff.
+ * client sees `transport close` and reconnects after its backoff. A refusal of the first
+ * event to come at or after the time the last refusal named does not count: that client
+ * waited as told, and was refused only because its token went to another of its events or
+ * sockets. One that sends an event, waits `retryAfterMs` whenever refused and goes on had
+ * one refusal per event at the budget's rate (50 a second), and was cut within 7 s.
+ * `retryAfterMs` is the later of the two budgets' waits, so a client that waits it finds a
+ * token in both.
  *
  * An event no handler takes (a typo, `toString`) would otherwise go unanswered and the client
  * wait forever: it is charged like any other, so it cannot buy more answers than a real
@@ -92,9 +103,18 @@ export function limitSocketEvents(socket: Socket, gate: EventGate): SocketGate {
   const own: Buckets = {};
   let patience: Bucket | undefined;
   let cut = false;
-  const refused = (packet: unknown[], scope: 'socket' | 'user', retryAfterMs: number, t: number): void => {
+  /** Per budget: when the last refusal told the client to come back, and the last one forgiven. */
+  const told = { events: -Infinity, typing: -Infinity };
+  const forgiven = { events: -Infinity, typing: -Infinity };
+  const refused = (packet: unknown[], kind: keyof Buckets, scope: 'socket' | 'user', wait: number, t: number) => {
     if (cut) return;
-    refuse(socket, packet, scope, retryAfterMs, onLimited);
+    refuse(socket, packet, scope, wait, onLimited);
+    const waited = t >= told[kind] - WAIT_SLACK_MS && t > forgiven[kind];
+    told[kind] = t + wait;
+    if (waited) {
+      forgiven[kind] = t;
+      return;
+    }
     patience ??= { tokens: FLOOD_BURST, at: t };
     if (!takeToken(patience, FLOOD_PER_SEC, FLOOD_BURST, t)) return;
     cut = true;
@@ -103,6 +123,12 @@ export function limitSocketEvents(socket: Socket, gate: EventGate): SocketGate {
   };
   const bucketOf = (buckets: Buckets, kind: keyof Buckets, budget: EventBudget, t: number) =>
     (buckets[kind] ??= { tokens: budget.burst, at: t });
+  /** How long until the user's budget has a token too (0 without one). */
+  const userWait = (kind: keyof Buckets, t: number) => {
+    if (!user) return 0;
+    const shared = user.budgets[kind];
+    return tokenWait(bucketOf(user.buckets, kind, shared, t), shared.ratePerSec, shared.burst, t);
+  };
   const giveBack = (b: Bucket | undefined, burst: number) => {
     if (b) b.tokens = Math.min(burst, b.tokens + 1);
   };
@@ -113,13 +139,13 @@ export function limitSocketEvents(socket: Socket, gate: EventGate): SocketGate {
     const budget = budgets[kind];
     const bucket = bucketOf(own, kind, budget, t);
     let retryAfterMs = takeToken(bucket, budget.ratePerSec, budget.burst, t);
-    if (retryAfterMs) return refused(packet, 'socket', retryAfterMs, t);
+    if (retryAfterMs) return refused(packet, kind, 'socket', Math.max(retryAfterMs, userWait(kind, t)), t);
     if (user) {
       const shared = user.budgets[kind];
       retryAfterMs = takeToken(bucketOf(user.buckets, kind, shared, t), shared.ratePerSec, shared.burst, t);
       if (retryAfterMs) {
         bucket.tokens += 1;
-        return refused(packet, 'user', retryAfterMs, t);
+        return refused(packet, kind, 'user', retryAfterMs, t);
       }
     }
     if (known && !known.has(event as string)) {
