@@ -49,8 +49,8 @@ function storedDuringRead() {
   };
   const repo = {
     findByIds: jest.fn(answer(() => (state.stored ? [row] : []))),
-    pageBefore: jest.fn(answer(() => (state.stored ? [row] : []))),
-    pageAfter: jest.fn(answer(() => (state.stored ? [row] : []))),
+    pageBefore: jest.fn(answer(() => ({ rows: state.stored ? [row] : [], cut: false }))),
+    pageAfter: jest.fn(answer(() => ({ rows: state.stored ? [row] : [], cut: false }))),
     latestOf: jest.fn(answer(() => (state.stored ? [row] : []))),
   };
   const jobs = { on: jest.fn() } as unknown as Queue<PersistBatchJob>;

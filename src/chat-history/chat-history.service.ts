@@ -141,16 +141,19 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
 
   async before(chatroomId: number, before: number, limit: number): Promise<Page<MessageView>> {
     const queued = await this.pending.range(chatroomId, 0, before - 1); // buffer first (see the class)
-    const rows = await this.repo.pageBefore(chatroomId, before, limit + 1);
-    const merged = mergeBySeq(rows.map(viewOfRow), queued.map(view)).sort((a, b) => b.seq - a.seq);
-    return toPage(merged, limit, (last) => String(last.seq));
+    const { rows, cut } = await this.repo.pageBefore(chatroomId, before, limit + 1);
+    let merged = mergeBySeq(rows.map(viewOfRow), queued.map(view)).sort((a, b) => b.seq - a.seq);
+    // Cut for size: the page ends at the last row read, whatever the buffer holds past it.
+    if (cut) merged = merged.filter((m) => m.seq >= rows[rows.length - 1].seq);
+    return toPage(merged, limit, (last) => String(last.seq), cut);
   }
 
   async after(chatroomId: number, after: number, limit: number): Promise<Page<MessageView>> {
     const queued = await this.pending.range(chatroomId, after + 1, Infinity); // buffer first (see the class)
-    const rows = await this.repo.pageAfter(chatroomId, after, limit + 1);
-    const merged = mergeBySeq(rows.map(viewOfRow), queued.map(view)).sort((a, b) => a.seq - b.seq);
-    return toPage(merged, limit, (last) => String(last.seq));
+    const { rows, cut } = await this.repo.pageAfter(chatroomId, after, limit + 1);
+    let merged = mergeBySeq(rows.map(viewOfRow), queued.map(view)).sort((a, b) => a.seq - b.seq);
+    if (cut) merged = merged.filter((m) => m.seq <= rows[rows.length - 1].seq); // as in before()
+    return toPage(merged, limit, (last) => String(last.seq), cut);
   }
 
   /**
@@ -175,7 +178,7 @@ export class ChatHistoryService implements BeforeApplicationShutdown {
   async atSeq(chatroomId: number, seq: number): Promise<MessageView | null> {
     const [queued] = await this.pending.range(chatroomId, seq, seq); // buffer first (see the class)
     if (queued) return view(queued);
-    const [row] = await this.repo.pageAfter(chatroomId, seq - 1, 1);
+    const [row] = (await this.repo.pageAfter(chatroomId, seq - 1, 1)).rows;
     return row?.seq === seq ? viewOfRow(row) : null;
   }
 
@@ -238,8 +241,9 @@ function mergeBySeq(stored: MessageView[], queued: MessageView[]): MessageView[]
   return [...queued, ...stored.filter((m) => !seen.has(m.seq))];
 }
 
-function toPage<T>(sorted: T[], limit: number, cursorOf: (last: T) => string): Page<T> {
-  const hasMore = sorted.length > limit;
+/** The first `limit` of `sorted`; `more`: more follow even if none are in `sorted` (a cut read). */
+function toPage<T>(sorted: T[], limit: number, cursorOf: (last: T) => string, more = false): Page<T> {
+  const hasMore = more || sorted.length > limit;
   const items = sorted.slice(0, limit);
   const page: Page<T> = { items, hasMore };
   if (hasMore && items.length) page.nextCursor = cursorOf(items[items.length - 1]);
