@@ -228,8 +228,10 @@ export class EnvironmentVariables {
 
   /**
    * Connections (HTTP and WebSocket) one client address may hold open on this instance; one
-   * more is closed before it is read. Addresses TRUST_PROXY trusts (a reverse proxy's) are
-   * not counted; loopback is, unless TRUST_PROXY names it. 0: no cap.
+   * more is closed before it is read. The same number caps its socket.io sessions (a polling
+   * handshake makes one on any connection): one more handshake is refused. Addresses
+   * TRUST_PROXY trusts (a reverse proxy's) are not counted; loopback is, unless TRUST_PROXY
+   * names it. 0: no cap.
    */
   @Transform(toInt)
   @IsInt()
