@@ -24,6 +24,7 @@ import { ChatApi } from './api.js';
 import { TypedEmitter } from './emitter.js';
 import { ChatError } from './errors.js';
 import { newClientMsgId, newOutgoing, type OutgoingMessage, type OutgoingRecord, resetPromise } from './outgoing.js';
+import { Pacer, type PacingOptions } from './pacer.js';
 import { RoomTracker } from './rooms.js';
 
 export interface ChatClientOptions {
@@ -46,6 +47,12 @@ export interface ChatClientOptions {
    * false pipelines them for throughput.
    */
   orderedSends?: boolean;
+  /**
+   * How joins, leaves, the rejoin after a reconnect and syncs spend the server's per-socket
+   * event budget (default 40 a second, bursts of 400, 8 in flight; `RATE_LIMITED` is waited
+   * out as told, up to 20 times). Raise it only along with the server's `SOCKET_EVENT_*`.
+   */
+  pacing?: PacingOptions;
 }
 
 /** Membership entries of a room's timeline. */
@@ -84,8 +91,6 @@ type ChatSocket = Socket;
 type ClientEventName = keyof ClientPayloads;
 
 const SYNC_ROOMS_PER_CALL = 100;
-/** How often a background step waits out RATE_LIMITED (`details.retryAfterMs`) before giving up. */
-const RATE_LIMIT_RETRIES = 20;
 
 /**
  * A chat session: REST through `api`, live events through one socket.io connection.
@@ -104,6 +109,9 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     ChatClientOptions;
   private readonly rooms = new Map<number, RoomTracker>();
   private readonly outgoing = new Map<string, OutgoingRecord>();
+  private readonly pacer: Pacer;
+  /** Counts connections: a resume() stops once its connection is gone. */
+  private connection = 0;
 
   constructor(options: ChatClientOptions = {}) {
     super();
@@ -111,6 +119,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     if (!url) throw new Error('ChatClient needs options.url outside a browser page');
     this.opts = { ackTimeoutMs: 10_000, syncLimit: 500, gapGraceMs: 250, orderedSends: true, ...options, url };
     this.api = new ChatApi({ url, token: options.token, fetch: options.fetch });
+    this.pacer = new Pacer(options.pacing);
   }
 
   get connected(): boolean {
@@ -183,7 +192,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     const room = this.rooms.get(chatroomId);
     this.rooms.delete(chatroomId);
     if (room?.gapTimer) clearTimeout(room.gapTimer);
-    await this.request(ClientEvent.LeaveRoom, { chatroomId });
+    await this.patientRequest(ClientEvent.LeaveRoom, { chatroomId });
   }
 
   /**
@@ -248,22 +257,12 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   // ------------------------------------------------------------------ internals
 
   /**
-   * `request` for joins and the client's own background steps (rejoin and sync after a
-   * reconnect): RATE_LIMITED is waited out as the server says (`details.retryAfterMs`) and
-   * asked again.
-   * The server budgets every socket's events, and a user in more rooms than its burst would
-   * otherwise stay out of the rest until the next reconnect.
+   * `request` for joins, leaves and the client's own background steps (rejoin and sync after
+   * a reconnect or gap), paced within the server's per-socket event budget (Pacer):
+   * RATE_LIMITED is waited out as the server says (`details.retryAfterMs`) and asked again.
    */
-  private async patientRequest<E extends ClientEventName>(event: E, payload: ClientPayloads[E]): Promise<AckData[E]> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.request(event, payload);
-      } catch (err) {
-        const wait = err instanceof ChatError && err.code === 'RATE_LIMITED' ? retryAfterMs(err) : undefined;
-        if (wait === undefined || attempt >= RATE_LIMIT_RETRIES) throw err;
-        await new Promise((resolve) => setTimeout(resolve, wait));
-      }
-    }
+  private patientRequest<E extends ClientEventName>(event: E, payload: ClientPayloads[E]): Promise<AckData[E]> {
+    return this.pacer.run(() => this.request(event, payload));
   }
 
   private createSocket(): ChatSocket {
@@ -274,10 +273,15 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       auth: (cb) => cb(this.api.token ? { token: this.api.token } : {}),
     });
     socket.on('connect', () => {
+      this.connection++;
       this.emit('connect');
       void this.resume();
     });
-    socket.on('disconnect', (reason) => this.emit('disconnect', reason));
+    socket.on('disconnect', (reason) => {
+      // Requests still waiting their turn would go out on the next connection, beside its rejoin.
+      this.pacer.reset(new ChatError('UNAVAILABLE', `Not connected (${reason})`));
+      this.emit('disconnect', reason);
+    });
     socket.on('connect_error', (err) => {
       const code =
         err.message === UNAUTHORIZED_HANDSHAKE
@@ -296,11 +300,24 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     return socket;
   }
 
-  /** After every (re)connect: re-join the rooms, sync what was missed, resend what is unacked. */
+  /**
+   * After every (re)connect: resend what is unacked, re-join the rooms and sync what was
+   * missed, a sync call's worth of rooms at a time, so the first rooms are synced while the
+   * rest are still being joined (at the paced rate, 1,000 rooms take about 15 s).
+   */
   private async resume(): Promise<void> {
     this.pump();
+    const connection = this.connection;
     const rooms = [...this.rooms.values()];
-    if (!rooms.length) return;
+    const syncs: Promise<void>[] = [];
+    for (let i = 0; i < rooms.length && this.connection === connection && this.connected; i += SYNC_ROOMS_PER_CALL) {
+      syncs.push(this.sync(await this.rejoin(rooms.slice(i, i + SYNC_ROOMS_PER_CALL))));
+    }
+    await Promise.all(syncs);
+  }
+
+  /** Joins `rooms` again; returns those with something to sync. */
+  private async rejoin(rooms: RoomTracker[]): Promise<RoomTracker[]> {
     const joined = await Promise.all(
       rooms.map((r) =>
         this.patientRequest(ClientEvent.JoinRoom, { chatroomId: r.chatroomId }).then(
@@ -322,7 +339,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       if (j.room.lastSeq === undefined) this.deliver(j.room.start(j.data.lastSeq));
       if (j.data.lastSeq > (j.room.lastSeq ?? 0) || j.room.hasGap) toSync.push(j.room);
     }
-    await this.sync(toSync);
+    return toSync;
   }
 
   private onTimeline(e: TimelineEventPayload): void {
@@ -487,11 +504,6 @@ export class NoAckError extends ChatError {
   constructor(event: string, reason: string) {
     super('UNAVAILABLE', `${event}: no acknowledgement (${reason})`);
   }
-}
-
-function retryAfterMs(err: ChatError): number | undefined {
-  const ms = (err.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
-  return typeof ms === 'number' && ms >= 0 && ms <= 60_000 ? ms : undefined;
 }
 
 /** The refusal that made the client stop tracking rooms, with their ids in `details.chatroomIds`. */

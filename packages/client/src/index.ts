@@ -9,5 +9,6 @@ export {
 } from './client.js';
 export { ChatError } from './errors.js';
 export { newClientMsgId, type OutgoingMessage, type OutgoingState } from './outgoing.js';
+export type { PacingOptions } from './pacer.js';
 export type * from '@chat-backend/protocol';
 export { ClientEvent, ServerEvent, TimelineEvent, ERROR_CODES } from '@chat-backend/protocol';
