@@ -56,7 +56,7 @@ export class MessageRepository {
    * PAGE_MAX_CHARS bytes of content (plus PAGE_CHARS_PER_MESSAGE each), counted by PostgreSQL
    * from the stored sizes, without reading the content of the rows it leaves out. Pages are
    * cut by size anyway (page-size.ts), and a page of 500 messages of 4,000 control
-   * characters read 2 MB to send 40 KB: a user syncing it in a loop had other users' acks
+   * characters read 2 MB to send ten of them: a user syncing it in a loop had other users' acks
    * wait. `cut`: rows were left out for size, so the caller's page ends at the last row.
    * Bytes are at least characters, so this cut keeps at least what the page's own cut keeps,
    * except for text of three-byte characters, whose pages get shorter.
