@@ -9,7 +9,8 @@
  * And the server's side of that bargain: a socket that waits `retryAfterMs` after each
  * refusal, sending its next event the moment one is answered, is never cut.
  */
-import { ChatClient, type ChatError, type Message } from '@chat-backend/client';
+import { type ChatClient, type ChatError, type Message } from '@chat-backend/client';
+import { sdkSession } from './utils/sdk';
 import type { Socket } from 'socket.io-client';
 import { eventually, resetState, sql, startApp, TestApp } from './utils/app';
 import { parseMetrics, valueOf } from './utils/metrics';
@@ -55,16 +56,8 @@ describe('client package: a user in many rooms (e2e)', () => {
     return rows.map((r) => r.id);
   }
 
-  async function session(u: TestUser): Promise<ChatClient> {
-    const c = new ChatClient({
-      url: t.url,
-      token: u.token,
-      ackTimeoutMs: 5000,
-      socketOptions: { reconnectionDelay: 50, reconnectionDelayMax: 200 },
-    });
-    clients.push(c);
-    await c.connect();
-    return c;
+  function session(u: TestUser): Promise<ChatClient> {
+    return sdkSession(t.url, u.token, clients);
   }
 
   /**

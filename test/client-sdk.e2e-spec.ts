@@ -5,6 +5,7 @@
  * gap → sync, reconnect → rejoin + sync, each message exactly once and in seq order.
  */
 import { ChatClient, ChatError, type Message, type OutgoingMessage } from '@chat-backend/client';
+import { sdkSession } from './utils/sdk';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
@@ -28,16 +29,8 @@ describe('client package (e2e)', () => {
   afterAll(() => t.close());
 
   /** A connected client that reconnects quickly (to `app`, the suite's server by default). */
-  async function session(u: TestUser, app: TestApp = t): Promise<ChatClient> {
-    const c = new ChatClient({
-      url: app.url,
-      token: u.token,
-      ackTimeoutMs: 5000,
-      socketOptions: { reconnectionDelay: 50, reconnectionDelayMax: 200 },
-    });
-    clients.push(c);
-    await c.connect();
-    return c;
+  function session(u: TestUser, app: TestApp = t): Promise<ChatClient> {
+    return sdkSession(app.url, u.token, clients);
   }
 
   /** Every message the client delivers, in delivery order. */
