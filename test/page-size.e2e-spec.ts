@@ -1,5 +1,7 @@
 import { MessageRepository, SizedRows } from '../src/chat-history/message.repository';
 import { PAGE_CHARS_PER_MESSAGE, PAGE_MAX_CHARS, PREVIEW_MAX_CHARS } from '../src/chat-history/page-size';
+import type { QueryResult } from 'pg';
+import { PrismaService } from '../src/prisma/prisma.service';
 import { resetState, sql, startApp, TestApp } from './utils/app';
 import { closeAllSockets, connect, emitAck } from './utils/sockets';
 import { auth, createRoom, createUser, TestUser } from './utils/users';
@@ -50,16 +52,24 @@ describe('page size of long messages (e2e)', () => {
     await t.close();
   });
 
-  /** Follows a route's cursor to the end; returns every page's items. */
-  async function follow(path: (cursor?: string) => string, user: TestUser) {
+  /**
+   * Follows a route's cursor to the end; returns every page's items. Each page is at most
+   * `fits` messages and `maxBytes` of JSON; `onPage` runs after each.
+   */
+  async function follow(
+    path: (cursor?: string) => string,
+    user: TestUser,
+    { fits = FITS, maxBytes = MAX_PAGE_BYTES, onPage = async () => {} } = {},
+  ) {
     const pages: any[][] = [];
     let cursor: string | undefined;
     for (;;) {
       const res = await t.http().get(path(cursor)).set(auth(user));
       expect(res.status).toBe(200);
-      expect(Buffer.byteLength(res.text)).toBeLessThanOrEqual(MAX_PAGE_BYTES);
+      expect(Buffer.byteLength(res.text)).toBeLessThanOrEqual(maxBytes);
       pages.push(res.body.items);
-      expect(res.body.items.length).toBeLessThanOrEqual(FITS);
+      expect(res.body.items.length).toBeLessThanOrEqual(fits);
+      await onPage();
       if (!res.body.hasMore) return pages;
       expect(res.body.nextCursor).toBeDefined();
       cursor = res.body.nextCursor;
@@ -86,6 +96,93 @@ describe('page size of long messages (e2e)', () => {
     const all = await follow((c) => `/admin/messages?chatroomId=${room}&limit=200${c ? `&cursor=${c}` : ''}`, admin);
     expect(all[0]).toHaveLength(FITS);
     expect(all.flat().map((m) => m.id)).toEqual(newestFirst);
+  });
+
+  /**
+   * follow, and how many message rows (a `content` column) PostgreSQL returned for each page:
+   * a call-through spy on the pool, which Prisma's driver adapter queries as well.
+   */
+  async function followReading(
+    path: (cursor?: string) => string,
+    user: TestUser,
+    opts: { fits?: number; maxBytes?: number } = {},
+  ) {
+    const query = jest.spyOn(t.app.get(PrismaService).pool, 'query') as jest.SpyInstance;
+    const reads: number[] = [];
+    const onPage = async () => {
+      const answers = await Promise.allSettled(query.mock.results.map((r) => r.value as Promise<QueryResult>));
+      const messageRows = answers.flatMap((a) =>
+        a.status === 'fulfilled' && a.value?.fields?.some((f) => f.name === 'content') ? [a.value.rows.length] : [],
+      );
+      reads.push(messageRows.reduce((n, rows) => n + rows, 0));
+      query.mockClear();
+    };
+    try {
+      return { pages: await follow(path, user, { ...opts, onPage }), reads };
+    } finally {
+      query.mockRestore();
+    }
+  }
+
+  /** The pages that read up to `limit` rows before they were cut by size, and who reads each. */
+  const idPaged: [string, string, () => TestUser][] = [
+    ['GET /inbox/messages', '/inbox/messages', () => bob],
+    ['GET /messages/sent', '/messages/sent', () => alice],
+    ['GET /admin/messages', '/admin/messages', () => admin],
+  ];
+  /** A room's page of 200 asked, and the one after `cursor`. */
+  const roomPage = (route: string, chatroomId: number) => (c?: string) =>
+    `${route}?chatroomId=${chatroomId}&limit=200${c ? `&cursor=${c}` : ''}`;
+
+  describe('inbox, sent and admin pages', () => {
+    /** Three bytes a character: PostgreSQL's byte count cuts these pages before their JSON count would. */
+    const wideChars = '\u4e2d'.repeat(CHARS);
+    const wideBytes = Buffer.byteLength(wideChars);
+    const WIDE_COUNT = 50;
+    const wideIds: string[] = [];
+    let wide: number;
+
+    beforeAll(async () => {
+      wide = await createRoom(t, alice, [bob], 'wide');
+      const start = Date.now() - 1_800_000;
+      for (let seq = 1; seq <= WIDE_COUNT; seq++) wideIds.push(idAt(start + seq * 1000, 10_000 + seq));
+      await sql(
+        `INSERT INTO messages (id, chatroom_id, seq, sender_id, type, content, created_at)
+         SELECT u.id, $2, u.seq, $3, 'text', $4, now()
+           FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, seq)`,
+        [wideIds, wide, alice.id, wideChars],
+      );
+      await sql('UPDATE chatrooms SET last_seq = $2 WHERE id = $1', [wide, WIDE_COUNT]);
+    });
+
+    it.each(idPaged)(
+      '%s reads from PostgreSQL only the rows that begin within the budget, and lists each message once',
+      async (_, route, user) => {
+        const { pages, reads } = await followReading(roomPage(route, room), user());
+        // 4,000 bytes and 200 a row: the rows that begin within PAGE_MAX_CHARS, of the 200 asked.
+        const fitByBytes = Math.ceil(PAGE_MAX_CHARS / (CHARS + PAGE_CHARS_PER_MESSAGE));
+        expect(reads[0]).toBe(fitByBytes);
+        expect(Math.max(...reads)).toBe(fitByBytes);
+        expect(pages[0]).toHaveLength(FITS); // JSON's six characters a control cut it further
+        expect(pages.flat().map((m) => m.id)).toEqual([...ids].reverse());
+      },
+    );
+
+    it.each(idPaged)(
+      '%s ends a page PostgreSQL cut at its last row, with hasMore, and its cursor lists every message once',
+      async (_, route, user) => {
+        const fitByBytes = Math.ceil(PAGE_MAX_CHARS / (wideBytes + PAGE_CHARS_PER_MESSAGE)); // 21 of 50
+        const sizes = [fitByBytes, fitByBytes, WIDE_COUNT - 2 * fitByBytes];
+        const { pages, reads } = await followReading(roomPage(route, wide), user(), {
+          fits: fitByBytes,
+          maxBytes: PAGE_MAX_CHARS + wideBytes + 10_000,
+        });
+        expect(reads).toEqual(sizes);
+        expect(pages.map((p) => p.length)).toEqual(sizes);
+        expect(pages.flat().map((m) => m.id)).toEqual([...wideIds].reverse());
+        expect(pages[0][0].content).toBe(wideChars);
+      },
+    );
   });
 
   it('reads no more rows from PostgreSQL than fit in a page by their stored size', async () => {

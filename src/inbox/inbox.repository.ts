@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Prisma } from '../generated/prisma/client';
 import type { MessageRow } from '../chat-history/message.types';
+import { Sized, SizedRows, sizedRows, sizedRowsSql } from '../common/sized-rows';
 import { PrismaService } from '../prisma/prisma.service';
 
 export type InboxRow = MessageRow & { read: boolean };
@@ -62,8 +63,10 @@ export class InboxRepository {
    * The id walk alone would read a room back to its start for a member with nothing unread
    * there, and the seq range alone a million rows for one with a million unread. The
    * `OFFSET 0` keeps the planner from turning the range into that walk.
+   *
+   * Of the page's rows, only those within the size budget are sent (sizedRowsSql).
    */
-  page(userId: number, f: InboxFilter): Promise<InboxRow[]> {
+  async page(userId: number, f: InboxFilter): Promise<SizedRows<InboxRow>> {
     // Of a room's messages `m`: received by me, not hidden, on this page's side of the cursor.
     const conditions = [
       Prisma.sql`m.sender_id <> ${userId}`,
@@ -93,7 +96,7 @@ export class InboxRepository {
            ORDER BY m.id DESC LIMIT ${take}`;
     const inRoom = f.chatroomId !== undefined ? Prisma.sql`AND cm.chatroom_id = ${f.chatroomId}` : Prisma.empty;
     const floor = Prisma.sql`COALESCE((SELECT head FROM floor), '00000000-0000-0000-0000-000000000000'::uuid)`;
-    return this.prisma.$queryRaw<InboxRow[]>`
+    const newest = Prisma.sql`
       WITH rooms AS (
         SELECT cm.chatroom_id, cm.read_seq, c.last_seq
           FROM chatroom_members cm JOIN chatrooms c ON c.id = cm.chatroom_id
@@ -114,6 +117,7 @@ export class InboxRepository {
        WHERE r.head >= ${floor}
        ORDER BY m.id DESC
        LIMIT ${f.limit}`;
+    return sizedRows(await this.prisma.$queryRaw<Sized<InboxRow>[]>(sizedRowsSql(newest, 'id', 'DESC')));
   }
 }
 

@@ -34,7 +34,11 @@ describe('InboxService.messages', () => {
       };
     const pending = { ofRooms: jest.fn(answer(() => [state.buffered ? [fromAlice] : []])) };
     const row = { ...fromAlice, clientMsgId: null, createdAt: new Date(fromAlice.createdAt), editedAt: null };
-    const repo = { page: jest.fn(answer(() => (state.stored ? [{ ...row, deletedAt: null, read: false }] : []))) };
+    const repo = {
+      page: jest.fn(
+        answer(() => ({ rows: state.stored ? [{ ...row, deletedAt: null, read: false }] : [], cut: false })),
+      ),
+    };
     const readState = {
       positions: jest.fn().mockResolvedValue([{ chatroomId: 5, readSeq: 0 }]),
       marksOf: jest.fn().mockResolvedValue({ hidden: new Set(), read: new Set() }),

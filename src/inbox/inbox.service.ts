@@ -9,6 +9,7 @@ import { Broadcaster } from '../chat/broadcaster.service';
 import { MembershipService } from '../chatrooms/membership.service';
 import { ServerEvent } from '../common/constants';
 import { AppError } from '../common/errors';
+import { queuedWithin } from '../common/sized-rows';
 import { InboxMessagesQueryDto, MarkReadBodyDto } from './dto/inbox.dto';
 import { InboxRepository } from './inbox.repository';
 import { MemberPosition, ReadStateService, RoomUnread } from './read-state.service';
@@ -90,14 +91,17 @@ export class InboxService {
       (p) => q.chatroomId === undefined || p.chatroomId === q.chatroomId,
     );
     const buffered = await this.bufferedFor(user, q, positions);
-    const [rows, queued] = await Promise.all([this.repo.page(user.id, filter), this.queuedOf(user, q, buffered)]);
+    const [read, queued] = await Promise.all([this.repo.page(user.id, filter), this.queuedOf(user, q, buffered)]);
     // The page reads each of my rooms (InboxRepository.page): priced like the room lists.
     await this.throttle.chargeRoomList(user.id, positions.length);
-    const stored = new Set(rows.map((r) => r.id));
-    const merged = [...rows.map((r) => ({ ...viewOfRow(r), read: r.read })), ...queued.filter((m) => !stored.has(m.id))]
+    const stored = new Set(read.rows.map((r) => r.id));
+    const merged = [
+      ...read.rows.map((r) => ({ ...viewOfRow(r), read: r.read })),
+      ...queuedWithin(queued, read).filter((m) => !stored.has(m.id)),
+    ]
       .sort((a, b) => (a.id < b.id ? 1 : -1))
       .slice(0, q.limit + 1);
-    const hasMore = merged.length > q.limit;
+    const hasMore = read.cut || merged.length > q.limit;
     const items = merged.slice(0, q.limit);
     const page = { items, hasMore, ...(hasMore ? { nextCursor: items[items.length - 1].id } : {}) };
     return cutBySize(page, (last) => last.id);

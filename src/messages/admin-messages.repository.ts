@@ -4,6 +4,7 @@ import { ChatroomType, Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 import type { AdminMessagesQueryDto } from './dto/message-query.dto';
 import { SELECT_WITH_SENDER } from '../chat-history/message.repository';
+import { Sized, SizedRows, sizedRows, sizedRowsSql } from '../common/sized-rows';
 
 export type AdminFilter = Omit<AdminMessagesQueryDto, 'limit'> & { limit: number };
 
@@ -40,12 +41,11 @@ export class AdminMessagesRepository {
   /**
    * Admin search works on the table: messages still in the pending buffer (acked a few ms
    * ago, not yet stored) are not listed. Newest first by id (UUIDv7, time-ordered), one
-   * statement per page, senders joined.
+   * statement per page, senders joined, cut by size (sizedRowsSql).
    */
-  search(f: AdminFilter): Promise<MessageRow[]> {
-    return this.prisma.$queryRaw<
-      MessageRow[]
-    >`${SELECT_WITH_SENDER} ${conditions(f)} ORDER BY m.id DESC LIMIT ${f.limit}`;
+  async search(f: AdminFilter): Promise<SizedRows<MessageRow>> {
+    const page = Prisma.sql`${SELECT_WITH_SENDER} ${conditions(f)} ORDER BY m.id DESC LIMIT ${f.limit}`;
+    return sizedRows(await this.prisma.$queryRaw<Sized<MessageRow>[]>(sizedRowsSql(page, 'id', 'DESC')));
   }
 
   room(id: number): Promise<RoomSummary | null> {

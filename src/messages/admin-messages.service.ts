@@ -33,8 +33,8 @@ export class AdminMessagesService {
   ) {}
 
   async search(admin: AuthUser, q: AdminMessagesQueryDto): Promise<Page<MessageView>> {
-    const rows = await this.repo.search({ ...q, limit: q.limit + 1 });
-    const page = idPage(rows.map(viewOfRow), q.limit);
+    const { rows, cut } = await this.repo.search({ ...q, limit: q.limit + 1 });
+    const page = idPage(rows.map(viewOfRow), q.limit, cut);
     const filters = JSON.parse(JSON.stringify(q)) as Prisma.InputJsonObject;
     await this.repo.audit(
       admin.id,

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { SELECT_WITH_SENDER } from '../chat-history/message.repository';
 import type { MessageRow } from '../chat-history/message.types';
+import { Sized, SizedRows, sizedRows, sizedRowsSql } from '../common/sized-rows';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 
@@ -31,21 +32,24 @@ export class MessagesRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   /**
-   * A sender's messages newest first, walking (sender_id, id DESC). The page is cut first
-   * (CTE), so read counts are computed for those rows only: per row one probe of the room's
-   * members (primary key) and of message_reads.
+   * A sender's messages newest first, walking (sender_id, id DESC). The page is cut first,
+   * by `limit` and by size (sizedRowsSql, in the CTE), so read counts are computed for those
+   * rows only: per row one probe of the room's members (primary key) and of message_reads.
    */
-  sentPage(f: SentFilter): Promise<SentRow[]> {
+  async sentPage(f: SentFilter): Promise<SizedRows<SentRow>> {
     const room = f.chatroomId !== undefined ? Prisma.sql`AND m.chatroom_id = ${f.chatroomId}` : Prisma.empty;
     const cursor = f.cursor !== undefined ? Prisma.sql`AND m.id < ${f.cursor}::uuid` : Prisma.empty;
-    return this.prisma.$queryRaw<SentRow[]>`
-      WITH page AS (${SELECT_WITH_SENDER}
-        WHERE m.sender_id = ${f.senderId} ${room} ${cursor}
-        ORDER BY m.id DESC LIMIT ${f.limit})
-      SELECT page.*, (SELECT count(*)::int FROM chatroom_members cm
-                       WHERE cm.chatroom_id = page."chatroomId" AND cm.user_id <> page."senderId"
-                         AND ${hasRead(PAGE_ROOM, PAGE_SEQ)}) AS "readCount"
-        FROM page ORDER BY page.id DESC`;
+    const newest = Prisma.sql`${SELECT_WITH_SENDER}
+      WHERE m.sender_id = ${f.senderId} ${room} ${cursor}
+      ORDER BY m.id DESC LIMIT ${f.limit}`;
+    return sizedRows(
+      await this.prisma.$queryRaw<Sized<SentRow>[]>`
+        WITH page AS (${sizedRowsSql(newest, 'id', 'DESC')})
+        SELECT page.*, (SELECT count(*)::int FROM chatroom_members cm
+                         WHERE cm.chatroom_id = page."chatroomId" AND cm.user_id <> page."senderId"
+                           AND ${hasRead(PAGE_ROOM, PAGE_SEQ)}) AS "readCount"
+          FROM page ORDER BY page.id DESC`,
+    );
   }
 
   /** sentPage's readCount of messages not stored yet, by id (one statement). */

@@ -7,6 +7,7 @@ import { cutBySize } from '../chat-history/page-size';
 import { MessageView, QueuedMessage, view, viewOfRow } from '../chat-history/message.types';
 import { PendingMessageStore } from '../chat-history/pending-message.store';
 import { AppError } from '../common/errors';
+import { queuedWithin } from '../common/sized-rows';
 import { isMediaUrl, longerThan, MEDIA_URL_RULE } from '../common/input-rules';
 import { AppConfig } from '../config/app-config';
 import { ReadStateService } from '../inbox/read-state.service';
@@ -17,10 +18,14 @@ import { MessagesRepository, Receipt } from './messages.repository';
 
 export type SentMessageView = MessageView & { readCount: number };
 
-/** A page cut from `limit + 1` rows; the cursor is the last id (ids are time-ordered). */
-export function idPage<T extends { id: string; content: string }>(rows: T[], limit: number): Page<T> {
+/**
+ * A page cut from `limit + 1` rows, or from fewer when the read was cut by size (`cut`: more
+ * follow); the cursor is the last id (ids are time-ordered). cutBySize still weighs the page
+ * as JSON: the read counted stored bytes, and a control character is six bytes of JSON.
+ */
+export function idPage<T extends { id: string; content: string }>(rows: T[], limit: number, cut = false): Page<T> {
   const items = rows.slice(0, limit);
-  const page: Page<T> = { items, hasMore: rows.length > limit };
+  const page: Page<T> = { items, hasMore: cut || rows.length > limit };
   if (page.hasMore && items.length) page.nextCursor = items[items.length - 1].id;
   return cutBySize(page, (last) => last.id);
 }
@@ -47,18 +52,18 @@ export class MessagesService {
    */
   async sent(user: AuthUser, q: SentMessagesQueryDto): Promise<Page<SentMessageView>> {
     const queued = await this.queuedSent(user.id, q);
-    const rows = await this.repo.sentPage({ ...q, senderId: user.id, limit: q.limit + 1 });
-    const stored = new Set(rows.map((r) => r.id));
+    const read = await this.repo.sentPage({ ...q, senderId: user.id, limit: q.limit + 1 });
+    const stored = new Set(read.rows.map((r) => r.id));
     const page: (SentMessageView | QueuedMessage)[] = [
-      ...rows.map((r) => ({ ...viewOfRow(r), readCount: r.readCount })),
-      ...queued.filter((m) => !stored.has(m.id)),
+      ...read.rows.map((r) => ({ ...viewOfRow(r), readCount: r.readCount })),
+      ...queuedWithin(queued, read).filter((m) => !stored.has(m.id)),
     ]
       .sort((a, b) => (a.id < b.id ? 1 : -1))
       .slice(0, q.limit + 1);
     const fresh = page.filter((m): m is QueuedMessage => !('readCount' in m));
     const counts = await this.repo.readCounts(fresh);
     const views = page.map((m) => ('readCount' in m ? m : { ...view(m), readCount: counts.get(m.id) ?? 0 }));
-    return idPage(views, q.limit);
+    return idPage(views, q.limit, read.cut);
   }
 
   /** My queued messages past the cursor, in the room asked for or in all of mine. */
