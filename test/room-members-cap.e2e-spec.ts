@@ -118,15 +118,16 @@ describe('ROOM_MEMBERS_MAX (e2e)', () => {
 describe('member lists charged to REST_REQUESTS_PER_MIN (e2e)', () => {
   let t: TestApp;
   let big: number;
-  let owner: TestUser, reader: TestUser, sender: TestUser, calm: TestUser;
+  let owner: TestUser, reader: TestUser, sender: TestUser, calm: TestUser, moderator: TestUser;
   let small: number;
 
   beforeAll(async () => {
     await resetState();
     t = await startApp({ REST_REQUESTS_PER_MIN: '20' });
-    [owner, reader, sender, calm] = await Promise.all(
-      ['bigowner', 'reader', 'sender', 'calm'].map((n) => createUser(t, n)),
+    [owner, reader, sender, calm, moderator] = await Promise.all(
+      ['bigowner', 'reader', 'sender', 'calm', 'moderator'].map((n) => createUser(t, n)),
     );
+    await sql("UPDATE users SET role = 'admin' WHERE id = $1", [moderator.id]);
     // The room and its 148 other members made in SQL, so that making them spends no budget.
     [{ id: big }] = await sql<{ id: number }>(
       "INSERT INTO chatrooms (name, type, created_by_id) VALUES ('big', 'group', $1) RETURNING id",
@@ -195,6 +196,20 @@ describe('member lists charged to REST_REQUESTS_PER_MIN (e2e)', () => {
     const first = await t.http().get(`/messages/${ack.data.id}/receipts`).set(auth(sender));
     expect([first.status, first.body.length]).toEqual([200, 150]);
     const reads = 1 + (await untilRefused(() => t.http().get(`/messages/${ack.data.id}/receipts`).set(auth(sender))));
+    expect(reads).toBeGreaterThanOrEqual(5);
+    expect(reads).toBeLessThanOrEqual(6);
+  });
+
+  it("charges an admin's GET /admin/messages/:id 1 + 3 for its 150 receipts, as the receipts route", async () => {
+    const s = await connect(t.url, sender.token);
+    const ack = await emitAck(s, 'sendMessage', {
+      chatroomId: big,
+      message: { type: 'text', content: 'moderate me' },
+    });
+    expect(ack.ok).toBe(true);
+    const first = await t.http().get(`/admin/messages/${ack.data.id}`).set(auth(moderator));
+    expect([first.status, first.body.receipts.length]).toEqual([200, 150]);
+    const reads = 1 + (await untilRefused(() => t.http().get(`/admin/messages/${ack.data.id}`).set(auth(moderator))));
     expect(reads).toBeGreaterThanOrEqual(5);
     expect(reads).toBeLessThanOrEqual(6);
   });

@@ -167,11 +167,11 @@ export class ThrottleService {
 
   /**
    * A read that lists a room's members (`GET /chatrooms/:id`, the answer of `POST
-   * /chatrooms/:id/members`, `GET /messages/:id/receipts`) costs its request and one more per
-   * MEMBERS_PER_REST_REQUEST members listed: a probe's loop over the detail of a room of
-   * 30,001 members (15.5 MB, ~800 ms each) stayed far within the per-user budget and pushed
-   * another user's socket acks to a p99 of 940 ms. Charged after the answer is built, as
-   * chargeRoomList is.
+   * /chatrooms/:id/members`, `GET /messages/:id/receipts` and its admin form `GET
+   * /admin/messages/:id`) costs its request and one more per MEMBERS_PER_REST_REQUEST
+   * members listed: a probe's loop over the detail of a room of 30,001 members (15.5 MB,
+   * ~800 ms each) stayed far within the per-user budget and pushed another user's socket
+   * acks to a p99 of 940 ms. Charged after the answer is built, as chargeRoomList is.
    */
   async chargeMemberList(userId: number, members: number): Promise<void> {
     await this.chargeExtra(userId, Math.floor(members / MEMBERS_PER_REST_REQUEST));

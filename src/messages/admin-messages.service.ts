@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { AuthUser } from '../auth/auth.types';
+import { ThrottleService } from '../auth/throttle.service';
 import type { Page } from '../chat-history/chat-history.service';
 import { ChatHistoryService } from '../chat-history/chat-history.service';
 import { MessageView, viewOfRow } from '../chat-history/message.types';
@@ -30,6 +31,7 @@ export class AdminMessagesService {
     private readonly history: ChatHistoryService,
     private readonly repo: AdminMessagesRepository,
     private readonly messages: MessagesRepository,
+    private readonly throttle: ThrottleService,
   ) {}
 
   async search(admin: AuthUser, q: AdminMessagesQueryDto): Promise<Page<MessageView>> {
@@ -51,6 +53,8 @@ export class AdminMessagesService {
     const [room, receipts] = await Promise.all([this.repo.room(message.chatroomId), this.messages.receipts(message)]);
     if (!room) throw AppError.notFound('Message'); // the room was deleted meanwhile
     await this.repo.audit(admin.id, AuditAction.View, [id], { chatroomId: message.chatroomId });
+    // A receipt per member, as GET /messages/:id/receipts lists them: priced as that list.
+    await this.throttle.chargeMemberList(admin.id, receipts.length);
     return { ...message, room, receipts };
   }
 
