@@ -7,12 +7,8 @@ import { RedisService } from '../redis/redis.service';
 import { TurnPipeline } from '../redis/turn-pipeline';
 import type { QueuedMessage } from './message.types';
 import { SeqRun, seqRunsByRoom } from './persist-job';
-import {
-  AppendArgs,
-  appendIndexedMessageScript,
-  appendMessageScript,
-  AppendReply,
-} from './scripts/append-message.script';
+import { AppendBatcher } from './append-batcher';
+import { AppendItem, appendMessagesOn, AppendReply } from './scripts/append-message.script';
 import { forgetQuietRoomScript } from './scripts/forget-quiet-room.script';
 import { PatchReply, patchPendingScript } from './scripts/patch-pending.script';
 
@@ -65,32 +61,31 @@ export interface PendingCopy {
  */
 @Injectable()
 export class PendingMessageStore {
-  private readonly appendMessage: ReturnType<typeof appendMessageScript.on>;
+  private readonly appendMessages: ReturnType<typeof appendMessagesOn>;
   private readonly patch: ReturnType<typeof patchPendingScript.on>;
   private readonly forgetQuietRoom: ReturnType<typeof forgetQuietRoomScript.on>;
   /** Rooms this instance marked in the sweeper's set, and when. */
   private readonly marked = new Map<number, number>();
   /** Cluster: marks on their way, per room (markOnCluster). */
   private readonly marking = new Map<number, Promise<void>>();
-  /** Single Redis: the sends of a turn, or of SEND_LINGER_MS when busy, in one write; each append indexes too. */
-  private readonly single:
-    { turn: TurnPipeline; appendIndexed: ReturnType<typeof appendIndexedMessageScript.on> } | undefined;
-
-  /** How long a (room, sender, clientMsgId) answers resends from Redis (DEDUPE_WINDOW_S). */
-  private readonly dedupeWindowS: number;
+  /**
+   * Single Redis: the sends of a turn, or of SEND_LINGER_MS when busy, in one write, their
+   * appends in one script call (AppendBatcher); each append indexes too.
+   */
+  private readonly single: { turn: TurnPipeline; appends: AppendBatcher } | undefined;
 
   constructor(
     private readonly redis: RedisService,
     config: AppConfig,
   ) {
-    this.dedupeWindowS = config.dedupeWindowS;
+    this.appendMessages = appendMessagesOn(redis.client, config.dedupeWindowS);
     if (redis.client instanceof Redis) {
+      const turn = new TurnPipeline(redis.client, config.sendLingerMs);
       this.single = {
-        turn: new TurnPipeline(redis.client, config.sendLingerMs),
-        appendIndexed: appendIndexedMessageScript.on(redis.client),
+        turn,
+        appends: new AppendBatcher(turn, (items) => this.appendMessages(items, RedisKeys.pendingIndex())),
       };
     }
-    this.appendMessage = appendMessageScript.on(redis.client);
     this.patch = patchPendingScript.on(redis.client);
     this.forgetQuietRoom = forgetQuietRoomScript.on(redis.client);
   }
@@ -110,29 +105,28 @@ export class PendingMessageStore {
   }
 
   /**
-   * Single Redis: the mark (when due) and the indexed append, written with the other sends of
-   * this turn, or of the linger window when the connection is busy (TurnPipeline). One
-   * connection runs commands in the order sent, so a later send of the room, which skips the
-   * mark, cannot overtake it.
+   * Single Redis: the mark (when due) now, and the indexed append with the other sends of
+   * this turn, or of the linger window when the connection is busy, written after everything
+   * else of the window (AppendBatcher). One connection runs commands in the order sent, so no
+   * append of the room, this one or a later one that skips the mark, can overtake it. Every
+   * send waits on the same two promises, marked or not, so replies that resolve in seq order
+   * in one tick continue in seq order (ChatService.publish).
    */
   private async appendInTurn(
-    { turn, appendIndexed }: NonNullable<PendingMessageStore['single']>,
+    { turn, appends }: NonNullable<PendingMessageStore['single']>,
     draft: Omit<QueuedMessage, 'seq'>,
   ): Promise<AppendReply> {
     const room = draft.chatroomId;
     const now = Date.now();
-    const mark = this.markDue(room, now);
-    const [, reply] = await turn.run((client) =>
-      Promise.all([
-        mark
-          ? client.zadd(RedisKeys.pendingRooms(), now, room).catch((err: unknown) => {
-              this.marked.delete(room);
-              throw err;
-            })
-          : undefined,
-        appendIndexed({ ...this.appendKeys(draft), index: RedisKeys.pendingIndex() }, ...this.appendArgs(draft)),
-      ]),
-    );
+    const mark = this.markDue(room, now)
+      ? turn
+          .run((client) => client.zadd(RedisKeys.pendingRooms(), now, room))
+          .catch((err: unknown) => {
+            this.marked.delete(room);
+            throw err;
+          })
+      : undefined;
+    const [, reply] = await Promise.all([mark, appends.append(this.appendItem(draft))]);
     return reply;
   }
 
@@ -142,7 +136,7 @@ export class PendingMessageStore {
    */
   private async appendOnCluster(draft: Omit<QueuedMessage, 'seq'>): Promise<AppendReply> {
     await this.markOnCluster(draft.chatroomId);
-    const reply = await this.appendMessage(this.appendKeys(draft), ...this.appendArgs(draft));
+    const [reply] = await this.appendMessages([this.appendItem(draft)]);
     if (reply[0] === 0) await this.index([{ id: draft.id, chatroomId: draft.chatroomId, seq: reply[1] }]);
     return reply;
   }
@@ -170,16 +164,18 @@ export class PendingMessageStore {
     return marking;
   }
 
-  private appendKeys(draft: Omit<QueuedMessage, 'seq'>) {
+  private appendItem(draft: Omit<QueuedMessage, 'seq'>): AppendItem {
     return {
-      seq: RedisKeys.roomSeq(draft.chatroomId),
-      pending: RedisKeys.roomPending(draft.chatroomId),
-      dedupe: RedisKeys.clientMsg(draft.chatroomId, draft.senderId, draft.clientMsgId ?? ''),
+      keys: {
+        seq: RedisKeys.roomSeq(draft.chatroomId),
+        pending: RedisKeys.roomPending(draft.chatroomId),
+        dedupe: RedisKeys.clientMsg(draft.chatroomId, draft.senderId, draft.clientMsgId ?? ''),
+      },
+      draft: JSON.stringify(draft),
+      hasClientMsgId: !!draft.clientMsgId,
+      id: draft.id,
+      chatroomId: draft.chatroomId,
     };
-  }
-
-  private appendArgs(draft: Omit<QueuedMessage, 'seq'>): AppendArgs {
-    return [JSON.stringify(draft), this.dedupeWindowS, draft.clientMsgId ? '1' : '0', draft.id, draft.chatroomId];
   }
 
   /**

@@ -48,6 +48,24 @@ export class TurnPipeline {
     this.open();
   }
 
+  /**
+   * Calls `write` as the open window closes, just before its write leaves, for a caller that
+   * gathers the window's items into one command (AppendBatcher); counts as one run. False
+   * when no window can open (the client is not ready): the caller writes now, on its own.
+   */
+  atClose(write: () => void): boolean {
+    const window = this.open();
+    if (!window) return false;
+    window.held++;
+    window.atClose.push(write);
+    return true;
+  }
+
+  /** One more run in the open window (a caller adding to what an atClose writes). */
+  count(): void {
+    if (this.window) this.window.held++;
+  }
+
   private open(): Window | undefined {
     if (this.window) return this.window;
     // Not ready: nothing to cork; ioredis queues the commands or refuses them, as the client
@@ -55,7 +73,7 @@ export class TurnPipeline {
     const stream = this.client.status === 'ready' ? this.client.stream : undefined;
     if (!stream?.writable) return undefined;
     stream.cork();
-    const window: Window = { stream, held: 0 };
+    const window: Window = { stream, held: 0, atClose: [] };
     this.window = window;
     const busy = this.lastHeld > 1 && performance.now() - this.lastClosedAt < this.lingerMs;
     if (busy) setTimeout(() => this.flush(window), this.lingerMs);
@@ -67,6 +85,7 @@ export class TurnPipeline {
     this.window = undefined;
     this.lastHeld = window.held;
     this.lastClosedAt = performance.now();
+    for (const write of window.atClose) write();
     window.stream.uncork(); // a socket that closed meanwhile ignores it
   }
 }
@@ -74,4 +93,5 @@ export class TurnPipeline {
 interface Window {
   stream: Redis['stream'];
   held: number;
+  atClose: (() => void)[];
 }

@@ -1,15 +1,28 @@
-import { RedisScript } from '../../redis/redis-script';
+import type { RedisClient } from '../../redis/redis.service';
 
-export type AppendArgs = [draft: string, dedupeTtlS: number, hasClientMsgId: '0' | '1', id: string, chatroomId: number];
+/** One message of an append: its room's keys and what the script needs of it. */
+export interface AppendItem {
+  keys: { seq: string; pending: string; dedupe: string };
+  /** The message JSON without seq (see LUA). */
+  draft: string;
+  hasClientMsgId: boolean;
+  id: string;
+  chatroomId: number;
+}
+
 export type AppendReply = [0, number] | [1, string] | [-1];
 
 /**
- * The Redis side of a send, atomically:
+ * The Redis side of sends, atomically, for each message in turn:
  *  - a resend (a dedupe record exists for this sender and clientMsgId in the room) returns
  *    what the record holds, changing nothing;
  *  - otherwise the room's next seq (INCR), the message into the room's pending buffer scored
  *    by seq (history merges it before it is stored), the dedupe record, and, when the
- *    `index` key is given, the message's place in the id index (edits act by id).
+ *    index key is given (last of KEYS), the message's place in the id index (edits act by id).
+ *
+ * Several messages per call: on a single Redis, the sends of one write window (TurnPipeline)
+ * go as one command. Per message, a command of its own cost the main thread its command
+ * object, encoding, reply and promise, which grew with the rate (README, Performance).
  *
  * The dedupe record holds the message's seq and id (`seq:id`), not a copy: it lives
  * `dedupeTtlS` (DEDUPE_WINDOW_S, a day by default), and a copy of every message for a day is
@@ -17,42 +30,86 @@ export type AppendReply = [0, number] | [1, string] | [-1];
  * caller finds the message by seq, as it is now.
  *
  * `draft` is the message JSON without seq: its opening brace becomes `{"seq":N,`, so the
- * message is encoded once, in the server. Replies:
- *  - `[0, seq]` a new message,
- *  - `[1, record]` a resend: the first message's `seq:id` (a record written before this
+ * message is encoded once, in the server. Two reply values per message, in order:
+ *  - `0, seq` a new message,
+ *  - `1, record` a resend: the first message's `seq:id` (a record written before this
  *    version holds the first message's JSON instead),
- *  - `[-1]` no counter (the first message since Redis lost it): the caller seeds it from
- *    PostgreSQL and calls again.
+ *  - `-1, 0` no counter (the first message since Redis lost it): the caller seeds it from
+ *    PostgreSQL and sends again.
+ *
+ * KEYS: per message seq, pending, dedupe; then the index, if any.
+ * ARGV: dedupeTtlS; then per message draft, hasClientMsgId ('1'/'0'), id, chatroomId.
  */
 const LUA = `
-local seqKey, pendingKey, dedupeKey, indexKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local draft, dedupeTtlS, hasClientMsgId, id, room = ARGV[1], ARGV[2], ARGV[3] == '1', ARGV[4], ARGV[5]
-if hasClientMsgId then
-  local first = redis.call('GET', dedupeKey)
-  if first then return {1, first} end
+local dedupeTtlS = ARGV[1]
+local n = (#ARGV - 1) / 4
+local indexKey = KEYS[n * 3 + 1]
+local out = {}
+for i = 0, n - 1 do
+  local seqKey, pendingKey, dedupeKey = KEYS[i * 3 + 1], KEYS[i * 3 + 2], KEYS[i * 3 + 3]
+  local a = i * 4 + 1
+  local draft, hasClientMsgId, id, room = ARGV[a + 1], ARGV[a + 2] == '1', ARGV[a + 3], ARGV[a + 4]
+  local first = hasClientMsgId and redis.call('GET', dedupeKey)
+  if first then
+    out[#out + 1] = 1
+    out[#out + 1] = first
+  elseif redis.call('EXISTS', seqKey) == 0 then
+    out[#out + 1] = -1
+    out[#out + 1] = 0
+  else
+    local seq = redis.call('INCR', seqKey)
+    redis.call('ZADD', pendingKey, seq, '{"seq":' .. seq .. ',' .. string.sub(draft, 2))
+    if hasClientMsgId then redis.call('SET', dedupeKey, seq .. ':' .. id, 'EX', dedupeTtlS) end
+    if indexKey then redis.call('HSET', indexKey, id, room .. ':' .. seq) end
+    out[#out + 1] = 0
+    out[#out + 1] = seq
+  end
 end
-if redis.call('EXISTS', seqKey) == 0 then return {-1} end
-local seq = redis.call('INCR', seqKey)
-local json = '{"seq":' .. seq .. ',' .. string.sub(draft, 2)
-redis.call('ZADD', pendingKey, seq, json)
-if hasClientMsgId then redis.call('SET', dedupeKey, seq .. ':' .. id, 'EX', dedupeTtlS) end
-if indexKey then redis.call('HSET', indexKey, id, room .. ':' .. seq) end
-return {0, seq}
+return out
 `;
 
-/** On a Redis Cluster: the room's keys only (one hash slot); the caller writes the index. */
-export const appendMessageScript = new RedisScript<'seq' | 'pending' | 'dedupe', AppendArgs, AppendReply>(
-  'chatAppendMessage',
-  ['seq', 'pending', 'dedupe'],
-  LUA,
-);
+/** Variadic: KEYS are counted per call (a window's sends and the index). */
+const BATCH = 'chatAppendMessages';
+/**
+ * One message, no index: its three keys declared, as a Redis Cluster client needs them to
+ * route the call (and to group it with others of its slot: ioredis takes a call's first
+ * argument for its key, which for the variadic form is the key count).
+ */
+const ONE = 'chatAppendMessage';
 
 /**
- * On a single Redis: the index too, so a message is findable by id in the same step that
- * makes it exist (the index key is in another slot, which only a cluster refuses).
+ * The script as a typed caller on `client`. With `index`, every message is indexed too, in
+ * the same step that makes it exist; only a single Redis allows that (the index is in
+ * another hash slot). On a cluster, one message per call, without the index.
  */
-export const appendIndexedMessageScript = new RedisScript<
-  'seq' | 'pending' | 'dedupe' | 'index',
-  AppendArgs,
-  AppendReply
->('chatAppendIndexedMessage', ['seq', 'pending', 'dedupe', 'index'], LUA);
+export function appendMessagesOn(
+  client: RedisClient,
+  dedupeTtlS: number,
+): (items: readonly AppendItem[], index?: string) => Promise<AppendReply[]> {
+  if (!(BATCH in client)) client.defineCommand(BATCH, { lua: LUA });
+  if (!(ONE in client)) client.defineCommand(ONE, { numberOfKeys: 3, lua: LUA });
+  type Command = (...args: (string | number)[]) => Promise<(string | number)[]>;
+  const batch = (client as unknown as Record<string, Command>)[BATCH].bind(client);
+  const one = (client as unknown as Record<string, Command>)[ONE].bind(client);
+  return async (items, index) => {
+    const keys: string[] = [];
+    const args: (string | number)[] = [dedupeTtlS];
+    for (const it of items) {
+      keys.push(it.keys.seq, it.keys.pending, it.keys.dedupe);
+      args.push(it.draft, it.hasClientMsgId ? '1' : '0', it.id, it.chatroomId);
+    }
+    if (index !== undefined) keys.push(index);
+    const flat =
+      items.length === 1 && index === undefined
+        ? await one(...keys, ...args)
+        : await batch(keys.length, ...keys, ...args);
+    return items.map((_, i) => replyAt(flat, i));
+  };
+}
+
+function replyAt(flat: (string | number)[], i: number): AppendReply {
+  const code = Number(flat[i * 2]);
+  if (code === 0) return [0, Number(flat[i * 2 + 1])];
+  if (code === 1) return [1, String(flat[i * 2 + 1])];
+  return [-1];
+}
