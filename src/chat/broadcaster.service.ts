@@ -75,10 +75,14 @@ export class Broadcaster implements BeforeApplicationShutdown {
     const rooms = this.server?.of('/').adapter.rooms;
     const out = new Map<number, string[]>();
     if (!rooms) return out;
-    const inRoom = rooms.get(roomChannel(chatroomId)) ?? new Set<string>();
+    // Runs per active room every inbox window, for each member: no array unless one is found.
+    const inRoom = rooms.get(roomChannel(chatroomId));
     for (const userId of userIds) {
-      const ids = [...(rooms.get(userChannel(userId)) ?? [])].filter((id) => !inRoom.has(id));
-      if (ids.length) out.set(userId, ids);
+      const sockets = rooms.get(userChannel(userId));
+      if (!sockets) continue;
+      let ids: string[] | undefined;
+      for (const id of sockets) if (!inRoom?.has(id)) (ids ??= []).push(id);
+      if (ids) out.set(userId, ids);
     }
     return out;
   }
