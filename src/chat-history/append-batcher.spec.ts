@@ -1,21 +1,8 @@
-import { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
+import { RecordingSocket } from '../../test/utils/recording-socket';
 import { TurnPipeline } from '../redis/turn-pipeline';
 import { AppendBatcher } from './append-batcher';
 import type { AppendItem, AppendReply } from './scripts/append-message.script';
-
-/** Records each system-call-sized write of the connection. */
-class RecordingSocket extends Writable {
-  readonly writes: string[][] = [];
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
-    this.writes.push([chunk.toString()]);
-    done();
-  }
-  override _writev(chunks: { chunk: Buffer }[], done: () => void): void {
-    this.writes.push(chunks.map((c) => c.chunk.toString()));
-    done();
-  }
-}
 
 const item = (id: string): AppendItem => ({
   keys: { seq: 's', pending: 'p', dedupe: 'd' },
@@ -49,7 +36,7 @@ describe('AppendBatcher', () => {
     const replies = [batcher.append(item('a'))];
     // A room's mark, issued after the first append but written before the batch: marks land first.
     void turn.run((c) => {
-      (c as unknown as { stream: Writable }).stream.write('mark');
+      (c as unknown as { stream: RecordingSocket }).stream.write('mark');
       return Promise.resolve();
     });
     replies.push(batcher.append(item('b')), batcher.append(item('c')));

@@ -1,21 +1,6 @@
-import { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
+import { RecordingSocket } from '../../test/utils/recording-socket';
 import { TurnPipeline } from './turn-pipeline';
-
-/** A socket that records each system-call-sized write: one entry per _write or _writev. */
-class RecordingSocket extends Writable {
-  readonly writes: string[][] = [];
-
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
-    this.writes.push([chunk.toString()]);
-    done();
-  }
-
-  override _writev(chunks: { chunk: Buffer }[], done: () => void): void {
-    this.writes.push(chunks.map((c) => c.chunk.toString()));
-    done();
-  }
-}
 
 /** What TurnPipeline reads of an ioredis client; commands write straight to the stream, as ioredis does when ready. */
 function fakeClient(status = 'ready') {
