@@ -127,7 +127,10 @@ export class InboxService {
     const marked = dto.messageIds
       ? await this.markIds(user, dto.messageIds)
       : await this.markPosition(user, dto.chatroomId!, dto.seq!);
-    return this.report(user, marked);
+    const result = await this.report(user, marked);
+    // The report recounts every room of the reader's: priced like the room lists.
+    await this.throttle.chargeRoomList(user.id, marked.positions.length);
+    return result;
   }
 
   /** The socket form (`markRead`): one room, by position. */
@@ -143,6 +146,8 @@ export class InboxService {
     await this.readState.hide(user.id, found);
     const touched = found.map((m) => m.chatroomId);
     await this.report(user, { touched, changed: touched, positions });
+    // As read: the report recounts every room of the caller's.
+    await this.throttle.chargeRoomList(user.id, positions.length);
     return { hidden: found.map((m) => m.id) };
   }
 
