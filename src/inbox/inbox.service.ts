@@ -133,11 +133,18 @@ export class InboxService {
     return result;
   }
 
-  /** The socket form (`markRead`): one room, by position. */
+  /**
+   * The socket form (`markRead`): one room, by position. `rooms`, the number of rooms the
+   * report recounted, is the gateway's to charge to the event budget (not part of the answer).
+   */
   async markRead(user: AuthUser, chatroomId: number, seq: number) {
-    const result = await this.report(user, await this.markPosition(user, chatroomId, seq));
+    const marked = await this.markPosition(user, chatroomId, seq);
+    const result = await this.report(user, marked);
     const [room] = result.rooms;
-    return { chatroomId, readSeq: room.readSeq, unreadCount: room.unreadCount, totalUnread: result.totalUnread };
+    return {
+      answer: { chatroomId, readSeq: room.readSeq, unreadCount: room.unreadCount, totalUnread: result.totalUnread },
+      rooms: marked.positions.length,
+    };
   }
 
   /** Hide for me only; hiding an unread message also takes it out of my unread count. */
