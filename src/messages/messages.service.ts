@@ -51,7 +51,7 @@ export class MessagesService {
    * other, never in neither. Queued messages of a room I have left since show once stored.
    */
   async sent(user: AuthUser, q: SentMessagesQueryDto): Promise<Page<SentMessageView>> {
-    const queued = await this.queuedSent(user.id, q);
+    const { queued, rooms } = await this.queuedSent(user.id, q);
     const read = await this.repo.sentPage({ ...q, senderId: user.id, limit: q.limit + 1 });
     const stored = new Set(read.rows.map((r) => r.id));
     const page: (SentMessageView | QueuedMessage)[] = [
@@ -63,15 +63,24 @@ export class MessagesService {
     const fresh = page.filter((m): m is QueuedMessage => !('readCount' in m));
     const counts = await this.repo.readCounts(fresh);
     const views = page.map((m) => ('readCount' in m ? m : { ...view(m), readCount: counts.get(m.id) ?? 0 }));
+    // Without a chatroomId the buffer of every room of the caller's was read: priced like the room lists.
+    await this.throttle.chargeRoomList(user.id, rooms);
     return idPage(views, q.limit, read.cut);
   }
 
-  /** My queued messages past the cursor, in the room asked for or in all of mine. */
-  private async queuedSent(userId: number, q: SentMessagesQueryDto): Promise<QueuedMessage[]> {
+  /**
+   * My queued messages past the cursor, in the room asked for or in all of mine, and how many
+   * rooms' buffers were read for them.
+   */
+  private async queuedSent(
+    userId: number,
+    q: SentMessagesQueryDto,
+  ): Promise<{ queued: QueuedMessage[]; rooms: number }> {
     const rooms =
       q.chatroomId !== undefined ? [q.chatroomId] : (await this.readState.positions(userId)).map((p) => p.chatroomId);
     const buffers = await this.pending.ofRooms(rooms);
-    return buffers.flat().filter((m) => m.senderId === userId && (q.cursor === undefined || m.id < q.cursor));
+    const queued = buffers.flat().filter((m) => m.senderId === userId && (q.cursor === undefined || m.id < q.cursor));
+    return { queued, rooms: rooms.length };
   }
 
   /** One receipt per other member: charged as a member list (ThrottleService.chargeMemberList). */
