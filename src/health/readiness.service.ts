@@ -7,7 +7,7 @@ import { AppConfig } from '../config/app-config';
 import { MetricsService, QueueSnapshot } from '../metrics/metrics.service';
 import { PrismaService } from '../prisma/prisma.service';
 import { RedisService } from '../redis/redis.service';
-import { probe, withDeadline } from './health.service';
+import { HealthService, sharedCheck, withDeadline } from './health.service';
 import { shippedMigrations } from './migrations';
 import { WorkerStatus } from './worker-status';
 
@@ -30,8 +30,23 @@ export interface ReadinessReport {
 @Injectable()
 export class ReadinessService implements OnModuleInit {
   private readonly shipped = shippedMigrations();
+  /**
+   * The checks that cost a round trip are shared for up to HEALTH_CHECK_FRESH_MS (~1 s; see
+   * there), so readiness turns 503 within about a second of a dependency failing. PostgreSQL
+   * and Redis are HealthService's probes; the worker thread's heartbeat is read live.
+   */
+  private readonly migrationsCheck = sharedCheck(
+    () => this.migrations().catch((e: Error): Check => ({ status: 'down', error: e.message })),
+    (c) => c.status === 'down',
+  );
+  /** No consumer, or CLIENT LIST failing (a rejection), is a failure: kept the shorter time. */
+  private readonly workerCountCheck = sharedCheck(
+    () => withDeadline(this.workerCount()),
+    (n) => n === 0,
+  );
 
   constructor(
+    private readonly health: HealthService,
     private readonly prisma: PrismaService,
     private readonly redis: RedisService,
     private readonly status: WorkerStatus,
@@ -54,10 +69,10 @@ export class ReadinessService implements OnModuleInit {
 
   async check(): Promise<ReadinessReport> {
     const [db, redis, worker, migrations] = await Promise.all([
-      probe(() => this.prisma.$queryRaw`SELECT 1`).then((s) => ({ status: s })),
-      probe(() => this.redis.client.ping()).then((s) => ({ status: s })),
+      this.health.dbCheck.get().then((s) => ({ status: s })),
+      this.health.redisCheck.get().then((s) => ({ status: s })),
       this.worker().catch((e: Error) => ({ status: 'down' as const, error: e.message })),
-      this.migrations().catch((e: Error) => ({ status: 'down' as const, error: e.message })),
+      this.migrationsCheck.get(),
     ]);
     const checks = { db, redis, worker, migrations };
     const ok = Object.values(checks).every((c) => c.status === 'up');
@@ -71,7 +86,7 @@ export class ReadinessService implements OnModuleInit {
       return { status: fresh && s.running ? 'up' : 'down', mode: 'thread', ...s };
     }
     // Inline, the worker-only process itself, or WORKER_ENABLED=false: any consumer of the queue will do.
-    const workers = await withDeadline(this.workerCount());
+    const workers = await this.workerCountCheck.get();
     const mode = this.config.workerEnabled ? 'inline' : 'external';
     return { status: workers > 0 ? 'up' : 'down', mode, workers };
   }
