@@ -21,7 +21,6 @@ import { PresenceService } from './presence.service';
 import { guardEngineRequests } from './engine-requests';
 import { limitPackets, packetBudgetOf } from './packet-budget';
 import { limitPings } from './ping-budget';
-import { tokenWait } from './rate-limiter';
 import { outputTaken } from './socket-output';
 import { SlowConsumers } from './slow-consumers';
 import { OnClientEvent, SocketDispatcher } from './socket-dispatch';
@@ -40,7 +39,8 @@ import { WsExceptionFilter } from './ws-exception.filter';
  * `joined`: the rooms whose broadcast this socket joined, to leave them on disconnect.
  * `syncs`: the end of this socket's queue of syncs (see sync).
  * `shared`: the event buckets of the user's sockets on this instance (UserSockets).
- * `gate`: the socket's event budgets (limitSocketEvents): an accepted send gets its token back.
+ * `gate`: the socket's event budgets (limitSocketEvents): an accepted send gets its token back, a
+ * markRead is charged for its rooms.
  */
 type AuthedSocket = Socket<
   DefaultEventsMap,
@@ -252,20 +252,12 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
    * A mark recounts every room of the user's (InboxService.report): at 1,000 rooms 7-16 ms,
    * and 95 marks a second within the event budgets took another user's ack p99 from 6 to
    * ~100 ms. So it costs one more event per ROOMS_PER_REST_REQUEST rooms, as the room lists
-   * do on REST, taken from the user's event budget (shared by the user's sockets here, which
-   * the handler can reach; the socket's own bucket is the gate's) after the answer is built:
-   * the bucket may go below zero, and the next events wait longer.
+   * do on REST, charged after the answer is built.
    */
   @OnClientEvent(ClientEvent.MarkRead)
   async markRead(socket: AuthedSocket, dto: MarkReadDto) {
     const { answer, rooms } = await this.inbox.markRead(socket.data.user, dto.chatroomId, dto.seq);
-    const extra = Math.floor(rooms / ROOMS_PER_REST_REQUEST);
-    const bucket = socket.data.shared?.events;
-    if (bucket && extra > 0) {
-      const { ratePerSec, burst } = this.budgets.user.events;
-      tokenWait(bucket, ratePerSec, burst, Date.now()); // refilled to now first: a later refill does not undo the charge
-      bucket.tokens -= extra;
-    }
+    socket.data.gate?.charge(Math.floor(rooms / ROOMS_PER_REST_REQUEST));
     return ok(answer);
   }
 

@@ -309,4 +309,22 @@ describe('limitSocketEvents', () => {
     expect(acks.at(-1)).toMatchObject({ ok: false, error: { code: 'RATE_LIMITED' } });
     expect(receive('sendMessage', {}, ack)).toBe(false); // sends too, while the budget is spent
   });
+
+  it('charge takes extra events from the socket and the user, after a refill, so the next ones wait', () => {
+    const { socket, receive } = fakeSocket();
+    const shared: Buckets = {};
+    const gate = limitSocketEvents(socket, {
+      socket: { events: { ratePerSec: 10, burst: 30 }, typing: TYPING },
+      user: { budgets: { events: { ratePerSec: 10, burst: 30 }, typing: TYPING }, buckets: shared },
+      now,
+    });
+    expect(receive('markRead', { chatroomId: 1, seq: 1 })).toBe(true);
+    clock += 500; // refills what was taken: the charge must not be undone by it
+    gate.charge(20);
+    expect(shared.events!.tokens).toBe(10);
+    const runs = Array.from({ length: 12 }, () => receive('joinRoom', { chatroomId: 1 }));
+    expect(runs.filter(Boolean)).toHaveLength(10);
+    gate.charge(0); // nothing to take
+    expect(shared.events!.tokens).toBe(0);
+  });
 });

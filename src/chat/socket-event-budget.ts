@@ -38,6 +38,12 @@ export interface EventGate {
 export interface SocketGate {
   /** A sendMessage was accepted (or failed for the server's reasons): its event token goes back. */
   refundSend(): void;
+  /**
+   * An event did the work of `extra` more (markRead recounts every room of the user's): they
+   * are taken from the socket's and the user's event budgets after the fact, which may go
+   * below zero, so the next events wait longer.
+   */
+  charge(extra: number): void;
 }
 
 /**
@@ -156,10 +162,22 @@ export function limitSocketEvents(socket: Socket, gate: EventGate): SocketGate {
     }
     next();
   });
+  /** Brought to now first, so that a later refill does not undo the charge. */
+  const take = (buckets: Buckets, budget: EventBudget, extra: number, t: number) => {
+    const b = bucketOf(buckets, 'events', budget, t);
+    tokenWait(b, budget.ratePerSec, budget.burst, t);
+    b.tokens -= extra;
+  };
   return {
     refundSend() {
       giveBack(own.events, budgets.events.burst);
       if (user) giveBack(user.buckets.events, user.budgets.events.burst);
+    },
+    charge(extra) {
+      if (extra <= 0) return;
+      const t = now();
+      take(own, budgets.events, extra, t);
+      if (user) take(user.buckets, user.budgets.events, extra, t);
     },
   };
 }
