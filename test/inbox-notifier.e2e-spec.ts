@@ -27,7 +27,7 @@ describe('inbox notifier (e2e)', () => {
   });
   beforeEach(() => {
     // Counts every unread count the notifier asks for, and how many run at once.
-    const readState = (t.app.get(InboxNotifier) as unknown as { readState: ReadStateService }).readState;
+    const readState = t.app.get<InboxNotifier, { readState: ReadStateService }>(InboxNotifier).readState;
     const real = readState.unreadOfUser.bind(readState);
     counting = { calls: 0, inFlight: 0, maxInFlight: 0 };
     jest.spyOn(readState, 'unreadOfUser').mockImplementation(async (userId) => {
@@ -68,7 +68,7 @@ describe('inbox notifier (e2e)', () => {
       rooms.map((chatroomId) => emitAck(s, 'sendMessage', { chatroomId, message: { type: 'text', content: 'hi' } })),
     );
     expect(acks.every((a) => a.ok)).toBe(true);
-    await eventually(async () => inbox.every((events) => events.length === rooms.length));
+    await eventually(() => inbox.every((events) => events.length === rooms.length));
     // One count per member online outside the rooms (the sender's socket is one too), not one
     // per member and room (24).
     expect(counting.calls).toBe(members.length + 1);
@@ -87,7 +87,7 @@ describe('inbox notifier (e2e)', () => {
       expect(ack.ok).toBe(true);
       await sleep(350); // every message in a window of its own
     }
-    await eventually(async () => inbox.every((events) => events.length === rooms.length), 15_000);
+    await eventually(() => inbox.every((events) => events.length === rooms.length), 15_000);
     // Overlapping passes counted one member per room at a time, several rooms at once.
     expect(counting.maxInFlight).toBeLessThanOrEqual(3);
     // The first pass counts five members; the rest of the rooms wait for it and share passes.
