@@ -1,8 +1,6 @@
-import { expectRateLimited, resetState, sql, startApp, TestApp } from './utils/app';
+import { resetState, sql, startApp, TestApp, untilRefused } from './utils/app';
 import { closeAllSockets, connect, emitAck } from './utils/sockets';
 import { auth, createRoom, createUser, TestUser } from './utils/users';
-
-type Answer = { status: number; headers: Record<string, string>; body: unknown };
 
 const memberCount = async (room: number) =>
   (await sql<{ n: number }>('SELECT count(*)::int AS n FROM chatroom_members WHERE chatroom_id = $1', [room]))[0].n;
@@ -150,21 +148,6 @@ describe('member lists charged to REST_REQUESTS_PER_MIN (e2e)', () => {
   });
   afterEach(() => closeAllSockets());
   afterAll(() => t.close());
-
-  /** Statuses of up to 10 calls, stopping at the first refusal; the last one is checked to be a 429. */
-  async function untilRefused(call: () => PromiseLike<Answer>): Promise<number> {
-    let ok = 0;
-    for (let i = 0; i < 10; i++) {
-      const res = await call();
-      if (res.status === 429) {
-        expectRateLimited(res);
-        return ok;
-      }
-      expect(res.status).toBe(200);
-      ok++;
-    }
-    return ok;
-  }
 
   it("charges GET /chatrooms/:id 1 + 3 for a room of 151 members; a small room's detail costs one", async () => {
     const reads = await untilRefused(() => t.http().get(`/chatrooms/${big}`).set(auth(reader)));

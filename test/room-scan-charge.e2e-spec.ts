@@ -1,8 +1,6 @@
-import { expectRateLimited, resetState, sql, startApp, TestApp } from './utils/app';
+import { resetState, sql, startApp, TestApp, untilRefused } from './utils/app';
 import { closeAllSockets, connect, emitAck } from './utils/sockets';
 import { auth, createUser, TestUser } from './utils/users';
-
-type Answer = { status: number; headers: Record<string, string>; body: unknown };
 
 const ROOMS = 150;
 
@@ -38,21 +36,6 @@ describe('reads of every room of the caller charged by room count (e2e)', () => 
   });
   afterEach(() => closeAllSockets());
   afterAll(() => t.close());
-
-  /** Successes of up to 10 calls, stopping at the first refusal, which is checked to be a 429. */
-  async function untilRefused(call: () => PromiseLike<Answer>, okStatus = 200): Promise<number> {
-    let ok = 0;
-    for (let i = 0; i < 10; i++) {
-      const res = await call();
-      if (res.status === 429) {
-        expectRateLimited(res);
-        return ok;
-      }
-      expect(res.status).toBe(okStatus);
-      ok++;
-    }
-    return ok;
-  }
 
   /** A message of `user`'s in `room`, sent over a socket (which spends no REST budget). */
   async function send(user: TestUser, room: number): Promise<string> {

@@ -106,6 +106,26 @@ export function expectRateLimited(res: { status: number; headers: Record<string,
   expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
 }
 
+type Answer = { status: number; headers: Record<string, string>; body: unknown };
+
+/**
+ * How many of up to 10 calls succeed (`okStatus`) before the first refusal, which must be a
+ * rate limit's 429: what a charged read costs against a small REST budget.
+ */
+export async function untilRefused(call: () => PromiseLike<Answer>, okStatus = 200): Promise<number> {
+  let ok = 0;
+  for (let i = 0; i < 10; i++) {
+    const res = await call();
+    if (res.status === 429) {
+      expectRateLimited(res);
+      return ok;
+    }
+    expect(res.status).toBe(okStatus);
+    ok++;
+  }
+  return ok;
+}
+
 /** One statement against the test database, on a connection of its own. */
 export async function sql<T extends Record<string, unknown> = Record<string, unknown>>(
   text: string,
