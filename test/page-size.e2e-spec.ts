@@ -1,4 +1,6 @@
-import { MessageRepository, SizedRows } from '../src/chat-history/message.repository';
+import { MessageRepository } from '../src/chat-history/message.repository';
+import type { MessageRow } from '../src/chat-history/message.types';
+import type { SizedRows } from '../src/common/sized-rows';
 import { PAGE_CHARS_PER_MESSAGE, PAGE_MAX_CHARS, PREVIEW_MAX_CHARS } from '../src/chat-history/page-size';
 import type { QueryResult } from 'pg';
 import { PrismaService } from '../src/prisma/prisma.service';
@@ -195,7 +197,7 @@ describe('page size of long messages (e2e)', () => {
       const synced = await emitAck(s, 'sync', { rooms: [{ chatroomId: room, afterSeq: 0 }] });
       expect(synced.data.rooms[0].messages).toHaveLength(FITS);
       const reads = await Promise.all(
-        spies.flatMap((spy) => spy.mock.results.map((r) => r.value as Promise<SizedRows>)),
+        spies.flatMap((spy) => spy.mock.results.map((r) => r.value as Promise<SizedRows<MessageRow>>)),
       );
       // 4,000 bytes and 200 a row: the rows that begin within PAGE_MAX_CHARS, not all 200 asked.
       const fitByBytes = Math.ceil(PAGE_MAX_CHARS / (CHARS + PAGE_CHARS_PER_MESSAGE));

@@ -2,16 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 import type { MessageRow } from './message.types';
-import { PAGE_CHARS_PER_MESSAGE, PAGE_MAX_CHARS } from './page-size';
+import { type Sized, sizedRows, sizedRowsSql, type SizedRows } from '../common/sized-rows';
 import type { MessagePatch, PatchOutcome } from './pending-message.store';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** A page's rows, and whether rows were left out of it for their size (sizedPage). */
-export interface SizedRows {
-  rows: MessageRow[];
-  cut: boolean;
-}
 
 /** A message row with its sender, as every message read returns it. */
 export const SELECT_WITH_SENDER = Prisma.sql`
@@ -42,39 +36,25 @@ export class MessageRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   /** Newest first, seq < before; cut by size (see sizedPage). */
-  pageBefore(chatroomId: number, before: number, limit: number): Promise<SizedRows> {
+  pageBefore(chatroomId: number, before: number, limit: number): Promise<SizedRows<MessageRow>> {
     return this.sizedPage(Prisma.sql`m.chatroom_id = ${chatroomId} AND m.seq < ${before}`, 'DESC', limit);
   }
 
   /** Oldest first, seq > after; cut by size (see sizedPage). */
-  pageAfter(chatroomId: number, after: number, limit: number): Promise<SizedRows> {
+  pageAfter(chatroomId: number, after: number, limit: number): Promise<SizedRows<MessageRow>> {
     return this.sizedPage(Prisma.sql`m.chatroom_id = ${chatroomId} AND m.seq > ${after}`, 'ASC', limit);
   }
 
   /**
    * At most `limit` rows in seq order, and of those only the ones that begin within
-   * PAGE_MAX_CHARS bytes of content (plus PAGE_CHARS_PER_MESSAGE each), counted by PostgreSQL
-   * from the stored sizes, without reading the content of the rows it leaves out. Pages are
-   * cut by size anyway (page-size.ts), and a page of 500 messages of 4,000 control
-   * characters read 2 MB to send ten of them: a user syncing it in a loop had other users' acks
-   * wait. `cut`: rows were left out for size, so the caller's page ends at the last row.
-   * Bytes are at least characters, so this cut keeps at least what the page's own cut keeps,
-   * except for text of three-byte characters, whose pages get shorter.
+   * PAGE_MAX_CHARS bytes (sizedRowsSql): a page of 500 messages of 4,000 control characters
+   * read 2 MB to send ten of them, and a user syncing it in a loop had other users' acks wait.
+   * `cut`: rows were left out for size, so the caller's page ends at the last row.
    */
-  private async sizedPage(where: Prisma.Sql, order: 'ASC' | 'DESC', limit: number): Promise<SizedRows> {
+  private async sizedPage(where: Prisma.Sql, order: 'ASC' | 'DESC', limit: number): Promise<SizedRows<MessageRow>> {
     const dir = Prisma.raw(order);
-    const rows = await this.prisma.$queryRaw<(MessageRow & { before_bytes: bigint; read: bigint })[]>`
-      SELECT w.* FROM (
-        SELECT l.*,
-               sum(octet_length(l.content) + ${PAGE_CHARS_PER_MESSAGE}) OVER (ORDER BY l.seq ${dir})
-                 - octet_length(l.content) - ${PAGE_CHARS_PER_MESSAGE} AS before_bytes,
-               count(*) OVER () AS read
-          FROM (${SELECT_WITH_SENDER} WHERE ${where} ORDER BY m.seq ${dir} LIMIT ${limit}) l
-      ) w
-      WHERE w.before_bytes < ${PAGE_MAX_CHARS}
-      ORDER BY w.seq ${dir}`;
-    const cut = rows.length > 0 && rows.length < Number(rows[0].read);
-    return { rows: rows.map(({ before_bytes: _, read: __, ...row }) => row), cut };
+    const page = Prisma.sql`${SELECT_WITH_SENDER} WHERE ${where} ORDER BY m.seq ${dir} LIMIT ${limit}`;
+    return sizedRows(await this.prisma.$queryRaw<Sized<MessageRow>[]>(sizedRowsSql(page, 'seq', order)));
   }
 
   /** The newest stored message of each room (one statement, one index probe per room). */
