@@ -40,6 +40,7 @@ module.exports = {
       testMatch: [
         '<rootDir>/src/**/*.spec.ts',
         '<rootDir>/packages/*/src/**/*.spec.ts',
+        '<rootDir>/bench/**/*.spec.ts',
         '<rootDir>/test/infra/**/*.spec.ts',
       ],
     },
