@@ -17,8 +17,10 @@ const MANAGERS = new Set(['owner', 'admin']);
 
 /** pg_advisory_xact_lock's first key for "this room's members change": the second is the room id. */
 const ROOM_MEMBERS_LOCK = 0x726f6f6d; // "room"
-/** Runs of a member change that PostgreSQL aborted to break a deadlock, before it answers UNAVAILABLE. */
+/** Runs of a transaction here that PostgreSQL aborted to break a deadlock, before it answers UNAVAILABLE. */
 const CONFLICT_ATTEMPTS = 3;
+
+type Tx = Prisma.TransactionClient;
 
 @Injectable()
 export class ChatroomsService {
@@ -36,23 +38,30 @@ export class ChatroomsService {
     const full = roomMembersRefusal(0, 1 + others.length, this.config.roomMembersMax, 'memberIds');
     if (full) throw full;
     await this.requireUsers(others);
-    await this.requireRoomLeft([caller.id, ...others], caller.id, 'memberIds');
-    const room = await this.prisma.chatroom.create({
-      data: {
-        name: dto.name,
-        type: 'group',
-        createdById: caller.id,
-        members: {
-          create: [{ userId: caller.id, role: 'owner' }, ...others.map((userId) => ({ userId }))],
+    const joining = [caller.id, ...others];
+    await this.requireRoomLeft(this.prisma, joining, caller.id, 'memberIds');
+    const room = await this.transaction(async (tx) => {
+      await lockUsers(tx, joining);
+      await this.requireRoomLeft(tx, joining, caller.id, 'memberIds');
+      return tx.chatroom.create({
+        data: {
+          name: dto.name,
+          type: 'group',
+          createdById: caller.id,
+          members: {
+            create: [{ userId: caller.id, role: 'owner' }, ...others.map((userId) => ({ userId }))],
+          },
         },
-      },
+      });
     });
     return this.view(caller.id, room);
   }
 
   /**
-   * The one direct room of a pair. Its `direct_key` is unique, so of two racing creators
-   * one INSERT wins and the other reads the winner's room.
+   * The one direct room of a pair. Racing creators of a pair queue on the pair's user rows
+   * (lockUsers): the later one finds the earlier one's room there, and is not refused for
+   * a room the pair is in. `direct_key` is unique all the same: should two INSERTs
+   * meet, one wins and the other reads the winner's room.
    */
   async direct(caller: AuthUser, dto: DirectChatroomDto): Promise<{ room: ChatroomView; created: boolean }> {
     if (dto.userId === caller.id) {
@@ -63,24 +72,32 @@ export class ChatroomsService {
     const directKey = [caller.id, dto.userId].sort((a, b) => a - b).join(':');
     const existing = await this.prisma.chatroom.findUnique({ where: { directKey } });
     if (existing) return { room: await this.view(caller.id, existing), created: false };
-    await this.requireRoomLeft([caller.id, dto.userId], caller.id, 'userId');
+    await this.requireRoomLeft(this.prisma, [caller.id, dto.userId], caller.id, 'userId');
     try {
-      const room = await this.prisma.chatroom.create({
-        data: {
-          name: `${caller.username}, ${peer.username}`,
-          type: 'direct',
-          directKey,
-          createdById: caller.id,
-          members: {
-            create: [
-              { userId: caller.id, role: 'member' },
-              { userId: dto.userId, role: 'member' },
-            ],
+      const made = await this.transaction(async (tx) => {
+        await lockUsers(tx, [caller.id, dto.userId]);
+        const winner = await tx.chatroom.findUnique({ where: { directKey } });
+        if (winner) return { room: winner, created: false };
+        await this.requireRoomLeft(tx, [caller.id, dto.userId], caller.id, 'userId');
+        const room = await tx.chatroom.create({
+          data: {
+            name: `${caller.username}, ${peer.username}`,
+            type: 'direct',
+            directKey,
+            createdById: caller.id,
+            members: {
+              create: [
+                { userId: caller.id, role: 'member' },
+                { userId: dto.userId, role: 'member' },
+              ],
+            },
           },
-        },
+        });
+        return { room, created: true };
       });
-      return { room: await this.view(caller.id, room), created: true };
+      return { room: await this.view(caller.id, made.room), created: made.created };
     } catch (err) {
+      // The violation aborted that transaction: the winner is read outside it.
       if (!(err instanceof Prisma.PrismaClientKnownRequestError) || err.code !== 'P2002') throw err;
       const winner = await this.prisma.chatroom.findUniqueOrThrow({ where: { directKey } });
       return { room: await this.view(caller.id, winner), created: false };
@@ -128,7 +145,8 @@ export class ChatroomsService {
    * there, so a manager who was just removed adds nobody, and an add cannot slip in beside
    * the last other member's leaving and leave a room with members and no owner. The members
    * are counted there too, so of concurrent adds, on any instances, only those that fit
-   * under ROOM_MEMBERS_MAX pass. The answer is the room's detail (get), charged as one.
+   * under ROOM_MEMBERS_MAX pass, and each added user's rooms under ROOMS_PER_USER_MAX
+   * (requireRoomLeft). The answer is the room's detail (get), charged as one.
    */
   async addMembers(caller: AuthUser, id: number, dto: AddMembersDto): Promise<ChatroomDetailView> {
     const me = await this.membership.require(caller.id, id);
@@ -137,11 +155,13 @@ export class ChatroomsService {
     if (room.type === 'direct') throw AppError.forbidden('A direct room always has exactly its two users');
     const ids = [...new Set(dto.userIds)];
     await this.requireUsers(ids);
-    await this.requireRoomLeft(ids, caller.id, 'userIds', id);
+    await this.requireRoomLeft(this.prisma, ids, caller.id, 'userIds', id);
     await this.underRoomLock(id, async (tx) => {
       const role = (await rolesOf(tx, id, [caller.id])).get(caller.id);
       if (!role) throw AppError.notFound('Chatroom');
       if (!MANAGERS.has(role)) throw AppError.forbidden('Only the room owner or an admin can add members');
+      await lockUsers(tx, ids);
+      await this.requireRoomLeft(tx, ids, caller.id, 'userIds', id);
       const { has, already } = await memberCount(tx, id, ids);
       const full = roomMembersRefusal(has, ids.length - already, this.config.roomMembersMax, 'userIds');
       if (full) throw full;
@@ -179,20 +199,20 @@ export class ChatroomsService {
    * Refuses (409 CONFLICT) to make a user a member of one more room once they are in
    * ROOMS_PER_USER_MAX: `details` name each such user (the caller's own limit under
    * `field` too, as the caller asked for the room). Members of `exceptIn` already are, and
-   * are not counted as joining. Counted before the insert, not under a lock: two requests at
-   * once may pass one room over, which the limit's purpose (no unbounded growth) allows.
+   * are not counted as joining. The count that holds is in the transaction that adds the
+   * memberships, after lockUsers: every way into a room counts a user's rooms holding their
+   * row, so of concurrent requests, on any instances, only those that fit pass. Each way in
+   * counts once before too, outside (`db` the client): a flood at a full user is refused
+   * there, without queueing on their row and holding a connection for its transaction.
    */
-  private async requireRoomLeft(userIds: number[], callerId: number, field: string, exceptIn?: number): Promise<void> {
-    const { rows } = await this.prisma.pool.query<{ userId: number }>({
-      name: 'chatrooms.rooms-full',
-      text: `SELECT cm.user_id AS "userId" FROM chatroom_members cm
-              WHERE cm.user_id = ANY($1::int[])
-                AND NOT EXISTS (SELECT 1 FROM chatroom_members x WHERE x.user_id = cm.user_id AND x.chatroom_id = $3)
-              GROUP BY cm.user_id HAVING count(*) >= $2`,
-      values: [userIds, this.config.roomsPerUserMax, exceptIn ?? 0],
-    });
-    if (!rows.length) return;
+  private async requireRoomLeft(db: Tx, ids: number[], callerId: number, field: string, exceptIn = 0): Promise<void> {
     const max = this.config.roomsPerUserMax;
+    const rows = await db.$queryRaw<{ userId: number }[]>`
+      SELECT cm.user_id AS "userId" FROM chatroom_members cm
+       WHERE cm.user_id = ANY(${ids}::int[])
+         AND NOT EXISTS (SELECT 1 FROM chatroom_members x WHERE x.user_id = cm.user_id AND x.chatroom_id = ${exceptIn})
+       GROUP BY cm.user_id HAVING count(*) >= ${max}`;
+    if (!rows.length) return;
     const who = rows.map((r) => r.userId).sort((a, b) => a - b);
     const message = who.includes(callerId)
       ? `You are in ${max} rooms, the most one may be in: leave one first`
@@ -204,23 +224,31 @@ export class ChatroomsService {
 
   /**
    * `fn` in a transaction holding the room's advisory lock: member changes of one room run
-   * one at a time on any instance. Run again when PostgreSQL aborts it to break a deadlock
-   * (with the persistence worker, whose insert moves member rows in its own order).
+   * one at a time on any instance. The room's lock is taken before any user's row
+   * (lockUsers), never after, so the two kinds of lock do not deadlock each other.
    */
-  private async underRoomLock(id: number, fn: (tx: Prisma.TransactionClient) => Promise<void>): Promise<void> {
+  private underRoomLock(id: number, fn: (tx: Tx) => Promise<void>): Promise<void> {
+    return this.transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${ROOM_MEMBERS_LOCK}::int, ${id}::int)`;
+      await fn(tx);
+    });
+  }
+
+  /**
+   * `fn` in a transaction, run again when PostgreSQL aborts it to break a deadlock (a member
+   * change with the persistence worker, whose insert moves member rows in its own order).
+   */
+  private async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.prisma.$transaction(async (tx) => {
-          await tx.$executeRaw`SELECT pg_advisory_xact_lock(${ROOM_MEMBERS_LOCK}::int, ${id}::int)`;
-          await fn(tx);
-        });
+        return await this.prisma.$transaction(fn);
       } catch (err) {
         if (!isTransactionConflict(err) || attempt >= CONFLICT_ATTEMPTS) throw err;
       }
     }
   }
 
-  private async removeIn(tx: Prisma.TransactionClient, caller: AuthUser, id: number, userId: number): Promise<void> {
+  private async removeIn(tx: Tx, caller: AuthUser, id: number, userId: number): Promise<void> {
     const roles = await rolesOf(tx, id, [caller.id, userId]);
     const myRole = roles.get(caller.id);
     const targetRole = roles.get(userId);
@@ -244,7 +272,7 @@ export class ChatroomsService {
    * (earliest `joined_at`, then the lowest user id: a room's first members join in one
    * instant). Under the room's lock (underRoomLock), so no other change of members moves who is next.
    */
-  private async handOver(tx: Prisma.TransactionClient, chatroomId: number): Promise<void> {
+  private async handOver(tx: Tx, chatroomId: number): Promise<void> {
     await tx.$executeRaw`
       UPDATE chatroom_members SET role = 'owner'
        WHERE chatroom_id = ${chatroomId}
@@ -266,12 +294,18 @@ export class ChatroomsService {
   }
 }
 
+/**
+ * Locks the users' rows, in id order (as every caller does, so two of them do not deadlock),
+ * until the transaction ends: each user's room count is read and changed by one request at
+ * a time. NO KEY UPDATE, as a row update would: it does not wait for, nor hold up, the
+ * KEY SHARE that inserts referencing the user (messages, memberships) take.
+ */
+async function lockUsers(tx: Tx, userIds: number[]): Promise<void> {
+  await tx.$queryRaw`SELECT id FROM users WHERE id = ANY(${[...new Set(userIds)]}::int[]) ORDER BY id FOR NO KEY UPDATE`;
+}
+
 /** The roles of these users in the room (the caller holds the room's lock, see underRoomLock). */
-async function rolesOf(
-  tx: Prisma.TransactionClient,
-  chatroomId: number,
-  userIds: number[],
-): Promise<Map<number, MemberRole>> {
+async function rolesOf(tx: Tx, chatroomId: number, userIds: number[]): Promise<Map<number, MemberRole>> {
   const rows = await tx.$queryRaw<{ userId: number; role: MemberRole }[]>`
     SELECT user_id AS "userId", role::text AS role FROM chatroom_members
      WHERE chatroom_id = ${chatroomId} AND user_id = ANY(${[...new Set(userIds)]}::int[])`;
@@ -279,11 +313,7 @@ async function rolesOf(
 }
 
 /** The room's members, and how many of `userIds` are among them (under the room's lock). */
-async function memberCount(
-  tx: Prisma.TransactionClient,
-  chatroomId: number,
-  userIds: number[],
-): Promise<{ has: number; already: number }> {
+async function memberCount(tx: Tx, chatroomId: number, userIds: number[]): Promise<{ has: number; already: number }> {
   const [row] = await tx.$queryRaw<{ has: number; already: number }[]>`
     SELECT count(*)::int AS has, (count(*) FILTER (WHERE user_id = ANY(${userIds}::int[])))::int AS already
       FROM chatroom_members WHERE chatroom_id = ${chatroomId}`;

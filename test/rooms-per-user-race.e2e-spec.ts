@@ -1,0 +1,136 @@
+import { resetState, sql, startApp, TestApp } from './utils/app';
+import { auth, createRoom, createUser, TestUser } from './utils/users';
+
+const roomsOf = async (user: TestUser) =>
+  (
+    await sql<{ id: number }>('SELECT chatroom_id AS id FROM chatroom_members WHERE user_id = $1 ORDER BY 1', [user.id])
+  ).map((r) => r.id);
+
+/**
+ * ROOMS_PER_USER_MAX (5 here) under concurrency: counted before the insert without a lock,
+ * rooms created in parallel passed it (a probe made 1,178 rooms for one user, the cap at
+ * 1,000). Now each user's count and the insert that adds them are one step, on any instance:
+ * the requests go to two apps over one database.
+ */
+describe('ROOMS_PER_USER_MAX under concurrency (e2e)', () => {
+  let a: TestApp, b: TestApp;
+  const on = (i: number) => (i % 2 ? b : a).http();
+
+  beforeAll(async () => {
+    await resetState();
+    [a, b] = await Promise.all([startApp({ ROOMS_PER_USER_MAX: '5' }), startApp({ ROOMS_PER_USER_MAX: '5' })]);
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+  });
+
+  const refusal = (id: number, field: string) => ({
+    statusCode: 409,
+    code: 'CONFLICT',
+    message: expect.stringMatching(/in 5 rooms, the most one may be in/),
+    details: [{ field, errors: [`user ${id} is in 5 rooms, the most one may be in`] }],
+  });
+
+  it('lets exactly the cap of 20 parallel creates by one user through, the rest 409', async () => {
+    const solo = await createUser(a, 'solo');
+    const res = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        on(i)
+          .post('/chatrooms')
+          .set(auth(solo))
+          .send({ name: `p${i}` }),
+      ),
+    );
+    const statuses = res.map((r) => r.status).sort();
+    expect(statuses).toEqual([...Array(5).fill(201), ...Array(15).fill(409)]);
+    for (const r of res.filter((x) => x.status === 409)) {
+      expect(r.body).toEqual({
+        ...refusal(solo.id, 'memberIds'),
+        message: 'You are in 5 rooms, the most one may be in: leave one first',
+      });
+    }
+    const created = res.filter((r) => r.status === 201).map((r) => r.body.id as number);
+    expect(await roomsOf(solo)).toEqual([...created].sort((x, y) => x - y));
+    const listed = await a.http().get('/chatrooms').set(auth(solo));
+    expect(listed.body).toHaveLength(5);
+    // A refused create left no room behind (a room without members).
+    expect(
+      await sql(
+        'SELECT id FROM chatrooms c WHERE NOT EXISTS (SELECT 1 FROM chatroom_members m WHERE m.chatroom_id = c.id)',
+      ),
+    ).toEqual([]);
+  });
+
+  it('puts a user others add in parallel, on every way in, in exactly the cap of rooms', async () => {
+    const victim = await createUser(a, 'victim');
+    const owners = await Promise.all(Array.from({ length: 6 }, (_, i) => createUser(a, `owner${i}`)));
+    const peers = await Promise.all(Array.from({ length: 6 }, (_, i) => createUser(a, `peer${i}`)));
+    const creators = await Promise.all(Array.from({ length: 4 }, (_, i) => createUser(a, `creator${i}`)));
+    const rooms = await Promise.all(owners.map((o, i) => createRoom(a, o, [], `g${i}`)));
+    type Attempt = { field: string; byVictim?: true; send: () => PromiseLike<{ status: number; body: any }> };
+    const attempts: Attempt[] = [
+      ...owners.map((o, i) => ({
+        field: 'userIds',
+        send: () =>
+          on(i)
+            .post(`/chatrooms/${rooms[i]}/members`)
+            .set(auth(o))
+            .send({ userIds: [victim.id] }),
+      })),
+      ...peers.map((p, i) => ({
+        field: 'userId',
+        send: () =>
+          on(i + 1)
+            .post('/chatrooms/direct')
+            .set(auth(p))
+            .send({ userId: victim.id }),
+      })),
+      // The victim asking for the same pair as peer 0, at once: one room for the pair.
+      {
+        field: 'userId',
+        byVictim: true,
+        send: () => on(0).post('/chatrooms/direct').set(auth(victim)).send({ userId: peers[0].id }),
+      },
+      ...creators.map((c, i) => ({
+        field: 'memberIds',
+        send: () =>
+          on(i)
+            .post('/chatrooms')
+            .set(auth(c))
+            .send({ name: `c${i}`, memberIds: [victim.id] }),
+      })),
+    ];
+    const res = await Promise.all(attempts.map((x) => x.send()));
+    expect(res.filter((r) => ![200, 201, 409].includes(r.status)).map((r) => [r.status, r.body])).toEqual([]);
+    res.forEach((r, i) => {
+      if (r.status === 409) {
+        expect(r.body).toEqual(
+          attempts[i].byVictim
+            ? {
+                ...refusal(victim.id, 'userId'),
+                message: 'You are in 5 rooms, the most one may be in: leave one first',
+              }
+            : refusal(victim.id, attempts[i].field),
+        );
+      }
+    });
+    // Every room an answer put the victim in, and no other: exactly five.
+    const joined = new Set(
+      res.flatMap((r, i) => (r.status === 409 ? [] : [i < owners.length ? rooms[i] : (r.body.id as number)])),
+    );
+    expect(await roomsOf(victim)).toEqual([...joined].sort((x, y) => x - y));
+    expect(joined.size).toBe(5);
+    const listed = await b.http().get('/chatrooms').set(auth(victim));
+    expect(listed.body).toHaveLength(5);
+    // Nothing was half done: no room without members, one direct room per pair.
+    expect(
+      await sql(
+        'SELECT id FROM chatrooms c WHERE NOT EXISTS (SELECT 1 FROM chatroom_members m WHERE m.chatroom_id = c.id)',
+      ),
+    ).toEqual([]);
+    expect(await sql("SELECT direct_key FROM chatrooms WHERE type = 'direct' GROUP BY 1 HAVING count(*) > 1")).toEqual(
+      [],
+    );
+  });
+});
