@@ -33,6 +33,17 @@ describe('toErrorBody', () => {
     expect(isTransactionConflict(Object.assign(new Error('x'), { code: '23505' }))).toBe(false);
   });
 
+  it('answers a transaction Prisma could not start in time (pool busy, P2028) with 503, not 500', () => {
+    const busy = Object.assign(new Error('Transaction API error: Unable to start a transaction in the given time.'), {
+      code: 'P2028',
+    });
+    const noConnection = Object.assign(new Error('Timed out fetching a new connection from the connection pool.'), {
+      code: 'P2024',
+    });
+    for (const err of [busy, noConnection])
+      expect(toErrorBody(err)).toMatchObject({ statusCode: 503, code: 'UNAVAILABLE' });
+  });
+
   it('answers a row that vanished under a racing request (Prisma P2025) with 404', () => {
     const err = Object.assign(new Error('No record was found for a delete.'), { code: 'P2025' });
     expect(toErrorBody(err)).toEqual({ statusCode: 404, code: 'NOT_FOUND', message: 'Not found' });

@@ -187,15 +187,20 @@ export function isTransactionConflict(err: unknown): boolean {
 }
 
 /**
- * Redis or PostgreSQL unreachable (down, restarting, or closing during shutdown), or a
- * transaction aborted by a conflict that outlived its retries: the caller may retry, so it
- * is UNAVAILABLE, not INTERNAL.
+ * Redis or PostgreSQL unreachable (down, restarting, or closing during shutdown), a
+ * transaction aborted by a conflict that outlived its retries, or one Prisma could not start
+ * or finish in time because the pool was busy (P2028; P2024, a connection not had in time):
+ * the caller may retry, so it is UNAVAILABLE, not INTERNAL.
  */
 export function isUnavailable(err: unknown): boolean {
   const e = err as { name?: string; message?: string; code?: string } | null;
   if (!e || typeof e !== 'object') return false;
   if (e.name === 'MaxRetriesPerRequestError' || isTransactionConflict(e)) return true;
-  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'P1001', 'P1017', '57P01', '57P03'].includes(e.code ?? ''))
+  if (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'P1001', 'P1017', 'P2024', 'P2028', '57P01', '57P03'].includes(
+      e.code ?? '',
+    )
+  )
     return true;
   return /Connection is closed|Stream isn't writeable|Connection terminated|Cannot use a pool after calling end/.test(
     e.message ?? '',
