@@ -133,4 +133,47 @@ describe('ROOMS_PER_USER_MAX under concurrency (e2e)', () => {
       [],
     );
   });
+
+  it('keeps a flood of one user’s creates to their own queue: 201 or 429, never 500, others unhurt', async () => {
+    // Below the cap, each create waits on the user's row holding a pooled connection. Let
+    // through at once, 600 of them held the pool: Prisma could not start others' transactions
+    // in time (P2028), a 500 then. Now they run one at a time per user and instance, at most
+    // 32 waiting, the rest 429 RATE_LIMITED with retryAfterMs; another user's create passes.
+    const app = await startApp({
+      ROOMS_PER_USER_MAX: '2000',
+      REST_REQUESTS_PER_MIN: '100000',
+      CONNECTIONS_PER_ADDRESS_MAX: '1000',
+    });
+    try {
+      const [busy, bystander] = [await createUser(app, 'busy'), await createUser(app, 'bystander')];
+      const flood = Promise.all(
+        Array.from({ length: 600 }, (_, i) =>
+          app
+            .http()
+            .post('/chatrooms')
+            .set(auth(busy))
+            .send({ name: `f${i}` }),
+        ),
+      );
+      const other = await app.http().post('/chatrooms').set(auth(bystander)).send({ name: 'mine' });
+      expect(other.status).toBe(201);
+      const res = await flood;
+      const created = res.filter((r) => r.status === 201);
+      const refused = res.filter((r) => r.status === 429);
+      expect(res.filter((r) => r.status !== 201 && r.status !== 429).map((r) => [r.status, r.body])).toEqual([]);
+      expect(created.length).toBeGreaterThanOrEqual(33); // the first and the 32 queued behind it, at least
+      expect(refused.length).toBeGreaterThan(0);
+      for (const r of refused) {
+        expect(r.body).toEqual({
+          statusCode: 429,
+          code: 'RATE_LIMITED',
+          message: 'The server is busy with your earlier room changes: try again shortly',
+          details: { retryAfterMs: expect.any(Number) },
+        });
+      }
+      expect(await roomsOf(busy)).toEqual(created.map((r) => r.body.id as number).sort((x, y) => x - y));
+    } finally {
+      await app.close();
+    }
+  });
 });

@@ -12,6 +12,7 @@ import { AddMembersDto, CreateChatroomDto, DirectChatroomDto } from './dto/chatr
 import { MembershipService } from './membership.service';
 import { ThrottleService } from '../auth/throttle.service';
 import { roomMembersRefusal } from './room-members-cap';
+import { PerKeyQueue } from '../common/per-key-queue';
 
 const MANAGERS = new Set(['owner', 'admin']);
 
@@ -19,11 +20,21 @@ const MANAGERS = new Set(['owner', 'admin']);
 const ROOM_MEMBERS_LOCK = 0x726f6f6d; // "room"
 /** Runs of a transaction here that PostgreSQL aborted to break a deadlock, before it answers UNAVAILABLE. */
 const CONFLICT_ATTEMPTS = 3;
+/** A caller's membership-adding requests that may wait behind their running one on an instance. */
+const CHANGES_QUEUED_PER_CALLER = 32;
 
 type Tx = Prisma.TransactionClient;
 
 @Injectable()
 export class ChatroomsService {
+  /**
+   * The transactions that add memberships wait on the joining users' rows (lockUsers) while
+   * holding a pooled connection: a burst of one caller's creates, all queued on their own
+   * row, held the whole pool, and every other user's transactions timed out (503). Run one
+   * at a time per caller on an instance, a burst holds one connection and waits here.
+   */
+  private readonly perCaller = new PerKeyQueue<number>(CHANGES_QUEUED_PER_CALLER, 'your earlier room changes');
+
   constructor(
     private readonly prisma: PrismaService,
     private readonly membership: MembershipService,
@@ -40,7 +51,7 @@ export class ChatroomsService {
     await this.requireUsers(others);
     const joining = [caller.id, ...others];
     await this.requireRoomLeft(this.prisma, joining, caller.id, 'memberIds');
-    const room = await this.transaction(async (tx) => {
+    const room = await this.changing(caller, async (tx) => {
       await lockUsers(tx, joining);
       await this.requireRoomLeft(tx, joining, caller.id, 'memberIds');
       return tx.chatroom.create({
@@ -74,7 +85,7 @@ export class ChatroomsService {
     if (existing) return { room: await this.view(caller.id, existing), created: false };
     await this.requireRoomLeft(this.prisma, [caller.id, dto.userId], caller.id, 'userId');
     try {
-      const made = await this.transaction(async (tx) => {
+      const made = await this.changing(caller, async (tx) => {
         await lockUsers(tx, [caller.id, dto.userId]);
         const winner = await tx.chatroom.findUnique({ where: { directKey } });
         if (winner) return { room: winner, created: false };
@@ -156,20 +167,22 @@ export class ChatroomsService {
     const ids = [...new Set(dto.userIds)];
     await this.requireUsers(ids);
     await this.requireRoomLeft(this.prisma, ids, caller.id, 'userIds', id);
-    await this.underRoomLock(id, async (tx) => {
-      const role = (await rolesOf(tx, id, [caller.id])).get(caller.id);
-      if (!role) throw AppError.notFound('Chatroom');
-      if (!MANAGERS.has(role)) throw AppError.forbidden('Only the room owner or an admin can add members');
-      await lockUsers(tx, ids);
-      await this.requireRoomLeft(tx, ids, caller.id, 'userIds', id);
-      const { has, already } = await memberCount(tx, id, ids);
-      const full = roomMembersRefusal(has, ids.length - already, this.config.roomMembersMax, 'userIds');
-      if (full) throw full;
-      await tx.membership.createMany({
-        data: ids.map((userId) => ({ chatroomId: id, userId })),
-        skipDuplicates: true,
-      });
-    });
+    await this.perCaller.run(caller.id, () =>
+      this.underRoomLock(id, async (tx) => {
+        const role = (await rolesOf(tx, id, [caller.id])).get(caller.id);
+        if (!role) throw AppError.notFound('Chatroom');
+        if (!MANAGERS.has(role)) throw AppError.forbidden('Only the room owner or an admin can add members');
+        await lockUsers(tx, ids);
+        await this.requireRoomLeft(tx, ids, caller.id, 'userIds', id);
+        const { has, already } = await memberCount(tx, id, ids);
+        const full = roomMembersRefusal(has, ids.length - already, this.config.roomMembersMax, 'userIds');
+        if (full) throw full;
+        await tx.membership.createMany({
+          data: ids.map((userId) => ({ chatroomId: id, userId })),
+          skipDuplicates: true,
+        });
+      }),
+    );
     // The room's member list is cached for the inbox notifier, here and on the peers: one
     // eviction of the list for the whole addition, not one per added user.
     this.membership.evict(undefined, id);
@@ -232,6 +245,11 @@ export class ChatroomsService {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${ROOM_MEMBERS_LOCK}::int, ${id}::int)`;
       await fn(tx);
     });
+  }
+
+  /** `fn` in a transaction (below), after the caller's earlier ones on this instance (perCaller). */
+  private changing<T>(caller: AuthUser, fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.perCaller.run(caller.id, () => this.transaction(fn));
   }
 
   /**
