@@ -62,11 +62,18 @@ export class MembershipService {
     return out;
   }
 
-  /** Throws NOT_FOUND unless the user is a member; returns the membership. */
+  /**
+   * Throws NOT_FOUND unless the user is a member; returns the membership. The "yes" is kept
+   * for requireCached only if no eviction happened while it was read: a removal landing
+   * during the read would otherwise be undone by caching the answer read before it, and the
+   * removed user could send to the room until the entry expired (a hostile probe did, racing
+   * its own joins against its kick).
+   */
   async require(userId: number, chatroomId: number): Promise<MembershipInfo> {
+    const evictions = this.evictions;
     const m = await this.get(userId, chatroomId);
     if (!m) throw AppError.notFound('Chatroom');
-    this.cache.set(`${userId}:${chatroomId}`, Date.now() + ttl());
+    if (evictions === this.evictions) this.cache.set(`${userId}:${chatroomId}`, Date.now() + ttl());
     return m;
   }
 
