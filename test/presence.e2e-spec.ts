@@ -77,6 +77,21 @@ describe('presence and room attendance (e2e)', () => {
     await leave;
   });
 
+  it('counts nothing for a socket gone while its joins ran: the next join is announced', async () => {
+    await new Promise((r) => setTimeout(r, GRACE_MS + 300)); // alice from earlier tests is gone
+    const a = await connect(t.url, alice.token);
+    // Joins in flight (each awaits the membership read) when the disconnect is handled: its
+    // leaving took back nothing, so a join counted after it kept alice in the room for good.
+    for (let i = 0; i < 30; i++) a.emit('joinRoom', { chatroomId: room });
+    await new Promise((r) => setImmediate(r));
+    a.disconnect();
+    await new Promise((r) => setTimeout(r, GRACE_MS + 300));
+    const back = waitFor(observer, 'message', (p: any) => p.type === 'joinRoom' && p.userId === alice.id, 10_000);
+    const b = await connect(t.url, alice.token);
+    await emitAck(b, 'joinRoom', { chatroomId: room });
+    await back;
+  });
+
   it('says nothing when every socket of a user reconnects within the grace period', async () => {
     const sockets = await Promise.all([1, 2, 3].map(() => connect(t.url, alice.token)));
     for (const s of sockets) await emitAck(s, 'joinRoom', { chatroomId: room });

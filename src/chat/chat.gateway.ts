@@ -188,6 +188,12 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
       // A socket that was already in the room stays: a failed rejoin leaves it as it was.
       undo: async () => (rejoin ? undefined : socket.leave(channel)),
     });
+    // The socket may have gone while the join ran: its disconnect took back only what it had
+    // counted by then, so this join counts nothing, and leaves nothing in the adapter's room.
+    if (!socket.connected) {
+      await socket.leave(channel);
+      return ok(data);
+    }
     // Checked again after the awaits: of two joins of one socket at once, one counts it.
     if (!joined.has(dto.chatroomId)) {
       joined.add(dto.chatroomId);
