@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { testEnv } from './setup/test-env';
-import { eventually } from './utils/app';
+import { eventually, sql } from './utils/app';
 import { parseMetrics, valueOf } from './utils/metrics';
 import { freePort, ServerProcess, spawnServer, waitHealthy } from './utils/processes';
 import { loadConfig } from '../src/config/load-config';
@@ -139,4 +139,23 @@ describe('persistence thread watchdog (e2e)', () => {
       expect((await fetch(`${srv.url}/health/live`)).status).toBe(200);
     },
   );
+
+  it('outlives PostgreSQL ending its idle connections (a restart, a failover, an idle-connection killer)', async () => {
+    s = spawnServer({ PORT: freePort() });
+    const srv = s;
+    await waitHealthy(srv, 60_000);
+    await eventually(async () => ((await ready(srv)).status === 200 ? true : null), 45_000, 'ready');
+    // Every connection of the server's pools, the thread's among them: idle ones were an
+    // 'error' event nobody listened to, which threw and took the thread down.
+    const ended = await sql<{ pid: number }>(
+      `SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+    );
+    expect(ended.length).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(srv.output()).not.toMatch(/persistence thread (failed|exited)/);
+    const r = await ready(srv);
+    expect(r.status).toBe(200);
+    expect(r.body.checks.worker).toMatchObject({ status: 'up', restarts: 0 });
+  });
 });

@@ -1,4 +1,4 @@
-import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Pool } from 'pg';
 import { AppConfig } from '../config/app-config';
 
@@ -9,8 +9,14 @@ import { AppConfig } from '../config/app-config';
  */
 @Injectable()
 export class DatabasePool extends Pool implements OnApplicationShutdown {
+  private readonly logger = new Logger('DatabasePool');
+
   constructor(config: AppConfig) {
     super({ connectionString: config.databaseUrl, max: 10 });
+    // An idle connection that PostgreSQL ends (a restart, a failover, an idle-session killer)
+    // is an 'error' event of the pool, which drops that client and connects anew on the next
+    // query. Without a listener the event throws: it took the persistence thread down.
+    this.on('error', (err) => this.logger.warn(`an idle database connection ended: ${err.message}`));
   }
 
   /**
