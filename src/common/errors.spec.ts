@@ -1,6 +1,6 @@
 import { BadRequestException } from '@nestjs/common';
 import { ERROR_CODES } from '@chat-backend/protocol';
-import { AppError, ErrorCode, isTransactionConflict, toErrorBody } from './errors';
+import { AppError, ErrorCode, isTransactionConflict, isUnavailable, toErrorBody } from './errors';
 
 describe('toErrorBody', () => {
   it('keeps an AppError as it is', () => {
@@ -42,6 +42,19 @@ describe('toErrorBody', () => {
     });
     for (const err of [busy, noConnection])
       expect(toErrorBody(err)).toMatchObject({ statusCode: 503, code: 'UNAVAILABLE' });
+  });
+
+  it('answers PostgreSQL refusing or ending connections (too many, shutting down, the database gone) with 503', () => {
+    for (const code of ['53300', '57P02', '3D000', '08006', '08P01']) {
+      expect(toErrorBody(Object.assign(new Error('x'), { code }))).toMatchObject({
+        statusCode: 503,
+        code: 'UNAVAILABLE',
+      });
+      const adapter = Object.assign(new Error('x'), { cause: { originalCode: code } });
+      expect(toErrorBody(adapter)).toMatchObject({ statusCode: 503, code: 'UNAVAILABLE' });
+    }
+    // A data error is the request's, not the service's.
+    expect(isUnavailable(Object.assign(new Error('x'), { code: '22P05' }))).toBe(false);
   });
 
   it('answers a row that vanished under a racing request (Prisma P2025) with 404', () => {

@@ -192,16 +192,20 @@ export function isTransactionConflict(err: unknown): boolean {
  * or finish in time because the pool was busy (P2028; P2024, a connection not had in time):
  * the caller may retry, so it is UNAVAILABLE, not INTERNAL.
  */
+const UNAVAILABLE_CODES = new Set([
+  ...['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT'],
+  ...['P1001', 'P1017', 'P2024', 'P2028'],
+  // Shut down by an administrator or a crash, starting up; too many connections; the
+  // database gone (dropped or renamed by an operator: nothing the client did). Also every
+  // 08xxx, PostgreSQL's connection exceptions.
+  ...['57P01', '57P02', '57P03', '53300', '3D000'],
+]);
+
 export function isUnavailable(err: unknown): boolean {
   const e = err as { name?: string; message?: string; code?: string } | null;
   if (!e || typeof e !== 'object') return false;
   if (e.name === 'MaxRetriesPerRequestError' || isTransactionConflict(e)) return true;
-  if (
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'P1001', 'P1017', 'P2024', 'P2028', '57P01', '57P03'].includes(
-      e.code ?? '',
-    )
-  )
-    return true;
+  if (errorCodes(e).some((c) => UNAVAILABLE_CODES.has(c) || /^08[0-9A-Z]{3}$/.test(c))) return true;
   return /Connection is closed|Stream isn't writeable|Connection terminated|Cannot use a pool after calling end/.test(
     e.message ?? '',
   );
