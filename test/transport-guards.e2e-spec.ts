@@ -177,6 +177,24 @@ describe('engine.io requests (e2e)', () => {
     // The CORS preflight is still engine.io's.
     expect((await fetch(pollUrl(t, sid), { method: 'OPTIONS' })).status).toBe(204);
   });
+
+  it("answers engine.io's own refusals in the API's error shape, with engine.io's message", async () => {
+    const base = `${t.url}/socket.io/?EIO=4&transport=polling`;
+    const cases: [string, string, number, string][] = [
+      ['an unknown session', `${base}&sid=abc`, 400, 'Session ID unknown'],
+      ['an unknown transport', `${t.url}/socket.io/?EIO=4&transport=carrier-pigeon`, 400, 'Transport unknown'],
+      ['an old protocol', `${t.url}/socket.io/?EIO=3&transport=polling`, 400, 'Unsupported protocol version'],
+    ];
+    for (const [what, url, status, message] of cases) {
+      const res = await fetch(url);
+      expect([what, res.status]).toEqual([what, status]);
+      expect([what, await res.json()]).toEqual([what, { statusCode: status, code: 'VALIDATION_FAILED', message }]);
+    }
+    // A session's own answers are untouched.
+    const sid = await pollingSession(t, user);
+    expect(await postPacket(t, sid, '421["noSuchEvent"]')).toBe(200);
+    expect(await (await fetch(pollUrl(t, sid))).text()).toMatch(/^431/);
+  });
 });
 
 describe('WebSocket ping frames (e2e)', () => {

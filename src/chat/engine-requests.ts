@@ -53,8 +53,42 @@ export function guardEngineRequests(engine: Pick<Engine, 'handleRequest'>, onCut
         return;
       }
     }
+    inApiShape(res);
     handle(req, res);
   };
+}
+
+/**
+ * engine.io refuses a request it cannot serve (an unknown session or transport, a bad
+ * handshake, an unsupported protocol version, a refused origin) with 400 or 403 and a body of
+ * its own, `{code: <number>, message}`. The client libraries read only the status; everyone
+ * else reads the API's `{statusCode, code, message}`, so the body is rewritten into it, with
+ * engine.io's message. Only a refusal's JSON is touched: polling answers are never 400/403.
+ */
+function inApiShape(res: ServerResponse): void {
+  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+  res.end = ((chunk?: unknown, ...rest: unknown[]) => {
+    const status = res.statusCode;
+    if ((status === 400 || status === 403) && typeof chunk === 'string') {
+      const refusal = engineRefusal(chunk);
+      if (refusal) {
+        const body = toErrorBody(new HttpException(refusal, status));
+        return end(JSON.stringify(body), ...rest);
+      }
+    }
+    return end(chunk, ...rest);
+  }) as ServerResponse['end'];
+}
+
+/** engine.io's refusal message, from its body `{"code":<number>,"message":"…"}`; else undefined. */
+function engineRefusal(body: string): string | undefined {
+  if (!body.startsWith('{"code":')) return undefined;
+  try {
+    const parsed = JSON.parse(body) as { code?: unknown; message?: unknown };
+    return typeof parsed.code === 'number' && typeof parsed.message === 'string' ? parsed.message : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function refuseMethod(req: IncomingMessage, res: ServerResponse): void {
