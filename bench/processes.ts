@@ -63,7 +63,9 @@ export interface Started {
 export function startBaseline(redisUrl?: string, port = 0, nodeArgs: string[] = []): Promise<Started> {
   const script = path.join(__dirname, 'baseline-server.js');
   const env = { ...process.env, ...MALLOC_ENV, BASELINE_PORT: String(port), BASELINE_REDIS_URL: redisUrl ?? '' };
-  const child = track(fork(script, [], { env, execArgv: [...process.execArgv, ...nodeArgs] }));
+  // BENCH_BASELINE_NODE_ARGS: as BENCH_SERVER_NODE_ARGS for the server, e.g. to profile both alike.
+  const own = (process.env.BENCH_BASELINE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = track(fork(script, [], { env, execArgv: [...process.execArgv, ...own, ...nodeArgs] }));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('baseline server did not start within 10 s')), 10_000);
     child.once('exit', (code) => {
