@@ -1,4 +1,4 @@
-import { AppError, ErrorCode } from '../common/errors';
+import { SlotGate } from '../common/slot-gate';
 
 /**
  * How many scrypt computations run at once in this process. scrypt runs on libuv's thread
@@ -13,72 +13,12 @@ export const KDF_SLOTS = 2;
 export const KDF_QUEUE = 32;
 
 /**
- * A counting semaphore with a bounded FIFO queue, for password hashing. Hand-written: it is
- * a dozen lines, not worth a dependency (and p-limit, the usual one, queues without bound).
- * A full queue is refused at once with RATE_LIMITED (429, `details.retryAfterMs`): a flood
- * that waited would only hold its sockets open and wait longer.
+ * The password hashing's SlotGate: a full queue is refused at once with RATE_LIMITED (429,
+ * `details.retryAfterMs`): a flood that waited would only hold its sockets open and wait longer.
  */
-export class KdfGate {
-  private running = 0;
-  private readonly waiting: (() => void)[] = [];
-  /** Recent duration of one computation (moving average), to say when to retry. */
-  private averageMs = 100;
-
-  constructor(
-    readonly slots = KDF_SLOTS,
-    readonly maxQueued = KDF_QUEUE,
-  ) {}
-
-  get active(): number {
-    return this.running;
-  }
-
-  get queued(): number {
-    return this.waiting.length;
-  }
-
-  /** Whether run() would refuse now. */
-  isFull(): boolean {
-    return this.running >= this.slots && this.waiting.length >= this.maxQueued;
-  }
-
-  /** About how long until what is queued now has run. */
-  retryAfterMs(): number {
-    return Math.ceil(((this.waiting.length + 1) / this.slots) * this.averageMs);
-  }
-
-  /** Runs `work` once a slot is free, in arrival order; RATE_LIMITED if the queue is full. */
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    await this.enter();
-    const started = performance.now();
-    try {
-      return await work();
-    } finally {
-      this.averageMs = 0.8 * this.averageMs + 0.2 * (performance.now() - started);
-      this.leave();
-    }
-  }
-
-  private enter(): Promise<void> {
-    if (this.running < this.slots) {
-      this.running++;
-      return Promise.resolve();
-    }
-    if (this.waiting.length >= this.maxQueued) return Promise.reject(this.busy());
-    return new Promise((resolve) => this.waiting.push(resolve));
-  }
-
-  /** Hands the slot straight to the first waiter, so a newcomer cannot jump the queue. */
-  private leave(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.running--;
-  }
-
-  private busy(): AppError {
-    return new AppError(ErrorCode.RateLimited, 'The server is busy checking passwords: try again shortly', {
-      retryAfterMs: this.retryAfterMs(),
-    });
+export class KdfGate extends SlotGate {
+  constructor(slots = KDF_SLOTS, maxQueued = KDF_QUEUE) {
+    super(slots, maxQueued, 'checking passwords', 100);
   }
 }
 
