@@ -1,5 +1,5 @@
 import { resetState, sql, startApp, TestApp } from './utils/app';
-import { auth, createRoom, createUser, TestUser } from './utils/users';
+import { auth, createRoom, createUser, type TestUser } from './utils/users';
 
 const roomsOf = async (user: TestUser) =>
   (
@@ -172,6 +172,81 @@ describe('ROOMS_PER_USER_MAX under concurrency (e2e)', () => {
         });
       }
       expect(await roomsOf(busy)).toEqual(created.map((r) => r.body.id as number).sort((x, y) => x - y));
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('keeps bursts of member changes, by many callers or by one, to a few connections: others still pass', async () => {
+    // Each change waits on row or advisory locks holding a pooled connection. Let through at
+    // once, 40 callers adding the same 100 users, or one owner's burst of removals, held the
+    // pool (10): a bystander's create timed out (503) and their reads waited seconds.
+    const app = await startApp({
+      REST_REQUESTS_PER_MIN: '100000',
+      CONNECTIONS_PER_ADDRESS_MAX: '2000',
+      AUTH_ATTEMPTS_PER_IP: '100000',
+    });
+    try {
+      const callers: TestUser[] = [];
+      for (let i = 0; i < 4; i++) {
+        callers.push(...(await Promise.all(Array.from({ length: 10 }, (_, j) => createUser(app, `many${i}_${j}`)))));
+      }
+      const [bystander, owner] = [await createUser(app, 'bystander'), await createUser(app, 'remover')];
+      const victims = (
+        await sql<{ id: number }>(
+          `INSERT INTO users (username, password_hash, updated_at)
+           SELECT 'victim_' || g, 'x', now() FROM generate_series(1, 200) g RETURNING id`,
+        )
+      ).map((r) => r.id);
+      const room = await createRoom(app, owner, [], 'removals');
+      await sql(`INSERT INTO chatroom_members (chatroom_id, user_id) SELECT $1::int, unnest($2::int[])`, [
+        room,
+        victims,
+      ]);
+
+      // Connections in a member change: in a transaction between statements, or waiting on a
+      // lock. Sampled while a burst runs; at most CHANGE_SLOTS (4) of the pool's 10.
+      let most = 0;
+      let sampling = true;
+      const sampler = (async () => {
+        while (sampling) {
+          const [{ n }] = await sql<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity
+              WHERE datname = current_database() AND pid <> pg_backend_pid()
+                AND (state = 'idle in transaction' OR wait_event_type = 'Lock')`,
+          );
+          most = Math.max(most, n);
+        }
+      })();
+      const unhurt = async () => {
+        await new Promise((r) => setTimeout(r, 200)); // the burst is under way
+        const mine = await app.http().post('/chatrooms').set(auth(bystander)).send({ name: 'mine' });
+        const list = await app.http().get('/chatrooms').set(auth(bystander));
+        expect([mine.status, list.status]).toEqual([201, 200]);
+      };
+      const adds = callers.flatMap((c, i) =>
+        [0, 1, 2].map((k) =>
+          app
+            .http()
+            .post('/chatrooms')
+            .set(auth(c))
+            .send({ name: `s${i}-${k}`, memberIds: victims }),
+        ),
+      );
+      await unhurt();
+      const added = await Promise.all(adds);
+      expect(added.filter((r) => ![201, 429].includes(r.status)).map((r) => [r.status, r.body])).toEqual([]);
+
+      const removals = [...victims, ...victims, ...victims].map((v) =>
+        app.http().delete(`/chatrooms/${room}/members/${v}`).set(auth(owner)),
+      );
+      await unhurt();
+      const removed = await Promise.all(removals);
+      expect(removed.filter((r) => ![204, 404, 429].includes(r.status)).map((r) => [r.status, r.body])).toEqual([]);
+      sampling = false;
+      await sampler;
+      expect(most).toBeGreaterThan(0); // the sampler saw the bursts
+      expect(most).toBeLessThanOrEqual(4);
     } finally {
       await app.close();
     }

@@ -13,6 +13,7 @@ import { MembershipService } from './membership.service';
 import { ThrottleService } from '../auth/throttle.service';
 import { roomMembersRefusal } from './room-members-cap';
 import { PerKeyQueue } from '../common/per-key-queue';
+import { SlotGate } from '../common/slot-gate';
 
 const MANAGERS = new Set(['owner', 'admin']);
 
@@ -20,20 +21,27 @@ const MANAGERS = new Set(['owner', 'admin']);
 const ROOM_MEMBERS_LOCK = 0x726f6f6d; // "room"
 /** Runs of a transaction here that PostgreSQL aborted to break a deadlock, before it answers UNAVAILABLE. */
 const CONFLICT_ATTEMPTS = 3;
-/** A caller's membership-adding requests that may wait behind their running one on an instance. */
+/** A caller's member changes that may wait behind their running one on an instance. */
 const CHANGES_QUEUED_PER_CALLER = 32;
+/** Member-change transactions at once on an instance: 4 of the pool's 10 connections (DatabasePool). */
+const CHANGE_SLOTS = 4;
+/** Callers' member changes that may wait for a slot (one per caller at most, see perCaller). */
+const CHANGES_QUEUED = 64;
 
 type Tx = Prisma.TransactionClient;
 
 @Injectable()
 export class ChatroomsService {
   /**
-   * The transactions that add memberships wait on the joining users' rows (lockUsers) while
-   * holding a pooled connection: a burst of one caller's creates, all queued on their own
-   * row, held the whole pool, and every other user's transactions timed out (503). Run one
-   * at a time per caller on an instance, a burst holds one connection and waits here.
+   * Member changes (create, direct, add, remove) run in transactions that wait on row or
+   * advisory locks holding a pooled connection. Let through at once, a burst of one caller's
+   * requests queued on their own row or room, and many callers' on one victim's row, held
+   * the whole pool: everyone else's database work stalled for seconds (two probes). So a
+   * caller's changes run one at a time per instance (perCaller), and all callers' together
+   * in CHANGE_SLOTS connections (changeSlots); the rest of the pool stays free.
    */
   private readonly perCaller = new PerKeyQueue<number>(CHANGES_QUEUED_PER_CALLER, 'your earlier room changes');
+  private readonly changeSlots = new SlotGate(CHANGE_SLOTS, CHANGES_QUEUED, 'with room changes', 10);
 
   constructor(
     private readonly prisma: PrismaService,
@@ -167,22 +175,20 @@ export class ChatroomsService {
     const ids = [...new Set(dto.userIds)];
     await this.requireUsers(ids);
     await this.requireRoomLeft(this.prisma, ids, caller.id, 'userIds', id);
-    await this.perCaller.run(caller.id, () =>
-      this.underRoomLock(id, async (tx) => {
-        const role = (await rolesOf(tx, id, [caller.id])).get(caller.id);
-        if (!role) throw AppError.notFound('Chatroom');
-        if (!MANAGERS.has(role)) throw AppError.forbidden('Only the room owner or an admin can add members');
-        await lockUsers(tx, ids);
-        await this.requireRoomLeft(tx, ids, caller.id, 'userIds', id);
-        const { has, already } = await memberCount(tx, id, ids);
-        const full = roomMembersRefusal(has, ids.length - already, this.config.roomMembersMax, 'userIds');
-        if (full) throw full;
-        await tx.membership.createMany({
-          data: ids.map((userId) => ({ chatroomId: id, userId })),
-          skipDuplicates: true,
-        });
-      }),
-    );
+    await this.underRoomLock(caller, id, async (tx) => {
+      const role = (await rolesOf(tx, id, [caller.id])).get(caller.id);
+      if (!role) throw AppError.notFound('Chatroom');
+      if (!MANAGERS.has(role)) throw AppError.forbidden('Only the room owner or an admin can add members');
+      await lockUsers(tx, ids);
+      await this.requireRoomLeft(tx, ids, caller.id, 'userIds', id);
+      const { has, already } = await memberCount(tx, id, ids);
+      const full = roomMembersRefusal(has, ids.length - already, this.config.roomMembersMax, 'userIds');
+      if (full) throw full;
+      await tx.membership.createMany({
+        data: ids.map((userId) => ({ chatroomId: id, userId })),
+        skipDuplicates: true,
+      });
+    });
     // The room's member list is cached for the inbox notifier, here and on the peers: one
     // eviction of the list for the whole addition, not one per added user.
     this.membership.evict(undefined, id);
@@ -203,7 +209,7 @@ export class ChatroomsService {
    */
   async removeMember(caller: AuthUser, id: number, userId: number): Promise<void> {
     await this.membership.require(caller.id, id);
-    await this.underRoomLock(id, (tx) => this.removeIn(tx, caller, id, userId));
+    await this.underRoomLock(caller, id, (tx) => this.removeIn(tx, caller, id, userId));
     this.membership.evict(userId, id);
     this.broadcaster.removeUserFromRoom(userId, id);
   }
@@ -240,16 +246,16 @@ export class ChatroomsService {
    * one at a time on any instance. The room's lock is taken before any user's row
    * (lockUsers), never after, so the two kinds of lock do not deadlock each other.
    */
-  private underRoomLock(id: number, fn: (tx: Tx) => Promise<void>): Promise<void> {
-    return this.transaction(async (tx) => {
+  private underRoomLock(caller: AuthUser, id: number, fn: (tx: Tx) => Promise<void>): Promise<void> {
+    return this.changing(caller, async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${ROOM_MEMBERS_LOCK}::int, ${id}::int)`;
       await fn(tx);
     });
   }
 
-  /** `fn` in a transaction (below), after the caller's earlier ones on this instance (perCaller). */
+  /** `fn` in a transaction (below), after the caller's earlier ones, in one of the change slots. */
   private changing<T>(caller: AuthUser, fn: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.perCaller.run(caller.id, () => this.transaction(fn));
+    return this.perCaller.run(caller.id, () => this.changeSlots.run(() => this.transaction(fn)));
   }
 
   /**
