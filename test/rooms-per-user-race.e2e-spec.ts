@@ -25,6 +25,15 @@ describe('ROOMS_PER_USER_MAX under concurrency (e2e)', () => {
     await b?.close();
   });
 
+  /** An app whose request, connection and login limits let a test's burst through to the rooms. */
+  const burstApp = (env: Record<string, string> = {}) =>
+    startApp({
+      REST_REQUESTS_PER_MIN: '100000',
+      CONNECTIONS_PER_ADDRESS_MAX: '2000',
+      AUTH_ATTEMPTS_PER_IP: '100000',
+      ...env,
+    });
+
   const refusal = (id: number, field: string) => ({
     statusCode: 409,
     code: 'CONFLICT',
@@ -139,11 +148,7 @@ describe('ROOMS_PER_USER_MAX under concurrency (e2e)', () => {
     // through at once, 600 of them held the pool: Prisma could not start others' transactions
     // in time (P2028), a 500 then. Now they run one at a time per user and instance, at most
     // 32 waiting, the rest 429 RATE_LIMITED with retryAfterMs; another user's create passes.
-    const app = await startApp({
-      ROOMS_PER_USER_MAX: '2000',
-      REST_REQUESTS_PER_MIN: '100000',
-      CONNECTIONS_PER_ADDRESS_MAX: '1000',
-    });
+    const app = await burstApp({ ROOMS_PER_USER_MAX: '2000' });
     try {
       const [busy, bystander] = [await createUser(app, 'busy'), await createUser(app, 'bystander')];
       const flood = Promise.all(
@@ -179,13 +184,9 @@ describe('ROOMS_PER_USER_MAX under concurrency (e2e)', () => {
 
   it('keeps bursts of member changes, by many callers or by one, to a few connections: others still pass', async () => {
     // Each change waits on row or advisory locks holding a pooled connection. Let through at
-    // once, 40 callers adding the same 100 users, or one owner's burst of removals, held the
+    // once, 40 callers adding the same 200 users, or one owner's burst of removals, held the
     // pool (10): a bystander's create timed out (503) and their reads waited seconds.
-    const app = await startApp({
-      REST_REQUESTS_PER_MIN: '100000',
-      CONNECTIONS_PER_ADDRESS_MAX: '2000',
-      AUTH_ATTEMPTS_PER_IP: '100000',
-    });
+    const app = await burstApp();
     try {
       const callers: TestUser[] = [];
       for (let i = 0; i < 4; i++) {
