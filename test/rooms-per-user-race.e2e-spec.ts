@@ -1,6 +1,10 @@
 import { resetState, sql, startApp, TestApp } from './utils/app';
 import { auth, createRoom, createUser, type TestUser } from './utils/users';
 
+/** Rooms left without members: what a refused create must not leave behind. */
+const roomsWithoutMembers = () =>
+  sql('SELECT id FROM chatrooms c WHERE NOT EXISTS (SELECT 1 FROM chatroom_members m WHERE m.chatroom_id = c.id)');
+
 const roomsOf = async (user: TestUser) =>
   (
     await sql<{ id: number }>('SELECT chatroom_id AS id FROM chatroom_members WHERE user_id = $1 ORDER BY 1', [user.id])
@@ -64,11 +68,7 @@ describe('ROOMS_PER_USER_MAX under concurrency (e2e)', () => {
     const listed = await a.http().get('/chatrooms').set(auth(solo));
     expect(listed.body).toHaveLength(5);
     // A refused create left no room behind (a room without members).
-    expect(
-      await sql(
-        'SELECT id FROM chatrooms c WHERE NOT EXISTS (SELECT 1 FROM chatroom_members m WHERE m.chatroom_id = c.id)',
-      ),
-    ).toEqual([]);
+    expect(await roomsWithoutMembers()).toEqual([]);
   });
 
   it('puts a user others add in parallel, on every way in, in exactly the cap of rooms', async () => {
@@ -133,11 +133,7 @@ describe('ROOMS_PER_USER_MAX under concurrency (e2e)', () => {
     const listed = await b.http().get('/chatrooms').set(auth(victim));
     expect(listed.body).toHaveLength(5);
     // Nothing was half done: no room without members, one direct room per pair.
-    expect(
-      await sql(
-        'SELECT id FROM chatrooms c WHERE NOT EXISTS (SELECT 1 FROM chatroom_members m WHERE m.chatroom_id = c.id)',
-      ),
-    ).toEqual([]);
+    expect(await roomsWithoutMembers()).toEqual([]);
     expect(await sql("SELECT direct_key FROM chatrooms WHERE type = 'direct' GROUP BY 1 HAVING count(*) > 1")).toEqual(
       [],
     );
