@@ -82,6 +82,8 @@ export class MetricsService implements PersistMetrics {
     registers: [this.registry],
   });
 
+  private rendering: Promise<string> | undefined;
+
   constructor() {
     // Known scopes exist from the first scrape.
     for (const scope of [
@@ -127,8 +129,13 @@ export class MetricsService implements PersistMetrics {
     this.queueSource = source;
   }
 
+  /**
+   * Scrapes that arrive while one renders share its text: each rendering walks every room's
+   * sockets and may read the queue from Redis, and /metrics is open to anyone unless
+   * METRICS_TOKEN is set, so a burst of scrapes would otherwise cost a burst of renderings.
+   */
   scrape(): Promise<string> {
-    return this.registry.metrics();
+    return (this.rendering ??= this.registry.metrics().finally(() => (this.rendering = undefined)));
   }
 
   /** A client that stopped reading had its connection cut (SlowConsumers). */
