@@ -1,4 +1,4 @@
-import { useKeyNamespace } from '../common/constants';
+import { RedisKeys, useKeyNamespace } from '../common/constants';
 import type { AppConfig } from '../config/app-config';
 import type { RedisService } from '../redis/redis.service';
 import { PendingMessageStore } from './pending-message.store';
@@ -16,7 +16,8 @@ describe('PendingMessageStore on a cluster: the mark before the append', () => {
     const client = {
       defineCommand(name: string) {
         (client as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
-          log.push(`${name}:${String(args[args.length - 2])}`);
+          // ARGV of one message ends with its id, chatroomId and senderId.
+          log.push(`${name}:${String(args[args.length - 3])}`);
           return Promise.resolve([0, log.length]);
         };
       },
@@ -50,5 +51,69 @@ describe('PendingMessageStore on a cluster: the mark before the append', () => {
     await Promise.all([first, second]);
     expect(log[0]).toBe('mark');
     expect(log.slice(1).sort()).toEqual(['chatAppendMessage:a', 'chatAppendMessage:b'].sort());
+  });
+});
+
+/**
+ * Every send is checked against its room's recent removals in the append's own script
+ * call: the removed set is one more key of the room, the sender one more argument, and the
+ * script's refusal is the `removed` result.
+ */
+describe('PendingMessageStore: the removed set in the append', () => {
+  beforeAll(() => useKeyNamespace('spec'));
+  const draft = {
+    id: 'm1',
+    chatroomId: 7,
+    senderId: 42,
+    sender: { id: 42, username: 'u', nickName: 'u', headPic: '' },
+    type: 'text' as const,
+    content: 'x',
+    createdAt: new Date().toISOString(),
+  };
+  function fakeCluster(answer: (string | number)[]) {
+    const calls: unknown[][] = [];
+    const client = {
+      defineCommand(name: string) {
+        (client as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+          calls.push([name, ...args]);
+          return Promise.resolve(answer);
+        };
+      },
+      zadd: () => Promise.resolve(1),
+      hset: () => Promise.resolve(1),
+    };
+    const store = new PendingMessageStore(
+      { client, isCluster: true } as unknown as RedisService,
+      {
+        dedupeWindowS: 60,
+      } as AppConfig,
+    );
+    return { store, calls };
+  }
+
+  it("declares the room's removed set among the message's keys and passes the sender", async () => {
+    const { store, calls } = fakeCluster([0, 5]);
+    expect(await store.append(draft)).toMatchObject({ status: 'new', message: { seq: 5 } });
+    expect(calls).toEqual([
+      [
+        'chatAppendMessage',
+        RedisKeys.roomSeq(7),
+        RedisKeys.roomPending(7),
+        RedisKeys.clientMsg(7, 42, ''),
+        RedisKeys.roomRemoved(7),
+        60,
+        JSON.stringify(draft),
+        '0',
+        'm1',
+        7,
+        '42',
+      ],
+    ]);
+  });
+
+  it('answers `removed` when the script refuses the sender, and indexes nothing', async () => {
+    const { store, calls } = fakeCluster([-2, 0]);
+    expect(await store.append(draft)).toEqual({ status: 'removed' });
+    expect(calls).toHaveLength(1);
   });
 });

@@ -46,7 +46,12 @@ export type AppendResult =
   | { status: 'new'; message: QueuedMessage }
   /** A resend: the first message's place and id (ChatService reads it as it is now). */
   | { status: 'duplicate'; first: FirstMessage }
-  | { status: 'unseeded' };
+  | { status: 'unseeded' }
+  /**
+   * The sender was removed from the room lately (RedisKeys.roomRemoved): nothing written.
+   * The membership cache that let the send through had not heard of the removal yet.
+   */
+  | { status: 'removed' };
 
 /** A pending entry as the worker read it: the message, and its exact bytes in the buffer. */
 export interface PendingCopy {
@@ -94,10 +99,12 @@ export class PendingMessageStore {
    * Assigns the draft its seq and puts it into its room's pending buffer and the id index,
    * after marking the room for the sweeper: from then on the message is durable (the
    * sweeper queues it if nothing else does), readable (history merges the buffer) and
-   * editable by id. A resend returns the first message instead.
+   * editable by id. A resend returns the first message instead; a sender removed from the
+   * room lately is refused, with nothing written.
    */
   async append(draft: Omit<QueuedMessage, 'seq'>): Promise<AppendResult> {
     const reply = this.single ? await this.appendInTurn(this.single, draft) : await this.appendOnCluster(draft);
+    if (reply[0] === -2) return { status: 'removed' };
     if (reply[0] === -1) return { status: 'unseeded' };
     if (reply[0] === 1) return { status: 'duplicate', first: firstMessage(reply[1]) };
     // New: the stored JSON is the draft plus its seq, so no need to parse it back.
@@ -170,11 +177,15 @@ export class PendingMessageStore {
         seq: RedisKeys.roomSeq(draft.chatroomId),
         pending: RedisKeys.roomPending(draft.chatroomId),
         dedupe: RedisKeys.clientMsg(draft.chatroomId, draft.senderId, draft.clientMsgId ?? ''),
+        // Every send is checked against the room's recent removals, in the same script call:
+        // one more key and one ZSCORE, no round trip.
+        removed: RedisKeys.roomRemoved(draft.chatroomId),
       },
       draft: JSON.stringify(draft),
       hasClientMsgId: !!draft.clientMsgId,
       id: draft.id,
       chatroomId: draft.chatroomId,
+      senderId: draft.senderId,
     };
   }
 

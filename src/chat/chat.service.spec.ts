@@ -1,6 +1,7 @@
 import type { AuthUser } from '../auth/auth.types';
 import type { QueuedMessage } from '../chat-history/message.types';
 import type { AppendResult } from '../chat-history/pending-message.store';
+import { AppError } from '../common/errors';
 import { ChatService, syncBudgets } from './chat.service';
 import type { SendMessageDto } from './dto/chat-events.dto';
 
@@ -120,5 +121,37 @@ describe('syncBudgets', () => {
     );
     expect(sum(budgets)).toBe(500);
     budgets.forEach((b, i) => expect(b > 0).toBe(i % 7 !== 0));
+  });
+});
+
+/**
+ * A removed sender whose membership this instance still caches: the append script refuses
+ * the message, and the send is answered as a non-member's, the cached answer dropped.
+ */
+describe('ChatService: a send refused for a recent removal', () => {
+  it('throws NOT_FOUND as requireCached does for a non-member, and drops the cached answer', async () => {
+    const evicted: [number | undefined, number][] = [];
+    const chat = new ChatService(
+      { sendRatePerSec: 1000, sendBurst: 1000, messageMaxLength: 4000 } as never,
+      {
+        requireCached: () => Promise.resolve(),
+        evict: (userId: number | undefined, chatroomId: number) => evicted.push([userId, chatroomId]),
+      } as never,
+      { append: () => Promise.resolve<AppendResult>({ status: 'removed' }) } as never,
+      { queue: () => undefined } as never,
+      {} as never,
+      { get: (id: number) => Promise.resolve({ id, username: `u${id}` }) } as never,
+      { toRoom: () => undefined } as never,
+      { touched: () => undefined } as never,
+      { rateLimited: () => undefined, messageSent: () => undefined, messageAcked: () => undefined } as never,
+    );
+    const sent = chat.send(
+      { id: 5, username: 'u5', role: 'user' },
+      { chatroomId: 9, message: { type: 'text', content: 'x' } },
+    );
+    const refusal = AppError.notFound('Chatroom');
+    await expect(sent).rejects.toMatchObject({ code: refusal.code, message: refusal.message });
+    await expect(sent).rejects.toBeInstanceOf(AppError);
+    expect(evicted).toEqual([[5, 9]]);
   });
 });

@@ -191,6 +191,13 @@ export class ChatService implements BeforeApplicationShutdown {
       await this.pending.seedSeq(draft.chatroomId, await this.repo.highestSeq(draft.chatroomId));
       result = await this.pending.append(draft);
     }
+    if (result.status === 'removed') {
+      // Removed from the room, and this instance's cached "member" answer has not heard yet
+      // (the removal's relay is on its way, or lost): refused exactly as a non-member is by
+      // requireCached, and the answer dropped so the user's next event asks PostgreSQL.
+      this.membership.evict(draft.senderId, draft.chatroomId);
+      throw AppError.notFound('Chatroom');
+    }
     if (result.status === 'unseeded') throw new AppError('UNAVAILABLE', 'Could not assign a sequence number');
     return result.status === 'duplicate' ? { first: result.first } : { message: result.message };
   }

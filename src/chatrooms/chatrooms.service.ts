@@ -1,15 +1,17 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import type { AuthUser } from '../auth/auth.types';
 import { Broadcaster } from '../chat/broadcaster.service';
+import { RedisKeys } from '../common/constants';
 import { AppError, ErrorCode, isTransactionConflict } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { Prisma, type Chatroom, type MemberRole } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
+import { RedisService } from '../redis/redis.service';
 import { PUBLIC_USER_SELECT, toPublicUser } from '../users/user.presenter';
 import { ChatroomDetailView, ChatroomView } from './chatroom.presenter';
 import { RoomSummaryService } from './room-summary.service';
 import { AddMembersDto, CreateChatroomDto, DirectChatroomDto } from './dto/chatroom.dto';
-import { MembershipService } from './membership.service';
+import { MembershipService, REMOVAL_WINDOW_MS } from './membership.service';
 import { ThrottleService } from '../auth/throttle.service';
 import { roomMembersRefusal } from './room-members-cap';
 import { PerKeyQueue } from '../common/per-key-queue';
@@ -32,6 +34,7 @@ type Tx = Prisma.TransactionClient;
 
 @Injectable()
 export class ChatroomsService {
+  private readonly logger = new Logger(ChatroomsService.name);
   /**
    * Member changes (create, direct, add, remove) run in transactions that wait on row or
    * advisory locks holding a pooled connection. Let through at once, a burst of one caller's
@@ -50,6 +53,7 @@ export class ChatroomsService {
     private readonly broadcaster: Broadcaster,
     private readonly config: AppConfig,
     private readonly throttle: ThrottleService,
+    private readonly redis: RedisService,
   ) {}
 
   async create(caller: AuthUser, dto: CreateChatroomDto): Promise<ChatroomView> {
@@ -62,7 +66,7 @@ export class ChatroomsService {
     const room = await this.changing(caller, async (tx) => {
       await lockUsers(tx, joining);
       await this.requireRoomLeft(tx, joining, caller.id, 'memberIds');
-      return tx.chatroom.create({
+      const created = await tx.chatroom.create({
         data: {
           name: dto.name,
           type: 'group',
@@ -72,6 +76,8 @@ export class ChatroomsService {
           },
         },
       });
+      await this.forgetRemovals(created.id, joining);
+      return created;
     });
     return this.view(caller.id, room);
   }
@@ -112,6 +118,7 @@ export class ChatroomsService {
             },
           },
         });
+        await this.forgetRemovals(room.id, [caller.id, dto.userId]);
         return { room, created: true };
       });
       return { room: await this.view(caller.id, made.room), created: made.created };
@@ -188,6 +195,7 @@ export class ChatroomsService {
         data: ids.map((userId) => ({ chatroomId: id, userId })),
         skipDuplicates: true,
       });
+      await this.forgetRemovals(id, ids);
     });
     // The room's member list is cached for the inbox notifier, here and on the peers: one
     // eviction of the list for the whole addition, not one per added user.
@@ -206,6 +214,9 @@ export class ChatroomsService {
    * could have taken a row or handed it the room: an owner and the next in line leaving at
    * once left the group with members and no owner. No member row is locked before the
    * permission check, so a refused request holds nothing.
+   *
+   * Before it answers, the removed user is in the room's removed set (markRemoved): from
+   * then on no instance appends their sends, even one whose cache has not heard of it yet.
    */
   async removeMember(caller: AuthUser, id: number, userId: number): Promise<void> {
     await this.membership.require(caller.id, id);
@@ -283,6 +294,56 @@ export class ChatroomsService {
     if (userId !== caller.id) this.assertCanRemove(myRole, targetRole);
     await tx.membership.delete({ where: { chatroomId_userId: { chatroomId: id, userId } } });
     if (targetRole === 'owner') await this.handOver(tx, id);
+    await this.markRemoved(id, userId);
+  }
+
+  /**
+   * The removed user goes into the room's removed set (RedisKeys.roomRemoved), whose sends
+   * the append script refuses on every instance, whatever its membership cache still says:
+   * once the removal answers, none of the user's sends is accepted, not only once the relay
+   * has evicted the caches (a few ms later, or never if it is lost). Kept REMOVAL_WINDOW_MS,
+   * longer than a cached "member" answer can outlive the removal; older entries go as the
+   * set is written.
+   *
+   * The last step of the removal's transaction, holding the room's lock, as additions
+   * forget removals (forgetRemovals): the set changes in the order the members do. After
+   * the commit, an addition's ZREM could land after the next removal's ZADD and let the
+   * removed user through. A failure fails the removal (nothing is committed; UNAVAILABLE,
+   * worth a retry): answered as done without the entry, the user could send for as long as
+   * another instance's cache lasted, as the relay goes through the same Redis and is likely
+   * lost too. Should the commit itself fail after this, the user, still a member, cannot
+   * send for the window: the safe side.
+   */
+  private async markRemoved(chatroomId: number, userId: number): Promise<void> {
+    const key = RedisKeys.roomRemoved(chatroomId);
+    const now = Date.now();
+    // One MULTI on the room's slot (all one key): trim, add, and keep the key no longer than needed.
+    const replies = await this.redis.client
+      .multi()
+      .zremrangebyscore(key, '-inf', `(${now - REMOVAL_WINDOW_MS}`)
+      .zadd(key, now, userId)
+      .pexpire(key, REMOVAL_WINDOW_MS)
+      .exec();
+    const failed = replies ? replies.find(([err]) => err)?.[0] : new Error('MULTI aborted');
+    if (failed) throw failed;
+  }
+
+  /**
+   * New members leave the room's removed set: one removed lately and added back can send at
+   * once. In the adding transaction, after the insert (see markRemoved for the order). A
+   * failure is logged, not thrown: the addition stands, and a user removed in the last
+   * REMOVAL_WINDOW_MS stays unable to send until that lapses, the safe side; refusing the
+   * addition instead would make every member change wait on Redis.
+   */
+  private async forgetRemovals(chatroomId: number, userIds: number[]): Promise<void> {
+    try {
+      await this.redis.client.zrem(RedisKeys.roomRemoved(chatroomId), ...userIds);
+    } catch (err) {
+      this.logger.warn(
+        `Room ${chatroomId}: could not clear recent removals of users ${userIds.join(', ')} (${(err as Error).message}); ` +
+          'they may be refused sends for up to the removal window',
+      );
+    }
   }
 
   private assertCanRemove(myRole: string, targetRole: string): void {

@@ -15,8 +15,20 @@ export interface MembershipInfo {
  * so entries cached together (a thousand sockets joining at once) do not all expire in the
  * same instant and stall the event loop with a burst of queries.
  */
-const CACHE_TTL_MS = 60_000;
-const ttl = () => CACHE_TTL_MS * (1 + Math.random() * 0.5);
+export const CACHE_TTL_MS = 60_000;
+/** The longest a cached answer lives (CACHE_TTL_MS and its spread). */
+export const CACHE_MAX_TTL_MS = CACHE_TTL_MS * 1.5;
+const ttl = () => CACHE_TTL_MS + Math.random() * (CACHE_MAX_TTL_MS - CACHE_TTL_MS);
+
+/**
+ * How long a removed user stays in the room's removed set (RedisKeys.roomRemoved), whose
+ * sends the append script refuses whatever an instance's cache says. Longer than any cached
+ * "member" answer can outlive the removal, even one whose relay was lost: such an answer
+ * was read before the removal committed and is kept at most CACHE_MAX_TTL_MS from when that
+ * read returned, so half a minute more covers a slow read and the instances' clocks
+ * disagreeing (each remover trims the set by its own clock).
+ */
+export const REMOVAL_WINDOW_MS = CACHE_MAX_TTL_MS + 30_000;
 
 /** The memberships of (user, room) pairs, in one statement (see MembershipService.get). */
 const MEMBERSHIPS_SQL = `

@@ -88,6 +88,12 @@ export const RedisKeys = {
     `${room(chatroomId)}cmid:${senderId}:${clientMsgId}`,
   /** Replaced after a tombstone in the room: members' cached unread counts of it are stale. */
   roomCountsToken: (chatroomId: number) => `${room(chatroomId)}counts`,
+  /**
+   * Users removed from the room lately, scored by when (ms), kept REMOVAL_WINDOW_MS: the
+   * append script refuses their sends whatever an instance's membership cache still says.
+   * A room key: the script reads it with the room's others, in their slot.
+   */
+  roomRemoved: (chatroomId: number) => `${room(chatroomId)}removed`,
   /** A user's sockets in a room's broadcast across instances (joinRoom/leaveRoom timeline). */
   roomAttendance: (chatroomId: number, userId: number) => `${room(chatroomId)}in:${userId}`,
   /**
