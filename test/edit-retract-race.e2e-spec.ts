@@ -5,7 +5,8 @@
  * the edit's read of the message is held back to the copy read before it, so its pre-check
  * (`message.deleted`) passes, as it does when the two requests interleave. Whether the edit
  * applies must then be the write's answer, for a queued message (its pending entry) and a
- * stored one (its row).
+ * stored one (its row). The same holds for two edits crossing: the later one (editedAt) is
+ * kept, whichever lands first.
  */
 import type { Socket } from 'socket.io-client';
 import { ChatHistoryService } from '../src/chat-history/chat-history.service';
@@ -181,6 +182,33 @@ describe('an edit racing a retraction or moderation (e2e)', () => {
     expect((await rowOf(queued.id)).deleted_by_id).toBe(alice.id);
     expect((await rowOf(stored.id)).deleted_by_id).toBe(alice.id);
   });
+
+  /** The next edit's write carries `editedAt`, not its own time: an edit made earlier that lands later. */
+  function landsLate(editedAt: string): jest.SpyInstance {
+    const mutate = history.mutate.bind(history);
+    return jest.spyOn(history, 'mutate').mockImplementationOnce((m, patch) => mutate(m, { ...patch, editedAt }));
+  }
+
+  it.each(['queued', 'stored'])(
+    'of two edits of a %s message that cross, the later is kept: the earlier is 409 and announces nothing',
+    async (where) => {
+      const m = await send(`edited twice, ${where}`);
+      if (where === 'stored') await store(m);
+      const { events } = await watch();
+      const earlier = new Date(Date.now() - 1_000).toISOString();
+      expect((await t.http().patch(`/messages/${m.id}`).set(auth(alice)).send({ content: 'later' })).status).toBe(200);
+      const late = landsLate(earlier);
+      const res = await t.http().patch(`/messages/${m.id}`).set(auth(admin)).send({ content: 'earlier' });
+      expect(late).toHaveBeenCalledTimes(1);
+      expect(res.status).toBe(409);
+      expect(res.body).toMatchObject({ code: 'CONFLICT', message: expect.stringContaining('A later edit') });
+      await sleep(300); // an editMessage would be on its way by now
+      expect(events.filter((e) => e.type === 'editMessage').map((e) => e.message.content)).toEqual(['later']);
+      expect(await historyItem(m.id)).toMatchObject({ content: 'later', editedAt: expect.any(String) });
+      if (where === 'queued') await store(m);
+      expect(await rowOf(m.id)).toMatchObject({ content: 'later', deleted_at: null });
+    },
+  );
 
   it('an edit that wins the race is applied and announced as before', async () => {
     const m = await send('edited in time');

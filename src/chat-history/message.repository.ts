@@ -79,24 +79,33 @@ export class MessageRepository {
   /**
    * Edits or tombstones a stored row, in one statement that also says why it did not:
    * `retracted`, the row is a tombstone already (one never gets content back, and keeps its
-   * first deletedAt); `missing`, there is no such row. The decision is the UPDATE's own
-   * `deleted_at IS NULL`, which PostgreSQL checks again on the newest version of a row
-   * changed meanwhile: a retraction committed first always wins, whatever the caller read.
+   * first deletedAt); `superseded`, an edit as recent or later (edited_at) is stored already;
+   * `missing`, there is no such row. The decision is the UPDATE's own WHERE, which
+   * PostgreSQL checks again on the newest version of a row changed meanwhile: a retraction
+   * or a later edit committed first always wins, whatever the caller read. Which of the two
+   * refused is read after, in a statement of its own: the first one's snapshot may predate
+   * the change that refused it.
    */
   async applyPatch(id: string, patch: MessagePatch): Promise<PatchOutcome | 'missing'> {
+    const editedAt = patch.editedAt ?? null;
     const [r] = await this.prisma.$queryRaw<{ applied: boolean; found: boolean }[]>`
       WITH target AS (SELECT 1 FROM messages WHERE id = ${id}::uuid),
       patched AS (
         UPDATE messages SET
           content = COALESCE(${patch.deletedAt ? '' : (patch.content ?? null)}, content),
-          edited_at = COALESCE(${patch.editedAt ?? null}::timestamptz, edited_at),
+          edited_at = COALESCE(${editedAt}::timestamptz, edited_at),
           deleted_at = COALESCE(${patch.deletedAt ?? null}::timestamptz, deleted_at),
           deleted_by_id = COALESCE(${patch.deletedById ?? null}::int, deleted_by_id)
         WHERE id = ${id}::uuid AND deleted_at IS NULL
+          AND (${editedAt}::timestamptz IS NULL OR edited_at IS NULL OR edited_at < ${editedAt}::timestamptz)
         RETURNING 1)
       SELECT EXISTS (SELECT 1 FROM patched) AS applied, EXISTS (SELECT 1 FROM target) AS found`;
     if (r.applied) return 'applied';
-    return r.found ? 'retracted' : 'missing';
+    if (!r.found) return 'missing';
+    const [now] = await this.prisma.$queryRaw<{ deleted: boolean }[]>`
+      SELECT deleted_at IS NOT NULL AS deleted FROM messages WHERE id = ${id}::uuid`;
+    if (!now) return 'missing';
+    return now.deleted ? 'retracted' : 'superseded';
   }
 
   async highestSeq(chatroomId: number): Promise<number> {

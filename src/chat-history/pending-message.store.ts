@@ -31,15 +31,17 @@ export interface MessagePatch {
 
 /**
  * What an edit, retraction or moderation did, decided where it is written (the pending
- * entry's script, the row's UPDATE), not on a copy read before: `applied`, or `retracted`
- * (the message is a tombstone already, and stays exactly as it was).
+ * entry's script, the row's UPDATE), not on a copy read before: `applied`; `retracted`
+ * (the message is a tombstone already, and stays exactly as it was); or `superseded` (an
+ * edit at least as recent, by editedAt, is there already, and stays).
  */
-export type PatchOutcome = 'applied' | 'retracted';
+export type PatchOutcome = 'applied' | 'retracted' | 'superseded';
 
 const PENDING_OUTCOMES = {
   [PatchReply.NotQueued]: 'not-queued',
   [PatchReply.Patched]: 'applied',
   [PatchReply.Retracted]: 'retracted',
+  [PatchReply.Superseded]: 'superseded',
 } as const satisfies Record<PatchReply, PatchOutcome | 'not-queued'>;
 
 export type AppendResult =

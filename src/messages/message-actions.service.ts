@@ -19,6 +19,8 @@ const notFound = (ids: string[]) =>
   new AppError(ErrorCode.NotFound, ids.length > 1 ? 'Messages not found' : 'Message not found', { ids });
 
 export const retractedConflict = () => new AppError(ErrorCode.Conflict, 'A retracted message cannot be edited');
+const supersededConflict = () =>
+  new AppError(ErrorCode.Conflict, 'A later edit of this message was saved first: read it again before editing');
 
 /**
  * What sender and admin routes share: finding messages wherever they are (table or pending
@@ -76,12 +78,16 @@ export class MessageActions {
    * caller checked `message.deleted` on a copy read before; a retraction or moderation may
    * have landed since, so whether the edit applies is the write's answer: if it did not,
    * CONFLICT and no event (an edit announced after the deleteMessage would show the edited
-   * text of a moderated message until a reload).
+   * text of a moderated message until a reload). Of concurrent edits the later (editedAt)
+   * is the one kept, wherever they land first: an older one answers CONFLICT and sends no
+   * event, and clients keep the later of two versions, so every member ends with the one
+   * stored (README, `PATCH /messages/:id`).
    */
   async edit(message: MessageView, content: string, editorId: number): Promise<MessageView> {
     const editedAt = new Date().toISOString();
     const outcome = await this.history.mutate(message, { content, editedAt });
     if (outcome === 'retracted') throw retractedConflict();
+    if (outcome === 'superseded') throw supersededConflict();
     if (outcome === 'missing') throw notFound([message.id]);
     const updated: MessageView = { ...message, content, editedAt };
     this.announce(TimelineEvent.EditMessage, editorId, updated);

@@ -140,9 +140,11 @@ export class Chat {
     const room = this.store.rooms.get(e.chatroomId);
     const t = this.store.timeline(e.chatroomId);
     // A retraction is final. An edit whose write landed just before it can still be announced
-    // after it (two requests, possibly two instances): it must not bring the text back.
+    // after it (two requests, possibly two instances): it must not bring the text back. Of
+    // two edits the server keeps the later editedAt, and their announcements can cross too.
     const shown = t.bySeq.get(e.message.seq) ?? (room?.lastMessage?.id === e.message.id ? room.lastMessage : undefined);
     if (shown?.deleted && !e.message.deleted) return;
+    if (!e.message.deleted && (shown?.editedAt ?? '') > (e.message.editedAt ?? '')) return;
     if (room?.lastMessage?.id === e.message.id) {
       room.lastMessage = e.message;
       this.store.emit('rooms');

@@ -8,6 +8,8 @@ export const PatchReply = {
   Patched: 1,
   /** The entry is a tombstone already: nothing changed (a retraction is final). */
   Retracted: 2,
+  /** An edit at least as recent (editedAt) is in the entry already: nothing changed. */
+  Superseded: 3,
 } as const;
 export type PatchReply = (typeof PatchReply)[keyof typeof PatchReply];
 
@@ -20,6 +22,12 @@ export type PatchReply = (typeof PatchReply)[keyof typeof PatchReply];
  * (PatchReply): the caller's copy of the message was read before, so only this answer tells
  * an edit that lost the race to a retraction (a hostile-client probe saw such an edit
  * answer 200 and be announced after the deleteMessage).
+ *
+ * Of two edits, the later one (editedAt) wins wherever they land first: an edit older than
+ * the entry's is refused, as the row's UPDATE refuses it (MessageRepository.applyPatch). The
+ * clients keep the later of two versions too, so however the two announcements cross, every
+ * member ends with the version stored. ISO-8601 UTC timestamps of one format compare as
+ * strings in time order.
  */
 export const patchPendingScript = new RedisScript<'pending', [seq: number, patch: string], PatchReply>(
   'chatPatchPending',
@@ -31,6 +39,7 @@ local items = redis.call('ZRANGEBYSCORE', pendingKey, seq, seq)
 if #items == 0 then return ${PatchReply.NotQueued} end
 local msg = cjson.decode(items[1])
 if msg.deletedAt then return ${PatchReply.Retracted} end
+if patch.editedAt and msg.editedAt and msg.editedAt >= patch.editedAt then return ${PatchReply.Superseded} end
 for k, v in pairs(patch) do msg[k] = v end
 if msg.deletedAt then msg.content = '' end
 redis.call('ZREMRANGEBYSCORE', pendingKey, seq, seq)
