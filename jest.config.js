@@ -30,6 +30,7 @@ const CLUSTER_SUITES = [
   'reconnect-path',
   'durability',
   'redis-cluster',
+  'removal-window',
 ];
 
 module.exports = {

@@ -125,6 +125,28 @@ describe('removal window (e2e, two instances)', () => {
     expect(await history(room)).toEqual(['before the removal']);
   });
 
+  it("refuses the removed user's sync of what was said after the removal, and answers a sync with nothing new", async () => {
+    const { room, s } = await warmRoom();
+    const joined = await emitAck(s, 'joinRoom', { chatroomId: room });
+    expect(joined).toMatchObject({ ok: true });
+    const lastSeq = (joined as { data: { lastSeq: number } }).data.lastSeq;
+    await remove(room);
+    // Nothing new: answered from the cache, as a reconnect storm's syncs are (no query).
+    expect(await emitAck(s, 'sync', { rooms: [{ chatroomId: room, afterSeq: lastSeq }] })).toMatchObject({
+      ok: true,
+      data: { rooms: [{ chatroomId: room, messages: [], lastSeq }] },
+    });
+    const o = await connect(a.url, owner.token);
+    expect(await emitAck(o, 'sendMessage', send(room, 'said after the removal'))).toMatchObject({ ok: true });
+    expect(cachedOnB(room)).toBe(true);
+    const sync = await emitAck(s, 'sync', { rooms: [{ chatroomId: room, afterSeq: 0 }] });
+    expect(sync).toMatchObject({
+      ok: false,
+      error: { code: 'NOT_FOUND', details: [{ field: 'rooms[0].chatroomId', errors: [expect.any(String)] }] },
+    });
+    expect(JSON.stringify(sync)).not.toContain('said after the removal');
+  });
+
   it('lets a user added back send at once, on an instance that heard of neither change', async () => {
     const { room, s } = await warmRoom();
     await remove(room);

@@ -257,9 +257,10 @@ export class ChatService implements BeforeApplicationShutdown {
 
   /**
    * Everything after each room's `afterSeq`, tombstones included, plus the live last seq.
-   * Membership comes from the socket path's cache (the join just filled it). A room whose
-   * live seq is not past `afterSeq` has nothing to send: no history read, which is the usual
-   * case after a reconnect (join, then sync from the seq the join returned), so a storm of
+   * Membership comes from the socket path's cache (the join just filled it), and from
+   * PostgreSQL for the rooms that have messages to send. A room whose live seq is not past
+   * `afterSeq` has nothing to send: no history read and no query, which is the usual case
+   * after a reconnect (join, then sync from the seq the join returned), so a storm of
    * reconnects costs no query per socket here.
    *
    * One answer holds at most SYNC_MAX_LIMIT messages, all rooms together: 100 rooms of 500
@@ -272,9 +273,15 @@ export class ChatService implements BeforeApplicationShutdown {
   async sync(user: AuthUser, dto: SyncDto): Promise<{ rooms: SyncRoomResult[] }> {
     this.syncLimiter.check(user.id, 'Too much synced in a short time; wait and sync again');
     const limit = dto.limit ?? SYNC_MAX_LIMIT;
-    await this.requireAllRooms(user.id, dto);
+    await this.requireAllRooms(dto, (chatroomId) => this.membership.requireCached(user.id, chatroomId));
     // Seeded where Redis has no counter, as a join does: a room's lastSeq is never 0 for want of one.
     const live = await Promise.all(dto.rooms.map((r) => this.liveSeq(r.chatroomId)));
+    // The rooms with something to read are asked of PostgreSQL too (one statement): an
+    // instance whose cache has not heard of a removal yet (its relay on the way, or lost)
+    // must not hand the removed user what was said after it.
+    await this.requireAllRooms(dto, (chatroomId, i) =>
+      live[i] > dto.rooms[i].afterSeq ? this.membership.require(user.id, chatroomId) : Promise.resolve(),
+    );
     // Seqs have no gaps: the live seq says how many messages each room has to send.
     const behind = dto.rooms.map(({ afterSeq }, i) => Math.min(limit, Math.max(0, live[i] - afterSeq)));
     const budgets = syncBudgets(behind, SYNC_MAX_LIMIT);
@@ -299,10 +306,11 @@ export class ChatService implements BeforeApplicationShutdown {
    * (`details`: `rooms[i].chatroomId`), so that a client removed from a room while away can
    * drop it and sync the rest, instead of guessing which one of its rooms failed the call.
    */
-  private async requireAllRooms(userId: number, dto: SyncDto): Promise<void> {
-    const checks = await Promise.allSettled(
-      dto.rooms.map(({ chatroomId }) => this.membership.requireCached(userId, chatroomId)),
-    );
+  private async requireAllRooms(
+    dto: SyncDto,
+    check: (chatroomId: number, i: number) => Promise<unknown>,
+  ): Promise<void> {
+    const checks = await Promise.allSettled(dto.rooms.map(({ chatroomId }, i) => check(chatroomId, i)));
     const notFound: { field: string; errors: string[] }[] = [];
     for (const [i, c] of checks.entries()) {
       if (c.status === 'fulfilled') continue;
