@@ -6,7 +6,8 @@ import helmet from 'helmet';
 import { AppModule } from './app.module';
 import { RedisIoAdapter } from './chat/redis-io.adapter';
 import { refuseDeclaredOversizedBodies } from './common/declared-body-limit.middleware';
-import { answerClientErrors } from './common/http-client-errors';
+import { answerClientErrors, answerFailedExpectations } from './common/http-client-errors';
+import { serveUpgradeRequests } from './common/http-upgrade-requests';
 import { capConnectionsPerAddress, connectionCapExempt } from './common/http-connections';
 import { limitHttpServer } from './common/http-server-limits';
 import { SHUTDOWN_SIGNALS } from './common/shutdown-hooks';
@@ -77,6 +78,8 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
   // (web/src/chat.ts). The web client's static files keep theirs (serve-static's own).
   app.set('etag', false);
   answerClientErrors(app.getHttpServer());
+  answerFailedExpectations(app.getHttpServer());
+  serveUpgradeRequests(app.getHttpServer());
   // Slow clients, and a shutdown that always ends.
   limitHttpServer(app.getHttpServer(), () => metrics.rateLimited('http_pipelining'));
   // CONNECTIONS_PER_ADDRESS_MAX, for TCP connections and for socket.io sessions alike.

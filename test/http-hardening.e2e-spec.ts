@@ -129,6 +129,40 @@ describe('HTTP hardening (e2e)', () => {
     expect((await t.http().get('/health/live')).status).toBe(200);
   });
 
+  it('serves a request with an Upgrade header outside socket.io as a plain one; a bogus Expect gets the error body', async () => {
+    // curl --http2 on http:// sends this: engine.io ended such connections after 1 s, with nothing written.
+    const h2c = 'Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n';
+    const health = await rawRequest(t.url, `GET /health/live HTTP/1.1\r\nHost: x\r\n${h2c}\r\n`);
+    expect(health.statusLine).toBe('HTTP/1.1 200 OK');
+    expect(JSON.parse(health.body)).toMatchObject({ status: 'ok' });
+    // A body, its second half written later: read from the socket, so the login is judged (401), not refused as empty (400).
+    const body = JSON.stringify({ username: 'nobody-here', password: 'not the password' });
+    const login = await rawRequest(
+      t.url,
+      `POST /auth/login HTTP/1.1\r\nHost: x\r\n${h2c}Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`,
+      body.slice(10),
+    );
+    expect(login.statusLine).toBe('HTTP/1.1 401 Unauthorized');
+    expect(JSON.parse(login.body)).toMatchObject({ statusCode: 401, code: 'UNAUTHORIZED' });
+    const chunked = await rawRequest(
+      t.url,
+      `POST /auth/login HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n`,
+    );
+    expect(chunked.statusLine).toBe('HTTP/1.1 400 Bad Request');
+    expect(JSON.parse(chunked.body)).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
+    const expect417 = await rawRequest(t.url, 'GET /health/live HTTP/1.1\r\nHost: x\r\nExpect: something-else\r\n\r\n');
+    expect(expect417.statusLine).toBe('HTTP/1.1 417 Expectation Failed');
+    expect(JSON.parse(expect417.body)).toMatchObject({ statusCode: 417, code: 'VALIDATION_FAILED' });
+    // socket.io's own upgrade still is socket.io's.
+    const u = await createUser(t, 'upgrader');
+    const s = ioClient(t.url, { auth: { token: u.token }, transports: ['websocket'], reconnection: false });
+    await new Promise<void>((resolve, reject) => {
+      s.once('connect', resolve);
+      s.once('connect_error', reject);
+    });
+    s.disconnect();
+  });
+
   it('reads path ids from plain decimal digits only: 1e3, 0x10, padded digits and leading zeros are not ids', async () => {
     const login = await t
       .http()
@@ -286,15 +320,20 @@ describe('HTTP hardening (e2e)', () => {
   });
 });
 
-/** Writes raw bytes to the server and reads the answer until the server closes the connection. */
-function rawRequest(url: string, request: string): Promise<{ statusLine: string; body: string }> {
+/** Writes raw bytes to the server (`later` 50 ms after) and reads the answer until the server closes the connection (5 s at most). */
+function rawRequest(url: string, request: string, later?: string): Promise<{ statusLine: string; body: string }> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
-    const socket = tcpConnect(Number(port), hostname, () => socket.write(request));
+    const socket = tcpConnect(Number(port), hostname, () => {
+      socket.write(request);
+      if (later !== undefined) setTimeout(() => socket.write(later), 50);
+    });
     let raw = '';
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => (raw += chunk));
     socket.on('error', reject);
+    // A server that never answers nor closes: an empty answer, which fails the test rather than hang it.
+    socket.setTimeout(5_000, () => socket.destroy());
     socket.on('close', () => {
       const [head, body = ''] = raw.split('\r\n\r\n');
       resolve({ statusLine: head.split('\r\n')[0], body });

@@ -82,6 +82,9 @@ export class RedisIoAdapter extends IoAdapter {
       connectTimeout: SOCKET_CONNECT_TIMEOUT_MS,
       pingInterval: 20_000,
       pingTimeout: 20_000,
+      // Upgrades outside socket.io's path are served as plain requests (serveUpgradeRequests);
+      // engine.io would end their connection after a second if nothing had been written yet.
+      destroyUpgrade: false,
     };
     const server: Server = super.createIOServer(port, opts as ServerOptions);
     sessions.watch(server.engine);

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ErrorCode, type ErrorBody } from './errors';
 
@@ -72,5 +72,26 @@ export function answerClientErrors(server: Server): void {
     );
     const drop = setTimeout(() => socket.destroy(), CLIENT_ERROR_GRACE_MS).unref();
     socket.once('close', () => clearTimeout(drop));
+  });
+}
+
+/**
+ * A request whose `Expect` is not `100-continue`: Node answered 417 itself, with no body.
+ * Here 417 with the contract's error body, and the connection closed after it.
+ */
+export function answerFailedExpectations(server: Server): void {
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    const body: ErrorBody = {
+      statusCode: 417,
+      code: ErrorCode.ValidationFailed,
+      message: 'Only "Expect: 100-continue" is supported: send the request without this Expect header',
+    };
+    const json = JSON.stringify(body);
+    res.shouldKeepAlive = false;
+    res.writeHead(417, {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': Buffer.byteLength(json),
+    });
+    res.end(json);
   });
 }
