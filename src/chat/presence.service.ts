@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import type DataLoader from 'dataloader';
 import { RedisKeys, ServerEvent, TimelineEvent } from '../common/constants';
 import { turnLoader } from '../common/turn-loader';
@@ -7,7 +7,7 @@ import { PrismaService } from '../prisma/prisma.service';
 import { RedisService } from '../redis/redis.service';
 import { Broadcaster } from './broadcaster.service';
 import { GracefulCounter } from './graceful-counter';
-import { RoomAnnouncer } from './room-announcer';
+import { Pending, RoomAnnouncer } from './room-announcer';
 
 const TIMELINE = 'timeline';
 const PRESENCE = 'presence';
@@ -15,6 +15,8 @@ const ONLINE = 'online';
 const OFFLINE = 'offline';
 /** Grace of the sockets an instance drops as it shuts down (see beforeApplicationShutdown). */
 export const RESTART_GRACE_MS = 120_000;
+/** Counter keys a flush recheck reads per batch (one pipeline): a storm's flushes of one turn. */
+const RECHECK_BATCH = 5000;
 
 /**
  * Who is around, across instances: a user's sockets (`presence` to every room of the user)
@@ -23,6 +25,11 @@ export const RESTART_GRACE_MS = 120_000;
  * last one gone for PRESENCE_GRACE_MS (see GracefulCounter), so reconnects and restarts are
  * silent. Many changes in one room at once (a deploy, a class logging in) are coalesced into
  * one event naming them all (`userIds`; see RoomAnnouncer), so N arrivals no longer cost N².
+ *
+ * An announcement a window held may be stale when it goes out: the user came back (or left)
+ * on another instance meanwhile, and that instance, whose window was not open, already said
+ * so. Each flush therefore rereads the counters of its users (`stillHold`) and drops what
+ * they contradict, so the room's last word on a user is the current one.
  */
 @Injectable()
 export class PresenceService implements BeforeApplicationShutdown, OnApplicationShutdown {
@@ -30,6 +37,10 @@ export class PresenceService implements BeforeApplicationShutdown, OnApplication
   private readonly announcer: RoomAnnouncer;
   private readonly roomsOf: DataLoader<number, number[]>;
   private exitGraceMs: number;
+  /** Counter hashes (`n`, `g`) by key, read for the flushes of one turn at once; null: unknown. */
+  private readonly counts: DataLoader<string, (string | null)[] | null>;
+  private readonly logger = new Logger(PresenceService.name);
+  private lastRecheckWarn = 0;
 
   constructor(
     config: AppConfig,
@@ -40,8 +51,14 @@ export class PresenceService implements BeforeApplicationShutdown, OnApplication
     this.roomsOf = turnLoader((userIds) => this.loadRooms(userIds));
     this.exitGraceMs = config.presenceGraceMs;
     this.counter = new GracefulCounter(() => this.redis.client, config.presenceGraceMs);
-    this.announcer = new RoomAnnouncer((chatroomId, stream, kind, userIds) =>
-      stream === TIMELINE ? this.timeline(kind, chatroomId, userIds) : this.presence(kind, chatroomId, userIds),
+    this.counts = turnLoader((keys) => this.readCounts(keys), RECHECK_BATCH);
+    this.announcer = new RoomAnnouncer(
+      (chatroomId, stream, kind, userIds) =>
+        stream === TIMELINE ? this.timeline(kind, chatroomId, userIds) : this.presence(kind, chatroomId, userIds),
+      undefined,
+      undefined,
+      undefined,
+      (chatroomId, stream, pending) => this.stillHold(chatroomId, stream, pending),
     );
   }
 
@@ -104,6 +121,70 @@ export class PresenceService implements BeforeApplicationShutdown, OnApplication
     const rooms = await this.roomsOf.load(userId);
     const kind = online ? ONLINE : OFFLINE;
     for (const chatroomId of rooms) this.announcer.announce(chatroomId, { stream: PRESENCE, kind, userId });
+  }
+
+  /**
+   * Which announcements of a flush still hold: `online`/`joinRoom` for a user who is present
+   * now, `offline`/`leaveRoom` for one who is not, by the counter the announcement came from
+   * (RedisKeys.presence, or RedisKeys.roomAttendance for the room's timeline).
+   *
+   * Present is GracefulCounter.present: sockets counted (`n` > 0), or the last one gone less
+   * than the grace ago (`g` > now), what members REST reports as online. A user within grace
+   * has not gone yet: `offline` is announced only after SETTLE deleted the hash at the
+   * grace's end, so a hash in grace at a flush comes from a later exit, whose own grace
+   * timer announces `offline` if it lapses. An `offline` for them is dropped, an `online`
+   * kept. A missing hash (settled, or never entered) is absent.
+   *
+   * One round trip per flush, and fewer: the flushes of one turn share one read (turnLoader;
+   * a user coming online announces to every room of theirs in one turn), each key once; on a
+   * cluster one per node, in parallel (RedisService.each). The first announcement of a quiet
+   * room is checked too: a presence one went through a PostgreSQL query (its user's rooms)
+   * since the counter said so, time enough for the user to come back elsewhere. It costs
+   * its announcement a turn and a round trip, shared with the turn's others.
+   *
+   * The emits follow the reply in the same tick (RoomAnnouncer), so what remains is the time
+   * between Redis running the read and this instance's publish reaching Redis: the reply's
+   * way back, the rest of the event-loop turn that reads it, the publish's way there. A
+   * change on another instance that executes and is published within that (its ENTER, rooms
+   * query, own recheck and publish all in between: some milliseconds at the least) can still
+   * be overtaken by this stale emit; a stalled event loop here (a GC pause while the reply
+   * waits unread) widens it by the stall.
+   *
+   * Redis unreadable: every announcement holds (emitted as before), one warning per 10 s.
+   */
+  private async stillHold(chatroomId: number, stream: string, pending: readonly Pending[]): Promise<boolean[]> {
+    const keyOf = (userId: number) =>
+      stream === TIMELINE ? RedisKeys.roomAttendance(chatroomId, userId) : RedisKeys.presence(userId);
+    const users = [...new Set(pending.map((p) => p.userId))];
+    const fields = await this.counts.loadMany(users.map(keyOf));
+    const now = Date.now();
+    const present = new Map<number, boolean>();
+    users.forEach((userId, i) => {
+      const f = fields[i];
+      if (Array.isArray(f)) present.set(userId, GracefulCounter.present(f, now));
+    });
+    return pending.map(({ kind, userId }) => {
+      const here = present.get(userId);
+      if (here === undefined) return true; // unknown
+      return here === (kind === ONLINE || kind === TimelineEvent.JoinRoom);
+    });
+  }
+
+  /** `n` and `g` of each counter key: one pipeline (per node on a cluster); null for all if Redis fails. */
+  private async readCounts(keys: readonly string[]): Promise<((string | null)[] | null)[]> {
+    const unique = [...new Set(keys)];
+    try {
+      const replies = await this.redis.each(unique, (c, key) => c.hmget(key, 'n', 'g'));
+      const byKey = new Map(unique.map((key, i) => [key, replies[i]]));
+      return keys.map((key) => byKey.get(key) ?? null);
+    } catch (err) {
+      const now = Date.now();
+      if (now - this.lastRecheckWarn >= 10_000) {
+        this.lastRecheckWarn = now;
+        this.logger.warn(`presence recheck failed, announcing unchecked: ${(err as Error).message}`);
+      }
+      return keys.map(() => null);
+    }
   }
 
   /** The rooms of the users who came online (or went offline) in one turn: one query. */

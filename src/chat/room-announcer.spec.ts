@@ -1,4 +1,4 @@
-import { RoomAnnouncer } from './room-announcer';
+import { Pending, Recheck, RoomAnnouncer } from './room-announcer';
 
 describe('RoomAnnouncer', () => {
   let now: number;
@@ -80,5 +80,111 @@ describe('RoomAnnouncer', () => {
     expect(sent).toEqual(['t:1:join:1', 't:2:join:1', 'p:1:join:1']);
     advance(250);
     expect(sent.at(-1)).toBe('t:1:join:2');
+  });
+
+  describe('with a recheck of each flush', () => {
+    /** Who is present now, as the counters would say; the recheck's calls, one per flush. */
+    let present: Set<number>;
+    let checks: Pending[][];
+    let failing: boolean;
+
+    beforeEach(() => {
+      announcer.stop();
+      present = new Set();
+      checks = [];
+      failing = false;
+      const recheck: Recheck = (_room, _stream, pending) => {
+        checks.push([...pending]);
+        if (failing) return Promise.reject(new Error('Connection is closed.'));
+        return Promise.resolve(pending.map(({ kind, userId }) => present.has(userId) === (kind === 'online')));
+      };
+      announcer = new RoomAnnouncer(
+        (room, stream, kind, userIds) => sent.push(`${stream}:${room}:${kind}:${userIds.join(',')}`),
+        250,
+        1000,
+        () => now,
+        recheck,
+      );
+    });
+
+    /** Runs the timers of `ms`, and the recheck answers (microtasks) after each. */
+    const settle = async (ms = 0) => {
+      await jest.advanceTimersByTimeAsync(0);
+      if (ms) {
+        now += ms;
+        await jest.advanceTimersByTimeAsync(ms);
+      }
+    };
+    const say = (userId: number, kind: 'online' | 'offline') => announcer.announce(1, { stream: 'p', kind, userId });
+
+    it('drops an offline held in the window when the user is back (another instance said online meanwhile)', async () => {
+      present = new Set([1, 2, 9]);
+      say(9, 'online'); // opens the window
+      await settle();
+      present.delete(7);
+      say(7, 'offline'); // held: the window is open
+      present.add(7); // back elsewhere, announced there at once
+      await settle(250);
+      expect(sent).toEqual(['p:1:online:9']);
+      expect(checks).toEqual([[{ kind: 'online', userId: 9 }], [{ kind: 'offline', userId: 7 }]]);
+    });
+
+    it('keeps an offline that still holds, and drops an online of a user gone again, in one check per flush', async () => {
+      present = new Set([9]);
+      say(9, 'online');
+      await settle();
+      say(7, 'offline');
+      say(8, 'online');
+      say(6, 'offline');
+      present.add(6); // back: its offline is stale
+      await settle(250);
+      expect(sent).toEqual(['p:1:online:9', 'p:1:offline:7']);
+      expect(checks).toHaveLength(2);
+      expect(checks[1].map((p) => p.userId)).toEqual([7, 8, 6]);
+    });
+
+    it('emits the last word of a user who went and came back within one window', async () => {
+      say(9, 'online');
+      await settle();
+      say(7, 'offline');
+      say(7, 'online');
+      present.add(7);
+      await settle(250);
+      expect(sent).toEqual(['p:1:online:7']); // 9 is not present (stale too)
+    });
+
+    it('emits everything, as before, when the state cannot be read', async () => {
+      failing = true;
+      say(9, 'online');
+      await settle();
+      say(7, 'offline');
+      say(8, 'online');
+      await settle(250);
+      expect(sent).toEqual(['p:1:online:9', 'p:1:offline:7', 'p:1:online:8']);
+    });
+
+    it('holds what arrives while a flush waits for its answer, and keeps the order', async () => {
+      present = new Set([1, 2, 3]);
+      let answer: (holds: boolean[]) => void = () => undefined;
+      announcer.stop();
+      announcer = new RoomAnnouncer(
+        (room, stream, kind, userIds) => sent.push(`${stream}:${room}:${kind}:${userIds.join(',')}`),
+        250,
+        1000,
+        () => now,
+        (_room, _stream, pending) => new Promise((resolve) => (answer = () => resolve(pending.map(() => true)))),
+      );
+      say(1, 'online'); // a quiet room: checked first, then out
+      say(2, 'online'); // arrives during the check: waits for the window
+      expect(sent).toEqual([]);
+      answer([]);
+      await settle();
+      expect(sent).toEqual(['p:1:online:1']);
+      say(3, 'online');
+      await settle(250);
+      answer([]);
+      await settle();
+      expect(sent).toEqual(['p:1:online:1', 'p:1:online:2,3']);
+    });
   });
 });

@@ -14,6 +14,18 @@
  *
  * Per instance: each instance throttles the announcements of its own sockets. Nothing here
  * is needed for correctness: members REST and `sync` are the state, events only news.
+ *
+ * But news must not contradict the state it ends on. A window holds an announcement while
+ * other instances go on announcing at once: a user's `offline` held here (up to `maxMs`)
+ * while the user came back on another instance, which said `online` meanwhile, reached the
+ * room after that `online`, and nothing followed (members REST said online). So with a
+ * `recheck`, every flush (the first announcement of a quiet room too) first asks whether
+ * each of its announcements still holds, and emits only those: one question per flush
+ * (the caller's recheck answers a flush with one Redis round trip), not one per
+ * announcement. The emits follow the answer in the same tick; see PresenceService for
+ * what is read and the window that remains. A flush waiting for its answer counts as an
+ * open window: what arrives meanwhile waits for the next flush, so order is kept. A
+ * recheck that fails emits everything, as before.
  */
 export interface Announcement {
   stream: string;
@@ -25,11 +37,25 @@ export interface Announcement {
 /** Emits one event standing for `userIds` (length ≥ 1, in arrival order, no duplicates). */
 export type Emit = (chatroomId: number, stream: string, kind: string, userIds: number[]) => void;
 
+export interface Pending {
+  kind: string;
+  userId: number;
+}
+
+/**
+ * Which of a flush's announcements (of one room and stream, in arrival order, a user maybe
+ * more than once) still hold now: `false` at an index drops that one. Rejecting (the state
+ * could not be read) emits them all.
+ */
+export type Recheck = (chatroomId: number, stream: string, pending: readonly Pending[]) => Promise<readonly boolean[]>;
+
 interface Throttle {
   openUntil: number;
   windowMs: number;
-  pending: { kind: string; userId: number }[];
+  pending: Pending[];
   timer: NodeJS.Timeout | null;
+  /** A flush is waiting for its recheck: the window is still open. */
+  checking: boolean;
 }
 
 export class RoomAnnouncer {
@@ -40,25 +66,28 @@ export class RoomAnnouncer {
     readonly minMs = 250,
     readonly maxMs = 4000,
     private readonly now: () => number = Date.now,
+    /** Without one, flushes emit at once (synchronously) as they come. */
+    private readonly recheck?: Recheck,
   ) {}
 
   announce(chatroomId: number, a: Announcement): void {
     const key = `${a.stream}:${chatroomId}`;
     const t = this.rooms.get(key);
-    if (!t || (t.pending.length === 0 && this.now() >= t.openUntil)) {
-      this.emit(chatroomId, a.stream, a.kind, [a.userId]);
-      this.rooms.set(key, this.open(key, chatroomId, a.stream, t ? t.windowMs : this.minMs));
+    if (t && (t.checking || t.pending.length > 0 || this.now() < t.openUntil)) {
+      t.pending.push({ kind: a.kind, userId: a.userId });
       return;
     }
-    t.pending.push({ kind: a.kind, userId: a.userId });
-  }
-
-  /** A window after an emit: what arrives meanwhile waits for its end. */
-  private open(key: string, chatroomId: number, stream: string, windowMs: number): Throttle {
-    const t: Throttle = { openUntil: this.now() + windowMs, windowMs, pending: [], timer: null };
-    t.timer = setTimeout(() => this.flush(key, chatroomId, stream, t), windowMs);
-    t.timer.unref();
-    return t;
+    // A quiet room: out at once (after its recheck), then a window opens.
+    if (t?.timer) clearTimeout(t.timer);
+    const fresh: Throttle = {
+      openUntil: 0,
+      windowMs: t ? t.windowMs : this.minMs,
+      pending: [],
+      timer: null,
+      checking: false,
+    };
+    this.rooms.set(key, fresh);
+    this.send(key, chatroomId, a.stream, fresh, [{ kind: a.kind, userId: a.userId }], fresh.windowMs);
   }
 
   private flush(key: string, chatroomId: number, stream: string, t: Throttle): void {
@@ -68,10 +97,48 @@ export class RoomAnnouncer {
       this.rooms.delete(key); // quiet again: the next announcement goes out at once
       return;
     }
-    const crowded = t.pending.length > 1;
-    for (const run of runs(t.pending)) this.emit(chatroomId, stream, run.kind, run.userIds);
+    const batch = t.pending;
+    t.pending = [];
+    const crowded = batch.length > 1;
     const windowMs = crowded ? Math.min(this.maxMs, t.windowMs * 2) : Math.max(this.minMs, t.windowMs / 2);
-    this.rooms.set(key, this.open(key, chatroomId, stream, windowMs));
+    this.send(key, chatroomId, stream, t, batch, windowMs);
+  }
+
+  /** Emits what of `batch` still holds, then opens a window of `windowMs` on `t`. */
+  private send(key: string, chatroomId: number, stream: string, t: Throttle, batch: Pending[], windowMs: number): void {
+    if (!this.recheck) {
+      this.emitRuns(chatroomId, stream, batch);
+      this.open(key, chatroomId, stream, t, windowMs);
+      return;
+    }
+    t.checking = true;
+    let answer: Promise<readonly boolean[] | null>;
+    try {
+      answer = this.recheck(chatroomId, stream, batch);
+    } catch {
+      answer = Promise.resolve(null);
+    }
+    void answer
+      .catch(() => null) // the state is unknown: emit as before rather than drop
+      .then((holds) => {
+        // Emits in the tick of the answer: no await between the read and the publish.
+        if (this.rooms.get(key) !== t) return; // stopped meanwhile
+        t.checking = false;
+        this.emitRuns(chatroomId, stream, holds ? batch.filter((_, i) => holds[i] !== false) : batch);
+        this.open(key, chatroomId, stream, t, windowMs);
+      });
+  }
+
+  private emitRuns(chatroomId: number, stream: string, batch: Pending[]): void {
+    for (const run of runs(batch)) this.emit(chatroomId, stream, run.kind, run.userIds);
+  }
+
+  /** A window after an emit: what arrives meanwhile waits for its end. */
+  private open(key: string, chatroomId: number, stream: string, t: Throttle, windowMs: number): void {
+    t.windowMs = windowMs;
+    t.openUntil = this.now() + windowMs;
+    t.timer = setTimeout(() => this.flush(key, chatroomId, stream, t), windowMs);
+    t.timer.unref();
   }
 
   /** Rooms with a window open (for tests and diagnostics). */
@@ -86,7 +153,7 @@ export class RoomAnnouncer {
 }
 
 /** Consecutive announcements of one kind, each user once: order across kinds is kept. */
-function runs(pending: { kind: string; userId: number }[]): { kind: string; userIds: number[] }[] {
+function runs(pending: Pending[]): { kind: string; userIds: number[] }[] {
   const out: { kind: string; userIds: number[]; seen: Set<number> }[] = [];
   for (const { kind, userId } of pending) {
     let run = out.at(-1);
