@@ -74,7 +74,8 @@ describe('inbox notifier (e2e)', () => {
     expect(counting.calls).toBe(members.length + 1);
     for (const events of inbox) {
       expect(events.map((e) => e.chatroomId).sort()).toEqual([...rooms].sort());
-      for (const e of events) expect(e).toEqual({ chatroomId: e.chatroomId, unreadCount: 1, totalUnread: 4 });
+      for (const e of events)
+        expect(e).toEqual({ chatroomId: e.chatroomId, unreadCount: 1, totalUnread: 4, version: expect.any(Number) });
     }
   });
 

@@ -57,7 +57,7 @@ describe('mark-read that changes nothing broadcasts nothing (e2e)', () => {
     expect(ack).toEqual({ ok: true, data: { chatroomId: room, readSeq: 2, unreadCount: 2, totalUnread: 2 } });
     await settle();
     expect(reads).toEqual([{ chatroomId: room, userId: bob.id, seq: 2 }]);
-    expect(inboxes).toEqual([{ chatroomId: room, unreadCount: 2, totalUnread: 2 }]);
+    expect(inboxes).toEqual([{ chatroomId: room, unreadCount: 2, totalUnread: 2, version: expect.any(Number) }]);
   });
 
   it('marks at or below the position answer with the counts and broadcast nothing', async () => {
@@ -89,9 +89,10 @@ describe('mark-read that changes nothing broadcasts nothing (e2e)', () => {
       { chatroomId: room, userId: bob.id, seq: 3 },
     ]);
     expect(inboxes).toEqual([
-      { chatroomId: room, unreadCount: 2, totalUnread: 2 },
-      { chatroomId: room, unreadCount: 1, totalUnread: 1 },
+      { chatroomId: room, unreadCount: 2, totalUnread: 2, version: expect.any(Number) },
+      { chatroomId: room, unreadCount: 1, totalUnread: 1, version: expect.any(Number) },
     ]);
+    expect(inboxes[1].version).toBeGreaterThan(inboxes[0].version);
   });
 
   it('marking already-read messages by id broadcasts nothing', async () => {
@@ -110,7 +111,9 @@ describe('mark-read that changes nothing broadcasts nothing (e2e)', () => {
     // Read out of order: the first time tells bob's other device, the repeat does not.
     expect((await rest({ messageIds: [ids[3]] })).body).toEqual(answer(0));
     await settle();
-    expect(inboxes.slice(told)).toEqual([{ chatroomId: room, unreadCount: 0, totalUnread: 0 }]);
+    expect(inboxes.slice(told)).toEqual([
+      { chatroomId: room, unreadCount: 0, totalUnread: 0, version: expect.any(Number) },
+    ]);
     expect((await rest({ messageIds: [ids[3], ids[1]] })).body).toEqual(answer(0));
     await settle();
     expect(inboxes).toHaveLength(told + 1);

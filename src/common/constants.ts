@@ -107,6 +107,8 @@ export const RedisKeys = {
   unreadCounts: (userId: number) => `${chat()}unread:${userId}`,
   /** A user's sockets across instances, with the grace of a count that fell to 0 (presence). */
   presence: (userId: number) => `${chat()}online:${userId}`,
+  /** The version of a user's last `inbox` event (InboxVersions): microseconds of Redis's clock, or one more. */
+  inboxVersion: (userId: number) => `${chat()}inbox-version:${userId}`,
 } as const;
 
 /** Key names of the layout before room hash tags (LegacyKeyMigration renames them). */

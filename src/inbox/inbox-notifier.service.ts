@@ -2,6 +2,7 @@ import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { Broadcaster } from '../chat/broadcaster.service';
 import { MembershipService } from '../chatrooms/membership.service';
 import { ServerEvent } from '../common/constants';
+import { InboxVersions } from './inbox-versions';
 import { ReadStateService } from './read-state.service';
 
 /** A burst of messages in a room becomes one `inbox` per member per window. */
@@ -49,6 +50,7 @@ export class InboxNotifier implements BeforeApplicationShutdown {
     private readonly broadcaster: Broadcaster,
     private readonly membership: MembershipService,
     private readonly readState: ReadStateService,
+    private readonly versions: InboxVersions,
   ) {}
 
   /** Called by the send path after each broadcast. Cheap: two set insertions. */
@@ -104,13 +106,15 @@ export class InboxNotifier implements BeforeApplicationShutdown {
     await Promise.all(Array.from({ length: Math.min(COUNTS_AT_ONCE, queue.length) }, worker));
   }
 
+  /** The user's counts, read after their version is taken (InboxVersions), to their sockets outside the rooms. */
   private async notifyUser(userId: number, outside: [chatroomId: number, socketIds: string[]][]): Promise<void> {
+    const version = await this.versions.take(userId);
     const rooms = await this.readState.unreadOfUser(userId);
     const totalUnread = rooms.reduce((n, r) => n + r.unreadCount, 0);
     const unread = new Map(rooms.map((r) => [r.chatroomId, r.unreadCount]));
     for (const [chatroomId, socketIds] of outside) {
       const unreadCount = unread.get(chatroomId) ?? 0;
-      this.broadcaster.toLocalSockets(socketIds, ServerEvent.Inbox, { chatroomId, unreadCount, totalUnread });
+      this.broadcaster.toLocalSockets(socketIds, ServerEvent.Inbox, { chatroomId, unreadCount, totalUnread, version });
     }
   }
 

@@ -4,6 +4,7 @@ import { InboxController } from './inbox.controller';
 import { InboxRepository } from './inbox.repository';
 import { InboxNotifier } from './inbox-notifier.service';
 import { InboxService } from './inbox.service';
+import { InboxVersions } from './inbox-versions';
 import { ReadStateModule } from './read-state.module';
 
 @Module({})
@@ -13,7 +14,7 @@ export class InboxModule {
       module: InboxModule,
       imports: [history, MembershipModule, ReadStateModule.register(history)],
       controllers: [InboxController],
-      providers: [InboxService, InboxRepository, InboxNotifier],
+      providers: [InboxService, InboxRepository, InboxNotifier, InboxVersions],
       exports: [InboxService, InboxNotifier],
     };
   }

@@ -4,6 +4,7 @@ import type { ChatHistoryService } from '../chat-history/chat-history.service';
 import type { QueuedMessage } from '../chat-history/message.types';
 import type { PendingMessageStore } from '../chat-history/pending-message.store';
 import type { MembershipService } from '../chatrooms/membership.service';
+import type { InboxVersions } from './inbox-versions';
 import type { InboxRepository } from './inbox.repository';
 import { InboxService } from './inbox.service';
 import type { ReadStateService } from './read-state.service';
@@ -52,6 +53,7 @@ describe('InboxService.messages', () => {
       {} as MembershipService,
       {} as Broadcaster,
       throttle as unknown as ThrottleService,
+      {} as InboxVersions,
     );
     const page = await inbox.messages(bob, { limit: 50 });
     expect(page.items.map((m) => m.id)).toEqual([fromAlice.id]);

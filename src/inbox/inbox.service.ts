@@ -11,6 +11,7 @@ import { ServerEvent } from '../common/constants';
 import { AppError } from '../common/errors';
 import { queuedWithin } from '../common/sized-rows';
 import { InboxMessagesQueryDto, MarkReadBodyDto } from './dto/inbox.dto';
+import { InboxVersions } from './inbox-versions';
 import { InboxRepository } from './inbox.repository';
 import { MemberPosition, ReadStateService, RoomUnread } from './read-state.service';
 import { ThrottleService } from '../auth/throttle.service';
@@ -49,6 +50,7 @@ export class InboxService {
     private readonly membership: MembershipService,
     private readonly broadcaster: Broadcaster,
     private readonly throttle: ThrottleService,
+    private readonly versions: InboxVersions,
   ) {
     this.reads = new ReadAnnouncer((chatroomId, userId, seq) =>
       this.broadcaster.toRoom(chatroomId, ServerEvent.Read, { chatroomId, userId, seq }),
@@ -191,9 +193,15 @@ export class InboxService {
     return { found: unique.map((id) => byId.get(id)!), positions }; // in the caller's order
   }
 
-  /** Fresh counts for the touched rooms plus the total; tells the reader's other devices of changes. */
+  /**
+   * Fresh counts for the touched rooms plus the total; tells the reader's other devices of
+   * changes. Those go out with a version (InboxVersions) taken before the positions are read
+   * again: the ones the write returned may predate another device's mark on another instance.
+   */
   private async report(user: AuthUser, { touched, changed, positions }: Marked): Promise<ReadResult> {
-    const all: RoomUnread[] = await this.readState.unread(user.id, positions);
+    const version = changed.length ? await this.versions.take(user.id) : undefined;
+    const read = version === undefined ? positions : await this.readState.positions(user.id);
+    const all: RoomUnread[] = await this.readState.unread(user.id, read);
     const totalUnread = all.reduce((n, r) => n + r.unreadCount, 0);
     const rooms = all.filter((r) => touched.includes(r.chatroomId));
     for (const r of rooms.filter((room) => changed.includes(room.chatroomId))) {
@@ -201,6 +209,7 @@ export class InboxService {
         chatroomId: r.chatroomId,
         unreadCount: r.unreadCount,
         totalUnread,
+        version,
       });
     }
     return {

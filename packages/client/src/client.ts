@@ -112,6 +112,10 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   private readonly pacer: Pacer;
   /** Counts connections: a resume() stops once its connection is gone. */
   private connection = 0;
+  /** The highest `inbox` version seen: counts of a lower one are older (see onInbox). */
+  private inboxVersion = 0;
+  /** Read positions announced, per `room:user`: positions only move forward (see onRead). */
+  private readonly readSeqs = new Map<string, number>();
 
   constructor(options: ChatClientOptions = {}) {
     super();
@@ -292,8 +296,8 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       this.emit('connectError', new ChatError(code, err.message));
     });
     socket.on(ServerEvent.Message, (e: TimelineEventPayload) => this.onTimeline(e));
-    socket.on(ServerEvent.Read, (e: ReadEvent) => this.emit('read', e));
-    socket.on(ServerEvent.Inbox, (e: InboxEvent) => this.emit('inbox', e));
+    socket.on(ServerEvent.Read, (e: ReadEvent) => this.onRead(e));
+    socket.on(ServerEvent.Inbox, (e: InboxEvent) => this.onInbox(e));
     socket.on(ServerEvent.Typing, (e: TypingEvent) => this.emit('typing', e));
     socket.on(ServerEvent.Presence, (e: PresenceEvent) => this.emit('presence', e));
     socket.on(ServerEvent.Exception, (e: ExceptionEvent) => this.emit('exception', ChatError.from(e), e.event));
@@ -340,6 +344,25 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       if (j.data.lastSeq > (j.room.lastSeq ?? 0) || j.room.hasGap) toSync.push(j.room);
     }
     return toSync;
+  }
+
+  /**
+   * Two instances announce a member's position each as its own window ends, so a lower one
+   * can arrive after a higher one: only a position past the last one announced goes on.
+   */
+  private onRead(e: ReadEvent): void {
+    const key = `${e.chatroomId}:${e.userId}`;
+    if (e.seq <= (this.readSeqs.get(key) ?? 0)) return;
+    if (this.readSeqs.size >= 100_000) this.readSeqs.clear(); // bounded: a stale position passes once
+    this.readSeqs.set(key, e.seq);
+    this.emit('read', e);
+  }
+
+  /** Two recounts on two instances can arrive in either order: the higher version is the newer. */
+  private onInbox(e: InboxEvent): void {
+    if (e.version <= this.inboxVersion) return;
+    this.inboxVersion = e.version;
+    this.emit('inbox', e);
   }
 
   private onTimeline(e: TimelineEventPayload): void {

@@ -298,8 +298,18 @@ export const inboxEventSchema = {
   title: 'InboxEvent',
   description: 'Unread counts changed: to the reader’s own sockets, and to members outside a room that got messages.',
   type: 'object',
-  properties: { chatroomId: id, unreadCount: count, totalUnread: count },
-  required: ['chatroomId', 'unreadCount', 'totalUnread'],
+  properties: {
+    chatroomId: id,
+    unreadCount: count,
+    totalUnread: count,
+    version: {
+      type: 'integer',
+      minimum: 1,
+      description:
+        'Increases with each of the user’s inbox events, across instances: keep the counts of the highest version seen (two recounts can arrive in either order).',
+    },
+  },
+  required: ['chatroomId', 'unreadCount', 'totalUnread', 'version'],
   additionalProperties: false,
 } as const;
 

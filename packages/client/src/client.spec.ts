@@ -1,0 +1,51 @@
+// The package as built (as its users and the e2e tests take it): its sources use the DOM's types.
+import { ChatClient } from '@chat-backend/client';
+
+/** What a socket handler of the client passes on: the events the app sees. */
+function seen(client: ChatClient, event: 'read' | 'inbox'): unknown[] {
+  const out: unknown[] = [];
+  client.on(event, (e: unknown) => void out.push(e));
+  return out;
+}
+
+/** The client's socket handlers, called as socket.io would (they are private). */
+const handlers = (client: ChatClient) => client as unknown as { onRead(e: unknown): void; onInbox(e: unknown): void };
+
+describe('ChatClient: events two instances announce out of order', () => {
+  it('passes on only read positions that move forward, per room and member', () => {
+    const client = new ChatClient({ url: 'http://127.0.0.1:1' });
+    const reads = seen(client, 'read');
+    for (const [chatroomId, userId, seq] of [
+      [1, 7, 175],
+      [1, 7, 180],
+      [1, 7, 179], // announced late by another instance
+      [1, 7, 180], // a repeat
+      [1, 8, 3], // another member
+      [2, 7, 1], // another room
+      [1, 7, 181],
+    ]) {
+      handlers(client).onRead({ chatroomId, userId, seq });
+    }
+    expect(reads).toEqual([
+      { chatroomId: 1, userId: 7, seq: 175 },
+      { chatroomId: 1, userId: 7, seq: 180 },
+      { chatroomId: 1, userId: 8, seq: 3 },
+      { chatroomId: 2, userId: 7, seq: 1 },
+      { chatroomId: 1, userId: 7, seq: 181 },
+    ]);
+  });
+
+  it('passes on only inbox counts of a higher version than the last', () => {
+    const client = new ChatClient({ url: 'http://127.0.0.1:1' });
+    const inbox = seen(client, 'inbox');
+    const counts = (unreadCount: number, version: number) => ({
+      chatroomId: 1,
+      unreadCount,
+      totalUnread: unreadCount,
+      version,
+    });
+    for (const e of [counts(3, 10), counts(0, 12), counts(1, 11), counts(1, 12), counts(2, 13)])
+      handlers(client).onInbox(e);
+    expect(inbox).toEqual([counts(3, 10), counts(0, 12), counts(2, 13)]);
+  });
+});
