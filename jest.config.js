@@ -31,6 +31,7 @@ const CLUSTER_SUITES = [
   'durability',
   'redis-cluster',
   'removal-window',
+  'presence-order',
 ];
 
 module.exports = {
