@@ -17,7 +17,7 @@ import { serveOpenApiJson } from './docs/openapi-json';
 import { createLogger } from './logging/logger';
 import { requestObserver } from './logging/request-observer';
 import { json } from 'express';
-import { jsonTooComplex, tooComplexError, unsupportedCharset } from './common/json-guard';
+import { explainJsonErrors, jsonTooComplex, tooComplexError, unsupportedCharset } from './common/json-guard';
 import { MetricsService } from './metrics/metrics.service';
 import { serveWebClient } from './web/serve-web';
 
@@ -68,6 +68,7 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
   // express.json itself, not useBodyParser, whose types reserve `verify` for Nest's rawBody:
   // checkJsonBody runs before JSON.parse builds anything, so before authentication.
   app.use(json({ limit: JSON_BODY_LIMIT_BYTES, verify: checkJsonBody }));
+  app.use(explainJsonErrors);
   app.use(helmet({ contentSecurityPolicy: { directives: CSP } }));
   app.enableCors(corsOptions(config));
   // Who may set X-Forwarded-For decides req.ip, which login throttling counts by.

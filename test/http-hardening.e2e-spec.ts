@@ -163,6 +163,38 @@ describe('HTTP hardening (e2e)', () => {
     s.disconnect();
   });
 
+  it('answers a body that is not JSON, or JSON but not an object, saying which', async () => {
+    const u = await createUser(t, 'notjson');
+    const post = (body: string) =>
+      t.http().post('/chatrooms').set(auth(u)).set('Content-Type', 'application/json').send(body);
+    for (const body of ['null', '12', '"a string"', 'true', '  null']) {
+      const res = await post(body);
+      expect([body, res.status, res.body]).toEqual([
+        body,
+        400,
+        {
+          statusCode: 400,
+          code: 'VALIDATION_FAILED',
+          message: 'The payload must be a JSON object',
+          details: [{ field: '', errors: ['must be an object'] }],
+        },
+      ]);
+    }
+    for (const body of ['{bad', '[1,', '{"name": "x",}']) {
+      const res = await post(body);
+      expect([body, res.status, res.body]).toEqual([
+        body,
+        400,
+        {
+          statusCode: 400,
+          code: 'VALIDATION_FAILED',
+          message: 'The body is not valid JSON',
+          details: [{ field: 'body', errors: ['must be valid JSON'] }],
+        },
+      ]);
+    }
+  });
+
   it('reads path ids from plain decimal digits only: 1e3, 0x10, padded digits and leading zeros are not ids', async () => {
     const login = await t
       .http()

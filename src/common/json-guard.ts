@@ -1,3 +1,4 @@
+import type { ErrorRequestHandler } from 'express';
 import { AppError } from './errors';
 
 /**
@@ -83,3 +84,26 @@ function bracketsAtMost(text: string | Buffer, max: number): boolean {
   }
   return true;
 }
+
+/** A body (or socket payload) that is JSON but not an object where the API takes one. */
+export const notAnObject = (): AppError =>
+  AppError.validation('The payload must be a JSON object', [{ field: '', errors: ['must be an object'] }]);
+
+/**
+ * body-parser's refusals of a body it could not parse carried JSON.parse's own message, and
+ * in strict mode it refuses a top level that is not an object or array with a message made
+ * to look like JSON.parse's: `null` got "Unexpected token 'n', "null" is not valid JSON",
+ * about valid JSON (a hostile-client probe). Those say what the API wants instead; any other
+ * error goes on as it was.
+ */
+export const explainJsonErrors: ErrorRequestHandler = (err: unknown, _req, _res, next) => {
+  const e = err as { type?: unknown; body?: unknown } | null;
+  if (e?.type !== 'entity.parse.failed') return next(err);
+  const text = typeof e.body === 'string' ? e.body.trimStart() : '';
+  const container = text === '' || text.startsWith('{') || text.startsWith('[');
+  next(
+    container
+      ? AppError.validation('The body is not valid JSON', [{ field: 'body', errors: ['must be valid JSON'] }])
+      : notAnObject(),
+  );
+};

@@ -1,7 +1,7 @@
 import { ArgumentMetadata, Injectable, PipeTransform, ValidationError } from '@nestjs/common';
 import { WsException } from '@nestjs/websockets';
 import { AppError } from './errors';
-import { tooComplexError, UnparsedPayload } from './json-guard';
+import { notAnObject, tooComplexError, UnparsedPayload } from './json-guard';
 import { assertCleanInput } from './raw-input';
 import { assertArrayLimits, createValidationPipe, validationError } from './validation';
 
@@ -44,9 +44,6 @@ function fastAcceptOf(metatype: object): FastAccept<unknown> | null {
   }
   return fast;
 }
-
-const notAnObject = () =>
-  AppError.validation('The payload must be a JSON object', [{ field: '', errors: ['must be an object'] }]);
 
 /**
  * The REST validation pipe, bound as APP_PIPE. Bodies, queries and path parameters are first
