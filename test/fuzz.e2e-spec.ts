@@ -19,6 +19,7 @@ import {
   toJson,
   validObject,
   validValue,
+  WS_FRAME_ROOM,
 } from './utils/fuzz-cases';
 import { eventsOf, Field, loadDtoClasses, OpenApiDoc, Param, Route, routesOf } from './utils/fuzz-model';
 import { closeAllSockets, connect, emitAck, waitFor } from './utils/sockets';
@@ -279,7 +280,11 @@ function generateWsCases(events: { event: string; fields: Field[] }[], ctx: Ctx,
     const { event, fields } = r.pick(events);
     const roll = r.rnd();
     const event2 = roll < 0.03 ? r.pick(UNKNOWN_EVENTS) : event;
-    cases.push({ event: event2, args: [randomBody(fields, ctx, r)], ack: r.rnd() > 0.15 });
+    const args = [randomBody(fields, ctx, r)];
+    // Two deep values in one payload can pass the frame limit, which closes the connection by
+    // design (WS_MAX_PAYLOAD_BYTES) with no ack to check: such a case is drawn again.
+    if (Buffer.byteLength(toJson(args)) > WS_FRAME_ROOM) continue;
+    cases.push({ event: event2, args, ack: r.rnd() > 0.15 });
   }
   // Interleave events so no handler sees a long run of one kind.
   for (let i = cases.length - 1; i > 0; i--) {

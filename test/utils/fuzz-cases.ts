@@ -1,7 +1,7 @@
 import type { Field, Param } from './fuzz-model';
 
 /** Bytes of one value that leave room for the rest of a socket frame under the 64 KiB default. */
-const WS_FRAME_ROOM = 60_000;
+export const WS_FRAME_ROOM = 60_000;
 /** Seeded PRNG (mulberry32): the same FUZZ_SEED replays the same cases. */
 export function prng(seed: number) {
   let a = seed >>> 0;
