@@ -167,30 +167,24 @@ describe('HTTP hardening (e2e)', () => {
     const u = await createUser(t, 'notjson');
     const post = (body: string) =>
       t.http().post('/chatrooms').set(auth(u)).set('Content-Type', 'application/json').send(body);
-    for (const body of ['null', '12', '"a string"', 'true', '  null']) {
+    const notAnObject = {
+      message: 'The payload must be a JSON object',
+      details: [{ field: '', errors: ['must be an object'] }],
+    };
+    const notJson = {
+      message: 'The body is not valid JSON',
+      details: [{ field: 'body', errors: ['must be valid JSON'] }],
+    };
+    const cases: [string, typeof notJson][] = [
+      ...['null', '12', '"a string"', 'true', '  null'].map((b): [string, typeof notJson] => [b, notAnObject]),
+      ...['{bad', '[1,', '{"name": "x",}'].map((b): [string, typeof notJson] => [b, notJson]),
+    ];
+    for (const [body, answer] of cases) {
       const res = await post(body);
       expect([body, res.status, res.body]).toEqual([
         body,
         400,
-        {
-          statusCode: 400,
-          code: 'VALIDATION_FAILED',
-          message: 'The payload must be a JSON object',
-          details: [{ field: '', errors: ['must be an object'] }],
-        },
-      ]);
-    }
-    for (const body of ['{bad', '[1,', '{"name": "x",}']) {
-      const res = await post(body);
-      expect([body, res.status, res.body]).toEqual([
-        body,
-        400,
-        {
-          statusCode: 400,
-          code: 'VALIDATION_FAILED',
-          message: 'The body is not valid JSON',
-          details: [{ field: 'body', errors: ['must be valid JSON'] }],
-        },
+        { statusCode: 400, code: 'VALIDATION_FAILED', ...answer },
       ]);
     }
   });

@@ -3,6 +3,17 @@ import type { AppConfig } from '../config/app-config';
 import type { RedisService } from '../redis/redis.service';
 import { PendingMessageStore } from './pending-message.store';
 
+/** A message of room 7 as ChatService hands it to append. */
+const draftOf = (id: string, senderId: number) => ({
+  id,
+  chatroomId: 7,
+  senderId,
+  sender: { id: senderId, username: 'u', nickName: 'u', headPic: '' },
+  type: 'text' as const,
+  content: 'x',
+  createdAt: new Date().toISOString(),
+});
+
 /**
  * On a Redis Cluster the room's mark (the sweeper's set) and the append go over different
  * connections; a message must never sit in a buffer whose room is unmarked, or a server
@@ -30,21 +41,12 @@ describe('PendingMessageStore on a cluster: the mark before the append', () => {
     const redis = { client, isCluster: true } as unknown as RedisService;
     return { redis, log, release: () => releaseMark() };
   }
-  const draft = (id: string) => ({
-    id,
-    chatroomId: 7,
-    senderId: 1,
-    sender: { id: 1, username: 'u', nickName: 'u', headPic: '' },
-    type: 'text' as const,
-    content: 'x',
-    createdAt: new Date().toISOString(),
-  });
 
   it('a send that finds its room being marked waits for that mark', async () => {
     const { redis, log, release } = fakeCluster();
     const store = new PendingMessageStore(redis, { dedupeWindowS: 86_400 } as AppConfig);
-    const first = store.append(draft('a'));
-    const second = store.append(draft('b'));
+    const first = store.append(draftOf('a', 1));
+    const second = store.append(draftOf('b', 1));
     await new Promise((r) => setImmediate(r));
     expect(log).toEqual(['mark']); // neither append went out before the mark landed
     release();
@@ -61,15 +63,7 @@ describe('PendingMessageStore on a cluster: the mark before the append', () => {
  */
 describe('PendingMessageStore: the removed set in the append', () => {
   beforeAll(() => useKeyNamespace('spec'));
-  const draft = {
-    id: 'm1',
-    chatroomId: 7,
-    senderId: 42,
-    sender: { id: 42, username: 'u', nickName: 'u', headPic: '' },
-    type: 'text' as const,
-    content: 'x',
-    createdAt: new Date().toISOString(),
-  };
+  const draft = draftOf('m1', 42);
   function fakeCluster(answer: (string | number)[]) {
     const calls: unknown[][] = [];
     const client = {
