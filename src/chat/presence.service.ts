@@ -88,7 +88,7 @@ export class PresenceService implements BeforeApplicationShutdown, OnApplication
   /** A socket of the user joined the room's broadcast. */
   async joined(userId: number, chatroomId: number): Promise<void> {
     if (await this.counter.enter(RedisKeys.roomAttendance(chatroomId, userId))) {
-      this.announcer.announce(chatroomId, { stream: TIMELINE, kind: TimelineEvent.JoinRoom, userId });
+      this.announcer.announce(chatroomId, { stream: TIMELINE, kind: TimelineEvent.JoinRoom, userId, fresh: true });
     }
   }
 
@@ -96,7 +96,8 @@ export class PresenceService implements BeforeApplicationShutdown, OnApplication
   async left(userId: number, chatroomId: number): Promise<void> {
     await this.counter.exit(
       RedisKeys.roomAttendance(chatroomId, userId),
-      () => this.announcer.announce(chatroomId, { stream: TIMELINE, kind: TimelineEvent.LeaveRoom, userId }),
+      () =>
+        this.announcer.announce(chatroomId, { stream: TIMELINE, kind: TimelineEvent.LeaveRoom, userId, fresh: true }),
       this.exitGraceMs,
     );
   }

@@ -129,6 +129,17 @@ describe('RoomAnnouncer', () => {
       expect(checks).toEqual([[{ kind: 'online', userId: 9 }], [{ kind: 'offline', userId: 7 }]]);
     });
 
+    it('emits a fresh announcement in a quiet room at once, unchecked; held in a window, it is checked', async () => {
+      present = new Set([9]);
+      announcer.announce(1, { stream: 'p', kind: 'online', userId: 9, fresh: true });
+      expect(sent).toEqual(['p:1:online:9']); // synchronously: before the caller answers its socket
+      expect(checks).toEqual([]);
+      announcer.announce(1, { stream: 'p', kind: 'online', userId: 8, fresh: true }); // the window is open
+      await settle(250);
+      expect(sent).toEqual(['p:1:online:9']); // 8 is not present: dropped
+      expect(checks).toEqual([[{ kind: 'online', userId: 8 }]]);
+    });
+
     it('keeps an offline that still holds, and drops an online of a user gone again, in one check per flush', async () => {
       present = new Set([9]);
       say(9, 'online');

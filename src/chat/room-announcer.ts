@@ -32,6 +32,13 @@ export interface Announcement {
   /** Announcements of one kind coalesce with each other (joinRoom, leaveRoom, online, offline). */
   kind: string;
   userId: number;
+  /**
+   * The caller read this from the state in the same turn (a counter's enter or settle just
+   * answered): a quiet room emits it at once, unchecked, as before rechecks, so a socket's
+   * own joinRoom still reaches the room before the join's ack. Held in a window, it is
+   * checked like any other.
+   */
+  fresh?: boolean;
 }
 
 /** Emits one event standing for `userIds` (length ≥ 1, in arrival order, no duplicates). */
@@ -87,7 +94,11 @@ export class RoomAnnouncer {
       checking: false,
     };
     this.rooms.set(key, fresh);
-    this.send(key, chatroomId, a.stream, fresh, [{ kind: a.kind, userId: a.userId }], fresh.windowMs);
+    const batch = [{ kind: a.kind, userId: a.userId }];
+    if (a.fresh) {
+      this.emitRuns(chatroomId, a.stream, batch);
+      this.open(key, chatroomId, a.stream, fresh, fresh.windowMs);
+    } else this.send(key, chatroomId, a.stream, fresh, batch, fresh.windowMs);
   }
 
   private flush(key: string, chatroomId: number, stream: string, t: Throttle): void {
