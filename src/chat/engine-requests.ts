@@ -1,6 +1,7 @@
 import { HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toErrorBody } from '../common/errors';
+import { writeErrorBody } from '../common/http-client-errors';
 import { PollingAnswers } from './polling-answers';
 
 /**
@@ -95,13 +96,7 @@ function refuseMethod(req: IncomingMessage, res: ServerResponse): void {
   const body = toErrorBody(
     new HttpException(`${req.method} is not served here; long-polling uses ${ALLOW}`, HttpStatus.METHOD_NOT_ALLOWED),
   );
-  const json = JSON.stringify(body);
-  res.writeHead(body.statusCode, {
-    Allow: ALLOW,
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(json),
-  });
-  res.end(json);
+  writeErrorBody(res, body, { Allow: ALLOW });
 }
 
 function sidOf(req: IncomingMessage): string | null {

@@ -86,12 +86,18 @@ export function answerFailedExpectations(server: Server): void {
       code: ErrorCode.ValidationFailed,
       message: 'Only "Expect: 100-continue" is supported: send the request without this Expect header',
     };
-    const json = JSON.stringify(body);
     res.shouldKeepAlive = false;
-    res.writeHead(417, {
-      'Content-Type': 'application/json; charset=utf-8',
-      'Content-Length': Buffer.byteLength(json),
-    });
-    res.end(json);
+    writeErrorBody(res, body);
   });
+}
+
+/** An error body as the answer, on a response Express does not handle (Node's or engine.io's). */
+export function writeErrorBody(res: ServerResponse, body: ErrorBody, headers: Record<string, string> = {}): void {
+  const json = JSON.stringify(body);
+  res.writeHead(body.statusCode, {
+    ...headers,
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(json),
+  });
+  res.end(json);
 }

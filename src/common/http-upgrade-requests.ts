@@ -1,6 +1,7 @@
 import { IncomingMessage, type Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { ErrorCode, type ErrorBody } from './errors';
+import { writeErrorBody } from './http-client-errors';
 import { HTTP_REQUEST_TIMEOUT_MS } from './http-server-limits';
 
 /** engine.io's default path, which it matches by prefix as here: its upgrades are its own. */
@@ -78,7 +79,5 @@ function refuseChunked(res: ServerResponse): void {
     code: ErrorCode.ValidationFailed,
     message: 'A request with an Upgrade header must give its body a Content-Length (or send it without Upgrade)',
   };
-  const json = JSON.stringify(body);
-  res.writeHead(400, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(json) });
-  res.end(json);
+  writeErrorBody(res, body);
 }
