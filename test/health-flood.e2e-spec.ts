@@ -8,7 +8,7 @@ import { eventually, sql, startApp, TestApp } from './utils/app';
  * The health endpoints are public: a flood of them from one client must not become a
  * flood of PostgreSQL and Redis round trips (they held the pool's few connections and
  * every user's request waited). Each check runs at most about once a second per process,
- * one run at a time; readiness still turns 503 within about a second of a failure.
+ * one run at a time; readiness still turns 503 on the first run after a failure.
  */
 describe('health endpoints under a flood (e2e)', () => {
   let t: TestApp;
@@ -100,9 +100,13 @@ describe('health endpoints under a flood (e2e)', () => {
     expect(probes.migrations()).toBeLessThanOrEqual(seconds + 1);
   });
 
-  it('readiness turns 503 within ~1 s of a missing migration, and 200 again once it is back', async () => {
+  // How soon is asserted by counting probe runs, not by a clock (a loaded CI machine
+  // stretches any time limit): the first run that starts after a change must report it.
+  // shared-check.spec.ts pins the freshness windows themselves with a fake clock.
+  it('readiness turns 503 on the first probe after a migration goes missing, and 200 on the first after it is back', async () => {
     const keepAsking = () => get('/health/ready'); // the flood keeps a cached answer warm
     expect((await keepAsking()).status).toBe(200);
+    const probes = countProbes();
     const [latest] = await sql<{ migration_name: string }>(
       'SELECT migration_name FROM _prisma_migrations ORDER BY migration_name DESC LIMIT 1',
     );
@@ -110,39 +114,37 @@ describe('health endpoints under a flood (e2e)', () => {
       latest.migration_name,
     ]);
     try {
-      const since = Date.now();
+      const before = probes.migrations();
       const down = (await eventually(async () => {
         const res = await keepAsking();
         return res.status === 503 ? res : null;
-      }, 3000))!;
-      expect(Date.now() - since).toBeLessThan(1500);
+      }, 10_000))!;
+      expect(probes.migrations()).toBeLessThanOrEqual(before + 1);
       expect(down.body.checks.migrations).toMatchObject({ status: 'down', pending: [latest.migration_name] });
     } finally {
       await sql('UPDATE _prisma_migrations SET rolled_back_at = NULL WHERE migration_name = $1', [
         latest.migration_name,
       ]);
     }
-    const since = Date.now();
-    await eventually(async () => (await keepAsking()).status === 200, 3000, 'ready again');
-    // A failure is kept shorter than a success.
-    expect(Date.now() - since).toBeLessThan(1000);
+    const before = probes.migrations();
+    await eventually(async () => (await keepAsking()).status === 200, 10_000, 'ready again');
+    expect(probes.migrations()).toBeLessThanOrEqual(before + 1);
   });
 
-  it('readiness and /health turn 503 within ~1 s of Redis failing', async () => {
+  it('readiness and /health turn 503 on the first probe after Redis fails', async () => {
     expect((await get('/health/ready')).status).toBe(200); // a success is cached now
     const redis = t.app.get(RedisService).client;
-    const since = Date.now();
-    jest.spyOn(redis, 'ping').mockRejectedValue(new Error('connection lost'));
+    const ping = jest.spyOn(redis, 'ping').mockRejectedValue(new Error('connection lost'));
     const ready = (await eventually(async () => {
       const res = await get('/health/ready');
       return res.status === 503 ? res : null;
-    }, 3000))!;
-    expect(Date.now() - since).toBeLessThan(1500);
+    }, 10_000))!;
+    expect(ping).toHaveBeenCalledTimes(1);
     expect(ready.body).toMatchObject({ status: 'unavailable', checks: { redis: { status: 'down' } } });
     const health = await get('/health');
     expect(health.status).toBe(503);
     expect(health.body).toMatchObject({ status: 'unavailable', redis: 'down' });
     jest.restoreAllMocks();
-    await eventually(async () => (await get('/health')).status === 200, 3000, 'healthy again');
+    await eventually(async () => (await get('/health')).status === 200, 10_000, 'healthy again');
   });
 });
