@@ -55,10 +55,7 @@ export class PresenceService implements BeforeApplicationShutdown, OnApplication
     this.announcer = new RoomAnnouncer(
       (chatroomId, stream, kind, userIds) =>
         stream === TIMELINE ? this.timeline(kind, chatroomId, userIds) : this.presence(kind, chatroomId, userIds),
-      undefined,
-      undefined,
-      undefined,
-      (chatroomId, stream, pending) => this.stillHold(chatroomId, stream, pending),
+      { recheck: (chatroomId, stream, pending) => this.stillHold(chatroomId, stream, pending) },
     );
   }
 

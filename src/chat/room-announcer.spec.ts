@@ -11,9 +11,7 @@ describe('RoomAnnouncer', () => {
     sent = [];
     announcer = new RoomAnnouncer(
       (room, stream, kind, userIds) => sent.push(`${stream}:${room}:${kind}:${userIds.join(',')}`),
-      250,
-      1000,
-      () => now,
+      { minMs: 250, maxMs: 1000, now: () => now },
     );
   });
 
@@ -100,10 +98,7 @@ describe('RoomAnnouncer', () => {
       };
       announcer = new RoomAnnouncer(
         (room, stream, kind, userIds) => sent.push(`${stream}:${room}:${kind}:${userIds.join(',')}`),
-        250,
-        1000,
-        () => now,
-        recheck,
+        { minMs: 250, maxMs: 1000, now: () => now, recheck },
       );
     });
 
@@ -180,10 +175,13 @@ describe('RoomAnnouncer', () => {
       announcer.stop();
       announcer = new RoomAnnouncer(
         (room, stream, kind, userIds) => sent.push(`${stream}:${room}:${kind}:${userIds.join(',')}`),
-        250,
-        1000,
-        () => now,
-        (_room, _stream, pending) => new Promise((resolve) => (answer = () => resolve(pending.map(() => true)))),
+        {
+          minMs: 250,
+          maxMs: 1000,
+          now: () => now,
+          recheck: (_room, _stream, pending) =>
+            new Promise((resolve) => (answer = () => resolve(pending.map(() => true)))),
+        },
       );
       say(1, 'online'); // a quiet room: checked first, then out
       say(2, 'online'); // arrives during the check: waits for the window

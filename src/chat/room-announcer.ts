@@ -68,14 +68,27 @@ interface Throttle {
 export class RoomAnnouncer {
   private readonly rooms = new Map<string, Throttle>();
 
+  private readonly minMs: number;
+  private readonly maxMs: number;
+  private readonly now: () => number;
+  private readonly recheck?: Recheck;
+
   constructor(
     private readonly emit: Emit,
-    readonly minMs = 250,
-    readonly maxMs = 4000,
-    private readonly now: () => number = Date.now,
-    /** Without one, flushes emit at once (synchronously) as they come. */
-    private readonly recheck?: Recheck,
-  ) {}
+    options: {
+      /** The shortest and longest window a room's announcements are held for. */
+      minMs?: number;
+      maxMs?: number;
+      now?: () => number;
+      /** Without one, flushes emit at once (synchronously) as they come. */
+      recheck?: Recheck;
+    } = {},
+  ) {
+    this.minMs = options.minMs ?? 250;
+    this.maxMs = options.maxMs ?? 4000;
+    this.now = options.now ?? Date.now;
+    this.recheck = options.recheck;
+  }
 
   announce(chatroomId: number, a: Announcement): void {
     const key = `${a.stream}:${chatroomId}`;
