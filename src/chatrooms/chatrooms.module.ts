@@ -3,6 +3,8 @@ import { ReadStateModule } from '../inbox/read-state.module';
 import { ChatroomsController } from './chatrooms.controller';
 import { ChatroomsService } from './chatrooms.service';
 import { MembershipModule } from './membership.module';
+import { RoomChanges } from './room-changes';
+import { RoomRemovals } from './room-removals';
 import { RoomSummaryService } from './room-summary.service';
 
 @Module({})
@@ -12,7 +14,7 @@ export class ChatroomsModule {
       module: ChatroomsModule,
       imports: [MembershipModule, history, ReadStateModule.register(history)],
       controllers: [ChatroomsController],
-      providers: [ChatroomsService, RoomSummaryService],
+      providers: [ChatroomsService, RoomSummaryService, RoomChanges, RoomRemovals],
       exports: [ChatroomsService, RoomSummaryService],
     };
   }

@@ -1,6 +1,8 @@
 import { useKeyNamespace, RedisKeys } from '../common/constants';
 import { ChatroomsService } from './chatrooms.service';
 import { REMOVAL_WINDOW_MS } from './membership.service';
+import { RoomChanges } from './room-changes';
+import { RoomRemovals } from './room-removals';
 
 /**
  * A removal puts the removed user into the room's removed set inside its transaction, before
@@ -101,7 +103,8 @@ describe('ChatroomsService: the removed set', () => {
       broadcaster as never,
       { roomMembersMax: 100, roomsPerUserMax: 100 } as never,
       {} as never,
-      redis as never,
+      new RoomChanges(prisma as never),
+      new RoomRemovals(redis as never),
     );
     // The answer's room read (get) is not what is tested here.
     (service as unknown as { get: () => Promise<unknown> }).get = () => Promise.resolve({});

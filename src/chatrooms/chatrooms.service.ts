@@ -1,51 +1,29 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { AuthUser } from '../auth/auth.types';
 import { Broadcaster } from '../chat/broadcaster.service';
-import { RedisKeys } from '../common/constants';
-import { AppError, ErrorCode, isTransactionConflict } from '../common/errors';
+import { AppError, ErrorCode } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { Prisma, type Chatroom, type MemberRole } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
-import { RedisService } from '../redis/redis.service';
 import { PUBLIC_USER_SELECT, toPublicUser } from '../users/user.presenter';
 import { ChatroomDetailView, ChatroomView } from './chatroom.presenter';
 import { RoomSummaryService } from './room-summary.service';
 import { AddMembersDto, CreateChatroomDto, DirectChatroomDto } from './dto/chatroom.dto';
-import { MembershipService, REMOVAL_WINDOW_MS } from './membership.service';
+import { MembershipService } from './membership.service';
+import { lockUsers, RoomChanges, type Tx } from './room-changes';
+import { RoomRemovals } from './room-removals';
 import { ThrottleService } from '../auth/throttle.service';
 import { roomMembersRefusal } from './room-members-cap';
-import { PerKeyQueue } from '../common/per-key-queue';
-import { SlotGate } from '../common/slot-gate';
 
 const MANAGERS = new Set(['owner', 'admin']);
 
-/** pg_advisory_xact_lock's first key for "this room's members change": the second is the room id. */
-const ROOM_MEMBERS_LOCK = 0x726f6f6d; // "room"
-/** Runs of a transaction here that PostgreSQL aborted to break a deadlock, before it answers UNAVAILABLE. */
-const CONFLICT_ATTEMPTS = 3;
-/** A caller's member changes that may wait behind their running one on an instance. */
-const CHANGES_QUEUED_PER_CALLER = 32;
-/** Member-change transactions at once on an instance: 4 of the pool's 10 connections (DatabasePool). */
-const CHANGE_SLOTS = 4;
-/** Callers' member changes that may wait for a slot (one per caller at most, see perCaller). */
-const CHANGES_QUEUED = 64;
-
-type Tx = Prisma.TransactionClient;
-
+/**
+ * Rooms and their members. Member changes run through RoomChanges (transactions, one
+ * caller's at a time, a few at once per instance, the room's lock) and tell Redis of
+ * removals through RoomRemovals, inside the same transaction.
+ */
 @Injectable()
 export class ChatroomsService {
-  private readonly logger = new Logger(ChatroomsService.name);
-  /**
-   * Member changes (create, direct, add, remove) run in transactions that wait on row or
-   * advisory locks holding a pooled connection. Let through at once, a burst of one caller's
-   * requests queued on their own row or room, and many callers' on one victim's row, held
-   * the whole pool: everyone else's database work stalled for seconds (two probes). So a
-   * caller's changes run one at a time per instance (perCaller), and all callers' together
-   * in CHANGE_SLOTS connections (changeSlots); the rest of the pool stays free.
-   */
-  private readonly perCaller = new PerKeyQueue<number>(CHANGES_QUEUED_PER_CALLER, 'your earlier room changes');
-  private readonly changeSlots = new SlotGate(CHANGE_SLOTS, CHANGES_QUEUED, 'with room changes', 10);
-
   constructor(
     private readonly prisma: PrismaService,
     private readonly membership: MembershipService,
@@ -53,7 +31,8 @@ export class ChatroomsService {
     private readonly broadcaster: Broadcaster,
     private readonly config: AppConfig,
     private readonly throttle: ThrottleService,
-    private readonly redis: RedisService,
+    private readonly changes: RoomChanges,
+    private readonly removals: RoomRemovals,
   ) {}
 
   async create(caller: AuthUser, dto: CreateChatroomDto): Promise<ChatroomView> {
@@ -63,7 +42,7 @@ export class ChatroomsService {
     await this.requireUsers(others);
     const joining = [caller.id, ...others];
     await this.requireRoomLeft(this.prisma, joining, caller.id, 'memberIds');
-    const room = await this.changing(caller, async (tx) => {
+    const room = await this.changes.run(caller, async (tx) => {
       await lockUsers(tx, joining);
       await this.requireRoomLeft(tx, joining, caller.id, 'memberIds');
       const created = await tx.chatroom.create({
@@ -76,7 +55,7 @@ export class ChatroomsService {
           },
         },
       });
-      await this.forgetRemovals(created.id, joining);
+      await this.removals.forget(created.id, joining);
       return created;
     });
     return this.view(caller.id, room);
@@ -99,7 +78,7 @@ export class ChatroomsService {
     if (existing) return { room: await this.view(caller.id, existing), created: false };
     await this.requireRoomLeft(this.prisma, [caller.id, dto.userId], caller.id, 'userId');
     try {
-      const made = await this.changing(caller, async (tx) => {
+      const made = await this.changes.run(caller, async (tx) => {
         await lockUsers(tx, [caller.id, dto.userId]);
         const winner = await tx.chatroom.findUnique({ where: { directKey } });
         if (winner) return { room: winner, created: false };
@@ -118,7 +97,7 @@ export class ChatroomsService {
             },
           },
         });
-        await this.forgetRemovals(room.id, [caller.id, dto.userId]);
+        await this.removals.forget(room.id, [caller.id, dto.userId]);
         return { room, created: true };
       });
       return { room: await this.view(caller.id, made.room), created: made.created };
@@ -182,7 +161,7 @@ export class ChatroomsService {
     const ids = [...new Set(dto.userIds)];
     await this.requireUsers(ids);
     await this.requireRoomLeft(this.prisma, ids, caller.id, 'userIds', id);
-    await this.underRoomLock(caller, id, async (tx) => {
+    await this.changes.underRoomLock(caller, id, async (tx) => {
       const role = (await rolesOf(tx, id, [caller.id])).get(caller.id);
       if (!role) throw AppError.notFound('Chatroom');
       if (!MANAGERS.has(role)) throw AppError.forbidden('Only the room owner or an admin can add members');
@@ -195,7 +174,7 @@ export class ChatroomsService {
         data: ids.map((userId) => ({ chatroomId: id, userId })),
         skipDuplicates: true,
       });
-      await this.forgetRemovals(id, ids);
+      await this.removals.forget(id, ids);
     });
     // The room's member list is cached for the inbox notifier, here and on the peers: one
     // eviction of the list for the whole addition, not one per added user.
@@ -209,18 +188,18 @@ export class ChatroomsService {
    * anyone may remove themselves (leave). Direct rooms cannot be left. An owner who leaves
    * hands the room over in the same transaction (see handOver).
    *
-   * Removals of one room run one at a time, on any instance (underRoomLock), each reading
+   * Removals of one room run one at a time, on any instance (RoomChanges.underRoomLock), each reading
    * the caller's and the target's roles as committed. Read before, a concurrent removal
    * could have taken a row or handed it the room: an owner and the next in line leaving at
    * once left the group with members and no owner. No member row is locked before the
    * permission check, so a refused request holds nothing.
    *
-   * Before it answers, the removed user is in the room's removed set (markRemoved): from
+   * Before it answers, the removed user is in the room's removed set (RoomRemovals.mark): from
    * then on no instance appends their sends, even one whose cache has not heard of it yet.
    */
   async removeMember(caller: AuthUser, id: number, userId: number): Promise<void> {
     await this.membership.require(caller.id, id);
-    await this.underRoomLock(caller, id, (tx) => this.removeIn(tx, caller, id, userId));
+    await this.changes.underRoomLock(caller, id, (tx) => this.removeIn(tx, caller, id, userId));
     this.membership.evict(userId, id);
     this.broadcaster.removeUserFromRoom(userId, id);
   }
@@ -252,37 +231,6 @@ export class ChatroomsService {
     ]);
   }
 
-  /**
-   * `fn` in a transaction holding the room's advisory lock: member changes of one room run
-   * one at a time on any instance. The room's lock is taken before any user's row
-   * (lockUsers), never after, so the two kinds of lock do not deadlock each other.
-   */
-  private underRoomLock(caller: AuthUser, id: number, fn: (tx: Tx) => Promise<void>): Promise<void> {
-    return this.changing(caller, async (tx) => {
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${ROOM_MEMBERS_LOCK}::int, ${id}::int)`;
-      await fn(tx);
-    });
-  }
-
-  /** `fn` in a transaction (below), after the caller's earlier ones, in one of the change slots. */
-  private changing<T>(caller: AuthUser, fn: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.perCaller.run(caller.id, () => this.changeSlots.run(() => this.transaction(fn)));
-  }
-
-  /**
-   * `fn` in a transaction, run again when PostgreSQL aborts it to break a deadlock (a member
-   * change with the persistence worker, whose insert moves member rows in its own order).
-   */
-  private async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.prisma.$transaction(fn);
-      } catch (err) {
-        if (!isTransactionConflict(err) || attempt >= CONFLICT_ATTEMPTS) throw err;
-      }
-    }
-  }
-
   private async removeIn(tx: Tx, caller: AuthUser, id: number, userId: number): Promise<void> {
     const roles = await rolesOf(tx, id, [caller.id, userId]);
     const myRole = roles.get(caller.id);
@@ -294,56 +242,7 @@ export class ChatroomsService {
     if (userId !== caller.id) this.assertCanRemove(myRole, targetRole);
     await tx.membership.delete({ where: { chatroomId_userId: { chatroomId: id, userId } } });
     if (targetRole === 'owner') await this.handOver(tx, id);
-    await this.markRemoved(id, userId);
-  }
-
-  /**
-   * The removed user goes into the room's removed set (RedisKeys.roomRemoved), whose sends
-   * the append script refuses on every instance, whatever its membership cache still says:
-   * once the removal answers, none of the user's sends is accepted, not only once the relay
-   * has evicted the caches (a few ms later, or never if it is lost). Kept REMOVAL_WINDOW_MS,
-   * longer than a cached "member" answer can outlive the removal; older entries go as the
-   * set is written.
-   *
-   * The last step of the removal's transaction, holding the room's lock, as additions
-   * forget removals (forgetRemovals): the set changes in the order the members do. After
-   * the commit, an addition's ZREM could land after the next removal's ZADD and let the
-   * removed user through. A failure fails the removal (nothing is committed; UNAVAILABLE,
-   * worth a retry): answered as done without the entry, the user could send for as long as
-   * another instance's cache lasted, as the relay goes through the same Redis and is likely
-   * lost too. Should the commit itself fail after this, the user, still a member, cannot
-   * send for the window: the safe side.
-   */
-  private async markRemoved(chatroomId: number, userId: number): Promise<void> {
-    const key = RedisKeys.roomRemoved(chatroomId);
-    const now = Date.now();
-    // One MULTI on the room's slot (all one key): trim, add, and keep the key no longer than needed.
-    const replies = await this.redis.client
-      .multi()
-      .zremrangebyscore(key, '-inf', `(${now - REMOVAL_WINDOW_MS}`)
-      .zadd(key, now, userId)
-      .pexpire(key, REMOVAL_WINDOW_MS)
-      .exec();
-    const failed = replies ? replies.find(([err]) => err)?.[0] : new Error('MULTI aborted');
-    if (failed) throw failed;
-  }
-
-  /**
-   * New members leave the room's removed set: one removed lately and added back can send at
-   * once. In the adding transaction, after the insert (see markRemoved for the order). A
-   * failure is logged, not thrown: the addition stands, and a user removed in the last
-   * REMOVAL_WINDOW_MS stays unable to send until that lapses, the safe side; refusing the
-   * addition instead would make every member change wait on Redis.
-   */
-  private async forgetRemovals(chatroomId: number, userIds: number[]): Promise<void> {
-    try {
-      await this.redis.client.zrem(RedisKeys.roomRemoved(chatroomId), ...userIds);
-    } catch (err) {
-      this.logger.warn(
-        `Room ${chatroomId}: could not clear recent removals of users ${userIds.join(', ')} (${(err as Error).message}); ` +
-          'they may be refused sends for up to the removal window',
-      );
-    }
+    await this.removals.mark(id, userId);
   }
 
   private assertCanRemove(myRole: string, targetRole: string): void {
@@ -355,7 +254,7 @@ export class ChatroomsService {
   /**
    * The room passes to a room admin if there is one, else to a member: the longest-standing
    * (earliest `joined_at`, then the lowest user id: a room's first members join in one
-   * instant). Under the room's lock (underRoomLock), so no other change of members moves who is next.
+   * instant). Under the room's lock (RoomChanges.underRoomLock), so no other change of members moves who is next.
    */
   private async handOver(tx: Tx, chatroomId: number): Promise<void> {
     await tx.$executeRaw`
@@ -379,17 +278,7 @@ export class ChatroomsService {
   }
 }
 
-/**
- * Locks the users' rows, in id order (as every caller does, so two of them do not deadlock),
- * until the transaction ends: each user's room count is read and changed by one request at
- * a time. NO KEY UPDATE, as a row update would: it does not wait for, nor hold up, the
- * KEY SHARE that inserts referencing the user (messages, memberships) take.
- */
-async function lockUsers(tx: Tx, userIds: number[]): Promise<void> {
-  await tx.$queryRaw`SELECT id FROM users WHERE id = ANY(${[...new Set(userIds)]}::int[]) ORDER BY id FOR NO KEY UPDATE`;
-}
-
-/** The roles of these users in the room (the caller holds the room's lock, see underRoomLock). */
+/** The roles of these users in the room (the caller holds the room's lock, see RoomChanges.underRoomLock). */
 async function rolesOf(tx: Tx, chatroomId: number, userIds: number[]): Promise<Map<number, MemberRole>> {
   const rows = await tx.$queryRaw<{ userId: number; role: MemberRole }[]>`
     SELECT user_id AS "userId", role::text AS role FROM chatroom_members
