@@ -6,7 +6,7 @@ import helmet from 'helmet';
 import { AppModule } from './app.module';
 import { RedisIoAdapter } from './chat/redis-io.adapter';
 import { refuseDeclaredOversizedBodies } from './common/declared-body-limit.middleware';
-import { answerClientErrors, answerFailedExpectations } from './common/http-client-errors';
+import { answerClientErrors, answerConnectRequests, answerFailedExpectations } from './common/http-client-errors';
 import { serveUpgradeRequests } from './common/http-upgrade-requests';
 import { capConnectionsPerAddress, connectionCapExempt } from './common/http-connections';
 import { limitHttpServer } from './common/http-server-limits';
@@ -80,6 +80,7 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
   app.set('etag', false);
   answerClientErrors(app.getHttpServer());
   answerFailedExpectations(app.getHttpServer());
+  answerConnectRequests(app.getHttpServer());
   serveUpgradeRequests(app.getHttpServer());
   // Slow clients, and a shutdown that always ends.
   limitHttpServer(app.getHttpServer(), () => metrics.rateLimited('http_pipelining'));

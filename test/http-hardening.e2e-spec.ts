@@ -1,7 +1,11 @@
-import { connect as tcpConnect } from 'node:net';
+import { IncomingMessage, type Server } from 'node:http';
+import { connect as tcpConnect, type Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import { EARLY_REFUSAL_BYTES } from '../src/app.factory';
 import { io as ioClient, Manager } from 'socket.io-client';
 import { resetState, startApp, TestApp } from './utils/app';
 import { exitOf, freePort, spawnServer } from './utils/processes';
+import { sleep } from './utils/sockets';
 import { auth, createUser } from './utils/users';
 
 const FOREIGN = 'https://evil.example';
@@ -161,6 +165,127 @@ describe('HTTP hardening (e2e)', () => {
       s.once('connect_error', reject);
     });
     s.disconnect();
+  });
+
+  it('keeps no more than a buffer of an Upgrade request body the route does not read, and drops the rest', async () => {
+    // A probe sent such bodies on 1,000 connections to GET /health: all of each was kept for the request timeout.
+    const path = '/users/me?upgrade-body'; // no token: 401 before anything reads the body
+    let pushed = 0;
+    let servedOn: Socket | undefined;
+    const spy = jest.spyOn(IncomingMessage.prototype, 'push').mockImplementation(function (
+      this: IncomingMessage,
+      chunk: unknown,
+      ...rest: unknown[]
+    ) {
+      if (this.url === path && Buffer.isBuffer(chunk)) {
+        pushed += chunk.length;
+        servedOn = this.socket;
+      }
+      return Readable.prototype.push.call(this, chunk, ...(rest as [BufferEncoding?]));
+    });
+    try {
+      const size = EARLY_REFUSAL_BYTES; // the most any request may declare (413 above)
+      const { hostname, port } = new URL(t.url);
+      const { statusLine, written } = await new Promise<{ statusLine: string; written: number }>((resolve, reject) => {
+        let head = '';
+        let written = 0;
+        const socket = tcpConnect({ port: Number(port), host: hostname, allowHalfOpen: true }, () => {
+          socket.write(
+            `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\nContent-Length: ${size}\r\n\r\n`,
+          );
+          const chunk = Buffer.alloc(64 * 1024, 'a');
+          const pump = (): void => {
+            while (written < size) {
+              written += chunk.length;
+              if (!socket.write(chunk)) return void socket.once('drain', pump);
+            }
+            socket.end();
+          };
+          pump();
+        });
+        socket.setEncoding('utf8');
+        socket.on('data', (d: string) => (head += d));
+        socket.on('error', reject);
+        socket.on('close', () => resolve({ statusLine: head.split('\r\n')[0], written }));
+        socket.setTimeout(20_000, () => socket.destroy(new Error('the server stopped reading')));
+      });
+      // The server's side closes once it has read the body's last byte and the client's FIN.
+      await new Promise<void>((resolve) =>
+        servedOn!.destroyed ? resolve() : servedOn!.once('close', () => resolve()),
+      );
+      expect(statusLine).toBe('HTTP/1.1 401 Unauthorized');
+      expect(written).toBe(size); // read to the end by the server: dropped, not left unread
+      expect(pushed).toBeGreaterThan(0);
+      expect(pushed).toBeLessThan(size / 4); // it was all of it, for as long as the connection lasted
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('serves an Upgrade request pipelined behind another after that one, and answers Expect on it as Node does', async () => {
+    // The second request's upgrade came while the first was answering: assigning it the socket threw and the process exited.
+    const h2c = 'Connection: Upgrade\r\nUpgrade: h2c\r\n';
+    const body = JSON.stringify({ username: 'nobody-here', password: 'not the password' });
+    const login = `POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    const both = await rawAnswers(t.url, `${login}GET /health/live HTTP/1.1\r\nHost: x\r\n${h2c}\r\n`);
+    expect(both.map((a) => a.statusLine)).toEqual(['HTTP/1.1 401 Unauthorized', 'HTTP/1.1 200 OK']);
+    expect((await t.http().get('/health/live')).status).toBe(200);
+
+    const expectOther = await rawAnswers(t.url, `GET /health/live HTTP/1.1\r\nHost: x\r\n${h2c}Expect: foo\r\n\r\n`);
+    expect(expectOther.map((a) => a.statusLine)).toEqual(['HTTP/1.1 417 Expectation Failed']);
+    expect(JSON.parse(expectOther[0].body)).toMatchObject({ statusCode: 417, code: 'VALIDATION_FAILED' });
+    const continued = await rawAnswers(
+      t.url,
+      `POST /auth/login HTTP/1.1\r\nHost: x\r\n${h2c}Expect: 100-continue\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
+      body,
+    );
+    expect(continued.map((a) => a.statusLine)).toEqual(['HTTP/1.1 100 Continue', 'HTTP/1.1 401 Unauthorized']);
+  });
+
+  it('answers a request pipelined before a malformed one, then refuses the malformed one', async () => {
+    // The 400 used to end the connection at once: the login ran, and its answer was lost.
+    const body = JSON.stringify({ username: 'nobody-here', password: 'not the password' });
+    const login = `POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    const answers = await rawAnswers(t.url, `${login}GARBAGE\r\n\r\n`);
+    expect(answers.map((a) => a.statusLine)).toEqual(['HTTP/1.1 401 Unauthorized', 'HTTP/1.1 400 Bad Request']);
+    expect(JSON.parse(answers[1].body)).toMatchObject({ code: 'VALIDATION_FAILED', message: 'Malformed HTTP request' });
+  });
+
+  it('answers CONNECT with 405 in the error shape', async () => {
+    const [answer] = await rawAnswers(t.url, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+    expect(answer.statusLine).toBe('HTTP/1.1 405 Method Not Allowed');
+    expect(JSON.parse(answer.body)).toMatchObject({ statusCode: 405, code: 'VALIDATION_FAILED' });
+  });
+
+  it('drops an Upgrade request still unanswered when the server drops its connections at shutdown', async () => {
+    // Node let go of such sockets at the upgrade: closeAllConnections (shutdown, after its grace) did not reach them.
+    const { hostname, port } = new URL(t.url);
+    const socket = tcpConnect(Number(port), hostname);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => {});
+    const server = t.app.getHttpServer() as Server;
+    // Served as a request (in flight, waiting for the rest of its body) before the drop.
+    const served = new Promise<void>((resolve) => {
+      const seen = (req: IncomingMessage) => {
+        if (req.url !== '/auth/login?half-body') return;
+        server.off('request', seen);
+        resolve();
+      };
+      server.on('request', seen);
+    });
+    socket.write(
+      'POST /auth/login?half-body HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n' +
+        'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":',
+    );
+    await served;
+    try {
+      server.closeAllConnections(); // what shutdown does after its grace (closeWithDeadline)
+      const outcome = await Promise.race([closed.then(() => 'closed'), sleep(5_000).then(() => 'still open')]);
+      expect(outcome).toBe('closed');
+    } finally {
+      socket.destroy();
+    }
   });
 
   it('answers a body that is not JSON, or JSON but not an object, saying which', async () => {
@@ -365,4 +490,39 @@ function rawRequest(url: string, request: string, later?: string): Promise<{ sta
       resolve({ statusLine: head.split('\r\n')[0], body });
     });
   });
+}
+
+/**
+ * Writes raw bytes to the server (`later` 100 ms after) and parses every answer it writes
+ * until it closes the connection (5 s at most): status line and body of each, by Content-Length.
+ */
+async function rawAnswers(
+  url: string,
+  request: string,
+  later?: string,
+): Promise<{ statusLine: string; body: string }[]> {
+  const { hostname, port } = new URL(url);
+  const raw = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    const socket = tcpConnect(Number(port), hostname, () => {
+      socket.write(request);
+      if (later !== undefined) setTimeout(() => socket.write(later), 100);
+    });
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (text += chunk));
+    socket.on('error', reject);
+    socket.setTimeout(5_000, () => socket.destroy());
+    socket.on('close', () => resolve(text));
+  });
+  const answers: { statusLine: string; body: string }[] = [];
+  let rest = raw;
+  while (rest.length) {
+    const end = rest.indexOf('\r\n\r\n');
+    if (end < 0) break;
+    const head = rest.slice(0, end);
+    const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+    answers.push({ statusLine: head.split('\r\n')[0], body: rest.slice(end + 4, end + 4 + length) });
+    rest = rest.slice(end + 4 + length);
+  }
+  return answers;
 }

@@ -56,38 +56,96 @@ const MALFORMED: ParseErrorAnswer = {
  */
 export function answerClientErrors(server: Server): void {
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    // As Node's own handler: nothing for a peer that went away, and nothing written into a
-    // response already under way on this connection (that would corrupt it for the peer).
-    const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-    if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+    // As Node's own handler: nothing for a peer that went away.
+    if (err.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
       return;
     }
-    const e = STATUS_OF_PARSE_ERROR[err.code ?? ''] ?? MALFORMED;
-    const body: ErrorBody = { statusCode: e.status, code: e.code, message: e.message };
-    const json = JSON.stringify(body);
-    socket.end(
-      `HTTP/1.1 ${e.status} ${e.reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`,
-    );
-    const drop = setTimeout(() => socket.destroy(), CLIENT_ERROR_GRACE_MS).unref();
-    socket.once('close', () => clearTimeout(drop));
+    // A request before the malformed one (pipelined in the same write) may still be
+    // answering: its answer goes out first, then this one. Written at once, the 400 ended
+    // the connection and the client lost the first answer, though its request ran (a probe:
+    // a room created, the client told only 400, so it would create it again).
+    afterAnswers(socket, () => {
+      const e = STATUS_OF_PARSE_ERROR[err.code ?? ''] ?? MALFORMED;
+      endWithError(socket, e.reason, { statusCode: e.status, code: e.code, message: e.message });
+    });
   });
 }
+
+/**
+ * CONNECT (a proxy's method): with nothing listening for it, Node destroyed the connection
+ * without a word. 405 in the error shape, and the connection closed.
+ */
+export function answerConnectRequests(server: Server): void {
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => socket.destroy());
+    endWithError(
+      socket,
+      'Method Not Allowed',
+      { statusCode: 405, code: ErrorCode.ValidationFailed, message: 'CONNECT is not served here: this is not a proxy' },
+      { Allow: 'GET, HEAD, POST, PATCH, PUT, DELETE, OPTIONS' },
+    );
+  });
+}
+
+/**
+ * Writes an error answer straight to the socket and closes it, destroying it
+ * CLIENT_ERROR_GRACE_MS later if the peer has not closed it by then.
+ */
+function endWithError(socket: Duplex, reason: string, body: ErrorBody, headers: Record<string, string> = {}): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const json = JSON.stringify(body);
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
+  socket.end(
+    `HTTP/1.1 ${body.statusCode} ${reason}\r\n${extra}Content-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`,
+  );
+  const drop = setTimeout(() => socket.destroy(), CLIENT_ERROR_GRACE_MS).unref();
+  socket.once('close', () => clearTimeout(drop));
+}
+
+/**
+ * `fn` once no answer is being written on the socket: at once if none is, never if the
+ * connection closes first.
+ */
+export function afterAnswers(socket: Duplex, fn: () => void): void {
+  if (socket.destroyed) return;
+  const current = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (!current || current.writableFinished) {
+    fn();
+    return;
+  }
+  // 'close' follows 'finish', or comes when the answer was cut short: look again then.
+  current.once('close', () => setImmediate(() => afterAnswers(socket, fn)));
+}
+
+/** The answer to a request whose `Expect` is not `100-continue`. */
+export const EXPECTATION_FAILED: ErrorBody = {
+  statusCode: 417,
+  code: ErrorCode.ValidationFailed,
+  message: 'Only "Expect: 100-continue" is supported: send the request without this Expect header',
+};
+
+/** The answer to a request that did not arrive within the request timeout. */
+export const REQUEST_TIMEOUT: ErrorBody = {
+  statusCode: 408,
+  code: STATUS_OF_PARSE_ERROR.ERR_HTTP_REQUEST_TIMEOUT.code,
+  message: STATUS_OF_PARSE_ERROR.ERR_HTTP_REQUEST_TIMEOUT.message,
+};
 
 /**
  * A request whose `Expect` is not `100-continue`: Node answered 417 itself, with no body.
  * Here 417 with the contract's error body, and the connection closed after it.
  */
 export function answerFailedExpectations(server: Server): void {
-  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
-    const body: ErrorBody = {
-      statusCode: 417,
-      code: ErrorCode.ValidationFailed,
-      message: 'Only "Expect: 100-continue" is supported: send the request without this Expect header',
-    };
+  server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
     res.shouldKeepAlive = false;
-    writeErrorBody(res, body);
+    writeErrorBody(res, EXPECTATION_FAILED);
   });
 }
 
