@@ -40,6 +40,17 @@ describe('SocketPayloadPipe', () => {
     expect((err.details as { field: string }[]).map((d) => d.field)).toContain('rooms');
   });
 
+  it.each([[{ 0: { chatroomId: 1, afterSeq: 0 } }], ['abc'], [{ length: 5 }]])(
+    'says only "must be an array" of sync rooms %j, not its size or elements',
+    async (rooms) => {
+      const err = await errorOf(pipe.transform({ rooms }, body(SyncDto)));
+      expect(err).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        details: [{ field: 'rooms', errors: ['rooms must be an array'] }],
+      });
+    },
+  );
+
   it.each([undefined, null, 'x', 5, [1]])('refuses the non-object payload %j', async (payload) => {
     expect(await errorOf(pipe.transform(payload, body(SendMessageDto)))).toMatchObject({ code: 'VALIDATION_FAILED' });
   });

@@ -8,10 +8,17 @@ export interface FieldError {
   errors: string[];
 }
 
-/** Flattens nested class-validator errors into `[{field: 'message.content', errors}]`. */
+/**
+ * Flattens nested class-validator errors into `[{field: 'message.content', errors}]`. A field
+ * that should be an array and is not says only that: its size limits and its elements'
+ * checks, run over an object's keys, contradicted each other ("at least 1 elements", "no
+ * more than 100 elements", `rooms.afterSeq`; a probe sent `{rooms: {...}}`).
+ */
 export function flattenValidationErrors(errors: ValidationError[], parent = ''): FieldError[] {
   return errors.flatMap((e) => {
     const field = parent ? `${parent}.${e.property}` : e.property;
+    const notAnArray = e.constraints?.isArray;
+    if (notAnArray !== undefined) return [{ field, errors: [notAnArray] }];
     const own = e.constraints ? [{ field, errors: Object.values(e.constraints) }] : [];
     return [...own, ...flattenValidationErrors(e.children ?? [], field)];
   });
