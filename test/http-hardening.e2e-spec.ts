@@ -312,6 +312,20 @@ describe('HTTP hardening (e2e)', () => {
         { statusCode: 400, code: 'VALIDATION_FAILED', ...answer },
       ]);
     }
+    // A body that is not what its Content-Encoding says: zlib's "incorrect header check" was the message.
+    for (const encoding of ['gzip', 'deflate', 'br']) {
+      const res = await post('{"name": "x"}').set('Content-Encoding', encoding);
+      expect([encoding, res.status, res.body]).toEqual([
+        encoding,
+        400,
+        {
+          statusCode: 400,
+          code: 'VALIDATION_FAILED',
+          message: `The body is not valid ${encoding} (Content-Encoding)`,
+          details: [{ field: 'body', errors: [`must be ${encoding}-encoded as Content-Encoding says`] }],
+        },
+      ]);
+    }
   });
 
   it('reads path ids from plain decimal digits only: 1e3, 0x10, padded digits and leading zeros are not ids', async () => {

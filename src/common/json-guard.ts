@@ -93,11 +93,22 @@ export const notAnObject = (): AppError =>
  * body-parser's refusals of a body it could not parse carried JSON.parse's own message, and
  * in strict mode it refuses a top level that is not an object or array with a message made
  * to look like JSON.parse's: `null` got "Unexpected token 'n', "null" is not valid JSON",
- * about valid JSON (a hostile-client probe). Those say what the API wants instead; any other
- * error goes on as it was.
+ * about valid JSON (a hostile-client probe). A body that does not decompress as its
+ * Content-Encoding says carried zlib's "incorrect header check" (another probe). Those say
+ * what the API wants instead; any other error goes on as it was.
  */
-export const explainJsonErrors: ErrorRequestHandler = (err: unknown, _req, _res, next) => {
-  const e = err as { type?: unknown; body?: unknown } | null;
+export const explainJsonErrors: ErrorRequestHandler = (err: unknown, req, _res, next) => {
+  const e = err as { type?: unknown; body?: unknown; errno?: unknown } | null;
+  // zlib's refusal of a body its Content-Encoding does not match ("incorrect header check",
+  // "Decompression failed"): body-parser passes those on untyped, with zlib's errno.
+  const encoding = req.headers['content-encoding'];
+  if (e?.type === undefined && typeof e?.errno === 'number' && encoding !== undefined) {
+    return next(
+      AppError.validation(`The body is not valid ${encoding} (Content-Encoding)`, [
+        { field: 'body', errors: [`must be ${encoding}-encoded as Content-Encoding says`] },
+      ]),
+    );
+  }
   if (e?.type !== 'entity.parse.failed') return next(err);
   const text = typeof e.body === 'string' ? e.body.trimStart() : '';
   const container = text === '' || text.startsWith('{') || text.startsWith('[');
