@@ -284,6 +284,24 @@ describe('ChatGateway (e2e)', () => {
       });
     });
 
+    it('refuses an event sent with two payload arguments, saying so', async () => {
+      const a = await connect(t.url, alice.token);
+      const res = await a.timeout(5000).emitWithAck('sendMessage', send(room, 'one'), send(room, 'two'));
+      expect(res).toEqual({
+        ok: false,
+        error: {
+          code: 'VALIDATION_FAILED',
+          message: 'This event takes one payload argument (and an acknowledgement), not 2',
+          details: [{ field: '', errors: ['must be a single JSON object argument'] }],
+        },
+      });
+      // One argument is still one payload, an array included: that is a payload that is not an object.
+      expect(await emitAck(a, 'sendMessage', [send(room, 'one')])).toMatchObject({
+        ok: false,
+        error: { code: 'VALIDATION_FAILED', message: 'The payload must be a JSON object' },
+      });
+    });
+
     it('refuses blank text with VALIDATION_FAILED naming the field; real text keeps its spaces', async () => {
       const a = await connect(t.url, alice.token);
       const first = await emitAck(a, 'sendMessage', send(room, 'before the blanks'));

@@ -1,6 +1,7 @@
 import { type ExceptionFilter, type PipeTransform, SetMetadata, type Type } from '@nestjs/common';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import type { Socket } from 'socket.io';
+import { ExtraArguments } from '../common/json-guard';
 
 /** Metadata key of a client event's handler (see OnClientEvent). */
 export const CLIENT_EVENT_METADATA = 'chat:client-event';
@@ -84,7 +85,11 @@ export class SocketDispatcher {
   }
 }
 
-/** What Nest hands a handler: the one payload, nothing, or every argument before the ack. */
+/**
+ * What a handler gets: the one payload, or nothing. More arguments before the ack stand as
+ * ExtraArguments, which the payload pipe refuses saying so: Nest's way, an array of them, was
+ * told "The payload must be a JSON object" about a payload that was one (a probe).
+ */
 function payloadOf(args: unknown[], count: number): unknown {
-  return count === 1 ? args[0] : count === 0 ? undefined : args.slice(0, count);
+  return count === 1 ? args[0] : count === 0 ? undefined : new ExtraArguments(count);
 }

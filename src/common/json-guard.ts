@@ -54,6 +54,21 @@ export class UnparsedPayload {
   constructor(readonly reason: string) {}
 }
 
+/**
+ * Stands in for a socket event sent with more than one argument before its acknowledgement
+ * (SocketDispatcher): every event takes one payload. A class, so no client can send one.
+ */
+export class ExtraArguments {
+  constructor(readonly count: number) {}
+}
+
+/** The refusal of an event sent with ExtraArguments. */
+export function extraArgumentsError(count: number): AppError {
+  return AppError.validation(`This event takes one payload argument (and an acknowledgement), not ${count}`, [
+    { field: '', errors: ['must be a single JSON object argument'] },
+  ]);
+}
+
 /** The refusal of a text jsonTooComplex named a reason for. */
 export function tooComplexError(reason: string): AppError {
   return AppError.validation(`Payload too complex: ${reason}`, [{ field: 'body', errors: [`must not be ${reason}`] }]);

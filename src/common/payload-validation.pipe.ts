@@ -1,7 +1,7 @@
 import { ArgumentMetadata, Injectable, PipeTransform, ValidationError } from '@nestjs/common';
 import { WsException } from '@nestjs/websockets';
 import { AppError } from './errors';
-import { notAnObject, tooComplexError, UnparsedPayload } from './json-guard';
+import { ExtraArguments, extraArgumentsError, notAnObject, tooComplexError, UnparsedPayload } from './json-guard';
 import { assertCleanInput } from './raw-input';
 import { assertArrayLimits, createValidationPipe, validationError } from './validation';
 
@@ -99,6 +99,7 @@ export class SocketPayloadPipe implements PipeTransform {
   async validateFully(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     try {
       if (value instanceof UnparsedPayload) throw tooComplexError(value.reason);
+      if (value instanceof ExtraArguments) throw extraArgumentsError(value.count);
       assertCleanInput(value);
       if (!isPlainObject(value)) throw notAnObject();
       assertArrayLimits(metadata.metatype!, value);
