@@ -77,19 +77,7 @@ function serve(server: Server, upgrade: IncomingMessage, socket: Socket, head: B
     setTimeout(() => socket.destroy(), CLIENT_ERROR_GRACE_MS).unref();
   }, HTTP_REQUEST_TIMEOUT_MS).unref();
   socket.once('close', () => clearTimeout(deadline));
-  if (upgrade.headers['transfer-encoding'] !== undefined) {
-    res.once('finish', () => socket.end());
-    return refuseChunked(res);
-  }
-  // Expect, as Node's parser handles it: 100 Continue before the body is read, any other
-  // expectation to 'checkExpectation' (answerFailedExpectations: 417).
-  const expectation = upgrade.headers.expect;
-  if (expectation !== undefined && !CONTINUE.test(expectation)) {
-    res.once('finish', () => socket.end());
-    if (!server.emit('checkExpectation', req, res)) writeErrorBody(res, EXPECTATION_FAILED);
-    return;
-  }
-  const stopFeeding = feedBody(req, socket, head, Number(upgrade.headers['content-length'] ?? 0));
+  let stopFeeding = (): void => {};
   res.once('finish', () => {
     // The answer is out: what is left of the body is read and dropped, as Node's own server
     // does with a body the app did not read, until the client closes or the deadline.
@@ -99,6 +87,15 @@ function serve(server: Server, upgrade: IncomingMessage, socket: Socket, head: B
     socket.end();
     socket.resume();
   });
+  if (upgrade.headers['transfer-encoding'] !== undefined) return refuseChunked(res);
+  // Expect, as Node's parser handles it: 100 Continue before the body is read, any other
+  // expectation to 'checkExpectation' (answerFailedExpectations: 417).
+  const expectation = upgrade.headers.expect;
+  if (expectation !== undefined && !CONTINUE.test(expectation)) {
+    if (!server.emit('checkExpectation', req, res)) writeErrorBody(res, EXPECTATION_FAILED);
+    return;
+  }
+  stopFeeding = feedBody(req, socket, head, Number(upgrade.headers['content-length'] ?? 0));
   if (expectation !== undefined) res.writeContinue();
   server.emit('request', req, res);
 }
