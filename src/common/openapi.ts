@@ -155,7 +155,7 @@ export const ERROR_STATUSES = Object.keys(ERRORS).map(Number) as ErrorStatus[];
 
 /**
  * The error responses a route can produce, each with its status-specific error schema.
- * 500 and 503 are added by `@ApiProtected()` / `@ApiPublic()` on the controller.
+ * 400, 413, 415, 500 and 503 are added by `@ApiProtected()` / `@ApiPublic()` on the controller.
  */
 export function ApiErrors(...statuses: ErrorStatus[]): MethodDecorator & ClassDecorator {
   return applyDecorators(
@@ -177,16 +177,27 @@ export function ApiErrors(...statuses: ErrorStatus[]): MethodDecorator & ClassDe
 }
 
 /**
+ * What every route can answer, body or not: a route that takes no body refuses one with 400
+ * (NoBodyInterceptor), and any body is read, so 413 and 415 apply everywhere (body-parser's
+ * limits, checkJsonBody). Undocumented, a generated client treated those as unexpected.
+ */
+const ANY_ROUTE_ERRORS: ErrorStatus[] = [400, 413, 415, 500, 503];
+
+/**
  * Controller level: bearer token required; 401 on every route, 429 from the per-user REST
- * budget (REST_REQUESTS_PER_MIN), and the server-side failures.
+ * budget (REST_REQUESTS_PER_MIN), and what any route can answer (ANY_ROUTE_ERRORS).
  */
 export function ApiProtected(): ClassDecorator {
-  return applyDecorators(ApiBearerAuth(BEARER), ApiExtraModels(ErrorDto, FieldErrorDto), ApiErrors(401, 429, 500, 503));
+  return applyDecorators(
+    ApiBearerAuth(BEARER),
+    ApiExtraModels(ErrorDto, FieldErrorDto),
+    ApiErrors(401, 429, ...ANY_ROUTE_ERRORS),
+  );
 }
 
-/** Controller level: no token needed; only the server-side failures are common to all routes. */
+/** Controller level: no token needed; only what any route can answer (ANY_ROUTE_ERRORS). */
 export function ApiPublic(): ClassDecorator {
-  return applyDecorators(ApiExtraModels(ErrorDto, FieldErrorDto), ApiErrors(500, 503));
+  return applyDecorators(ApiExtraModels(ErrorDto, FieldErrorDto), ApiErrors(...ANY_ROUTE_ERRORS));
 }
 
 export function ApiNoContent(description = 'Done; no body'): MethodDecorator {
