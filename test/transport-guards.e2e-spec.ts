@@ -195,7 +195,67 @@ describe('engine.io requests (e2e)', () => {
     expect(await postPacket(t, sid, '421["noSuchEvent"]')).toBe(200);
     expect(await (await fetch(pollUrl(t, sid))).text()).toMatch(/^431/);
   });
+
+  it("answers refused WebSocket upgrades in the API's error shape, with engine.io's or ws's message", async () => {
+    const path = '/socket.io/?EIO=4&transport=websocket';
+    const key = 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
+    const cases: [string, string, string, string][] = [
+      ['an unknown session', `${path}&sid=abc`, `${key}Sec-WebSocket-Version: 13\r\n`, 'Session ID unknown'],
+      ['no key', path, 'Sec-WebSocket-Version: 13\r\n', 'Missing or invalid Sec-WebSocket-Key header'],
+      [
+        'an unknown version',
+        path,
+        `${key}Sec-WebSocket-Version: 7\r\n`,
+        'Missing or invalid Sec-WebSocket-Version header',
+      ],
+    ];
+    for (const [what, url, headers, message] of cases) {
+      const answer = await rawUpgrade(t, url, headers);
+      expect([what, answer.statusLine]).toEqual([what, 'HTTP/1.1 400 Bad Request']);
+      expect([what, answer.headers['content-type']]).toEqual([what, 'application/json; charset=utf-8']);
+      expect([what, JSON.parse(answer.body)]).toEqual([what, { statusCode: 400, code: 'VALIDATION_FAILED', message }]);
+    }
+    // ws's own headers stay (the versions it speaks).
+    expect((await rawUpgrade(t, path, `${key}Sec-WebSocket-Version: 7\r\n`)).headers['sec-websocket-version']).toBe(
+      '13, 8',
+    );
+    // An upgrade that succeeds is untouched: its 101, then a socket.io session over it.
+    const ws = new WebSocket(`${t.url.replace('http', 'ws')}${path}`);
+    const opened = await new Promise<string>((resolve, reject) => {
+      ws.once('message', (data: Buffer) => resolve(data.toString()));
+      ws.once('error', reject);
+    });
+    expect(opened).toMatch(/^0\{"sid":/);
+    ws.close();
+  });
 });
+
+/** A raw WebSocket upgrade request on a connection of its own; the answer as the server wrote it. */
+function rawUpgrade(
+  t: TestApp,
+  path: string,
+  headers: string,
+): Promise<{ statusLine: string; headers: Record<string, string>; body: string }> {
+  const { port } = new URL(t.url);
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const socket = tcpConnect(Number(port), '127.0.0.1', () =>
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n${headers}\r\n`),
+    );
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (text += chunk));
+    socket.on('error', reject);
+    socket.setTimeout(5_000, () => socket.destroy());
+    socket.on('close', () => {
+      const end = text.indexOf('\r\n\r\n');
+      const [statusLine, ...lines] = text.slice(0, end).split('\r\n');
+      const parsed = Object.fromEntries(
+        lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+      );
+      resolve({ statusLine, headers: parsed, body: text.slice(end + 4) });
+    });
+  });
+}
 
 describe('WebSocket ping frames (e2e)', () => {
   let t: TestApp;

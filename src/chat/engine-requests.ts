@@ -1,5 +1,6 @@
 import { HttpException, HttpStatus, Logger } from '@nestjs/common';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { toErrorBody } from '../common/errors';
 import { writeErrorBody } from '../common/http-client-errors';
 import { PollingAnswers } from './polling-answers';
@@ -22,6 +23,7 @@ interface EngineSession {
 interface Engine {
   clients: Record<string, EngineSession | undefined>;
   handleRequest(req: IncomingMessage, res: ServerResponse): void;
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
 }
 
 /**
@@ -35,8 +37,11 @@ interface Engine {
  * - A poll: its connection is recorded with the session (PollingAnswers), and a client
  *   asking again while an earlier answer of its session is still in the process (unread)
  *   has its session cut at once. `onCut` runs once per session cut.
+ *
+ * And every WebSocket upgrade engine.io takes: its refusal, written raw on the socket by
+ * engine.io or ws, gets the API's error body too (upgradeRefusalInApiShape).
  */
-export function guardEngineRequests(engine: Pick<Engine, 'handleRequest'>, onCut: () => void): void {
+export function guardEngineRequests(engine: Pick<Engine, 'handleRequest' | 'handleUpgrade'>, onCut: () => void): void {
   const { clients } = engine as Engine;
   const logger = new Logger('EngineRequests');
   const handle = engine.handleRequest.bind(engine);
@@ -57,6 +62,64 @@ export function guardEngineRequests(engine: Pick<Engine, 'handleRequest'>, onCut
     inApiShape(res);
     handle(req, res);
   };
+  const upgrade = (engine as Engine).handleUpgrade.bind(engine);
+  (engine as Engine).handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    upgradeRefusalInApiShape(socket);
+    upgrade(req, socket, head);
+  };
+}
+
+/**
+ * A WebSocket upgrade that engine.io refuses (an unknown session or transport, an old
+ * protocol) or that ws refuses (no valid Sec-WebSocket-Key, an unsupported version) is
+ * answered by writing a raw `text/html` response on the socket, its reason as the body.
+ * That response is rewritten into the API's error shape, as inApiShape does for polling.
+ * Only the socket's first write is looked at: a handshake that succeeds writes its 101 first
+ * and frames after it, and those pass untouched.
+ */
+function upgradeRefusalInApiShape(socket: Duplex): void {
+  const own = {
+    write: Object.getOwnPropertyDescriptor(socket, 'write'),
+    end: Object.getOwnPropertyDescriptor(socket, 'end'),
+  };
+  const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+  const end = socket.end.bind(socket) as (...args: unknown[]) => Duplex;
+  const restore = () => {
+    for (const name of ['write', 'end'] as const) {
+      const descriptor = own[name];
+      if (descriptor) Object.defineProperty(socket, name, descriptor);
+      else delete (socket as Partial<Duplex>)[name];
+    }
+  };
+  socket.write = ((chunk: unknown, ...rest: unknown[]) => {
+    restore();
+    return write(rawRefusalInApiShape(chunk), ...rest);
+  }) as Duplex['write'];
+  socket.end = ((chunk?: unknown, ...rest: unknown[]) => {
+    restore();
+    return end(rawRefusalInApiShape(chunk), ...rest);
+  }) as Duplex['end'];
+}
+
+/** `HTTP/1.1 4xx …`, its headers, a blank line, the body. */
+const RAW_REFUSAL = /^HTTP\/1\.1 (4\d\d) [^\r\n]*\r\n((?:[^\r\n]+\r\n)*)\r\n([^]*)$/;
+
+/** A raw `text/html` refusal as the same status with the API's error body; anything else as it is. */
+export function rawRefusalInApiShape(chunk: unknown): unknown {
+  if (typeof chunk !== 'string') return chunk;
+  const refusal = RAW_REFUSAL.exec(chunk);
+  if (!refusal || !/^content-type: *text\/html/im.test(refusal[2])) return chunk;
+  const status = Number(refusal[1]);
+  const body = JSON.stringify(toErrorBody(new HttpException(refusal[3] || (STATUS_CODES[status] ?? ''), status)));
+  const kept = refusal[2].split('\r\n').filter((h) => h && !/^content-(type|length):/i.test(h));
+  return [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
+    ...kept,
+    'Content-Type: application/json; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    '',
+    body,
+  ].join('\r\n');
 }
 
 /**
