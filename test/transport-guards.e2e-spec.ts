@@ -202,6 +202,14 @@ describe('engine.io requests (e2e)', () => {
     const cases: [string, string, string, string][] = [
       ['an unknown session', `${path}&sid=abc`, `${key}Sec-WebSocket-Version: 13\r\n`, 'Session ID unknown'],
       ['no key', path, 'Sec-WebSocket-Version: 13\r\n', 'Missing or invalid Sec-WebSocket-Key header'],
+      // engine.io itself wrote this one into the WebSocket stream, after its 101.
+      [
+        'an old protocol',
+        path.replace('EIO=4', 'EIO=3'),
+        `${key}Sec-WebSocket-Version: 13\r\n`,
+        'Unsupported protocol version',
+      ],
+      ['a repeated EIO', `${path}&EIO=4`, `${key}Sec-WebSocket-Version: 13\r\n`, 'Unsupported protocol version'],
       [
         'an unknown version',
         path,

@@ -65,6 +65,9 @@ export function guardEngineRequests(engine: Pick<Engine, 'handleRequest' | 'hand
   const upgrade = (engine as Engine).handleUpgrade.bind(engine);
   (engine as Engine).handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     upgradeRefusalInApiShape(socket);
+    // engine.io checks a new session's protocol version only after the WebSocket handshake,
+    // then writes its raw 400 into the WebSocket stream, which clients read as a broken frame.
+    if (!sidOf(req) && !speaksEio4(req)) return refuseUpgrade(socket, 400, 'Unsupported protocol version');
     upgrade(req, socket, head);
   };
 }
@@ -110,16 +113,36 @@ export function rawRefusalInApiShape(chunk: unknown): unknown {
   const refusal = RAW_REFUSAL.exec(chunk);
   if (!refusal || !/^content-type: *text\/html/im.test(refusal[2])) return chunk;
   const status = Number(refusal[1]);
-  const body = JSON.stringify(toErrorBody(new HttpException(refusal[3] || (STATUS_CODES[status] ?? ''), status)));
   const kept = refusal[2].split('\r\n').filter((h) => h && !/^content-(type|length):/i.test(h));
+  return rawErrorResponse(status, refusal[3] || (STATUS_CODES[status] ?? ''), kept);
+}
+
+/** A whole HTTP response with the API's error body, for a socket that has no ServerResponse. */
+function rawErrorResponse(status: number, message: string, headers: string[]): string {
+  const body = JSON.stringify(toErrorBody(new HttpException(message, status)));
   return [
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
-    ...kept,
+    ...headers,
     'Content-Type: application/json; charset=utf-8',
     `Content-Length: ${Buffer.byteLength(body)}`,
     '',
     body,
   ].join('\r\n');
+}
+
+function refuseUpgrade(socket: Duplex, status: number, message: string): void {
+  socket.once('finish', () => socket.destroy());
+  socket.end(rawErrorResponse(status, message, ['Connection: close']));
+}
+
+/**
+ * As engine.io decides it (computeProtocolRevision): a query of exactly `EIO=4` is revision 4,
+ * anything else 3, which this server does not speak (allowEIO3 is off).
+ */
+function speaksEio4(req: IncomingMessage): boolean {
+  const query = req.url?.indexOf('?') ?? -1;
+  const versions = query < 0 ? [] : new URLSearchParams(req.url!.slice(query + 1)).getAll('EIO');
+  return versions.length === 1 && versions[0] === '4';
 }
 
 /**
