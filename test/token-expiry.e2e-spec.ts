@@ -1,4 +1,5 @@
 import type { Socket } from 'socket.io-client';
+import { ChatGateway } from '../src/chat/chat.gateway';
 import { TokenExpiry } from '../src/chat/token-expiry';
 import { resetState, startApp, TestApp } from './utils/app';
 import { closeAllSockets, connect, emitAck } from './utils/sockets';
@@ -48,6 +49,53 @@ describe('sockets and token expiry (e2e)', () => {
     expect(elapsed).toBeLessThan(3_000 + 5_000 + 1_000);
     await expect(connect(t.url, token)).rejects.toThrow('unauthorized');
   }, 20_000);
+
+  it('refuses an event that arrives after the token expired, before any sweep, and closes the socket', async () => {
+    const [alice, bob] = [await createUser(t, 'evalice'), await createUser(t, 'evbob')];
+    const room = await createRoom(t, alice, [bob]);
+    // No sweep from here on: only the per-event check can catch the expiry.
+    t.app.get<ChatGateway, { expiry: TokenExpiry }>(ChatGateway).expiry.stop();
+    let s: Socket | undefined;
+    let expiresAt = 0;
+    for (let attempt = 0; !s && attempt < 3; attempt++) {
+      const token = await login(t, alice.username);
+      expiresAt = (JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as { exp: number }).exp;
+      s = await connect(t.url, token).catch(() => undefined);
+    }
+    if (!s) throw new Error("no handshake completed within a fresh token's lifetime");
+    const closed = new Promise<string>((resolve) => s.once('disconnect', resolve));
+    await new Promise((r) => setTimeout(r, Math.max(0, expiresAt * 1000 - Date.now()) + 50));
+    const answer = await emitAck(s, 'sendMessage', { chatroomId: room, message: { type: 'text', content: 'late' } });
+    expect(answer).toEqual({
+      ok: false,
+      error: { code: 'UNAUTHORIZED', message: 'The access token expired: log in again' },
+    });
+    expect(await closed).toBe('io server disconnect');
+    const reader = await login(t, bob.username); // the suite's tokens live 3 s
+    const history = await t.http().get(`/chatrooms/${room}/messages`).set('Authorization', `Bearer ${reader}`);
+    expect(history.body.items).toEqual([]);
+  }, 20_000);
+
+  it('lets events through while the token lives', () => {
+    let middleware!: (packet: unknown[], next: () => void) => void;
+    const socket = {
+      data: { user: { expiresAt: 100 } },
+      use: (fn: typeof middleware) => (middleware = fn),
+      emit: jest.fn(),
+      disconnect: jest.fn(),
+      disconnected: false,
+    };
+    let nowMs = 99_000;
+    new TokenExpiry({} as never).guard(socket as never, () => nowMs);
+    const next = jest.fn();
+    const ack = jest.fn();
+    middleware(['joinRoom', { chatroomId: 1 }, ack], next);
+    expect([next.mock.calls.length, ack.mock.calls.length, socket.disconnect.mock.calls.length]).toEqual([1, 0, 0]);
+    nowMs = 100_000;
+    middleware(['joinRoom', { chatroomId: 1 }, ack], next);
+    expect([next.mock.calls.length, ack.mock.calls.length]).toEqual([1, 1]);
+    expect(socket.disconnect).toHaveBeenCalledWith(true);
+  });
 
   async function login(app: TestApp, username: string): Promise<string> {
     const res = await app.http().post('/auth/login').send({ username, password: TEST_PASSWORD });

@@ -152,7 +152,9 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   }
 
   async handleConnection(socket: AuthedSocket): Promise<void> {
-    // First, synchronously: no event of this socket runs before its budget is in place.
+    // First, synchronously: no event of this socket runs before its token check and its
+    // budget are in place.
+    this.expiry?.guard(socket);
     socket.data.gate = limitSocketEvents(socket, {
       socket: this.budgets.socket,
       user: { budgets: this.budgets.user, buckets: socket.data.shared ?? {} },

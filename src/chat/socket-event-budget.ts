@@ -155,7 +155,7 @@ export function limitSocketEvents(socket: Socket, gate: EventGate): SocketGate {
       }
     }
     if (known && !known.has(event as string)) {
-      return answer(socket, packet, {
+      return answerEvent(socket, packet, {
         code: ErrorCode.ValidationFailed,
         message: `Unknown event ${JSON.stringify(nameOf(event))}`,
       });
@@ -191,11 +191,15 @@ function refuse(
 ): void {
   onLimited?.(scope, nameOf(packet[0]));
   const message = scope === 'socket' ? SOCKET_LIMITED : USER_LIMITED;
-  answer(socket, packet, { code: ErrorCode.RateLimited, message, details: { retryAfterMs } });
+  answerEvent(socket, packet, { code: ErrorCode.RateLimited, message, details: { retryAfterMs } });
 }
 
-/** Through the event's acknowledgement, else as an `exception` event. */
-function answer(socket: Socket, packet: unknown[], error: { code: ErrorCode; message: string; details?: unknown }) {
+/** A refusal of a client event: through its acknowledgement, else as an `exception` event. */
+export function answerEvent(
+  socket: Socket,
+  packet: unknown[],
+  error: { code: ErrorCode; message: string; details?: unknown },
+): void {
   const ack: unknown = packet[packet.length - 1];
   if (typeof ack === 'function') (ack as (r: unknown) => void)({ ok: false, error });
   else socket.emit(ServerEvent.Exception, { event: nameOf(packet[0]), ...error });
