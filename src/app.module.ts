@@ -7,7 +7,7 @@ import { ChatHistoryModule } from './chat-history/chat-history.module';
 import { QueueRootModule } from './chat-history/queue-root.module';
 import { ChatroomsModule } from './chatrooms/chatrooms.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
-import { NoBodyInterceptor } from './common/no-body.interceptor';
+import { UndeclaredInputInterceptor } from './common/undeclared-input.interceptor';
 import { ShutdownHooksModule } from './common/shutdown-hooks';
 import { requestId } from './common/request-id.middleware';
 import { PayloadValidationPipe } from './common/payload-validation.pipe';
@@ -63,7 +63,7 @@ export class AppModule implements NestModule {
         // payloads: ChatGateway binds SocketPayloadPipe itself (same rules, WsException errors).
         { provide: APP_PIPE, useClass: PayloadValidationPipe },
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
-        { provide: APP_INTERCEPTOR, useClass: NoBodyInterceptor },
+        { provide: APP_INTERCEPTOR, useClass: UndeclaredInputInterceptor },
       ],
     };
   }

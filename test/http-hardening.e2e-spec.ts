@@ -350,6 +350,31 @@ describe('HTTP hardening (e2e)', () => {
     expect([plain.status, plain.body.code]).toEqual([404, 'NOT_FOUND']);
   });
 
+  it('refuses query parameters on a route that takes none, naming them, after authentication', async () => {
+    const u = await createUser(t, 'noquery');
+    expect((await t.http().get('/chatrooms?limit=1')).status).toBe(401);
+    const res = await t.http().get('/chatrooms?limit=1&__proto__=x').set(auth(u));
+    expect([res.status, res.body.message, res.body.details]).toEqual([
+      400,
+      'This route takes no query parameters',
+      [
+        { field: 'limit', errors: ['property limit should not exist'] },
+        { field: '__proto__', errors: ['property __proto__ should not exist'] },
+      ],
+    ]);
+    const long = await t
+      .http()
+      .get(`/users/me?${'q'.repeat(5000)}=1`)
+      .set(auth(u));
+    expect([long.status, long.body.details[0].field]).toEqual([400, `${'q'.repeat(64)}…`]);
+    const health = await t.http().get('/health/live?probe=1');
+    expect([health.status, health.body.code]).toEqual([400, 'VALIDATION_FAILED']);
+    // No query, or an empty one, is fine; routes with a query DTO keep their own answers.
+    expect((await t.http().get('/chatrooms?').set(auth(u))).status).toBe(200);
+    const sent = await t.http().get('/messages/sent?x=1').set(auth(u));
+    expect([sent.status, sent.body.details]).toEqual([400, [{ field: 'x', errors: ['property x should not exist'] }]]);
+  });
+
   it('refuses a body with content on a route that takes none, after authentication', async () => {
     const u = await createUser(t, 'nobody');
     // No token: the 401 comes first, whatever the body.

@@ -177,9 +177,10 @@ export function ApiErrors(...statuses: ErrorStatus[]): MethodDecorator & ClassDe
 }
 
 /**
- * What every route can answer, body or not: a route that takes no body refuses one with 400
- * (NoBodyInterceptor), and any body is read, so 413 and 415 apply everywhere (body-parser's
- * limits, checkJsonBody). Undocumented, a generated client treated those as unexpected.
+ * What every route can answer, input or not: a route that takes no body or no query refuses
+ * one with 400 (UndeclaredInputInterceptor), and any body is read, so 413 and 415 apply
+ * everywhere (body-parser's limits, checkJsonBody). Undocumented, a generated client treated
+ * those as unexpected.
  */
 const ANY_ROUTE_ERRORS: ErrorStatus[] = [400, 413, 415, 500, 503];
 
