@@ -13,14 +13,15 @@ export const IsId = (options?: ValidationOptions) =>
   applyDecorators(IsInt(options), Min(1, options), Max(MAX_INT4, options));
 
 /**
- * A query-string integer: only plain decimal digits (optionally signed) become a number.
+ * A query-string integer: only plain decimal digits (optionally signed), written as the
+ * number is written (no leading zero, no `-0`, as path ids), become a number.
  * `Number()` (what `@Type(() => Number)` applies) also reads `1e3`, `0x10`, `0b1`, ` 7 `,
- * an empty string (0) and a one-element array; those stay as they came, so the integer
- * rules after this refuse them by name instead of reading a different number.
+ * `007`, an empty string (0) and a one-element array; those stay as they came, so the
+ * integer rules after this refuse them by name instead of reading a different number.
  */
 export const QueryInt = () =>
   Transform(({ value }: { value: unknown }) =>
-    typeof value === 'string' && /^-?\d{1,16}$/.test(value) ? Number(value) : value,
+    typeof value === 'string' && /^(?:0|-?[1-9]\d{0,15})$/.test(value) ? Number(value) : value,
   );
 
 /** A string in lower case; anything else (left for the rules after it to refuse) as it came. */
