@@ -49,3 +49,21 @@ describe('ChatClient: events two instances announce out of order', () => {
     expect(inbox).toEqual([counts(3, 10), counts(0, 12), counts(2, 13)]);
   });
 });
+
+describe('ChatClient: frames the server would close the connection for', () => {
+  it('refuses an event larger than maxPayloadBytes without sending it, and sends one that fits', async () => {
+    const client = new ChatClient({ url: 'http://127.0.0.1:1', maxPayloadBytes: 1000 });
+    const emit = jest.fn((_event: string, _payload: unknown, ack: (err: null, res: unknown) => void) =>
+      ack(null, { ok: true, data: { rooms: [] } }),
+    );
+    (client as unknown as { socket: unknown }).socket = { connected: true, timeout: () => ({ emit }) };
+    const rooms = Array.from({ length: 100 }, (_, i) => ({ chatroomId: i + 1, afterSeq: 1_000_000 }));
+    await expect(client.request('sync', { rooms })).rejects.toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+      details: { maxPayloadBytes: 1000 },
+    });
+    expect(emit).not.toHaveBeenCalled();
+    await expect(client.request('sync', { rooms: rooms.slice(0, 2) })).resolves.toEqual({ rooms: [] });
+    expect(emit).toHaveBeenCalledTimes(1);
+  });
+});

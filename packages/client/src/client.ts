@@ -53,7 +53,18 @@ export interface ChatClientOptions {
    * out as told, up to 20 times). Raise it only along with the server's `SOCKET_EVENT_*`.
    */
   pacing?: PacingOptions;
+  /**
+   * The server's `WS_MAX_PAYLOAD_BYTES` (default 64 KiB). The server closes a connection that
+   * sends a larger frame, with no answer the client could tell from a network drop (and a
+   * client that resends it after reconnecting loops); an event whose frame would be larger
+   * is refused here instead, PAYLOAD_TOO_LARGE, without being sent.
+   */
+  maxPayloadBytes?: number;
 }
+
+/** What socket.io adds around an event's JSON (`42`, an ack id up to 16 digits), at most. */
+const PACKET_OVERHEAD_BYTES = 20;
+const utf8 = new TextEncoder();
 
 /** Membership entries of a room's timeline. */
 export type MemberEvent = Extract<TimelineEventPayload, { type: 'joinRoom' | 'leaveRoom' }>;
@@ -104,7 +115,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   /** The underlying socket.io socket (created by `connect()`). */
   socket: ChatSocket | undefined;
   private readonly opts: Required<
-    Pick<ChatClientOptions, 'url' | 'ackTimeoutMs' | 'syncLimit' | 'gapGraceMs' | 'orderedSends'>
+    Pick<ChatClientOptions, 'url' | 'ackTimeoutMs' | 'syncLimit' | 'gapGraceMs' | 'orderedSends' | 'maxPayloadBytes'>
   > &
     ChatClientOptions;
   private readonly rooms = new Map<number, RoomTracker>();
@@ -121,7 +132,15 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     super();
     const url = options.url ?? (globalThis as { location?: { origin?: string } }).location?.origin;
     if (!url) throw new Error('ChatClient needs options.url outside a browser page');
-    this.opts = { ackTimeoutMs: 10_000, syncLimit: 500, gapGraceMs: 250, orderedSends: true, ...options, url };
+    this.opts = {
+      ackTimeoutMs: 10_000,
+      syncLimit: 500,
+      gapGraceMs: 250,
+      orderedSends: true,
+      maxPayloadBytes: 64 * 1024,
+      ...options,
+      url,
+    };
     this.api = new ChatApi({ url, token: options.token, fetch: options.fetch });
     this.pacer = new Pacer(options.pacing);
   }
@@ -245,6 +264,19 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   request<E extends ClientEventName>(event: E, payload: ClientPayloads[E]): Promise<AckData[E]> {
     const socket = this.socket;
     if (!socket?.connected) return Promise.reject(new ChatError('UNAVAILABLE', 'Not connected'));
+    const bytes = utf8.encode(JSON.stringify([event, payload])).length + PACKET_OVERHEAD_BYTES;
+    if (bytes > this.opts.maxPayloadBytes) {
+      return Promise.reject(
+        new ChatError(
+          'PAYLOAD_TOO_LARGE',
+          `The ${event} event is ${bytes} bytes; the server takes at most ${this.opts.maxPayloadBytes}`,
+          {
+            bytes,
+            maxPayloadBytes: this.opts.maxPayloadBytes,
+          },
+        ),
+      );
+    }
     // socket.io's typed emit cannot follow a generic event name; the payload is typed above.
     const timed = socket.timeout(this.opts.ackTimeoutMs) as unknown as {
       emit(ev: string, p: unknown, cb: (err: Error | null, res: Ack<E>) => void): void;
