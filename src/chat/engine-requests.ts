@@ -108,7 +108,7 @@ function upgradeRefusalInApiShape(socket: Duplex): void {
 const RAW_REFUSAL = /^HTTP\/1\.1 (4\d\d) [^\r\n]*\r\n((?:[^\r\n]+\r\n)*)\r\n([^]*)$/;
 
 /** A raw `text/html` refusal as the same status with the API's error body; anything else as it is. */
-export function rawRefusalInApiShape(chunk: unknown): unknown {
+function rawRefusalInApiShape(chunk: unknown): unknown {
   if (typeof chunk !== 'string') return chunk;
   const refusal = RAW_REFUSAL.exec(chunk);
   if (!refusal || !/^content-type: *text\/html/im.test(refusal[2])) return chunk;
