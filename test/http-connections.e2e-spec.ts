@@ -200,6 +200,21 @@ describe('HTTP connections (e2e)', () => {
       const over = await flooder.handshake();
       expect(over.status).toBe(403);
       expect(over.body).toContain('too many socket.io sessions from this address');
+      // Over a WebSocket upgrade the same refusal, with the same status (engine.io wrote 400).
+      const port = Number(new URL(t.url).port);
+      const upgrade = await rawClient(port, FLOODER);
+      upgrade.socket.write(
+        'GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n' +
+          'Upgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      );
+      await upgrade.closed;
+      const [head, body] = upgrade.received().split('\r\n\r\n');
+      expect(head.split('\r\n')[0]).toBe('HTTP/1.1 403 Forbidden');
+      expect(JSON.parse(body)).toEqual({
+        statusCode: 403,
+        code: 'FORBIDDEN',
+        message: 'too many socket.io sessions from this address',
+      });
       expect((await pollingClient(t.url, NEIGHBOUR).handshake()).status).toBe(200);
       // A session that ends makes room again.
       expect((await flooder.post(sids[0], '1')).status).toBe(200); // engine.io's close packet

@@ -209,7 +209,20 @@ describe('engine.io requests (e2e)', () => {
         `${key}Sec-WebSocket-Version: 13\r\n`,
         'Unsupported protocol version',
       ],
-      ['a repeated EIO', `${path}&EIO=4`, `${key}Sec-WebSocket-Version: 13\r\n`, 'Unsupported protocol version'],
+      ['EIO=3 last of two', `${path}&EIO=3`, `${key}Sec-WebSocket-Version: 13\r\n`, 'Unsupported protocol version'],
+      // The query as engine.io reads it: a fragment is no part of it (a probe got past with one).
+      [
+        'EIO=4 after a #',
+        '/socket.io/?transport=websocket#&EIO=4',
+        `${key}Sec-WebSocket-Version: 13\r\n`,
+        'Unsupported protocol version',
+      ],
+      [
+        'a sid after a #',
+        '/socket.io/?EIO=3&transport=websocket#&sid=abc',
+        `${key}Sec-WebSocket-Version: 13\r\n`,
+        'Unsupported protocol version',
+      ],
       [
         'an unknown version',
         path,

@@ -24,7 +24,13 @@ interface Engine {
   clients: Record<string, EngineSession | undefined>;
   handleRequest(req: IncomingMessage, res: ServerResponse): void;
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Sets `req._query` as engine.io reads the query, unless set already. */
+  prepare(req: IncomingMessage): void;
+  on(event: 'connection_error', listener: (e: { req: IncomingMessage; code: number }) => void): unknown;
 }
+
+/** engine.io's error code for a request its `allowRequest` refused (Server.errors.FORBIDDEN). */
+const ENGINE_FORBIDDEN = 4;
 
 /**
  * Every HTTP request engine.io would serve passes here first (`attach` routes them through
@@ -44,10 +50,19 @@ interface Engine {
 export function guardEngineRequests(engine: Pick<Engine, 'handleRequest' | 'handleUpgrade'>, onCut: () => void): void {
   const { clients } = engine as Engine;
   const logger = new Logger('EngineRequests');
+  /**
+   * The query exactly as engine.io reads it (a WHATWG URL: no fragment, the last of a repeated
+   * name): read any other way, `?sid=abc#x` named no session here and session abc there, and
+   * `?transport=websocket#&EIO=4` passed the protocol check below and failed engine.io's.
+   */
+  const queryOf = (req: IncomingMessage): Record<string, string | undefined> => {
+    (engine as Engine).prepare(req);
+    return (req as IncomingMessage & { _query?: Record<string, string> })._query ?? {};
+  };
   const handle = engine.handleRequest.bind(engine);
   engine.handleRequest = (req: IncomingMessage, res: ServerResponse) => {
     if (!ALLOWED_METHODS.includes(req.method ?? '')) return refuseMethod(req, res);
-    const session = req.method === 'GET' ? clients[sidOf(req) ?? ''] : undefined;
+    const session = req.method === 'GET' ? clients[queryOf(req).sid ?? ''] : undefined;
     if (session?.transport.name === 'polling') {
       const answers = PollingAnswers.for(session);
       if (!answers.admit(req.socket, res)) {
@@ -62,12 +77,20 @@ export function guardEngineRequests(engine: Pick<Engine, 'handleRequest' | 'hand
     inApiShape(res);
     handle(req, res);
   };
+  // engine.io answers every refused upgrade 400, where it answers the same refusal of a
+  // polling request 403 when its `allowRequest` refused it (the connection caps): its event,
+  // just before the answer is written, says which.
+  const forbidden = new WeakSet<IncomingMessage>();
+  (engine as Engine).on('connection_error', ({ req, code }) => {
+    if (code === ENGINE_FORBIDDEN) forbidden.add(req);
+  });
   const upgrade = (engine as Engine).handleUpgrade.bind(engine);
   (engine as Engine).handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    upgradeRefusalInApiShape(socket);
+    upgradeRefusalInApiShape(socket, () => (forbidden.has(req) ? 403 : undefined));
     // engine.io checks a new session's protocol version only after the WebSocket handshake,
     // then writes its raw 400 into the WebSocket stream, which clients read as a broken frame.
-    if (!sidOf(req) && !speaksEio4(req)) return refuseUpgrade(socket, 400, 'Unsupported protocol version');
+    const query = queryOf(req);
+    if (!query.sid && query.EIO !== '4') return refuseUpgrade(socket, 400, 'Unsupported protocol version');
     upgrade(req, socket, head);
   };
 }
@@ -80,7 +103,7 @@ export function guardEngineRequests(engine: Pick<Engine, 'handleRequest' | 'hand
  * Only the socket's first write is looked at: a handshake that succeeds writes its 101 first
  * and frames after it, and those pass untouched.
  */
-function upgradeRefusalInApiShape(socket: Duplex): void {
+function upgradeRefusalInApiShape(socket: Duplex, statusOf: () => number | undefined): void {
   const own = {
     write: Object.getOwnPropertyDescriptor(socket, 'write'),
     end: Object.getOwnPropertyDescriptor(socket, 'end'),
@@ -96,23 +119,26 @@ function upgradeRefusalInApiShape(socket: Duplex): void {
   };
   socket.write = ((chunk: unknown, ...rest: unknown[]) => {
     restore();
-    return write(rawRefusalInApiShape(chunk), ...rest);
+    return write(rawRefusalInApiShape(chunk, statusOf()), ...rest);
   }) as Duplex['write'];
   socket.end = ((chunk?: unknown, ...rest: unknown[]) => {
     restore();
-    return end(rawRefusalInApiShape(chunk), ...rest);
+    return end(rawRefusalInApiShape(chunk, statusOf()), ...rest);
   }) as Duplex['end'];
 }
 
 /** `HTTP/1.1 4xx …`, its headers, a blank line, the body. */
 const RAW_REFUSAL = /^HTTP\/1\.1 (4\d\d) [^\r\n]*\r\n((?:[^\r\n]+\r\n)*)\r\n([^]*)$/;
 
-/** A raw `text/html` refusal as the same status with the API's error body; anything else as it is. */
-function rawRefusalInApiShape(chunk: unknown): unknown {
+/**
+ * A raw `text/html` refusal with the API's error body, in its own status or in `status` when
+ * given; anything else as it is.
+ */
+function rawRefusalInApiShape(chunk: unknown, status?: number): unknown {
   if (typeof chunk !== 'string') return chunk;
   const refusal = RAW_REFUSAL.exec(chunk);
   if (!refusal || !/^content-type: *text\/html/im.test(refusal[2])) return chunk;
-  const status = Number(refusal[1]);
+  status ??= Number(refusal[1]);
   const kept = refusal[2].split('\r\n').filter((h) => h && !/^content-(type|length):/i.test(h));
   return rawErrorResponse(status, refusal[3] || (STATUS_CODES[status] ?? ''), kept);
 }
@@ -133,16 +159,6 @@ function rawErrorResponse(status: number, message: string, headers: string[]): s
 function refuseUpgrade(socket: Duplex, status: number, message: string): void {
   socket.once('finish', () => socket.destroy());
   socket.end(rawErrorResponse(status, message, ['Connection: close']));
-}
-
-/**
- * As engine.io decides it (computeProtocolRevision): a query of exactly `EIO=4` is revision 4,
- * anything else 3, which this server does not speak (allowEIO3 is off).
- */
-function speaksEio4(req: IncomingMessage): boolean {
-  const query = req.url?.indexOf('?') ?? -1;
-  const versions = query < 0 ? [] : new URLSearchParams(req.url!.slice(query + 1)).getAll('EIO');
-  return versions.length === 1 && versions[0] === '4';
 }
 
 /**
@@ -183,9 +199,4 @@ function refuseMethod(req: IncomingMessage, res: ServerResponse): void {
     new HttpException(`${req.method} is not served here; long-polling uses ${ALLOW}`, HttpStatus.METHOD_NOT_ALLOWED),
   );
   writeErrorBody(res, body, { Allow: ALLOW });
-}
-
-function sidOf(req: IncomingMessage): string | null {
-  const query = req.url?.indexOf('?') ?? -1;
-  return query < 0 ? null : new URLSearchParams(req.url!.slice(query + 1)).get('sid');
 }
