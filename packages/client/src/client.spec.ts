@@ -65,5 +65,37 @@ describe('ChatClient: frames the server would close the connection for', () => {
     expect(emit).not.toHaveBeenCalled();
     await expect(client.request('sync', { rooms: rooms.slice(0, 2) })).resolves.toEqual({ rooms: [] });
     expect(emit).toHaveBeenCalledTimes(1);
+    // A payload JSON cannot encode is a rejection, as the promise's contract says, not a throw.
+    await expect(client.request('markRead', { chatroomId: 1, seq: 10n as unknown as number })).rejects.toThrow(
+      /BigInt/,
+    );
+  });
+});
+
+describe('ChatClient: a send refused because the token ran out', () => {
+  it('stays pending with the sends behind it, to go again once the app has logged in and reconnected', async () => {
+    const client = new ChatClient({ url: 'http://127.0.0.1:1' });
+    const answers: unknown[] = [{ ok: false, error: { code: 'UNAUTHORIZED', message: 'The access token expired' } }];
+    const sent: string[] = [];
+    const emit = jest.fn((_event: string, payload: { clientMsgId: string }, ack: (err: null, res: unknown) => void) => {
+      sent.push(payload.clientMsgId);
+      const answer = answers.shift() ?? {
+        ok: true,
+        data: { id: payload.clientMsgId, chatroomId: 1, seq: sent.length, content: 'x' },
+      };
+      queueMicrotask(() => ack(null, answer));
+    });
+    const socket = { connected: true, timeout: () => ({ emit }) };
+    (client as unknown as { socket: unknown }).socket = socket;
+    const first = client.send(1, 'm1', { clientMsgId: 'c1' });
+    const second = client.send(1, 'm2', { clientMsgId: 'c2' });
+    await new Promise((r) => setTimeout(r, 10));
+    socket.connected = false; // the server closes the connection after its refusal
+    expect([first.state, second.state, sent]).toEqual(['pending', 'pending', ['c1']]);
+    socket.connected = true; // logged in and connected again
+    (client as unknown as { pump(): void }).pump();
+    await first.acked;
+    await second.acked;
+    expect([first.state, second.state, sent]).toEqual(['acked', 'acked', ['c1', 'c1', 'c2']]);
   });
 });

@@ -62,8 +62,8 @@ export interface ChatClientOptions {
   maxPayloadBytes?: number;
 }
 
-/** What socket.io adds around an event's JSON (`42`, an ack id up to 16 digits), at most. */
-const PACKET_OVERHEAD_BYTES = 20;
+/** What socket.io adds around an event's JSON: `42` and the ack id (ten digits at most in practice). */
+const PACKET_OVERHEAD_BYTES = 12;
 const utf8 = new TextEncoder();
 
 /** Membership entries of a room's timeline. */
@@ -264,7 +264,13 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   request<E extends ClientEventName>(event: E, payload: ClientPayloads[E]): Promise<AckData[E]> {
     const socket = this.socket;
     if (!socket?.connected) return Promise.reject(new ChatError('UNAVAILABLE', 'Not connected'));
-    const bytes = utf8.encode(JSON.stringify([event, payload])).length + PACKET_OVERHEAD_BYTES;
+    let bytes: number;
+    try {
+      bytes = utf8.encode(JSON.stringify([event, payload])).length + PACKET_OVERHEAD_BYTES;
+    } catch (err) {
+      // A BigInt or a cycle: socket.io could not send it either.
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
     if (bytes > this.opts.maxPayloadBytes) {
       return Promise.reject(
         new ChatError(
@@ -526,6 +532,14 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       (message) => this.settle(rec, message),
       (err: ChatError) => {
         if (rec.state !== 'pending' || attempt !== rec.inflight) return;
+        if (err.code === 'UNAUTHORIZED') {
+          // The token ran out or was revoked, and the server is closing the connection: the
+          // send waits for the app to log in and connect again (resume), with the others of
+          // its room behind it. Failed here, it was the one send of its room not resent,
+          // and landed after them if the user sent it again.
+          rec.onWire = false;
+          return;
+        }
         if (!(err instanceof NoAckError)) return this.settle(rec, undefined, err);
         // No answer (timeout, dropped connection): the same clientMsgId goes again, now or on reconnect.
         rec.onWire = false;
