@@ -367,6 +367,8 @@ describe('HTTP hardening (e2e)', () => {
       .get(`/users/me?${'q'.repeat(5000)}=1`)
       .set(auth(u));
     expect([long.status, long.body.details[0].field]).toEqual([400, `${'q'.repeat(64)}…`]);
+    const unnamed = await t.http().get('/users/me?=1').set(auth(u));
+    expect(unnamed.body.details).toEqual([{ field: '', errors: ['a parameter without a name should not exist'] }]);
     const health = await t.http().get('/health/live?probe=1');
     expect([health.status, health.body.code]).toEqual([400, 'VALIDATION_FAILED']);
     // No query, or an empty one, is fine; routes with a query DTO keep their own answers.

@@ -42,7 +42,10 @@ export class UndeclaredInputInterceptor implements NestInterceptor {
           'This route takes no query parameters',
           names.slice(0, NAMED_MAX).map((name) => {
             const field = name.length > NAME_MAX ? `${name.slice(0, NAME_MAX)}…` : name;
-            return { field, errors: [`property ${field} should not exist`] };
+            return {
+              field,
+              errors: [field ? `property ${field} should not exist` : 'a parameter without a name should not exist'],
+            };
           }),
         );
       }
