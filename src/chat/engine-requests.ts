@@ -2,7 +2,7 @@ import { HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { toErrorBody } from '../common/errors';
-import { writeErrorBody } from '../common/http-client-errors';
+import { endWithError, rawErrorAnswer, writeErrorBody } from '../common/http-client-errors';
 import { PollingAnswers } from './polling-answers';
 
 /**
@@ -139,26 +139,28 @@ function rawRefusalInApiShape(chunk: unknown, status?: number): unknown {
   const refusal = RAW_REFUSAL.exec(chunk);
   if (!refusal || !/^content-type: *text\/html/im.test(refusal[2])) return chunk;
   status ??= Number(refusal[1]);
-  const kept = refusal[2].split('\r\n').filter((h) => h && !/^content-(type|length):/i.test(h));
-  return rawErrorResponse(status, refusal[3] || (STATUS_CODES[status] ?? ''), kept);
+  // The library's own headers stay (ws names the versions it speaks); the answer sets its own
+  // content type, length and Connection: close.
+  const kept: Record<string, string> = {};
+  for (const line of refusal[2].split('\r\n')) {
+    const colon = line.indexOf(':');
+    const name = line.slice(0, colon);
+    if (colon > 0 && !/^(content-type|content-length|connection)$/i.test(name))
+      kept[name] = line.slice(colon + 1).trim();
+  }
+  return rawErrorAnswer(
+    STATUS_CODES[status] ?? '',
+    errorBody(status, refusal[3] || (STATUS_CODES[status] ?? '')),
+    kept,
+  );
 }
 
-/** A whole HTTP response with the API's error body, for a socket that has no ServerResponse. */
-function rawErrorResponse(status: number, message: string, headers: string[]): string {
-  const body = JSON.stringify(toErrorBody(new HttpException(message, status)));
-  return [
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
-    ...headers,
-    'Content-Type: application/json; charset=utf-8',
-    `Content-Length: ${Buffer.byteLength(body)}`,
-    '',
-    body,
-  ].join('\r\n');
+function errorBody(status: number, message: string) {
+  return toErrorBody(new HttpException(message, status));
 }
 
 function refuseUpgrade(socket: Duplex, status: number, message: string): void {
-  socket.once('finish', () => socket.destroy());
-  socket.end(rawErrorResponse(status, message, ['Connection: close']));
+  endWithError(socket, STATUS_CODES[status] ?? '', errorBody(status, message));
 }
 
 /**

@@ -92,21 +92,31 @@ export function answerConnectRequests(server: Server): void {
  * Writes an error answer straight to the socket and closes it, destroying it
  * CLIENT_ERROR_GRACE_MS later if the peer has not closed it by then.
  */
-function endWithError(socket: Duplex, reason: string, body: ErrorBody, headers: Record<string, string> = {}): void {
+export function endWithError(
+  socket: Duplex,
+  reason: string,
+  body: ErrorBody,
+  headers: Record<string, string> = {},
+): void {
   if (!socket.writable) {
     socket.destroy();
     return;
   }
+  socket.end(rawErrorAnswer(reason, body, headers));
+  const drop = setTimeout(() => socket.destroy(), CLIENT_ERROR_GRACE_MS).unref();
+  socket.once('close', () => clearTimeout(drop));
+}
+
+/** A whole error answer, for a socket that has no ServerResponse; it closes the connection. */
+export function rawErrorAnswer(reason: string, body: ErrorBody, headers: Record<string, string> = {}): string {
   const json = JSON.stringify(body);
   const extra = Object.entries(headers)
     .map(([name, value]) => `${name}: ${value}\r\n`)
     .join('');
-  socket.end(
+  return (
     `HTTP/1.1 ${body.statusCode} ${reason}\r\n${extra}Content-Type: application/json; charset=utf-8\r\n` +
-      `Content-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`,
+    `Content-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`
   );
-  const drop = setTimeout(() => socket.destroy(), CLIENT_ERROR_GRACE_MS).unref();
-  socket.once('close', () => clearTimeout(drop));
 }
 
 /**
