@@ -38,6 +38,7 @@ import { WsExceptionFilter } from './ws-exception.filter';
 /**
  * `joined`: the rooms whose broadcast this socket joined, to leave them on disconnect.
  * `syncs`: the end of this socket's queue of syncs (see sync).
+ * `roomOps`: per room, the end of this socket's queue of joinRoom and leaveRoom (inRoomOrder).
  * `shared`: the event buckets of the user's sockets on this instance (UserSockets).
  * `gate`: the socket's event budgets (limitSocketEvents): an accepted send gets its token back, a
  * markRead is charged for its rooms.
@@ -46,7 +47,14 @@ type AuthedSocket = Socket<
   DefaultEventsMap,
   DefaultEventsMap,
   DefaultEventsMap,
-  { user: AuthUser; joined?: Set<number>; syncs?: Promise<unknown>; shared?: Buckets; gate?: SocketGate }
+  {
+    user: AuthUser;
+    joined?: Set<number>;
+    syncs?: Promise<unknown>;
+    roomOps?: Map<number, Promise<unknown>>;
+    shared?: Buckets;
+    gate?: SocketGate;
+  }
 >;
 
 const ok = <T>(data: T) => ({ ok: true as const, data });
@@ -180,7 +188,16 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   }
 
   @OnClientEvent(ClientEvent.JoinRoom)
-  async joinRoom(socket: AuthedSocket, dto: JoinRoomDto) {
+  joinRoom(socket: AuthedSocket, dto: JoinRoomDto) {
+    return inRoomOrder(socket, dto.chatroomId, () => this.join(socket, dto));
+  }
+
+  @OnClientEvent(ClientEvent.LeaveRoom)
+  leaveRoom(socket: AuthedSocket, dto: LeaveRoomDto) {
+    return inRoomOrder(socket, dto.chatroomId, () => this.leave(socket, dto));
+  }
+
+  private async join(socket: AuthedSocket, dto: JoinRoomDto) {
     const { user } = socket.data;
     const joined = (socket.data.joined ??= new Set());
     const channel = roomChannel(dto.chatroomId);
@@ -210,8 +227,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     return ok(data);
   }
 
-  @OnClientEvent(ClientEvent.LeaveRoom)
-  async leaveRoom(socket: AuthedSocket, dto: LeaveRoomDto) {
+  private async leave(socket: AuthedSocket, dto: LeaveRoomDto) {
     const { user } = socket.data;
     await this.chat.assertMember(user, dto.chatroomId, dto.userId);
     await socket.leave(roomChannel(dto.chatroomId));
@@ -277,6 +293,29 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     socket.to(roomChannel(dto.chatroomId)).emit(ServerEvent.Typing, event);
     return ok({ chatroomId: dto.chatroomId });
   }
+}
+
+/**
+ * A socket's joinRoom and leaveRoom of one room run one after another, in the order sent, so
+ * the last one sent decides whether the socket is in the room. Run together, each awaited its
+ * membership check (PostgreSQL when not cached) before it acted: a `leaveRoom` sent just
+ * before a `joinRoom` could take the socket out after the join had put it in, both acked,
+ * and the socket then missed every message of the room with no gap to tell (a probe). Other
+ * rooms' joins are not held up: a reconnect joins all of its rooms at once.
+ */
+function inRoomOrder<T>(socket: AuthedSocket, chatroomId: number, work: () => Promise<T>): Promise<T> {
+  const ops = (socket.data.roomOps ??= new Map<number, Promise<unknown>>());
+  const before = ops.get(chatroomId);
+  const run = before ? before.then(work) : work();
+  const tail = run.then(
+    () => undefined,
+    () => undefined,
+  );
+  ops.set(chatroomId, tail);
+  void tail.then(() => {
+    if (ops.get(chatroomId) === tail) ops.delete(chatroomId);
+  });
+  return run;
 }
 
 /**

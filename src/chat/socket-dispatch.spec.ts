@@ -104,4 +104,32 @@ describe('SocketDispatcher', () => {
     await flush();
     expect(gateway.calls.map(([s]) => s)).toEqual([b, a]);
   });
+
+  it("starts a socket's handlers in the order its events came, however long each one's validation took", async () => {
+    const { gateway, transform, caught, socket } = setup();
+    // Validation of '1' takes many steps (class-validator's walk), of '2' one (a fast check).
+    const ticks = (n: number, value: unknown) =>
+      Array.from({ length: n }).reduce<Promise<unknown>>((p) => p.then((v) => v), Promise.resolve(value));
+    transform.mockImplementation((value: unknown) => ticks(Number(value) === 1 ? 20 : 0, { n: Number(value) }));
+    const [a, b] = [socket(), socket()];
+    a.emit('ping', '1');
+    a.emit('ping', '2');
+    b.emit('ping', '3'); // another socket's event waits for nobody
+    await flush();
+    expect(gateway.calls.map(([s, dto]) => [s === a ? 'a' : 'b', dto])).toEqual([
+      ['b', { n: 3 }],
+      ['a', { n: 1 }],
+      ['a', { n: 2 }],
+    ]);
+
+    // A refusal waiting behind a slow event is answered in its turn, not left unhandled.
+    transform.mockImplementationOnce((value: unknown) => ticks(20, { n: Number(value) }));
+    transform.mockImplementationOnce(() => Promise.reject(new Error('invalid')));
+    a.emit('ping', '4');
+    a.emit('ping', 'x');
+    a.emit('ping', '5');
+    await flush();
+    expect(gateway.calls.slice(3).map(([, dto]) => dto)).toEqual([{ n: 4 }, { n: 5 }]);
+    expect(caught.map((c) => (c.err as Error).message)).toEqual(['invalid']);
+  });
 });

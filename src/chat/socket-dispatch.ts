@@ -59,7 +59,10 @@ export class SocketDispatcher {
       const metadata = { type: 'body' as const, metatype: dto, data: undefined };
       async function run(socket: Socket, data: unknown, ack: unknown): Promise<void> {
         try {
-          const result = await handler(socket, await pipe.transform(data, metadata));
+          const result = await handler(
+            socket,
+            await inArrivalOrder(socket, Promise.resolve<unknown>(pipe.transform(data, metadata))),
+          );
           if (result !== undefined && typeof ack === 'function') (ack as (r: unknown) => void)(result);
         } catch (err) {
           const host = new ExecutionContextHost([socket, data, ack, event]);
@@ -84,6 +87,43 @@ export class SocketDispatcher {
     for (const [event, listener] of this.listeners) socket.on(event, listener);
   }
 }
+
+/** Per socket: events whose handler has not been called yet, and the latest one's start. */
+interface Order {
+  waiting: number;
+  last: Promise<unknown>;
+}
+const orders = new WeakMap<Socket, Order>();
+
+/**
+ * A socket's payload, validated, handed on only once the handler of every earlier event of
+ * the socket has been called: handlers start in the order the events arrived. Validation
+ * takes a varying number of steps (a DTO's fast check, or class-validator's full walk), so
+ * a later event could overtake an earlier one: a `leaveRoom` (full walk) sent before a
+ * `joinRoom` (fast check) reached its handler last, and two sends could take their seqs in
+ * the wrong order. Only starts are ordered: a handler that waits (a database read) holds
+ * up no other event. An event with none before it waiting, the usual case, is not chained.
+ */
+function inArrivalOrder(socket: Socket, validated: Promise<unknown>): Promise<unknown> {
+  let order = orders.get(socket);
+  if (!order) orders.set(socket, (order = { waiting: 0, last: validated }));
+  let mine = validated;
+  if (order.waiting > 0) {
+    validated.catch(settled); // a refusal waiting its turn is answered in it, not unhandled
+    mine = order.last.then(() => validated);
+  }
+  order.waiting++;
+  const o = order;
+  // Registered before the caller's own await on `mine` (which calls the handler), so both
+  // are queued together when `mine` settles: nothing can start in between.
+  o.last = mine.then(
+    () => void o.waiting--,
+    () => void o.waiting--,
+  );
+  return mine;
+}
+
+const settled = (): undefined => undefined;
 
 /**
  * What a handler gets: the one payload, or nothing. More arguments before the ack stand as
