@@ -60,3 +60,26 @@ describe('InboxService.messages', () => {
     expect(throttle.chargeRoomList).toHaveBeenCalledWith(bob.id, 1);
   });
 });
+
+describe('InboxService.markRead', () => {
+  it('answers NOT_FOUND when the reader leaves the room between the mark and the recount', async () => {
+    // A probe: the room's owner removed bob while his markRead ran; the recount read his rooms
+    // again without this one, and the ack was INTERNAL ("reading 'readSeq' of undefined").
+    const readState = {
+      advance: jest.fn().mockResolvedValue({ advanced: true, readSeq: 3, positions: [{ chatroomId: 5, readSeq: 3 }] }),
+      positions: jest.fn().mockResolvedValue([]),
+      unread: jest.fn().mockResolvedValue([]),
+    };
+    const inbox = new InboxService(
+      readState as unknown as ReadStateService,
+      {} as InboxRepository,
+      {} as ChatHistoryService,
+      { lastSeqs: jest.fn().mockResolvedValue([3]) } as unknown as PendingMessageStore,
+      {} as MembershipService,
+      { toRoom: jest.fn(), toUser: jest.fn() } as unknown as Broadcaster,
+      {} as ThrottleService,
+      { take: jest.fn().mockResolvedValue(7) } as unknown as InboxVersions,
+    );
+    await expect(inbox.markRead(bob, 5, 3)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+});

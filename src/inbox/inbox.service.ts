@@ -143,6 +143,9 @@ export class InboxService {
     const marked = await this.markPosition(user, chatroomId, seq);
     const result = await this.report(user, marked);
     const [room] = result.rooms;
+    // Removed (or left) between the mark and the recount, which reads the rooms again: the
+    // room is no longer the caller's, as the next event would say.
+    if (!room) throw AppError.notFound('Chatroom');
     return {
       answer: { chatroomId, readSeq: room.readSeq, unreadCount: room.unreadCount, totalUnread: result.totalUnread },
       rooms: marked.positions.length,
