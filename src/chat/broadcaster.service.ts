@@ -35,8 +35,14 @@ export class Broadcaster implements BeforeApplicationShutdown {
   /**
    * Takes every socket of a user, on every instance, out of a room's broadcast, and tells
    * the other instances to forget the cached membership (they run `onPeerEviction`).
+   *
+   * This instance's sockets leave at once: the Redis adapter's `socketsLeave` only
+   * publishes, and applied it here too only when the message came back on the subscription,
+   * so a message sent right after the removal answered still reached the user, and one lost
+   * while the subscription reconnected left their socket in the room.
    */
   removeUserFromRoom(userId: number, chatroomId: number): void {
+    this.server?.local.in(userChannel(userId)).socketsLeave(roomChannel(chatroomId));
     this.server?.in(userChannel(userId)).socketsLeave(roomChannel(chatroomId));
     this.membershipChanged(chatroomId, userId);
   }

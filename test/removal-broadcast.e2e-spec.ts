@@ -1,0 +1,50 @@
+import type { Redis } from 'ioredis';
+import { Broadcaster } from '../src/chat/broadcaster.service';
+import { resetState, startApp, TestApp } from './utils/app';
+import { closeAllSockets, collect, connect, emitAck, sleep } from './utils/sockets';
+import { auth, createRoom, createUser, TestUser } from './utils/users';
+
+/**
+ * A removed member's sockets on the instance that answered the removal are out of the room's
+ * broadcast when the answer leaves. The Redis adapter's `socketsLeave` only publishes: every
+ * instance, this one included, applied it when the message came back on its subscription,
+ * so a message sent right after the 204 reached the removed user (a reviewer: 1 in 300), and
+ * a message lost while the subscription reconnected left their socket in the room for good.
+ * Here the subscription is held up while the removal answers, as a slow or reconnecting one.
+ */
+describe("a removal takes the user's sockets here out of the room before it answers (e2e)", () => {
+  let t: TestApp;
+  let owner: TestUser, member: TestUser;
+
+  beforeAll(async () => {
+    await resetState();
+    t = await startApp();
+    [owner, member] = await Promise.all(['rbowner', 'rbmember'].map((n) => createUser(t, n)));
+  });
+  afterAll(async () => {
+    closeAllSockets();
+    await t.close();
+  });
+
+  it('delivers nothing sent after the 204 to the removed member, whatever the subscription is doing', async () => {
+    const room = await createRoom(t, owner, [member]);
+    const [so, sm] = await Promise.all([connect(t.url, owner.token), connect(t.url, member.token)]);
+    for (const s of [so, sm]) expect((await emitAck(s, 'joinRoom', { chatroomId: room })).ok).toBe(true);
+    const got = collect<any>(sm, 'message');
+
+    const server = (t.app.get(Broadcaster) as unknown as { server: { of(n: string): { adapter: unknown } } }).server;
+    const sub = (server.of('/').adapter as { subClient: Redis }).subClient;
+    sub.stream.pause(); // what the adapter publishes now comes back only once this resumes
+    try {
+      const res = await t.http().delete(`/chatrooms/${room}/members/${member.id}`).set(auth(owner));
+      expect(res.status).toBe(204);
+      const ack = await emitAck(so, 'sendMessage', { chatroomId: room, message: { type: 'text', content: 'after' } });
+      expect(ack.ok).toBe(true);
+      await sleep(300);
+    } finally {
+      sub.stream.resume();
+    }
+    await sleep(200);
+    expect(got.filter((e) => e.type === 'sendMessage').map((e) => e.message.content)).toEqual([]);
+  });
+});
