@@ -32,7 +32,8 @@ describe("a removal takes the user's sockets here out of the room before it answ
     for (const s of [so, sm]) expect((await emitAck(s, 'joinRoom', { chatroomId: room })).ok).toBe(true);
     const got = collect<any>(sm, 'message');
 
-    const server = (t.app.get(Broadcaster) as unknown as { server: { of(n: string): { adapter: unknown } } }).server;
+    type Reached = { server: { of(n: string): { adapter: unknown } } }; // private: reached into on purpose
+    const { server } = t.app.get<Broadcaster, Reached>(Broadcaster);
     const sub = (server.of('/').adapter as { subClient: Redis }).subClient;
     sub.stream.pause(); // what the adapter publishes now comes back only once this resumes
     try {
