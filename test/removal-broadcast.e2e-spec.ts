@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { Broadcaster } from '../src/chat/broadcaster.service';
+import { MembershipService } from '../src/chatrooms/membership.service';
 import { resetState, startApp, TestApp } from './utils/app';
 import { closeAllSockets, collect, connect, emitAck, sleep } from './utils/sockets';
 import { auth, createRoom, createUser, TestUser } from './utils/users';
@@ -46,6 +47,45 @@ describe("a removal takes the user's sockets here out of the room before it answ
       sub.stream.resume();
     }
     await sleep(200);
+    expect(got.filter((e) => e.type === 'sendMessage').map((e) => e.message.content)).toEqual([]);
+  });
+
+  it('refuses a join whose membership read straddled the removal, and leaves the socket out of the room', async () => {
+    // A reviewer's suspicion, made certain: the join reads "member" just before the removal
+    // commits, the removal takes the user's sockets out (this one is not in yet), then the
+    // join puts it in on the stale answer, where it stayed for good.
+    const room = await createRoom(t, owner, [member]);
+    const [so, sm] = await Promise.all([connect(t.url, owner.token), connect(t.url, member.token)]);
+    expect((await emitAck(so, 'joinRoom', { chatroomId: room })).ok).toBe(true);
+    const got = collect<any>(sm, 'message');
+
+    const membership = t.app.get(MembershipService);
+    const get = membership.get.bind(membership);
+    let removal: Promise<number> | undefined;
+    const spy = jest.spyOn(membership, 'get').mockImplementation(async (userId, chatroomId) => {
+      const answer = await get(userId, chatroomId);
+      if (userId === member.id && chatroomId === room && !removal) {
+        removal = t
+          .http()
+          .delete(`/chatrooms/${room}/members/${member.id}`)
+          .set(auth(owner))
+          .then((r) => r.status);
+        expect(await removal).toBe(204);
+      }
+      return answer;
+    });
+    let join;
+    try {
+      join = await emitAck(sm, 'joinRoom', { chatroomId: room });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(removal).toBeDefined();
+    expect(join).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+
+    const ack = await emitAck(so, 'sendMessage', { chatroomId: room, message: { type: 'text', content: 'after' } });
+    expect(ack.ok).toBe(true);
+    await sleep(300);
     expect(got.filter((e) => e.type === 'sendMessage').map((e) => e.message.content)).toEqual([]);
   });
 });

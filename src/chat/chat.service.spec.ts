@@ -50,7 +50,12 @@ describe('ChatService order of events', () => {
     };
     chat = new ChatService(
       { sendRatePerSec: 1000, sendBurst: 1000, messageMaxLength: 4000 } as never,
-      { requireCached: () => Promise.resolve({ readSeq: 0 }), require: () => Promise.resolve({ readSeq: 3 }) } as never,
+      {
+        requireCached: () => Promise.resolve({ readSeq: 0 }),
+        require: () => Promise.resolve({ readSeq: 3 }),
+        mark: () => 0,
+        evictedSince: () => false,
+      } as never,
       pending as never,
       { queue: () => undefined } as never,
       {} as never,

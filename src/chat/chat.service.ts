@@ -211,12 +211,20 @@ export class ChatService implements BeforeApplicationShutdown {
    * A join that fails after entering (Redis away while the live seq is read) calls `undo`
    * before it throws: the client was told the join failed, so it must not go on getting the
    * room's messages live with no `lastSeq` to sync from.
+   *
+   * A removal that lands while the membership is read takes the user's sockets out of the
+   * room before this one has entered it: the socket would then enter on the answer read
+   * before the removal and stay in the room's broadcast for good. So when any membership
+   * changed meanwhile, it is read again once the socket is in (a removal from then on takes
+   * it out), and a join that no longer holds is undone and refused.
    */
   async join(user: AuthUser, chatroomId: number, claimedUserId: number | undefined, socket: JoiningSocket) {
     assertSelf(user, claimedUserId, 'userId');
+    const mark = this.membership.mark();
     const m = await this.membership.require(user.id, chatroomId);
     await socket.enter();
     try {
+      if (this.membership.evictedSince(mark)) await this.membership.require(user.id, chatroomId);
       return { chatroomId, lastSeq: await this.liveSeq(chatroomId), readSeq: m.readSeq };
     } catch (e) {
       await socket.undo();

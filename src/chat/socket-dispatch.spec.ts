@@ -108,8 +108,8 @@ describe('SocketDispatcher', () => {
   it("starts a socket's handlers in the order its events came, however long each one's validation took", async () => {
     const { gateway, transform, caught, socket } = setup();
     // Validation of '1' takes many steps (class-validator's walk), of '2' one (a fast check).
-    const ticks = (n: number, value: unknown) =>
-      Array.from({ length: n }).reduce<Promise<unknown>>((p) => p.then((v) => v), Promise.resolve(value));
+    const ticks = <T>(n: number, value: T): Promise<T> =>
+      Array.from({ length: n }).reduce<Promise<T>>((p) => p.then((v) => v), Promise.resolve(value));
     transform.mockImplementation((value: unknown) => ticks(Number(value) === 1 ? 20 : 0, { n: Number(value) }));
     const [a, b] = [socket(), socket()];
     a.emit('ping', '1');

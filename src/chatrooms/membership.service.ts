@@ -109,6 +109,16 @@ export class MembershipService {
     this.evictions++;
   }
 
+  /** Where the evictions stand now, for evictedSince. */
+  mark(): number {
+    return this.evictions;
+  }
+
+  /** Whether a membership changed (here, or relayed from a peer) since `mark`. */
+  evictedSince(mark: number): boolean {
+    return this.evictions !== mark;
+  }
+
   /**
    * Member ids of a room, for the inbox notifier's fan-out. Kept as long as a membership
    * answer (CACHE_TTL_MS): every change of the room's members drops it on every instance
