@@ -86,6 +86,11 @@ describe('ChatGateway (e2e)', () => {
       expect(join).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
       const own = await emitAck(s, 'sendMessage', send(room, 'as me', { sendUserId: bob.id }));
       expect(own).toMatchObject({ ok: true, data: { senderId: bob.id } });
+      // null is no claim (optional fields may be null): not someone else's id (a reviewer).
+      const none = await emitAck(s, 'sendMessage', send(room, 'nobody claimed', { sendUserId: null }));
+      expect(none).toMatchObject({ ok: true, data: { senderId: bob.id } });
+      const joinNull = await emitAck(s, 'joinRoom', { chatroomId: room, userId: null });
+      expect(joinNull).toMatchObject({ ok: true, data: { chatroomId: room } });
     });
 
     it('answers a failed event without a callback with an exception event', async () => {

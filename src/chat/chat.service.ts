@@ -383,7 +383,7 @@ export function syncBudgets(wants: number[], total: number): number[] {
 
 /** Old clients send their own id along; it must be the caller's, never someone else's. */
 function assertSelf(user: AuthUser, claimed: number | undefined, field: string): void {
-  if (claimed !== undefined && claimed !== user.id) {
+  if (claimed != null && claimed !== user.id) {
     throw AppError.forbidden(`${field} is not yours: the sender is always the authenticated user`);
   }
 }
