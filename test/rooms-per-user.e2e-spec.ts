@@ -75,3 +75,63 @@ describe('ROOMS_PER_USER_MAX (e2e)', () => {
     ]);
   });
 });
+
+/**
+ * A tenth of ROOMS_PER_USER_MAX is kept for the rooms a user makes themselves. A probe filled
+ * other users' rooms up to the cap with rooms of its own and left each one: the victims could
+ * then neither create a room, start a direct room, nor be added anywhere.
+ */
+describe('ROOMS_PER_USER_MAX keeps a tenth for the user (e2e)', () => {
+  let t: TestApp;
+  let mallory: TestUser, victim: TestUser, friend: TestUser;
+
+  beforeAll(async () => {
+    await resetState();
+    t = await startApp({ ROOMS_PER_USER_MAX: '10' });
+    [mallory, victim, friend] = await Promise.all(['rmallory', 'rvictim', 'rfriend'].map((n) => createUser(t, n)));
+  });
+  afterAll(() => t.close());
+
+  it('lets others fill 9 of 10 rooms; the victim still creates rooms and starts direct rooms up to 10', async () => {
+    // Mallory fills the victim up, leaving each room so that her own count stays low.
+    for (let i = 0; i < 9; i++) {
+      const room = await createRoom(t, mallory, [victim], `spam${i}`);
+      expect((await t.http().delete(`/chatrooms/${room}/members/${mallory.id}`).set(auth(mallory))).status).toBe(204);
+    }
+    const tenth = await t
+      .http()
+      .post('/chatrooms')
+      .set(auth(mallory))
+      .send({ name: 'spam9', memberIds: [victim.id] });
+    expect([tenth.status, tenth.body]).toEqual([
+      409,
+      {
+        statusCode: 409,
+        code: 'CONFLICT',
+        message: `User ${victim.id} is in as many rooms as others may add them to`,
+        details: [
+          {
+            field: 'memberIds',
+            errors: [
+              `user ${victim.id} is in 9 rooms, the most others may add them to (they may join 1 more themselves)`,
+            ],
+          },
+        ],
+      },
+    ]);
+    // A friend cannot add the victim either, nor start a direct room with them...
+    const byFriend = await t.http().post('/chatrooms/direct').set(auth(friend)).send({ userId: victim.id });
+    expect(byFriend.status).toBe(409);
+    // ...but the victim starts one with the friend: the tenth room is theirs to take.
+    const own = await t.http().post('/chatrooms/direct').set(auth(victim)).send({ userId: friend.id });
+    expect(own.status).toBe(201);
+    // And at ten, the victim is at the cap as anyone is.
+    const eleventh = await t.http().post('/chatrooms').set(auth(victim)).send({ name: 'mine' });
+    expect([eleventh.status, eleventh.body.message]).toEqual([
+      409,
+      'You are in 10 rooms, the most one may be in: leave one first',
+    ]);
+    const mine = await t.http().get('/chatrooms').set(auth(victim));
+    expect(mine.body).toHaveLength(10);
+  });
+});

@@ -206,9 +206,10 @@ export class ChatroomsService {
 
   /**
    * Refuses (409 CONFLICT) to make a user a member of one more room once they are in
-   * ROOMS_PER_USER_MAX: `details` name each such user (the caller's own limit under
-   * `field` too, as the caller asked for the room). Members of `exceptIn` already are, and
-   * are not counted as joining. The count that holds is in the transaction that adds the
+   * ROOMS_PER_USER_MAX, or, when someone else adds them, in all but the tenth of it kept for
+   * their own rooms (othersMayFill): `details` name each such user (the caller's own limit
+   * under `field` too, as the caller asked for the room). Members of `exceptIn` already are,
+   * and are not counted as joining. The count that holds is in the transaction that adds the
    * memberships, after lockUsers: every way into a room counts a user's rooms holding their
    * row, so of concurrent requests, on any instances, only those that fit pass. Each way in
    * counts once before too, outside (`db` the client): a flood at a full user is refused
@@ -216,19 +217,29 @@ export class ChatroomsService {
    */
   private async requireRoomLeft(db: Tx, ids: number[], callerId: number, field: string, exceptIn = 0): Promise<void> {
     const max = this.config.roomsPerUserMax;
-    const rows = await db.$queryRaw<{ userId: number }[]>`
-      SELECT cm.user_id AS "userId" FROM chatroom_members cm
+    const byOthers = othersMayFill(max);
+    const rows = await db.$queryRaw<{ userId: number; rooms: number }[]>`
+      SELECT cm.user_id AS "userId", count(*)::int AS rooms FROM chatroom_members cm
        WHERE cm.user_id = ANY(${ids}::int[])
          AND NOT EXISTS (SELECT 1 FROM chatroom_members x WHERE x.user_id = cm.user_id AND x.chatroom_id = ${exceptIn})
-       GROUP BY cm.user_id HAVING count(*) >= ${max}`;
+       GROUP BY cm.user_id
+      HAVING count(*) >= CASE WHEN cm.user_id = ${callerId}::int THEN ${max}::int ELSE ${byOthers}::int END`;
     if (!rows.length) return;
-    const who = rows.map((r) => r.userId).sort((a, b) => a - b);
+    rows.sort((a, b) => a.userId - b.userId);
+    // At the cap for everyone (their own, or no tenth kept), or at what others may fill.
+    const atCap = (userId: number) => userId === callerId || byOthers === max;
+    const why = ({ userId, rooms }: { userId: number; rooms: number }) =>
+      atCap(userId)
+        ? `user ${userId} is in ${rooms} rooms, the most one may be in`
+        : `user ${userId} is in ${rooms} rooms, the most others may add them to (they may join ${max - byOthers} more themselves)`;
+    const who = rows.map((r) => r.userId);
+    const users = who.length === 1 ? `User ${who[0]} is` : `Users ${who.join(', ')} are`;
     const message = who.includes(callerId)
       ? `You are in ${max} rooms, the most one may be in: leave one first`
-      : `${who.length === 1 ? `User ${who[0]} is` : `Users ${who.join(', ')} are`} in ${max} rooms, the most one may be in`;
-    throw new AppError(ErrorCode.Conflict, message, [
-      { field, errors: who.map((id) => `user ${id} is in ${max} rooms, the most one may be in`) },
-    ]);
+      : byOthers === max
+        ? `${users} in ${max} rooms, the most one may be in`
+        : `${users} in as many rooms as others may add them to`;
+    throw new AppError(ErrorCode.Conflict, message, [{ field, errors: rows.map(why) }]);
   }
 
   private async removeIn(tx: Tx, caller: AuthUser, id: number, userId: number): Promise<void> {
@@ -296,4 +307,16 @@ async function memberCount(tx: Tx, chatroomId: number, userIds: number[]): Promi
 
 function activity(r: ChatroomView): number {
   return Date.parse(r.lastMessage?.createdAt ?? '') || r.createdAt.getTime();
+}
+
+/**
+ * How many rooms others may put a user in: ROOMS_PER_USER_MAX less a tenth of it, kept for
+ * the rooms the user makes themselves (a group they create, a direct room they start).
+ * Anyone may add anyone to a room, so without it a stranger could fill a user's rooms with
+ * rooms of their own and leave them (a probe did, in about a minute for the default cap):
+ * the user could then neither create a room nor be added to one. Now they can always start
+ * their own. Under ten rooms nothing is kept.
+ */
+export function othersMayFill(roomsPerUserMax: number): number {
+  return roomsPerUserMax - Math.floor(roomsPerUserMax / 10);
 }

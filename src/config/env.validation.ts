@@ -243,6 +243,7 @@ export class EnvironmentVariables {
    * Rooms one user may be a member of. Anyone may add anyone to a room, so without a cap
    * others could put a user in any number of them, and everything that lists or counts a
    * user's rooms (GET /inbox, GET /chatrooms, a reconnect's joins) would grow with it.
+   * Others may fill nine tenths of it (othersMayFill): the rest is the user's own.
    */
   @Transform(toInt)
   @IsInt()
