@@ -37,6 +37,18 @@ export class EnvironmentVariables {
   @IsString()
   REDIS_CLUSTER_PASSWORD?: string;
 
+  /**
+   * How long a Redis command may go unanswered before it fails (and the request with it,
+   * UNAVAILABLE). A Redis that hangs (paused, swapping, a stalled failover) keeps its
+   * connections open, so without it every send and read waited with it, for as long as it
+   * hung. BullMQ's blocking reads have their own connections, without it. 0: no limit.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  REDIS_COMMAND_TIMEOUT_MS = 5000;
+
   @IsOptional()
   @IsString()
   @MinLength(32, { message: 'must be at least 32 characters' })
