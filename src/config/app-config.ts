@@ -13,6 +13,8 @@ export class AppConfig {
   readonly nodeEnv: string;
   readonly port: number;
   readonly databaseUrl: string;
+  /** DATABASE_QUERY_TIMEOUT_MS; 0: none. */
+  readonly databaseQueryTimeoutMs: number;
   readonly redisUrl: string;
   /** Seed nodes of a Redis Cluster; empty: the single Redis at redisUrl. */
   readonly redisClusterNodes: { host: string; port: number }[];
@@ -72,6 +74,7 @@ export class AppConfig {
     this.nodeEnv = env.NODE_ENV;
     this.port = env.PORT;
     this.databaseUrl = env.DATABASE_URL;
+    this.databaseQueryTimeoutMs = env.DATABASE_QUERY_TIMEOUT_MS;
     this.redisUrl = env.REDIS_URL;
     this.redisClusterNodes = (env.REDIS_CLUSTER_NODES ?? '')
       .split(',')
