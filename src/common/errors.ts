@@ -187,8 +187,8 @@ export function isTransactionConflict(err: unknown): boolean {
 }
 
 /**
- * Redis or PostgreSQL unreachable (down, restarting, or closing during shutdown; not
- * answering within REDIS_COMMAND_TIMEOUT_MS or DATABASE_QUERY_TIMEOUT_MS), a
+ * Redis or PostgreSQL unreachable (down, restarting, or closing during shutdown; no
+ * database connection within DATABASE_CONNECT_TIMEOUT_MS), a
  * transaction aborted by a conflict that outlived its retries, or one Prisma could not start
  * or finish in time because the pool was busy (P2028; P2024, a connection not had in time):
  * the caller may retry, so it is UNAVAILABLE, not INTERNAL.
@@ -207,7 +207,7 @@ export function isUnavailable(err: unknown): boolean {
   if (!e || typeof e !== 'object') return false;
   if (e.name === 'MaxRetriesPerRequestError' || isTransactionConflict(e)) return true;
   if (errorCodes(e).some((c) => UNAVAILABLE_CODES.has(c) || /^08[0-9A-Z]{3}$/.test(c))) return true;
-  return /Connection is closed|Stream isn't writeable|Command timed out|Connection terminated|Cannot use a pool after calling end|Query read timeout|timeout exceeded when trying to connect/.test(
+  return /Connection is closed|Stream isn't writeable|Connection terminated|Cannot use a pool after calling end|timeout exceeded when trying to connect/.test(
     e.message ?? '',
   );
 }

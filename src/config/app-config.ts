@@ -13,14 +13,12 @@ export class AppConfig {
   readonly nodeEnv: string;
   readonly port: number;
   readonly databaseUrl: string;
-  /** DATABASE_QUERY_TIMEOUT_MS; 0: none. */
-  readonly databaseQueryTimeoutMs: number;
+  /** DATABASE_CONNECT_TIMEOUT_MS; 0: none. */
+  readonly databaseConnectTimeoutMs: number;
   readonly redisUrl: string;
   /** Seed nodes of a Redis Cluster; empty: the single Redis at redisUrl. */
   readonly redisClusterNodes: { host: string; port: number }[];
   readonly redisClusterPassword: string | undefined;
-  /** REDIS_COMMAND_TIMEOUT_MS; 0: none. */
-  readonly redisCommandTimeoutMs: number;
   readonly jwtSecret: string;
   /** Seconds as a number, or a duration string ("15m", "12h"): jsonwebtoken reads a bare numeric string as ms. */
   readonly jwtExpiresIn: string | number;
@@ -74,7 +72,7 @@ export class AppConfig {
     this.nodeEnv = env.NODE_ENV;
     this.port = env.PORT;
     this.databaseUrl = env.DATABASE_URL;
-    this.databaseQueryTimeoutMs = env.DATABASE_QUERY_TIMEOUT_MS;
+    this.databaseConnectTimeoutMs = env.DATABASE_CONNECT_TIMEOUT_MS;
     this.redisUrl = env.REDIS_URL;
     this.redisClusterNodes = (env.REDIS_CLUSTER_NODES ?? '')
       .split(',')
@@ -85,7 +83,6 @@ export class AppConfig {
         return { host: n.slice(0, at), port: Number(n.slice(at + 1)) };
       });
     this.redisClusterPassword = env.REDIS_CLUSTER_PASSWORD || undefined;
-    this.redisCommandTimeoutMs = env.REDIS_COMMAND_TIMEOUT_MS;
     this.jwtSecret = env.JWT_SECRET ?? DEV_JWT_SECRET;
     this.jwtExpiresIn = /^\d+$/.test(env.JWT_EXPIRES_IN) ? Number(env.JWT_EXPIRES_IN) : env.JWT_EXPIRES_IN;
     const origins = (env.CORS_ORIGINS ?? '*')

@@ -38,29 +38,17 @@ export class EnvironmentVariables {
   REDIS_CLUSTER_PASSWORD?: string;
 
   /**
-   * How long a PostgreSQL statement may go unanswered before it fails (and the request with
-   * it, UNAVAILABLE), and how long a request waits to connect or for a free connection of
-   * the pool (the smaller of this and 5 s). node-postgres waits forever by default: while
-   * the database hung (paused, a stalled failover), every request that read it hung too,
-   * holding its connection. 0: no limit.
+   * How long a request waits for a database connection (a new one, or a free one of the
+   * pool) before it is refused UNAVAILABLE. node-postgres waits forever by default: while
+   * the database hung (paused, a stalled failover), every request queued for the pool
+   * hung too. Statements already sent are not cut short: they finish when the database
+   * answers, so nothing is left half done. 0: no limit.
    */
   @Transform(toInt)
   @IsInt()
   @Min(0)
   @Max(600_000)
-  DATABASE_QUERY_TIMEOUT_MS = 15_000;
-
-  /**
-   * How long a Redis command may go unanswered before it fails (and the request with it,
-   * UNAVAILABLE). A Redis that hangs (paused, swapping, a stalled failover) keeps its
-   * connections open, so without it every send and read waited with it, for as long as it
-   * hung. BullMQ's blocking reads have their own connections, without it. 0: no limit.
-   */
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  @Max(600_000)
-  REDIS_COMMAND_TIMEOUT_MS = 5000;
+  DATABASE_CONNECT_TIMEOUT_MS = 5000;
 
   @IsOptional()
   @IsString()

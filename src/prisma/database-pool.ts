@@ -2,9 +2,6 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Pool } from 'pg';
 import { AppConfig } from '../config/app-config';
 
-/** The longest a request waits to connect, or for a free connection of the pool. */
-const CONNECT_TIMEOUT_MS = 5000;
-
 /**
  * The PostgreSQL connection pool (node-postgres) of the process, or of the persistence
  * thread. PrismaService runs over it in the server; the persistence worker's statements use
@@ -15,14 +12,14 @@ export class DatabasePool extends Pool implements OnApplicationShutdown {
   private readonly logger = new Logger('DatabasePool');
 
   constructor(config: AppConfig) {
-    const timeout = config.databaseQueryTimeoutMs || undefined;
     super({
       connectionString: config.databaseUrl,
       max: 10,
-      // A database that hangs keeps its connections open: without these, node-postgres
-      // waits for it forever, and so did every request (DATABASE_QUERY_TIMEOUT_MS).
-      query_timeout: timeout,
-      connectionTimeoutMillis: timeout && Math.min(timeout, CONNECT_TIMEOUT_MS),
+      // A database that hangs keeps its connections open: without it a request waited for a
+      // free one forever. Only the wait is bounded, not a statement already sent, which
+      // finishes when the database answers: a write the client was told failed must not
+      // complete later unannounced (DATABASE_CONNECT_TIMEOUT_MS).
+      connectionTimeoutMillis: config.databaseConnectTimeoutMs || undefined,
     });
     // An idle connection that PostgreSQL ends (a restart, a failover, an idle-session killer)
     // is an 'error' event of the pool, which drops that client and connects anew on the next

@@ -9,7 +9,7 @@ export type RedisClient = Redis | Cluster;
 /** Options of one connection, whichever the topology. */
 export type ConnectionOptions = Pick<
   RedisOptions,
-  'connectionName' | 'enableOfflineQueue' | 'maxRetriesPerRequest' | 'lazyConnect' | 'commandTimeout'
+  'connectionName' | 'enableOfflineQueue' | 'maxRetriesPerRequest' | 'lazyConnect'
 > & {
   /** Cluster only: SSUBSCRIBE through per-shard subscribers (the sharded socket.io adapter). */
   shardedSubscribers?: boolean;
@@ -95,7 +95,6 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
       connectionName: 'bullmq',
       maxRetriesPerRequest: null,
       enableOfflineQueue: true,
-      commandTimeout: undefined, // its workers' blocking reads wait on purpose
     }));
   }
 
@@ -106,8 +105,7 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
 
   private connect(extra: ConnectionOptions): RedisClient {
     const { shardedSubscribers, ...own } = extra;
-    const timeout = this.config.redisCommandTimeoutMs;
-    const options = { ...RedisService.options(), commandTimeout: timeout > 0 ? timeout : undefined, ...own };
+    const options = { ...RedisService.options(), ...own };
     const client = this.isCluster
       ? new Cluster(this.config.redisClusterNodes, clusterOptions(options, this.config, shardedSubscribers))
       : new Redis(this.config.redisUrl, options);
