@@ -57,6 +57,15 @@ describe('toErrorBody', () => {
     expect(isUnavailable(Object.assign(new Error('x'), { code: '22P05' }))).toBe(false);
   });
 
+  it('answers no database connection within DATABASE_CONNECT_TIMEOUT_MS with 503 (pg-pool, node-postgres)', () => {
+    // The pool full and no connection freed in time; a new connection not opened in time.
+    for (const message of [
+      'timeout exceeded when trying to connect',
+      'Connection terminated due to connection timeout',
+    ])
+      expect(toErrorBody(new Error(message))).toMatchObject({ statusCode: 503, code: 'UNAVAILABLE' });
+  });
+
   it('answers a row that vanished under a racing request (Prisma P2025) with 404', () => {
     const err = Object.assign(new Error('No record was found for a delete.'), { code: 'P2025' });
     expect(toErrorBody(err)).toEqual({ statusCode: 404, code: 'NOT_FOUND', message: 'Not found' });
