@@ -113,7 +113,7 @@ describe('ROOMS_PER_USER_MAX keeps a tenth for the user (e2e)', () => {
           {
             field: 'memberIds',
             errors: [
-              `user ${victim.id} is in 9 rooms, the most others may add them to (they may join 1 more themselves)`,
+              `user ${victim.id} is in 9 rooms, the most others may add them to (the rest, up to 10, are for rooms they start)`,
             ],
           },
         ],
@@ -133,5 +133,18 @@ describe('ROOMS_PER_USER_MAX keeps a tenth for the user (e2e)', () => {
     ]);
     const mine = await t.http().get('/chatrooms').set(auth(victim));
     expect(mine.body).toHaveLength(10);
+    // Full, the victim is refused to others as anyone at the cap is (a probe read "they may
+    // join 1 more themselves" here, and each user's exact count).
+    const full = await t
+      .http()
+      .post('/chatrooms')
+      .set(auth(mallory))
+      .send({ name: 'spam10', memberIds: [victim.id] });
+    expect(full.body).toEqual({
+      statusCode: 409,
+      code: 'CONFLICT',
+      message: `User ${victim.id} is in 10 rooms, the most one may be in`,
+      details: [{ field: 'memberIds', errors: [`user ${victim.id} is in 10 rooms, the most one may be in`] }],
+    });
   });
 });

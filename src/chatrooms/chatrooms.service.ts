@@ -226,17 +226,19 @@ export class ChatroomsService {
       HAVING count(*) >= CASE WHEN cm.user_id = ${callerId}::int THEN ${max}::int ELSE ${byOthers}::int END`;
     if (!rows.length) return;
     rows.sort((a, b) => a.userId - b.userId);
-    // At the cap for everyone (their own, or no tenth kept), or at what others may fill.
-    const atCap = (userId: number) => userId === callerId || byOthers === max;
-    const why = ({ userId, rooms }: { userId: number; rooms: number }) =>
-      atCap(userId)
-        ? `user ${userId} is in ${rooms} rooms, the most one may be in`
-        : `user ${userId} is in ${rooms} rooms, the most others may add them to (they may join ${max - byOthers} more themselves)`;
+    // At the cap for everyone (the caller's own limit; or full; or no tenth kept), or at what
+    // others may fill. Another user's exact count is theirs: the answer names only the limit.
+    const atCap = ({ userId, rooms }: { userId: number; rooms: number }) =>
+      userId === callerId || rooms >= max || byOthers === max;
+    const why = (r: { userId: number; rooms: number }) =>
+      atCap(r)
+        ? `user ${r.userId} is in ${max} rooms, the most one may be in`
+        : `user ${r.userId} is in ${byOthers} rooms, the most others may add them to (the rest, up to ${max}, are for rooms they start)`;
     const who = rows.map((r) => r.userId);
     const users = who.length === 1 ? `User ${who[0]} is` : `Users ${who.join(', ')} are`;
     const message = who.includes(callerId)
       ? `You are in ${max} rooms, the most one may be in: leave one first`
-      : byOthers === max
+      : rows.every(atCap)
         ? `${users} in ${max} rooms, the most one may be in`
         : `${users} in as many rooms as others may add them to`;
     throw new AppError(ErrorCode.Conflict, message, [{ field, errors: rows.map(why) }]);
