@@ -88,4 +88,40 @@ describe("a removal takes the user's sockets here out of the room before it answ
     await sleep(300);
     expect(got.filter((e) => e.type === 'sendMessage').map((e) => e.message.content)).toEqual([]);
   });
+
+  it('takes a socket that was already in the room out when its rejoin straddled the removal', async () => {
+    // Probe 18: a rejoin's undo left the socket as it was (in the room), which fits a failed
+    // live-seq read, not a removal: the removal took the socket out, the rejoin put it back,
+    // was refused NOT_FOUND, and the socket stayed in the room's broadcast.
+    const room = await createRoom(t, owner, [member]);
+    const [so, sm] = await Promise.all([connect(t.url, owner.token), connect(t.url, member.token)]);
+    for (const s of [so, sm]) expect((await emitAck(s, 'joinRoom', { chatroomId: room })).ok).toBe(true);
+    const got = collect<any>(sm, 'message');
+
+    const membership = t.app.get(MembershipService);
+    const get = membership.get.bind(membership);
+    let removed = false;
+    const spy = jest.spyOn(membership, 'get').mockImplementation(async (userId, chatroomId) => {
+      const answer = await get(userId, chatroomId);
+      if (userId === member.id && chatroomId === room && !removed) {
+        removed = true;
+        const res = await t.http().delete(`/chatrooms/${room}/members/${member.id}`).set(auth(owner));
+        expect(res.status).toBe(204);
+      }
+      return answer;
+    });
+    let rejoin;
+    try {
+      rejoin = await emitAck(sm, 'joinRoom', { chatroomId: room });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(removed).toBe(true);
+    expect(rejoin).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+
+    const ack = await emitAck(so, 'sendMessage', { chatroomId: room, message: { type: 'text', content: 'after' } });
+    expect(ack.ok).toBe(true);
+    await sleep(300);
+    expect(got.filter((e) => e.type === 'sendMessage').map((e) => e.message.content)).toEqual([]);
+  });
 });

@@ -205,7 +205,13 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     const data = await this.chat.join(user, dto.chatroomId, dto.userId, {
       enter: async () => socket.join(channel),
       // A socket that was already in the room stays: a failed rejoin leaves it as it was.
-      undo: async () => (rejoin ? undefined : socket.leave(channel)),
+      // Unless the user is no longer a member (removed while the join ran): then it goes,
+      // and its attendance with it.
+      undo: async (notMember) => {
+        if (rejoin && !notMember) return;
+        await socket.leave(channel);
+        if (notMember && joined.delete(dto.chatroomId)) await this.presence.left(user.id, dto.chatroomId);
+      },
     });
     // The socket may have gone while the join ran: its disconnect took back only what it had
     // counted by then, so this join counts nothing, and leaves nothing in the adapter's room.

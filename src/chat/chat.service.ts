@@ -23,7 +23,8 @@ import { SenderDirectory } from './sender-directory';
 /** How a join puts the socket in the room's broadcast, and takes it back out if the join fails. */
 export interface JoiningSocket {
   enter(): Promise<void>;
-  undo(): Promise<void>;
+  /** `notMember`: the user is no longer in the room, so the socket leaves even if it was in before. */
+  undo(notMember: boolean): Promise<void>;
 }
 
 export interface SyncRoomResult {
@@ -227,7 +228,7 @@ export class ChatService implements BeforeApplicationShutdown {
       if (this.membership.evictedSince(mark)) await this.membership.require(user.id, chatroomId);
       return { chatroomId, lastSeq: await this.liveSeq(chatroomId), readSeq: m.readSeq };
     } catch (e) {
-      await socket.undo();
+      await socket.undo(e instanceof AppError && e.code === ErrorCode.NotFound);
       throw e;
     }
   }
