@@ -7,6 +7,7 @@ import type { MessageView } from '../chat-history/message.types';
 import { IdentityService } from '../auth/identity.service';
 import { ROOMS_PER_REST_REQUEST } from '../auth/throttle.service';
 import { bearerToken, TokenService } from '../auth/token.service';
+import { InTurn } from '../common/in-turn';
 import { ClientEvent, roomChannel, ServerEvent, userChannel } from '../common/constants';
 import { AppError, ErrorCode, toErrorBody } from '../common/errors';
 import { SocketPayloadPipe } from '../common/payload-validation.pipe';
@@ -38,7 +39,7 @@ import { WsExceptionFilter } from './ws-exception.filter';
 /**
  * `joined`: the rooms whose broadcast this socket joined, to leave them on disconnect.
  * `syncs`: the end of this socket's queue of syncs (see sync).
- * `roomOps`: per room, the end of this socket's queue of joinRoom and leaveRoom (inRoomOrder).
+ * `roomOps`: per room, this socket's joinRoom and leaveRoom in turn (roomOpsOf).
  * `shared`: the event buckets of the user's sockets on this instance (UserSockets).
  * `gate`: the socket's event budgets (limitSocketEvents): an accepted send gets its token back, a
  * markRead is charged for its rooms.
@@ -51,7 +52,7 @@ type AuthedSocket = Socket<
     user: AuthUser;
     joined?: Set<number>;
     syncs?: Promise<unknown>;
-    roomOps?: Map<number, Promise<unknown>>;
+    roomOps?: InTurn<number>;
     shared?: Buckets;
     gate?: SocketGate;
   }
@@ -189,12 +190,12 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
 
   @OnClientEvent(ClientEvent.JoinRoom)
   joinRoom(socket: AuthedSocket, dto: JoinRoomDto) {
-    return inRoomOrder(socket, dto.chatroomId, () => this.join(socket, dto));
+    return roomOpsOf(socket).run(dto.chatroomId, () => this.join(socket, dto));
   }
 
   @OnClientEvent(ClientEvent.LeaveRoom)
   leaveRoom(socket: AuthedSocket, dto: LeaveRoomDto) {
-    return inRoomOrder(socket, dto.chatroomId, () => this.leave(socket, dto));
+    return roomOpsOf(socket).run(dto.chatroomId, () => this.leave(socket, dto));
   }
 
   private async join(socket: AuthedSocket, dto: JoinRoomDto) {
@@ -309,19 +310,8 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
  * and the socket then missed every message of the room with no gap to tell (a probe). Other
  * rooms' joins are not held up: a reconnect joins all of its rooms at once.
  */
-function inRoomOrder<T>(socket: AuthedSocket, chatroomId: number, work: () => Promise<T>): Promise<T> {
-  const ops = (socket.data.roomOps ??= new Map<number, Promise<unknown>>());
-  const before = ops.get(chatroomId);
-  const run = before ? before.then(work) : work();
-  const tail = run.then(
-    () => undefined,
-    () => undefined,
-  );
-  ops.set(chatroomId, tail);
-  void tail.then(() => {
-    if (ops.get(chatroomId) === tail) ops.delete(chatroomId);
-  });
-  return run;
+function roomOpsOf(socket: AuthedSocket): InTurn<number> {
+  return (socket.data.roomOps ??= new InTurn<number>());
 }
 
 /**

@@ -10,6 +10,7 @@ import { fittingCounts, messageChars } from '../chat-history/page-size';
 import { MembershipService } from '../chatrooms/membership.service';
 import { AppConfig } from '../config/app-config';
 import { ServerEvent, TimelineEvent } from '../common/constants';
+import { InTurn } from '../common/in-turn';
 import { turnLoader } from '../common/turn-loader';
 import { AppError, ErrorCode } from '../common/errors';
 import { longerThan } from '../common/input-rules';
@@ -40,8 +41,13 @@ export class ChatService implements BeforeApplicationShutdown {
   private readonly sendLimiter: TokenBucketLimiter;
   /** Per user: characters of sync answers (syncCost), SYNC_CHARS_PER_SEC up to SYNC_CHARS_BURST. */
   private readonly syncLimiter: TokenBucketLimiter;
-  /** Per user: the last seq assignment in flight (inSendOrder). */
-  private readonly sendTails = new Map<number, Promise<void>>();
+  /**
+   * Per user, seq assignments one after another, in the order the sends arrived. On their
+   * own, pipelined sends raced through the membership and sender lookups (a database read
+   * when not cached) and could take seqs out of order (1, 3, 2). Only this prelude, the
+   * Redis script and the broadcast are ordered.
+   */
+  private readonly sendOrder = new InTurn<number>();
   private closing = false;
   /**
    * Live seqs asked in one turn (every join and sync of a reconnect storm asks one): one
@@ -94,7 +100,7 @@ export class ChatService implements BeforeApplicationShutdown {
         { field: 'message.content', errors: [`must be at most ${this.config.messageMaxLength} characters`] },
       ]);
     }
-    const out = await this.inSendOrder(user.id, async (): Promise<MessageView | { resendOf: FirstMessage }> => {
+    const out = await this.sendOrder.run(user.id, async (): Promise<MessageView | { resendOf: FirstMessage }> => {
       await this.membership.requireCached(user.id, dto.chatroomId);
       const appended = await this.append({
         id: uuidv7(),
@@ -134,7 +140,7 @@ export class ChatService implements BeforeApplicationShutdown {
    * Broadcast, queue for storage, inbox and metrics of a new message. Called in the append
    * reply's own continuation, the same number of steps after it for every send: replies of
    * one connection resolve in seq order in one tick, so broadcasts leave in seq order. After
-   * inSendOrder returned it was not: a user's later send resolves its chain a few microtasks
+   * the send's turn (sendOrder) returned it was not: a user's later send resolves its chain a few microtasks
    * later than another user's first, and in a shared reply took its seq's place behind it.
    */
   private publish(message: QueuedMessage, shown: MessageView): void {
@@ -158,28 +164,8 @@ export class ChatService implements BeforeApplicationShutdown {
    */
   async beforeApplicationShutdown(): Promise<void> {
     this.closing = true;
-    await Promise.allSettled([...this.sendTails.values()]);
+    await this.sendOrder.idle();
     await this.history.drain();
-  }
-
-  /**
-   * Runs a user's seq assignments one after another, in the order the sends arrived. On
-   * their own, pipelined sends raced through the membership and sender lookups (a database
-   * read when not cached) and could take seqs out of order (1, 3, 2). Only this prelude,
-   * the Redis script and the broadcast are ordered.
-   */
-  private inSendOrder<T>(userId: number, assign: () => Promise<T>): Promise<T> {
-    const prev = this.sendTails.get(userId);
-    const next = prev ? prev.then(assign, assign) : assign();
-    const tail = next.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.sendTails.set(userId, tail);
-    void tail.then(() => {
-      if (this.sendTails.get(userId) === tail) this.sendTails.delete(userId);
-    });
-    return next;
   }
 
   /** A new message with its seq, or where the first message of a resend is. */
